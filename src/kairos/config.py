@@ -1,0 +1,64 @@
+"""Settings, read from ``KAIROS_*`` environment variables (and an optional ``.env`` file)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KAIROS_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///./kairos.db",
+        description="SQLAlchemy URL: sqlite:///path.db or postgresql+psycopg://user:pw@host/db",
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Signs public links and encrypts provider secrets. If unset, a random key is "
+        "generated once and kept in .kairos_secret (mode 0600) in the working directory.",
+    )
+    base_url: str = Field("http://127.0.0.1:8000", description="Public URL of this server")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "info"
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL"] = Field(
+        "NORMAL",
+        description="NORMAL survives process crashes (WAL); FULL also survives power loss.",
+    )
+    db_pool_size: int = 10
+    ingest_max_batch: int = Field(
+        5000, description="Most messages the ingest writer commits in one transaction"
+    )
+    worker_interval: float = Field(0.5, description="Seconds between worker passes when idle")
+    api_page_max: int = 1000
+    cors_origins: str = Field(
+        "*", description="Origins allowed to call the ingest API from browsers (comma-separated)"
+    )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def resolved_secret_key(self) -> str:
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = Path(".kairos_secret")
+        if path.exists():
+            return path.read_text().strip()
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key)
+        return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

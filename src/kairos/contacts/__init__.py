@@ -1,0 +1,1 @@
+"""Contacts: profiles, identities and merges, typed attributes, tags, CSV import."""

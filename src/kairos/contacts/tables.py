@@ -1,0 +1,106 @@
+from sqlalchemy import (
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from kairos.db.metadata import metadata
+from kairos.db.types import BigID, JSONDoc, UTCDateTime
+
+contact = Table(
+    "contact",
+    metadata,
+    Column("id", BigID, primary_key=True, autoincrement=True),
+    Column("workspace_id", BigID, ForeignKey("workspace.id", ondelete="CASCADE"), nullable=False),
+    Column("external_id", String(255)),  # Segment userId
+    Column("email", String(320)),
+    Column("phone", String(32)),  # E.164
+    Column("first_name", String(200)),
+    Column("last_name", String(200)),
+    Column("timezone", String(64)),  # IANA name
+    Column("locale", String(35)),  # BCP 47
+    Column("lifecycle_stage", String(40)),
+    Column("score", Float, nullable=False, default=0),
+    Column("traits", JSONDoc, nullable=False, default=dict),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    # Set when this contact was merged into another; its data then lives on the survivor.
+    Column("merged_into", BigID, ForeignKey("contact.id", ondelete="SET NULL")),
+    Index("ix_contact_workspace_id", "workspace_id", "id"),
+    Index("ix_contact_merged_into", "merged_into"),
+)
+
+#: Every identifier known for a contact. (kind, value) is unique per workspace, so each
+#: identifier leads to exactly one live contact. Kinds: user_id, anonymous_id, email, phone.
+identity = Table(
+    "identity",
+    metadata,
+    Column("workspace_id", BigID, ForeignKey("workspace.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(20), primary_key=True),
+    Column("value", String(320), primary_key=True),
+    Column(
+        "contact_id", BigID, ForeignKey("contact.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_identity_contact", "contact_id"),
+)
+
+contact_merge = Table(
+    "contact_merge",
+    metadata,
+    Column("id", BigID, primary_key=True, autoincrement=True),
+    Column("workspace_id", BigID, ForeignKey("workspace.id", ondelete="CASCADE"), nullable=False),
+    Column("survivor_id", BigID, nullable=False),
+    Column("merged_id", BigID, nullable=False),
+    Column("reason", Text, nullable=False),  # which identifier tied the two
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_contact_merge_workspace", "workspace_id", "survivor_id"),
+)
+
+attribute_definition = Table(
+    "attribute_definition",
+    metadata,
+    Column("id", BigID, primary_key=True, autoincrement=True),
+    Column("workspace_id", BigID, ForeignKey("workspace.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("type", String(10), nullable=False),  # string|number|boolean|datetime|list
+    Column("label", String(200)),
+    Column("description", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("workspace_id", "name"),
+)
+
+tag = Table(
+    "tag",
+    metadata,
+    Column("id", BigID, primary_key=True, autoincrement=True),
+    Column("workspace_id", BigID, ForeignKey("workspace.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("workspace_id", "name"),
+)
+
+contact_tag = Table(
+    "contact_tag",
+    metadata,
+    Column("contact_id", BigID, ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", BigID, ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True),
+    Column("workspace_id", BigID, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_contact_tag_tag", "tag_id"),
+)
+
+#: Contacts whose data changed since the worker last looked: the worker's work queue.
+contact_change = Table(
+    "contact_change",
+    metadata,
+    Column("contact_id", BigID, ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True),
+    Column("workspace_id", BigID, nullable=False),
+    Column("changed_at", UTCDateTime, nullable=False),
+    Index("ix_contact_change_changed_at", "changed_at"),
+)

@@ -1,0 +1,1 @@
+"""Storage: engine, shared metadata, column types, migrations."""

@@ -1,0 +1,8 @@
+"""Imports every table module so ``metadata`` is complete (migrations, tests)."""
+
+from kairos.contacts import tables as contacts_tables
+from kairos.db.metadata import metadata
+from kairos.events import tables as events_tables
+from kairos.workspaces import tables as workspaces_tables
+
+__all__ = ["contacts_tables", "events_tables", "metadata", "workspaces_tables"]

@@ -1,0 +1,1 @@
+"""Events: the Segment-compatible message model, ingest pipeline, JSONL import."""
