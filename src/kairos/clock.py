@@ -44,3 +44,10 @@ def ensure_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def isoformat_z(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a ``Z`` suffix, as Segment and most APIs write instants."""
+    if value is None:
+        return None
+    return ensure_utc(value).isoformat().replace("+00:00", "Z")

@@ -43,9 +43,7 @@ identity = Table(
     Column("workspace_id", BigID, ForeignKey("workspace.id", ondelete="CASCADE"), primary_key=True),
     Column("kind", String(20), primary_key=True),
     Column("value", String(320), primary_key=True),
-    Column(
-        "contact_id", BigID, ForeignKey("contact.id", ondelete="CASCADE"), nullable=False
-    ),
+    Column("contact_id", BigID, ForeignKey("contact.id", ondelete="CASCADE"), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_identity_contact", "contact_id"),
 )

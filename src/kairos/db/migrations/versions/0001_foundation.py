@@ -4,10 +4,11 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-23 19:12:46.406495
 """
-from alembic import op
 import sqlalchemy as sa
-import kairos.db.types
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import kairos.db.types
 
 revision = '0001'
 down_revision = None

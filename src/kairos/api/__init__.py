@@ -1,0 +1,1 @@
+"""HTTP interfaces: Segment-compatible ingest (``/v1``) and the management API (``/api/v1``)."""

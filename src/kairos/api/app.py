@@ -1,0 +1,85 @@
+"""The ASGI application: ``/v1/*`` goes straight to the ingest app, the rest to FastAPI."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from kairos import __version__
+from kairos.api import errors
+from kairos.api.deps import AppState
+from kairos.api.ingest import IngestApp
+from kairos.api.routes import attributes, contacts, tags
+from kairos.clock import Clock, SystemClock
+from kairos.config import Settings, get_settings
+from kairos.db.engine import make_engine
+from kairos.events.writer import IngestWriter
+from kairos.worker.loop import Worker
+from kairos.workspaces.service import KeyResolver
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """
+Management API of Kairos. Authenticate with `Authorization: Bearer <api key>`.
+Lists are cursor-paginated: pass `limit`, and the `next` of one page as `after` for the next.
+Errors are `{"code": ..., "message": ...}`. Creates honour an `Idempotency-Key` header.
+
+Event ingest (`/v1/track`, `/v1/identify`, `/v1/batch`, …) follows Segment's HTTP Tracking
+API and is documented in docs/api.md.
+"""
+
+
+class Kairos:
+    """Dispatches by path so ingest pays for no framework routing or middleware."""
+
+    def __init__(self, api: FastAPI, ingest: IngestApp) -> None:
+        self.api = api
+        self.ingest = ingest
+        self.state: AppState = api.state.kairos
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/v1/"):
+            await self.ingest(scope, receive, send)
+        else:
+            await self.api(scope, receive, send)
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None, embedded_worker: bool = False
+) -> Kairos:
+    settings = settings or get_settings()
+    clock = clock or SystemClock()
+    engine = make_engine(settings)
+    state = AppState(settings=settings, engine=engine, clock=clock, keys=KeyResolver(engine))
+    writer = IngestWriter(engine, clock, max_batch=settings.ingest_max_batch)
+    worker = Worker(engine, clock, settings.worker_interval) if embedded_worker else None
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        writer.start()
+        if worker is not None:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+            writer.stop()
+            engine.dispose()
+
+    api = FastAPI(title="Kairos", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    api.state.kairos = state
+    errors.install(api)
+    for module in (contacts, tags, attributes):
+        api.include_router(module.router, prefix="/api/v1")
+
+    @api.get("/health", tags=["meta"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    writer.start()  # also usable without a lifespan (tests calling the app directly)
+    return Kairos(api, IngestApp(writer, state.keys, clock, settings.cors_origins))

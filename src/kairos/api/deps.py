@@ -1,0 +1,80 @@
+"""Dependencies shared by the management routes (``Annotated`` aliases, FastAPI style)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, Header, Query, Request
+from sqlalchemy import Engine
+
+from kairos.clock import Clock
+from kairos.config import Settings
+from kairos.errors import InvalidInput, Unauthorized
+from kairos.workspaces.service import KeyResolver, Workspace
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    keys: KeyResolver
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.kairos
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def current_workspace(state: StateDep, authorization: Annotated[str | None, Header()] = None) -> Workspace:
+    if not authorization:
+        raise Unauthorized("missing Authorization: Bearer <api key>", code="unauthorized")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("use Authorization: Bearer <api key>", code="unauthorized")
+    workspace = state.keys.resolve(token.strip(), "api")
+    if workspace is None:
+        raise Unauthorized("unknown or revoked API key", code="unauthorized")
+    return workspace
+
+
+WorkspaceDep = Annotated[Workspace, Depends(current_workspace)]
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", max_length=255, description="Replays return the first answer"),
+]
+
+
+@dataclass
+class PageParams:
+    limit: int
+    after: str | None
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=1000, description="Page size")] = 50,
+    after: Annotated[str | None, Query(description="The `next` cursor of the previous page")] = None,
+) -> PageParams:
+    return PageParams(limit=limit, after=after)
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+def encode_cursor(value: Any) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(value)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> Any:
+    try:
+        return orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        raise InvalidInput("the 'after' cursor is not one this API issued", code="invalid_cursor") from None

@@ -1,0 +1,169 @@
+"""/api/v1/contacts — thin: parse, call ``kairos.contacts.service``, shape the answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+
+from kairos.api.deps import (
+    IdempotencyKey,
+    PageDep,
+    StateDep,
+    WorkspaceDep,
+    decode_cursor,
+    encode_cursor,
+)
+from kairos.api.schemas import ContactCreate, ContactDetail, ContactRead, ContactUpdate, EventRead, Page
+from kairos.api.transactions import idempotent_create
+from kairos.clock import ensure_utc
+from kairos.contacts import service
+from kairos.contacts.fields import normalize_field
+from kairos.contacts.tags import add_tags, remove_tag
+from kairos.db.engine import reading
+from kairos.db.types import from_micros, to_micros
+from kairos.errors import InvalidInput
+from kairos.events.service import list_events
+
+router = APIRouter(prefix="/contacts", tags=["contacts"])
+
+
+@router.get("", response_model=Page[ContactRead])
+def read_contacts(
+    state: StateDep,
+    ws: WorkspaceDep,
+    page: PageDep,
+    external_id: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    anonymous_id: str | None = None,
+) -> dict[str, Any]:
+    """Contacts in id order. Filters match any identifier the contact ever had."""
+    filters: list[tuple[str, str]] = []
+    if external_id:
+        filters.append(("user_id", external_id))
+    if email:
+        filters.append(("email", _normalized("email", email, ws.default_country)))
+    if phone:
+        filters.append(("phone", _normalized("phone", phone, ws.default_country)))
+    if anonymous_id:
+        filters.append(("anonymous_id", anonymous_id))
+    after = _int_cursor(page.after)
+    with reading(state.engine) as conn:
+        rows = service.list_contacts(conn, ws.id, limit=page.limit, after=after, identities=filters)
+    nxt = encode_cursor(rows[-1]["id"]) if len(rows) == page.limit else None
+    return {"data": rows, "next": nxt}
+
+
+@router.post("", response_model=ContactDetail, status_code=201, responses={200: {"model": ContactDetail}})
+def upsert_contact(
+    body: ContactCreate, state: StateDep, ws: WorkspaceDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    """Create a contact, or update the one matching ``external_id`` (then email, then phone).
+    201 when created, 200 when an existing contact was updated."""
+
+    def create(conn: Any) -> tuple[int, Any]:
+        contact, created = service.upsert_contact(
+            conn, ws.id, body.model_dump(), state.clock.now(), default_country=ws.default_country
+        )
+        return (201 if created else 200), jsonable_encoder(ContactDetail.model_validate(contact))
+
+    status, payload = idempotent_create(
+        state, ws.id, idempotency_key, "POST /contacts", body.model_dump(), create
+    )
+    return JSONResponse(payload, status_code=status)
+
+
+@router.get("/{contact_id}", response_model=ContactDetail)
+def read_contact(contact_id: int, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
+    """A merged contact's id answers with the contact it was merged into."""
+    with reading(state.engine) as conn:
+        return service.get_contact(conn, ws.id, contact_id)
+
+
+@router.patch("/{contact_id}", response_model=ContactDetail)
+def update_contact(contact_id: int, body: ContactUpdate, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
+    data = body.model_dump(exclude_unset=True)
+    with state.engine.begin() as conn:
+        return service.update_contact(
+            conn, ws.id, contact_id, data, state.clock.now(), default_country=ws.default_country
+        )
+
+
+@router.delete("/{contact_id}", status_code=204)
+def delete_contact(contact_id: int, state: StateDep, ws: WorkspaceDep) -> Response:
+    """Erase the contact with its identities, events and tags (right to erasure)."""
+    with state.engine.begin() as conn:
+        service.delete_contact(conn, ws.id, contact_id)
+    return Response(status_code=204)
+
+
+@router.get("/{contact_id}/events", response_model=Page[EventRead])
+def read_contact_events(
+    contact_id: int,
+    state: StateDep,
+    ws: WorkspaceDep,
+    page: PageDep,
+    name: str | None = None,
+    since: Annotated[datetime | None, Query(description="Inclusive, ISO 8601")] = None,
+    until: Annotated[datetime | None, Query(description="Exclusive, ISO 8601")] = None,
+) -> dict[str, Any]:
+    """The contact's timeline, newest first (including contacts merged into it)."""
+    before = None
+    if page.after is not None:
+        cursor = decode_cursor(page.after)
+        if not (isinstance(cursor, list) and len(cursor) == 2 and all(isinstance(v, int) for v in cursor)):
+            raise InvalidInput("the 'after' cursor is not one this API issued", code="invalid_cursor")
+        before = (from_micros(cursor[0]), cursor[1])
+    with reading(state.engine) as conn:
+        cid = service.live_contact_id(conn, ws.id, contact_id)
+        rows = list_events(
+            conn,
+            cid,
+            limit=page.limit,
+            name=name,
+            since=ensure_utc(since) if since else None,
+            until=ensure_utc(until) if until else None,
+            before=before,
+        )
+    nxt = None
+    if len(rows) == page.limit:
+        nxt = encode_cursor([to_micros(rows[-1]["timestamp"]), rows[-1]["id"]])
+    return {"data": rows, "next": nxt}
+
+
+@router.post("/{contact_id}/tags/{tag}", response_model=ContactDetail)
+def add_contact_tag(contact_id: int, tag: str, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
+    """Idempotent: tagging twice keeps one tag."""
+    with state.engine.begin() as conn:
+        now = state.clock.now()
+        cid = service.live_contact_id(conn, ws.id, contact_id)
+        if add_tags(conn, ws.id, [(cid, tag)], now):
+            service.mark_changed(conn, ws.id, [cid], now)
+        return service.get_contact(conn, ws.id, cid)
+
+
+@router.delete("/{contact_id}/tags/{tag}", response_model=ContactDetail)
+def remove_contact_tag(contact_id: int, tag: str, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
+    """Idempotent: removing a tag the contact does not have is not an error."""
+    with state.engine.begin() as conn:
+        cid = service.live_contact_id(conn, ws.id, contact_id)
+        if remove_tag(conn, ws.id, cid, tag):
+            service.mark_changed(conn, ws.id, [cid], state.clock.now())
+        return service.get_contact(conn, ws.id, cid)
+
+
+def _normalized(kind: str, value: str, default_country: str | None) -> str:
+    return normalize_field(kind, value, default_country) or value
+
+
+def _int_cursor(after: str | None) -> int | None:
+    if after is None:
+        return None
+    value = decode_cursor(after)
+    if not isinstance(value, int):
+        raise InvalidInput("the 'after' cursor is not one this API issued", code="invalid_cursor")
+    return value

@@ -1,0 +1,105 @@
+"""Request and response models of the management API (``XCreate / XUpdate / XRead``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    data: list[T]
+    next: str | None = Field(None, description="Pass as `after` to get the next page; null at the end")
+
+
+class Identity(BaseModel):
+    kind: Literal["user_id", "anonymous_id", "email", "phone"]
+    value: str
+
+
+class ContactBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str | None = Field(None, max_length=320)
+    phone: str | None = Field(None, max_length=64, description="Any format; stored as E.164")
+    first_name: str | None = Field(None, max_length=200)
+    last_name: str | None = Field(None, max_length=200)
+    timezone: str | None = Field(None, description="IANA name, e.g. Europe/Paris")
+    locale: str | None = Field(None, max_length=35)
+
+
+class ContactCreate(ContactBase):
+    external_id: str | None = Field(None, max_length=255, description="Your user id (Segment userId)")
+    traits: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+
+
+class ContactUpdate(ContactBase):
+    external_id: str | None = Field(None, max_length=255, description="Can be set once")
+    traits: dict[str, Any] | None = Field(
+        None, description="Merged into existing traits; null removes a trait"
+    )
+
+
+class ContactRead(BaseModel):
+    id: int
+    external_id: str | None
+    email: str | None
+    phone: str | None
+    first_name: str | None
+    last_name: str | None
+    timezone: str | None
+    locale: str | None
+    lifecycle_stage: str | None
+    score: float
+    traits: dict[str, Any]
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ContactDetail(ContactRead):
+    identities: list[Identity] = Field(description="Every identifier that leads to this contact")
+
+
+class EventRead(BaseModel):
+    id: int
+    type: str
+    name: str | None
+    message_id: str
+    user_id: str | None
+    anonymous_id: str | None
+    properties: dict[str, Any]
+    context: dict[str, Any] | None
+    timestamp: datetime
+    original_timestamp: datetime | None
+    sent_at: datetime | None
+    received_at: datetime
+
+
+class TagRead(BaseModel):
+    id: int
+    name: str
+    contacts: int
+    created_at: datetime
+
+
+class AttributeCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=100)
+    type: Literal["string", "number", "boolean", "datetime", "list"]
+    label: str | None = Field(None, max_length=200)
+    description: str | None = None
+
+
+class AttributeRead(BaseModel):
+    id: int
+    name: str
+    type: str
+    label: str | None
+    description: str | None
+    created_at: datetime

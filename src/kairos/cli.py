@@ -1,0 +1,223 @@
+"""The ``kairos`` command line."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from kairos.clock import FixedClock, SystemClock
+from kairos.config import get_settings
+
+app = typer.Typer(help="Kairos marketing automation.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+workspace_app = typer.Typer(help="Workspaces and their keys.", no_args_is_help=True)
+import_app = typer.Typer(
+    help="Bulk imports with progress and a summary of rejected rows.", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+app.add_typer(workspace_app, name="workspace")
+app.add_typer(import_app, name="import")
+
+console = Console(stderr=True)
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    from kairos.db.engine import make_engine
+
+    return make_engine(get_settings())
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port")] = None,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Do not run the worker loops in-process")
+    ] = False,
+) -> None:
+    """Serve the ingest API, the management API and public pages."""
+    import uvicorn
+
+    from kairos.api.app import create_app
+
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    application = create_app(settings, embedded_worker=not no_worker)
+    uvicorn.run(
+        application,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        timeout_graceful_shutdown=10,
+    )
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Run one pass of everything due, then exit")] = False,
+    now: Annotated[str | None, typer.Option(help="With --once: the instant to run as (ISO 8601)")] = None,
+) -> None:
+    """Run the engine loops (changed contacts, and later journeys and delivery)."""
+    from kairos.worker.loop import Worker
+
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if now is not None and not once:
+        raise typer.BadParameter("--now only makes sense with --once", param_hint="--now")
+    clock = FixedClock(_parse_instant(now)) if now else SystemClock()
+    loop = Worker(_engine(), clock, settings.worker_interval)
+    if once:
+        done = loop.run_once()
+        console.print(f"worker pass as of {clock.now().isoformat()}: {done}")
+        return
+    console.print("worker running; Ctrl-C to stop")
+    with contextlib.suppress(KeyboardInterrupt):
+        loop.run_forever()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations (creates the database on first run)."""
+    from kairos.db.migrate import upgrade
+
+    upgrade(_engine(), revision)
+    console.print(f"database at {revision}")
+
+
+@workspace_app.command("create")
+def workspace_create(
+    name: Annotated[str, typer.Option(help="Workspace name")],
+    default_country: Annotated[
+        str | None, typer.Option(help="ISO country for phone numbers without +prefix")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only")] = False,
+) -> None:
+    """Create a workspace and print its id, write key (ingest) and API key (management)."""
+    from kairos.workspaces.service import create_workspace
+
+    with _engine().begin() as conn:
+        created = create_workspace(conn, SystemClock(), name, default_country=default_country)
+    _print_workspace(created.id, created.name, created.write_key, created.api_key, as_json)
+
+
+@workspace_app.command("ensure-default")
+def workspace_ensure_default(name: str = "Default") -> None:
+    """Create a workspace if there is none, and print its keys (used by `make run`)."""
+    from kairos.workspaces.service import create_workspace, list_workspaces
+
+    with _engine().begin() as conn:
+        existing = list_workspaces(conn)
+        if existing:
+            ws = existing[0]
+            console.print(
+                f"workspace {ws.id} ({ws.name!r}) exists; its keys were printed when it was created "
+                "(only their hashes are stored). New ones: kairos workspace key --workspace "
+                f"{ws.id} --kind write|api"
+            )
+            return
+        created = create_workspace(conn, SystemClock(), name)
+    _print_workspace(created.id, created.name, created.write_key, created.api_key, False)
+
+
+@workspace_app.command("key")
+def workspace_key(
+    workspace: Annotated[int, typer.Option(help="Workspace id")],
+    kind: Annotated[str, typer.Option(help="write (ingest) or api (management)")] = "api",
+    name: Annotated[str, typer.Option(help="A label for the key")] = "cli",
+) -> None:
+    """Issue a new key for a workspace and print it (it cannot be shown again)."""
+    from kairos.workspaces.service import create_key, list_workspaces
+
+    if kind not in ("write", "api"):
+        raise typer.BadParameter("kind is write or api", param_hint="--kind")
+    with _engine().begin() as conn:
+        if workspace not in {w.id for w in list_workspaces(conn)}:
+            raise typer.BadParameter(f"no workspace {workspace}", param_hint="--workspace")
+        raw = create_key(conn, SystemClock(), workspace, kind, name)  # type: ignore[arg-type]
+    typer.echo(raw)
+
+
+def _print_workspace(ws_id: int, name: str, write_key: str, api_key: str, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps({"id": ws_id, "name": name, "write_key": write_key, "api_key": api_key}))
+        return
+    console.print(f"[bold]workspace[/bold] {ws_id} ({name})")
+    console.print(f"  write key (ingest, /v1/*):      [green]{write_key}[/green]")
+    console.print(f"  API key (management, /api/v1): [green]{api_key}[/green]")
+    console.print("  Keep them: only their hashes are stored.")
+
+
+@import_app.command("contacts")
+def import_contacts(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV with a header row")],
+    workspace: Annotated[int, typer.Option(help="Workspace id")],
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="column=field, e.g. Mail=email or Plan=traits.plan (repeatable)"),
+    ] = None,
+) -> None:
+    """Import contacts from CSV: upsert by external_id / email / phone."""
+    from kairos.contacts.imports import import_contacts_csv
+    from kairos.imports import run_import
+
+    run_import(
+        console,
+        _engine(),
+        workspace,
+        file,
+        lambda eng, progress: import_contacts_csv(
+            eng, workspace, file, mapping=map_ or [], progress=progress
+        ),
+    )
+
+
+@import_app.command("events")
+def import_events(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="Segment messages, one JSON per line")
+    ],
+    workspace: Annotated[int, typer.Option(help="Workspace id")],
+) -> None:
+    """Import Segment-spec messages (identify, track, page, …) from JSON Lines."""
+    from kairos.events.imports import import_events_jsonl
+    from kairos.imports import run_import
+
+    run_import(
+        console,
+        _engine(),
+        workspace,
+        file,
+        lambda eng, progress: import_events_jsonl(eng, workspace, file, progress=progress),
+    )
+
+
+def _parse_instant(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not an ISO 8601 instant", param_hint="--now") from None
+
+
+def _register_bench() -> None:
+    try:
+        from kairos_bench.cli import bench_app
+    except ImportError:  # installed without the benchmark suite
+        return
+    app.add_typer(bench_app, name="bench")
+
+
+_register_bench()

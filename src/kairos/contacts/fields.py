@@ -1,0 +1,193 @@
+"""Profile fields, identifier normalisation and typed custom attributes.
+
+Incoming traits are split into the built-in profile columns (email, phone, names, timezone,
+locale) and custom traits. Custom traits with an attribute definition are checked against
+its type and coerced where that loses nothing ("42" → 42 for a number); anything else is an
+``InvalidInput`` naming the trait.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from kairos.clock import isoformat_z
+from kairos.errors import InvalidInput
+
+AttributeType = Literal["string", "number", "boolean", "datetime", "list"]
+ATTRIBUTE_TYPES: tuple[AttributeType, ...] = ("string", "number", "boolean", "datetime", "list")
+
+#: Built-in profile columns that traits and the API may set.
+PROFILE_FIELDS = ("email", "phone", "first_name", "last_name", "timezone", "locale")
+
+#: Segment trait names (and snake_case spellings) that land in a profile column.
+TRAIT_TO_FIELD = {
+    "email": "email",
+    "phone": "phone",
+    "firstName": "first_name",
+    "first_name": "first_name",
+    "lastName": "last_name",
+    "last_name": "last_name",
+    "timezone": "timezone",
+    "locale": "locale",
+}
+
+#: Names a custom attribute may not take: they mean a built-in field.
+RESERVED_NAMES = frozenset(
+    {
+        *TRAIT_TO_FIELD,
+        "id",
+        "external_id",
+        "user_id",
+        "userId",
+        "anonymous_id",
+        "anonymousId",
+        "lifecycle_stage",
+        "score",
+        "tags",
+        "created_at",
+        "updated_at",
+        "merged_into",
+    }
+)
+
+
+@dataclass(slots=True)
+class ProfileChanges:
+    """What one message or request asks to change on a contact."""
+
+    fields: dict[str, str | None] = field(default_factory=dict)
+    traits: dict[str, Any] = field(default_factory=dict)  # None removes the trait
+    defaults: dict[str, str] = field(default_factory=dict)  # set only where still empty
+
+    def update(self, other: ProfileChanges) -> None:
+        self.fields.update(other.fields)
+        self.traits.update(other.traits)
+        for key, value in other.defaults.items():
+            self.defaults.setdefault(key, value)
+
+
+@lru_cache(maxsize=65536)
+def normalize_email(raw: str) -> str:
+    try:
+        return validate_email(raw, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise InvalidInput(f"{raw!r} is not a valid email address: {exc}", code="invalid_email") from None
+
+
+@lru_cache(maxsize=65536)
+def normalize_phone(raw: str, default_country: str | None = None) -> str:
+    """E.164. Numbers without a +country prefix need the workspace's default country."""
+    try:
+        number = phonenumbers.parse(raw, default_country)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidInput(f"{raw!r} is not a valid phone number: {exc}", code="invalid_phone") from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidInput(f"{raw!r} is not a valid phone number", code="invalid_phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@lru_cache(maxsize=4096)
+def normalize_timezone(raw: str) -> str:
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"{raw!r} is not an IANA time zone name", code="invalid_timezone") from None
+    return raw
+
+
+def normalize_field(name: str, value: Any, default_country: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise InvalidInput(f"{name} must be a string", code=f"invalid_{name}")
+    text = str(value).strip()
+    if name == "email":
+        return normalize_email(text)
+    if name == "phone":
+        return normalize_phone(text, default_country)
+    if name == "timezone":
+        return normalize_timezone(text)
+    limit = 35 if name == "locale" else 200
+    if len(text) > limit:
+        raise InvalidInput(f"{name} is longer than {limit} characters", code=f"invalid_{name}")
+    return text
+
+
+def split_traits(traits: dict[str, Any], default_country: str | None) -> ProfileChanges:
+    """Profile columns from Segment traits; everything else stays a custom trait."""
+    changes = ProfileChanges()
+    for key, value in traits.items():
+        column = TRAIT_TO_FIELD.get(key)
+        if column is not None:
+            changes.fields[column] = normalize_field(column, value, default_country)
+        else:
+            changes.traits[key] = value
+    return changes
+
+
+def coerce_trait(name: str, kind: str, value: Any) -> Any:
+    """Check ``value`` against the attribute type, converting only where nothing is lost."""
+    if value is None:
+        return None
+    if kind == "string":
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+    elif kind == "number":
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            return value
+        if isinstance(value, str):
+            try:
+                number = float(value)
+            except ValueError:
+                pass
+            else:
+                if math.isfinite(number):
+                    return int(number) if number.is_integer() and "." not in value else number
+    elif kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+    elif kind == "datetime":
+        if isinstance(value, str):
+            parsed = parse_date_or_datetime(value)
+            if parsed is not None:
+                return parsed
+    elif (
+        kind == "list"
+        and isinstance(value, list)
+        and all(v is None or isinstance(v, str | int | float | bool) for v in value)
+    ):
+        return value
+    raise InvalidInput(f"trait {name!r} must be a {kind}, got {value!r}", code="invalid_trait")
+
+
+def parse_date_or_datetime(text: str) -> str | None:
+    """A date stays a date (birthdays have no time zone); a date-time becomes UTC ``…Z``."""
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text).isoformat()
+        return isoformat_z(datetime.fromisoformat(text))
+    except ValueError:
+        return None
+
+
+def coerce_traits(traits: dict[str, Any], definitions: dict[str, str]) -> dict[str, Any]:
+    if not definitions:
+        return traits
+    out = dict(traits)
+    for key, value in traits.items():
+        kind = definitions.get(key)
+        if kind is not None:
+            out[key] = coerce_trait(key, kind, value)
+    return out

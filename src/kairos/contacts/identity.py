@@ -1,0 +1,205 @@
+"""Identity resolution: which contact does each message belong to, and which contacts merge.
+
+Resolution is set-based. For a batch of claims (the identifiers each message carries) it
+looks up every identifier with one query per kind, then walks the claims in order over an
+in-memory union-find, so a thousand messages cost a handful of statements.
+
+Rules (the ones Segment, Braze and Customer.io users expect):
+
+* A ``userId`` is the strongest identifier: the contact holding it receives the message.
+* Any other identifier on the message (anonymous id, email, phone) that belongs to another
+  contact ties the two together, and they merge — unless both already carry *different*
+  user ids. Two known people never merge because they shared a device or an address;
+  the identifier then stays with its first owner.
+* ``alias`` is an explicit instruction and merges even across user ids.
+* The older contact (smaller id) survives, so ids already handed out stay valid; it takes
+  the user id of the other if it had none.
+* Identifiers seen for the first time are attached to the contact the message resolved to.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from kairos.contacts.merge import Merge, apply_merges
+from kairos.contacts.tables import contact, identity
+from kairos.db.dialect import chunks
+
+IdentityKey = tuple[str, str]  # (kind, value)
+IDENTITY_KINDS = ("user_id", "email", "phone", "anonymous_id")
+
+_NEW_BASE = 1 << 62  # temporary ids of contacts created during this resolution
+
+
+@dataclass(slots=True)
+class Claim:
+    """The identifiers one message carries, strongest first."""
+
+    keys: list[IdentityKey]
+    user_id: str | None = None
+    force: bool = False  # alias: merge even when both sides have user ids
+
+
+@dataclass(slots=True)
+class Resolution:
+    contact_ids: list[int]  # one per claim, in order
+    created: set[int] = field(default_factory=set)
+    merges: list[Merge] = field(default_factory=list)
+
+
+def lookup(conn: Connection, workspace_id: int, keys: set[IdentityKey]) -> dict[IdentityKey, int]:
+    """Owner contact of each known identifier (identities always point at live contacts)."""
+    by_kind: dict[str, set[str]] = defaultdict(set)
+    for kind, value in keys:
+        by_kind[kind].add(value)
+    owner: dict[IdentityKey, int] = {}
+    for kind, values in by_kind.items():
+        for part in chunks(values):
+            rows = conn.execute(
+                select(identity.c.value, identity.c.contact_id).where(
+                    identity.c.workspace_id == workspace_id,
+                    identity.c.kind == kind,
+                    identity.c.value.in_(part),
+                )
+            )
+            for value, contact_id in rows:
+                owner[(kind, value)] = contact_id
+    return owner
+
+
+def resolve(conn: Connection, workspace_id: int, claims: list[Claim], now: datetime) -> Resolution:
+    owner = lookup(conn, workspace_id, {k for c in claims for k in c.keys})
+    user_of: dict[int, str | None] = {}
+    known = set(owner.values())
+    for part in chunks(known):
+        for cid, ext in conn.execute(
+            select(contact.c.id, contact.c.external_id).where(contact.c.id.in_(part))
+        ):
+            user_of[cid] = ext
+    original_user = dict(user_of)
+
+    parent: dict[int, int] = {}
+
+    def find(c: int) -> int:
+        root = c
+        while root in parent:
+            root = parent[root]
+        while c != root:  # path compression
+            parent[c], c = root, parent[c]
+        return root
+
+    next_new = _NEW_BASE
+    new_keys: dict[IdentityKey, int] = {}
+    pending_merges: list[tuple[int, int, str]] = []
+    targets: list[int] = []
+
+    for claim in claims:
+        found: list[int] = []
+        for key in claim.keys:
+            c = owner.get(key)
+            if c is not None:
+                c = find(c)
+                if c not in found:
+                    found.append(c)
+        u = claim.user_id
+        target: int | None = None
+        if u is not None and ("user_id", u) in owner:
+            target = find(owner[("user_id", u)])
+        else:
+            for c in found:
+                if u is None or user_of.get(c) in (None, u):
+                    target = c
+                    break
+        if target is None:
+            next_new += 1
+            target = next_new
+        user_of[target] = user_of.get(target) or u
+        for c in found:
+            if c == target:
+                continue
+            a, b = user_of.get(c), user_of.get(target)
+            if claim.force or a is None or b is None or a == b:
+                survivor, loser = (c, target) if c < target else (target, c)
+                parent[loser] = survivor
+                user_of[survivor] = user_of.get(survivor) or user_of.get(loser)
+                pending_merges.append((loser, survivor, _describe(claim.keys)))
+                target = survivor
+        for key in claim.keys:
+            if key not in owner:
+                owner[key] = target
+                new_keys[key] = target
+        targets.append(target)
+
+    # Insert the contacts created here that were not merged into an existing one.
+    new_roots = sorted({r for r in map(find, [*targets, *new_keys.values()]) if r > _NEW_BASE})
+    real: dict[int, int] = {}
+    if new_roots:
+        rows = conn.execute(
+            insert(contact).returning(contact.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "workspace_id": workspace_id,
+                    "external_id": user_of.get(c),
+                    "traits": {},
+                    "score": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for c in new_roots
+            ],
+        ).all()
+        real = {tmp: row[0] for tmp, row in zip(new_roots, rows, strict=True)}
+
+    def final(c: int) -> int:
+        root = find(c)
+        return real.get(root, root)
+
+    # Each existing loser merges straight into its last survivor, so chains (A→B, B→C)
+    # collapse; a contact created in this batch and merged away was never inserted.
+    merges = [
+        Merge(loser=loser, survivor=final(loser), reason=why)
+        for loser, _survivor, why in pending_merges
+        if loser < _NEW_BASE
+    ]
+    apply_merges(conn, workspace_id, merges, now)
+
+    if new_keys:
+        conn.execute(
+            insert(identity),
+            [
+                {
+                    "workspace_id": workspace_id,
+                    "kind": kind,
+                    "value": value,
+                    "contact_id": final(c),
+                    "created_at": now,
+                }
+                for (kind, value), c in new_keys.items()
+            ],
+        )
+    # Existing contacts that just learned their user id.
+    gained = [
+        {"cid": c, "ext": user_of[c]}
+        for c, before in original_user.items()
+        if before is None and user_of.get(c) and find(c) == c
+    ]
+    if gained:
+        conn.execute(
+            update(contact)
+            .where(contact.c.id == bindparam("cid"), contact.c.external_id.is_(None))
+            .values(external_id=bindparam("ext"), updated_at=now),
+            gained,
+        )
+    return Resolution(
+        contact_ids=[final(t) for t in targets],
+        created=set(real.values()),
+        merges=merges,
+    )
+
+
+def _describe(keys: list[IdentityKey]) -> str:
+    return ", ".join(f"{kind} {value!r}" for kind, value in keys)

@@ -1,0 +1,119 @@
+"""Merging contacts: everything the loser owns moves to the survivor, and the merge is recorded.
+
+The loser row stays, pointing at its survivor through ``merged_into`` (chains are kept one
+hop long), so an id handed out earlier still leads somewhere. Every table that refers to a
+contact is listed in ``CONTACT_REFERENCES``; a package that adds such a table adds it there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
+
+from kairos.contacts.fields import PROFILE_FIELDS
+from kairos.contacts.tables import contact, contact_change, contact_merge, contact_tag, identity
+from kairos.db.dialect import chunks, insert_on_conflict
+from kairos.events.tables import event
+
+
+@dataclass(slots=True)
+class Merge:
+    loser: int
+    survivor: int
+    reason: str
+
+
+#: (table, column) pairs whose rows simply move from loser to survivor.
+CONTACT_REFERENCES: list[tuple[Table, str]] = [(identity, "contact_id"), (event, "contact_id")]
+
+
+def apply_merges(conn: Connection, workspace_id: int, merges: list[Merge], now: datetime) -> None:
+    if not merges:
+        return
+    pairs = [{"l": m.loser, "s": m.survivor} for m in merges]
+    for table, column in CONTACT_REFERENCES:
+        col = table.c[column]
+        conn.execute(update(table).where(col == bindparam("l")).values({column: bindparam("s")}), pairs)
+
+    # Tags: the survivor keeps one row per tag.
+    moved_tags = conn.execute(
+        select(contact_tag.c.contact_id, contact_tag.c.tag_id, contact_tag.c.created_at).where(
+            contact_tag.c.contact_id.in_([m.loser for m in merges])
+        )
+    ).all()
+    if moved_tags:
+        survivor_of = {m.loser: m.survivor for m in merges}
+        stmt = insert_on_conflict(conn, contact_tag).on_conflict_do_nothing()
+        conn.execute(
+            stmt,
+            [
+                {
+                    "contact_id": survivor_of[cid],
+                    "tag_id": tag_id,
+                    "workspace_id": workspace_id,
+                    "created_at": created,
+                }
+                for cid, tag_id, created in moved_tags
+            ],
+        )
+        conn.execute(delete(contact_tag).where(contact_tag.c.contact_id.in_(list(survivor_of))))
+
+    _merge_profiles(conn, merges, now)
+
+    conn.execute(
+        update(contact)
+        .where(contact.c.id == bindparam("l"))
+        .values(merged_into=bindparam("s"), updated_at=now),
+        pairs,
+    )
+    conn.execute(
+        update(contact).where(contact.c.merged_into == bindparam("l")).values(merged_into=bindparam("s")),
+        pairs,
+    )
+    conn.execute(delete(contact_change).where(contact_change.c.contact_id.in_([m.loser for m in merges])))
+    conn.execute(
+        insert(contact_merge),
+        [
+            {
+                "workspace_id": workspace_id,
+                "survivor_id": m.survivor,
+                "merged_id": m.loser,
+                "reason": m.reason,
+                "created_at": now,
+            }
+            for m in merges
+        ],
+    )
+
+
+def _merge_profiles(conn: Connection, merges: list[Merge], now: datetime) -> None:
+    """The survivor keeps its own values and fills the blanks from the losers."""
+    ids = {m.loser for m in merges} | {m.survivor for m in merges}
+    cols = [contact.c.id, contact.c.created_at, contact.c.traits, *(contact.c[f] for f in PROFILE_FIELDS)]
+    rows: dict[int, dict[str, Any]] = {}
+    for part in chunks(ids):
+        for row in conn.execute(select(*cols).where(contact.c.id.in_(part))):
+            rows[row.id] = dict(row._mapping)
+    merged: dict[int, dict[str, Any]] = {}
+    for m in merges:
+        loser, survivor = rows[m.loser], merged.get(m.survivor) or dict(rows[m.survivor])
+        for f in PROFILE_FIELDS:
+            if survivor[f] is None:
+                survivor[f] = loser[f]
+        survivor["traits"] = {**(loser["traits"] or {}), **(survivor["traits"] or {})}
+        survivor["created_at"] = min(survivor["created_at"], loser["created_at"])
+        merged[m.survivor] = survivor
+    conn.execute(
+        update(contact)
+        .where(contact.c.id == bindparam("sid"))
+        .values(
+            {**{f: bindparam(f"v_{f}") for f in (*PROFILE_FIELDS, "traits", "created_at")}, "updated_at": now}
+        ),
+        [
+            {"sid": sid, **{f"v_{f}": row[f] for f in (*PROFILE_FIELDS, "traits", "created_at")}}
+            for sid, row in merged.items()
+        ],
+    )

@@ -1,0 +1,240 @@
+"""Contact profiles: read, upsert, update, erase, and the set-based profile writer ingest uses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, insert, or_, select, update
+
+from kairos.contacts.attributes import attribute_types
+from kairos.contacts.fields import PROFILE_FIELDS, ProfileChanges, coerce_traits, normalize_field
+from kairos.contacts.identity import Claim, IdentityKey, resolve
+from kairos.contacts.tables import contact, contact_change, contact_tag, identity
+from kairos.contacts.tags import add_tags, tags_of
+from kairos.db.dialect import chunks, insert_on_conflict
+from kairos.errors import Conflict, InvalidInput, NotFound
+from kairos.events.tables import event
+
+_WRITABLE = (*PROFILE_FIELDS, "traits")
+
+
+def claim_for(
+    external_id: str | None, fields: dict[str, str | None], anonymous_id: str | None = None
+) -> Claim:
+    """The identifiers a profile write carries, strongest first."""
+    keys: list[IdentityKey] = []
+    if external_id:
+        keys.append(("user_id", external_id))
+    if fields.get("email"):
+        keys.append(("email", str(fields["email"])))
+    if fields.get("phone"):
+        keys.append(("phone", str(fields["phone"])))
+    if anonymous_id:
+        keys.append(("anonymous_id", anonymous_id))
+    return Claim(keys=keys, user_id=external_id or None)
+
+
+def apply_profile_changes(conn: Connection, changes: dict[int, ProfileChanges], now: datetime) -> None:
+    """Write profile changes for many contacts with one read and one executemany."""
+    if not changes:
+        return
+    current: dict[int, dict[str, Any]] = {}
+    cols = [contact.c.id, contact.c.traits, *(contact.c[f] for f in PROFILE_FIELDS)]
+    for part in chunks(list(changes)):
+        for row in conn.execute(select(*cols).where(contact.c.id.in_(part))):
+            current[row.id] = dict(row._mapping)
+    params = []
+    for cid, change in changes.items():
+        row = current[cid]
+        traits = dict(row["traits"] or {})
+        for key, value in change.traits.items():
+            if value is None:
+                traits.pop(key, None)
+            else:
+                traits[key] = value
+        values = {f: change.fields.get(f, row[f]) for f in PROFILE_FIELDS}
+        for f, value in change.defaults.items():
+            if values.get(f) is None:
+                values[f] = value
+        params.append({"cid": cid, "v_traits": traits, **{f"v_{f}": v for f, v in values.items()}})
+    conn.execute(
+        update(contact)
+        .where(contact.c.id == bindparam("cid"))
+        .values({**{f: bindparam(f"v_{f}") for f in _WRITABLE}, "updated_at": now}),
+        params,
+    )
+
+
+def mark_changed(conn: Connection, workspace_id: int, contact_ids: Iterable[int], now: datetime) -> None:
+    """Queue contacts for the worker's re-evaluation."""
+    rows = [{"contact_id": cid, "workspace_id": workspace_id, "changed_at": now} for cid in set(contact_ids)]
+    if not rows:
+        return
+    stmt = insert_on_conflict(conn, contact_change)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["contact_id"], set_={"changed_at": stmt.excluded.changed_at}
+    )
+    conn.execute(stmt, rows)
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def live_contact_id(conn: Connection, workspace_id: int, contact_id: int) -> int:
+    """The live contact an id stands for: merged ids lead to their survivor."""
+    row = conn.execute(
+        select(contact.c.id, contact.c.merged_into).where(
+            contact.c.id == contact_id, contact.c.workspace_id == workspace_id
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"contact {contact_id} not found", code="contact_not_found")
+    return int(row.merged_into or row.id)
+
+
+def get_contact(conn: Connection, workspace_id: int, contact_id: int) -> dict[str, Any]:
+    cid = live_contact_id(conn, workspace_id, contact_id)
+    row = conn.execute(select(contact).where(contact.c.id == cid)).one()
+    out = _present(dict(row._mapping))
+    out["tags"] = tags_of(conn, [cid])[cid]
+    out["identities"] = [
+        {"kind": kind, "value": value}
+        for kind, value in conn.execute(
+            select(identity.c.kind, identity.c.value)
+            .where(identity.c.contact_id == cid)
+            .order_by(identity.c.kind, identity.c.value)
+        )
+    ]
+    return out
+
+
+def find_contact_id(conn: Connection, workspace_id: int, kind: str, value: str) -> int | None:
+    return conn.execute(
+        select(identity.c.contact_id).where(
+            identity.c.workspace_id == workspace_id, identity.c.kind == kind, identity.c.value == value
+        )
+    ).scalar()
+
+
+def list_contacts(
+    conn: Connection,
+    workspace_id: int,
+    *,
+    limit: int,
+    after: int | None = None,
+    identities: list[IdentityKey] | None = None,
+) -> list[dict[str, Any]]:
+    stmt = select(contact).where(contact.c.workspace_id == workspace_id, contact.c.merged_into.is_(None))
+    for kind, value in identities or []:
+        stmt = stmt.where(
+            contact.c.id.in_(
+                select(identity.c.contact_id).where(
+                    identity.c.workspace_id == workspace_id,
+                    identity.c.kind == kind,
+                    identity.c.value == value,
+                )
+            )
+        )
+    if after is not None:
+        stmt = stmt.where(contact.c.id > after)
+    rows = [dict(r._mapping) for r in conn.execute(stmt.order_by(contact.c.id).limit(limit))]
+    tags = tags_of(conn, [r["id"] for r in rows])
+    return [{**_present(r), "tags": tags[r["id"]]} for r in rows]
+
+
+def _present(row: dict[str, Any]) -> dict[str, Any]:
+    row.pop("workspace_id", None)
+    row.pop("merged_into", None)
+    return row
+
+
+# --- writing -----------------------------------------------------------------------------
+
+
+def normalize_profile(
+    data: dict[str, Any], default_country: str | None, types: dict[str, str]
+) -> ProfileChanges:
+    changes = ProfileChanges()
+    for f in PROFILE_FIELDS:
+        if f in data:
+            changes.fields[f] = normalize_field(f, data[f], default_country)
+    if data.get("traits"):
+        changes.traits = coerce_traits(dict(data["traits"]), types)
+    return changes
+
+
+def upsert_contact(
+    conn: Connection,
+    workspace_id: int,
+    data: dict[str, Any],
+    now: datetime,
+    *,
+    default_country: str | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """Create or update the contact identified by ``external_id`` or ``email`` (or phone)."""
+    changes = normalize_profile(data, default_country, attribute_types(conn, workspace_id))
+    external_id = data.get("external_id") or None
+    claim = claim_for(external_id, changes.fields)
+    if not claim.keys:
+        raise InvalidInput(
+            "a contact needs an external_id, email or phone to be matched on", code="missing_identity"
+        )
+    resolution = resolve(conn, workspace_id, [claim], now)
+    cid = resolution.contact_ids[0]
+    apply_profile_changes(conn, {cid: changes}, now)
+    if data.get("tags"):
+        add_tags(conn, workspace_id, ((cid, t) for t in data["tags"]), now)
+    mark_changed(conn, workspace_id, [cid], now)
+    return get_contact(conn, workspace_id, cid), cid in resolution.created
+
+
+def update_contact(
+    conn: Connection,
+    workspace_id: int,
+    contact_id: int,
+    data: dict[str, Any],
+    now: datetime,
+    *,
+    default_country: str | None = None,
+) -> dict[str, Any]:
+    """Partial update. New email/phone/external_id become identities of this contact; one
+    that already belongs to another contact is a conflict (PATCH never merges silently)."""
+    cid = live_contact_id(conn, workspace_id, contact_id)
+    changes = normalize_profile(data, default_country, attribute_types(conn, workspace_id))
+    current_ext = conn.execute(select(contact.c.external_id).where(contact.c.id == cid)).scalar()
+    keys: list[IdentityKey] = []
+    ext = data.get("external_id")
+    if ext:
+        if current_ext and current_ext != ext:
+            raise InvalidInput(
+                "external_id is already set and cannot be changed", code="external_id_immutable"
+            )
+        keys.append(("user_id", ext))
+    keys += [(f, str(changes.fields[f])) for f in ("email", "phone") if changes.fields.get(f)]
+    for kind, value in keys:
+        owner = find_contact_id(conn, workspace_id, kind, value)
+        if owner is not None and owner != cid:
+            raise Conflict(f"{kind} {value!r} belongs to contact {owner}", code="identity_conflict")
+        if owner is None:
+            conn.execute(
+                insert(identity).values(
+                    workspace_id=workspace_id, kind=kind, value=value, contact_id=cid, created_at=now
+                )
+            )
+    if ext and not current_ext:
+        conn.execute(update(contact).where(contact.c.id == cid).values(external_id=ext))
+    apply_profile_changes(conn, {cid: changes}, now)
+    mark_changed(conn, workspace_id, [cid], now)
+    return get_contact(conn, workspace_id, cid)
+
+
+def delete_contact(conn: Connection, workspace_id: int, contact_id: int) -> None:
+    """Erase a contact and everything recorded about it, including contacts merged into it."""
+    cid = live_contact_id(conn, workspace_id, contact_id)
+    ids = [cid, *conn.execute(select(contact.c.id).where(contact.c.merged_into == cid)).scalars()]
+    for table in (event, identity, contact_tag, contact_change):
+        conn.execute(delete(table).where(table.c.contact_id.in_(ids)))
+    conn.execute(update(contact).where(contact.c.id.in_(ids)).values(merged_into=None))
+    conn.execute(delete(contact).where(or_(contact.c.id.in_(ids)), contact.c.workspace_id == workspace_id))

@@ -1,0 +1,102 @@
+"""Tags on contacts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, select
+
+from kairos.contacts.tables import contact_tag, tag
+from kairos.db.dialect import chunks, insert_on_conflict
+from kairos.errors import InvalidInput
+
+_TAG = re.compile(r"^[\w][\w\-.: ]{0,99}$")
+
+
+def validate_tag(name: str) -> str:
+    name = name.strip()
+    if not _TAG.match(name):
+        raise InvalidInput(
+            f"tag {name!r} must be 1 to 100 letters, digits, spaces or - _ . :", code="invalid_tag"
+        )
+    return name
+
+
+def ensure_tags(conn: Connection, workspace_id: int, names: Iterable[str], now: datetime) -> dict[str, int]:
+    """Tag ids by name, creating the missing tags."""
+    wanted = sorted({validate_tag(n) for n in names})
+    if not wanted:
+        return {}
+    stmt = insert_on_conflict(conn, tag).on_conflict_do_nothing(index_elements=["workspace_id", "name"])
+    conn.execute(stmt, [{"workspace_id": workspace_id, "name": n, "created_at": now} for n in wanted])
+    ids: dict[str, int] = {}
+    for part in chunks(wanted):
+        rows = conn.execute(
+            select(tag.c.name, tag.c.id).where(tag.c.workspace_id == workspace_id, tag.c.name.in_(part))
+        )
+        ids.update({name: tid for name, tid in rows})
+    return ids
+
+
+def add_tags(conn: Connection, workspace_id: int, pairs: Iterable[tuple[int, str]], now: datetime) -> int:
+    """Add (contact_id, tag name) pairs; returns how many were new."""
+    pairs = list(pairs)
+    ids = ensure_tags(conn, workspace_id, (name for _, name in pairs), now)
+    stmt = insert_on_conflict(conn, contact_tag).on_conflict_do_nothing()
+    rows = [
+        {
+            "contact_id": cid,
+            "tag_id": ids[validate_tag(name)],
+            "workspace_id": workspace_id,
+            "created_at": now,
+        }
+        for cid, name in pairs
+    ]
+    if not rows:
+        return 0
+    return conn.execute(stmt, rows).rowcount or 0
+
+
+def remove_tag(conn: Connection, workspace_id: int, contact_id: int, name: str) -> bool:
+    tag_id = conn.execute(
+        select(tag.c.id).where(tag.c.workspace_id == workspace_id, tag.c.name == validate_tag(name))
+    ).scalar()
+    if tag_id is None:
+        return False
+    result = conn.execute(
+        delete(contact_tag).where(contact_tag.c.contact_id == contact_id, contact_tag.c.tag_id == tag_id)
+    )
+    return bool(result.rowcount)
+
+
+def tags_of(conn: Connection, contact_ids: list[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {cid: [] for cid in contact_ids}
+    for part in chunks(contact_ids):
+        rows = conn.execute(
+            select(contact_tag.c.contact_id, tag.c.name)
+            .join(tag, tag.c.id == contact_tag.c.tag_id)
+            .where(contact_tag.c.contact_id.in_(part))
+            .order_by(tag.c.name)
+        )
+        for cid, name in rows:
+            out[cid].append(name)
+    return out
+
+
+def list_tags(conn: Connection, workspace_id: int) -> list[dict[str, Any]]:
+    counts = (
+        select(contact_tag.c.tag_id, func.count().label("contacts"))
+        .where(contact_tag.c.workspace_id == workspace_id)
+        .group_by(contact_tag.c.tag_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(tag.c.id, tag.c.name, tag.c.created_at, func.coalesce(counts.c.contacts, 0).label("contacts"))
+        .outerjoin(counts, counts.c.tag_id == tag.c.id)
+        .where(tag.c.workspace_id == workspace_id)
+        .order_by(tag.c.name)
+    )
+    return [dict(r._mapping) for r in rows]

@@ -1,0 +1,168 @@
+"""The ingest pipeline: validated messages → contacts resolved, profiles updated, events stored.
+
+One call handles any number of messages inside the caller's transaction with a fixed number
+of statements: duplicates are found with one query, identities are resolved in bulk, and
+events, profile updates and the worker's change queue are written with executemany.
+Nothing else runs on the request path; segments and journeys react in the worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from kairos.contacts.attributes import attribute_types
+from kairos.contacts.fields import ProfileChanges, coerce_traits, normalize_timezone
+from kairos.contacts.identity import Claim, IdentityKey, lookup, resolve
+from kairos.contacts.service import apply_profile_changes, mark_changed
+from kairos.db.dialect import chunks
+from kairos.errors import InvalidInput
+from kairos.events.messages import Message
+from kairos.events.tables import event
+
+
+@dataclass(slots=True)
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    contacts: int = 0
+
+
+def check_traits(messages: list[Message], types: dict[str, str]) -> None:
+    """Coerce identify traits to their attribute types, in place; raise on the first misfit."""
+    if not types:
+        return
+    for m in messages:
+        if m.profile is not None and m.profile.traits:
+            try:
+                m.profile.traits = coerce_traits(m.profile.traits, types)
+            except InvalidInput as exc:
+                raise InvalidInput(f"{m.where}.traits: {exc.message}", code=exc.code) from None
+
+
+def needs_trait_types(messages: list[Message]) -> bool:
+    return any(m.profile is not None and m.profile.traits for m in messages)
+
+
+def load_trait_types(conn: Connection, workspace_id: int) -> dict[str, str]:
+    return attribute_types(conn, workspace_id)
+
+
+def ingest(
+    conn: Connection,
+    workspace_id: int,
+    messages: list[Message],
+    now: datetime,
+    *,
+    record_events: bool = True,
+) -> IngestResult:
+    result = IngestResult()
+    fresh = _drop_duplicates(conn, workspace_id, messages) if record_events else messages
+    result.duplicates = len(messages) - len(fresh)
+    if not fresh:
+        return result
+
+    claims = _claims(conn, workspace_id, fresh)
+    resolution = resolve(conn, workspace_id, claims, now)
+    contact_ids = resolution.contact_ids
+
+    changes: dict[int, ProfileChanges] = {}
+    for m, cid in zip(fresh, contact_ids, strict=True):
+        if m.profile is None:
+            continue
+        change = changes.setdefault(cid, ProfileChanges())
+        change.update(m.profile)
+        if m.context:
+            _context_defaults(change, m.context)
+    apply_profile_changes(conn, changes, now)
+
+    if record_events:
+        conn.execute(
+            insert(event),
+            [_event_row(workspace_id, m, cid) for m, cid in zip(fresh, contact_ids, strict=True)],
+        )
+    mark_changed(conn, workspace_id, contact_ids, now)
+    result.accepted = len(fresh)
+    result.contacts = len(set(contact_ids))
+    return result
+
+
+def _drop_duplicates(conn: Connection, workspace_id: int, messages: list[Message]) -> list[Message]:
+    seen: set[str] = set()
+    unique = []
+    for m in messages:
+        if m.message_id not in seen:
+            seen.add(m.message_id)
+            unique.append(m)
+    existing: set[str] = set()
+    for part in chunks(seen):
+        existing.update(
+            conn.execute(
+                select(event.c.message_id).where(
+                    event.c.workspace_id == workspace_id, event.c.message_id.in_(part)
+                )
+            ).scalars()
+        )
+    if not existing:
+        return unique
+    return [m for m in unique if m.message_id not in existing]
+
+
+def _claims(conn: Connection, workspace_id: int, messages: list[Message]) -> list[Claim]:
+    # alias(previousId): the previous id is an earlier userId if we know one, else an
+    # anonymous id. Only alias calls pay for this look-up.
+    previous_users: set[IdentityKey] = set()
+    aliases = {("user_id", m.previous_id) for m in messages if m.previous_id is not None}
+    if aliases:
+        previous_users = set(lookup(conn, workspace_id, aliases))  # type: ignore[arg-type]
+    claims = []
+    for m in messages:
+        keys: list[IdentityKey] = []
+        if m.user_id is not None:
+            keys.append(("user_id", m.user_id))
+        if m.profile is not None:
+            for kind in ("email", "phone"):
+                value = m.profile.fields.get(kind)
+                if value:
+                    keys.append((kind, value))
+        if m.previous_id is not None:
+            prev: IdentityKey = ("user_id", m.previous_id)
+            keys.append(prev if prev in previous_users else ("anonymous_id", m.previous_id))
+        if m.anonymous_id is not None:
+            keys.append(("anonymous_id", m.anonymous_id))
+        claims.append(Claim(keys=keys, user_id=m.user_id, force=m.previous_id is not None))
+    return claims
+
+
+def _context_defaults(change: ProfileChanges, context: dict[str, Any]) -> None:
+    """Browsers report the device's time zone and locale; use them until the profile has its own."""
+    tz = context.get("timezone")
+    if isinstance(tz, str) and tz:
+        with contextlib.suppress(InvalidInput):
+            change.defaults.setdefault("timezone", normalize_timezone(tz))
+    locale = context.get("locale")
+    if isinstance(locale, str) and 0 < len(locale) <= 35:
+        change.defaults.setdefault("locale", locale)
+
+
+def _event_row(workspace_id: int, m: Message, contact_id: int) -> dict[str, Any]:
+    return {
+        "workspace_id": workspace_id,
+        "contact_id": contact_id,
+        "type": m.type,
+        "name": m.name,
+        "message_id": m.message_id,
+        "user_id": m.user_id,
+        "anonymous_id": m.anonymous_id,
+        "properties": m.properties,
+        "context": m.context,
+        "integrations": m.integrations,
+        "timestamp": m.timestamp,
+        "original_timestamp": m.original_timestamp,
+        "sent_at": m.sent_at,
+        "received_at": m.received_at,
+    }

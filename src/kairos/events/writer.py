@@ -1,0 +1,173 @@
+"""Group commit for ingest: concurrent requests share one transaction.
+
+A request hands its validated messages to the writer and waits. The writer thread takes
+everything queued (up to ``max_batch`` messages), runs the pipeline for all of it in one
+transaction, commits, and only then releases each waiting request — so every 200 means
+"committed". Under load, requests arriving while a commit runs are gathered into the next
+one, which turns thousands of tiny transactions per second into a few large ones.
+
+Isolation: a request whose traits do not fit their attribute types fails alone, before the
+transaction. If the shared transaction fails for another reason, transient errors (lock
+conflicts, a concurrent insert of the same identity on PostgreSQL) are retried, and then each
+request is retried in a transaction of its own so one bad request cannot sink the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from kairos.clock import Clock
+from kairos.errors import KairosError, Unavailable
+from kairos.events.ingest import check_traits, ingest, load_trait_types, needs_trait_types
+from kairos.events.messages import Message
+
+log = logging.getLogger(__name__)
+
+TRANSIENT = (IntegrityError, OperationalError)
+RETRIES = 5
+
+
+@dataclass(slots=True)
+class _Request:
+    workspace_id: int
+    messages: list[Message]
+    done: Callable[[BaseException | None], None]
+    error: BaseException | None = field(default=None)
+
+
+class IngestWriter:
+    def __init__(self, engine: Engine, clock: Clock, max_batch: int = 5000) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._max_batch = max_batch
+        self._queue: deque[_Request] = deque()
+        self._cv = threading.Condition()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="kairos-ingest-writer", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        with self._cv:
+            self._stopping = True
+            self._cv.notify()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    async def submit(self, workspace_id: int, messages: list[Message]) -> None:
+        """Returns once the messages are committed; raises the request's own error."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+
+        def done(error: BaseException | None) -> None:
+            loop.call_soon_threadsafe(_settle, future, error)
+
+        self._put(_Request(workspace_id, messages, done))
+        await future
+
+    def submit_sync(self, workspace_id: int, messages: list[Message]) -> None:
+        event = threading.Event()
+        box: list[BaseException | None] = [None]
+
+        def done(error: BaseException | None) -> None:
+            box[0] = error
+            event.set()
+
+        self._put(_Request(workspace_id, messages, done))
+        event.wait()
+        if box[0] is not None:
+            raise box[0]
+
+    def _put(self, request: _Request) -> None:
+        with self._cv:
+            if self._stopping:
+                raise Unavailable("the server is shutting down; retry", code="shutting_down")
+            self._queue.append(request)
+            self._cv.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while not self._queue and not self._stopping:
+                    self._cv.wait()
+                if not self._queue and self._stopping:
+                    return
+                group: list[_Request] = []
+                size = 0
+                while self._queue and (not group or size + len(self._queue[0].messages) <= self._max_batch):
+                    request = self._queue.popleft()
+                    group.append(request)
+                    size += len(request.messages)
+            self._commit_group(group)
+
+    def _commit_group(self, group: list[_Request]) -> None:
+        try:
+            self._write(group)
+        except Exception as exc:
+            if len(group) > 1:
+                for request in group:
+                    if request.error is None:
+                        try:
+                            self._write([request])
+                        except Exception as single:
+                            request.error = _public(single)
+            else:
+                group[0].error = group[0].error or _public(exc)
+        for request in group:
+            request.done(request.error)
+
+    def _write(self, group: list[_Request]) -> None:
+        for attempt in range(RETRIES):
+            try:
+                with self._engine.begin() as conn:
+                    now = self._clock.now()
+                    by_workspace: dict[int, list[_Request]] = defaultdict(list)
+                    for request in group:
+                        if request.error is None:
+                            by_workspace[request.workspace_id].append(request)
+                    for workspace_id, requests in by_workspace.items():
+                        if any(needs_trait_types(r.messages) for r in requests):
+                            types = load_trait_types(conn, workspace_id)
+                            for r in requests:
+                                try:
+                                    check_traits(r.messages, types)
+                                except KairosError as exc:
+                                    r.error = exc
+                        messages = [m for r in requests if r.error is None for m in r.messages]
+                        if messages:
+                            ingest(conn, workspace_id, messages, now)
+                return
+            except TRANSIENT as exc:
+                if attempt == RETRIES - 1:
+                    raise
+                log.info("ingest transaction conflicted (%s); retrying", type(exc).__name__)
+
+
+def _public(exc: BaseException) -> BaseException:
+    if isinstance(exc, KairosError):
+        return exc
+    log.error("ingest write failed", exc_info=exc)
+    if isinstance(exc, DBAPIError):
+        return Unavailable("the database could not take this request; retry", code="database_unavailable")
+    return exc
+
+
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)

@@ -1,0 +1,134 @@
+"""Creating workspaces and keys, and resolving a presented key to its workspace."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Engine, insert, select
+
+from kairos.clock import Clock
+from kairos.db.engine import reading
+from kairos.errors import InvalidInput
+from kairos.workspaces.tables import api_key, workspace
+
+KeyKind = Literal["write", "api"]
+_PREFIX: dict[KeyKind, str] = {"write": "wk_", "api": "ak_"}
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    id: int
+    name: str
+    default_country: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedWorkspace:
+    id: int
+    name: str
+    write_key: str
+    api_key: str
+
+
+def hash_key(raw: str) -> str:
+    # Keys are 256-bit random tokens, so a plain SHA-256 is enough: there is nothing to
+    # brute-force, and lookups stay one indexed equality.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def create_workspace(
+    conn: Connection, clock: Clock, name: str, *, default_country: str | None = None
+) -> CreatedWorkspace:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("workspace name must not be empty", code="invalid_name")
+    settings: dict[str, Any] = {}
+    if default_country:
+        if len(default_country) != 2 or not default_country.isalpha():
+            raise InvalidInput("default_country must be an ISO 3166 alpha-2 code", code="invalid_country")
+        settings["default_country"] = default_country.upper()
+    now = clock.now()
+    ws_id = conn.execute(
+        insert(workspace).values(name=name, settings=settings, created_at=now).returning(workspace.c.id)
+    ).scalar_one()
+    write = create_key(conn, clock, ws_id, "write", "default write key")
+    api = create_key(conn, clock, ws_id, "api", "default API key")
+    return CreatedWorkspace(id=ws_id, name=name, write_key=write, api_key=api)
+
+
+def create_key(conn: Connection, clock: Clock, workspace_id: int, kind: KeyKind, name: str) -> str:
+    raw = _PREFIX[kind] + secrets.token_urlsafe(32)
+    conn.execute(
+        insert(api_key).values(
+            workspace_id=workspace_id,
+            kind=kind,
+            name=name,
+            prefix=raw[:10],
+            key_hash=hash_key(raw),
+            created_at=clock.now(),
+        )
+    )
+    return raw
+
+
+def list_workspaces(conn: Connection) -> list[Workspace]:
+    rows = conn.execute(select(workspace).order_by(workspace.c.id)).all()
+    return [_to_workspace(r._mapping) for r in rows]
+
+
+def _to_workspace(row: Any) -> Workspace:
+    settings = row["settings"] or {}
+    return Workspace(id=row["id"], name=row["name"], default_country=settings.get("default_country"))
+
+
+class KeyResolver:
+    """Maps a presented key to its workspace, with a short in-process cache.
+
+    Ingest presents the write key on every request; one indexed lookup per request would be
+    the largest cost of a single ``/v1/track``. Entries live ``ttl`` seconds, so a revoked
+    key stops working within that time on every process.
+    """
+
+    def __init__(self, engine: Engine, ttl: float = 30.0) -> None:
+        self._engine = engine
+        self._ttl = ttl
+        self._cache: dict[tuple[str, str], tuple[float, Workspace | None]] = {}
+        self._lock = threading.Lock()
+
+    def resolve(self, raw: str, kind: KeyKind) -> Workspace | None:
+        if not raw or not raw.startswith(_PREFIX[kind]):
+            return None
+        cache_key = (kind, raw)
+        now = time.monotonic()
+        hit = self._cache.get(cache_key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        found = self._lookup(raw, kind)
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[cache_key] = (now + self._ttl, found)
+        return found
+
+    def forget(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def _lookup(self, raw: str, kind: KeyKind) -> Workspace | None:
+        stmt = (
+            select(workspace)
+            .join(api_key, api_key.c.workspace_id == workspace.c.id)
+            .where(
+                api_key.c.key_hash == hash_key(raw),
+                api_key.c.kind == kind,
+                api_key.c.revoked_at.is_(None),
+            )
+        )
+        with reading(self._engine) as conn:
+            row = conn.execute(stmt).first()
+        return None if row is None else _to_workspace(row._mapping)
