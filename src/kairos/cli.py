@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy import Engine
 
 from kairos.clock import FixedClock, SystemClock
 from kairos.config import get_settings
@@ -28,7 +29,7 @@ app.add_typer(import_app, name="import")
 console = Console(stderr=True)
 
 
-def _engine():  # type: ignore[no-untyped-def]
+def _engine() -> Engine:
     from kairos.db.engine import make_engine
 
     return make_engine(get_settings())
@@ -214,7 +215,7 @@ def _parse_instant(text: str) -> datetime:
 
 def _register_bench() -> None:
     try:
-        from kairos_bench.cli import bench_app
+        from kairos_bench.cli import bench_app  # type: ignore[import-not-found,unused-ignore]
     except ImportError:  # installed without the benchmark suite
         return
     app.add_typer(bench_app, name="bench")

@@ -90,9 +90,20 @@ def apply_merges(conn: Connection, workspace_id: int, merges: list[Merge], now: 
 
 
 def _merge_profiles(conn: Connection, merges: list[Merge], now: datetime) -> None:
-    """The survivor keeps its own values and fills the blanks from the losers."""
+    """Combine two profiles on the survivor's row.
+
+    The identified profile's values win (an anonymous visitor's guesses never overwrite what
+    a known customer told us); between two profiles alike, the survivor's. Blanks are filled
+    from the other, custom traits are combined key by key the same way.
+    """
     ids = {m.loser for m in merges} | {m.survivor for m in merges}
-    cols = [contact.c.id, contact.c.created_at, contact.c.traits, *(contact.c[f] for f in PROFILE_FIELDS)]
+    cols = [
+        contact.c.id,
+        contact.c.external_id,
+        contact.c.created_at,
+        contact.c.traits,
+        *(contact.c[f] for f in PROFILE_FIELDS),
+    ]
     rows: dict[int, dict[str, Any]] = {}
     for part in chunks(ids):
         for row in conn.execute(select(*cols).where(contact.c.id.in_(part))):
@@ -100,10 +111,14 @@ def _merge_profiles(conn: Connection, merges: list[Merge], now: datetime) -> Non
     merged: dict[int, dict[str, Any]] = {}
     for m in merges:
         loser, survivor = rows[m.loser], merged.get(m.survivor) or dict(rows[m.survivor])
+        if loser["external_id"] and not survivor["external_id"]:
+            first, second = loser, survivor
+        else:
+            first, second = survivor, loser
         for f in PROFILE_FIELDS:
-            if survivor[f] is None:
-                survivor[f] = loser[f]
-        survivor["traits"] = {**(loser["traits"] or {}), **(survivor["traits"] or {})}
+            survivor[f] = first[f] if first[f] is not None else second[f]
+        survivor["traits"] = {**(second["traits"] or {}), **(first["traits"] or {})}
+        survivor["external_id"] = survivor["external_id"] or loser["external_id"]
         survivor["created_at"] = min(survivor["created_at"], loser["created_at"])
         merged[m.survivor] = survivor
     conn.execute(

@@ -43,8 +43,8 @@ def apply_profile_changes(conn: Connection, changes: dict[int, ProfileChanges], 
     current: dict[int, dict[str, Any]] = {}
     cols = [contact.c.id, contact.c.traits, *(contact.c[f] for f in PROFILE_FIELDS)]
     for part in chunks(list(changes)):
-        for row in conn.execute(select(*cols).where(contact.c.id.in_(part))):
-            current[row.id] = dict(row._mapping)
+        for found in conn.execute(select(*cols).where(contact.c.id.in_(part))):
+            current[found.id] = dict(found._mapping)
     params = []
     for cid, change in changes.items():
         row = current[cid]

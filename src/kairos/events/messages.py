@@ -210,7 +210,12 @@ def parse_message(
         name = _name(obj.get("name"), "name", where)
         properties = _object(obj, "properties", where) or {}
     elif kind == "identify":
+        # RudderStack's libraries send identify traits in context.traits; Segment's at the
+        # top level. Accept both, the top level winning.
         traits = _object(obj, "traits", where) or {}
+        context_traits = context.get("traits") if context else None
+        if isinstance(context_traits, dict) and context_traits:
+            traits = {**context_traits, **traits}
         properties = traits
         try:
             profile = split_traits(traits, default_country)

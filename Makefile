@@ -1,0 +1,56 @@
+# Kairos — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP_RUN  := $(VENV)/.installed-run
+STAMP_DEV  := $(VENV)/.installed-dev
+
+.PHONY: run test test-postgres lint install install-dev bench-ingest bench-import pg-start pg-stop clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Kairos needs Python >= 3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP_RUN): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(STAMP_DEV): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@ $(STAMP_RUN)
+
+install: $(STAMP_RUN)
+install-dev: $(STAMP_DEV)
+
+## Set up (first time), migrate ./kairos.db, ensure a workspace, serve on 127.0.0.1:8000 with the worker in-process.
+run: $(STAMP_RUN)
+	$(BIN)/kairos db upgrade
+	$(BIN)/kairos workspace ensure-default
+	$(BIN)/kairos serve
+
+## Set up (first time) and run the whole test suite on SQLite.
+test: $(STAMP_DEV)
+	$(BIN)/pytest -q
+
+## The same suite against a PostgreSQL server installed from Debian packages and started here.
+test-postgres: $(STAMP_DEV)
+	KAIROS_TEST_DATABASE_URL=$$(scripts/postgres.sh start) $(BIN)/pytest -q
+
+lint: $(STAMP_DEV)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src
+
+bench-ingest: $(STAMP_DEV)
+	$(BIN)/kairos bench ingest
+
+bench-import: $(STAMP_DEV)
+	$(BIN)/kairos bench import
+
+pg-start:
+	@scripts/postgres.sh start
+pg-stop:
+	@scripts/postgres.sh stop
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info

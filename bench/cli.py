@@ -1,0 +1,113 @@
+"""``kairos bench …``: each command prints a summary, then one JSON line of its figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from kairos_bench.common import BenchError, console, emit
+
+bench_app = typer.Typer(
+    help="Benchmarks (docs/benchmarks.md). The last line of output is one JSON object of figures.",
+    no_args_is_help=True,
+)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print only the JSON line of figures")]
+
+
+def _say(as_json: bool) -> Any:
+    def say(text: str) -> None:
+        if not as_json:
+            console.print(f"[dim]{text}[/dim]", soft_wrap=True)
+
+    return say
+
+
+@bench_app.command("ingest")
+def ingest(
+    duration: Annotated[float, typer.Option(help="Measured seconds per phase")] = 10.0,
+    connections: Annotated[int, typer.Option(help="Concurrent keep-alive connections")] = 32,
+    batch_size: Annotated[int, typer.Option(help="Messages per /v1/batch request")] = 100,
+    warmup: Annotated[float, typer.Option(help="Unmeasured seconds before each phase")] = 1.0,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Database to use (migrated, gets a new workspace); default: a temporary SQLite"),
+    ] = None,
+    py_spy: Annotated[
+        Path | None, typer.Option(help="Directory for py-spy flame graphs of the server, one per phase")
+    ] = None,
+    py_spy_format: Annotated[
+        str, typer.Option(help="py-spy output: flamegraph (.svg), raw (collapsed stacks, .txt), speedscope")
+    ] = "flamegraph",
+    keep: Annotated[bool, typer.Option(help="Keep the scratch directory (database, server log)")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """B1: HTTP ingest, /v1/batch then single /v1/track, against a real `kairos serve`."""
+    from kairos_bench.ingest import run_ingest
+
+    if duration <= 0 or connections < 1 or not 1 <= batch_size <= 2500:
+        raise typer.BadParameter("need duration > 0, connections ≥ 1 and 1 ≤ batch size ≤ 2500")
+    if py_spy_format not in ("flamegraph", "raw", "speedscope"):
+        raise typer.BadParameter("flamegraph, raw or speedscope", param_hint="--py-spy-format")
+    figures = _guard(
+        lambda: run_ingest(
+            duration=duration,
+            connections=connections,
+            batch_size=batch_size,
+            warmup=warmup,
+            database_url=database_url,
+            py_spy=py_spy,
+            py_spy_format=py_spy_format,
+            keep=keep,
+            say=_say(as_json),
+        )
+    )
+    failed = bool(figures["errors"]) or not figures["verified"]
+    emit("B1 ingest", figures, as_json=as_json, failed=failed)
+    if failed:
+        console.print(
+            f"[bold red]FAILED[/bold red]: {figures['errors']} non-200 responses, "
+            f"{figures['events']} events stored for {figures['acknowledged_messages']} acknowledged "
+            f"messages. {figures['first_error']}"
+        )
+        raise typer.Exit(1)
+
+
+@bench_app.command("import")
+def import_(
+    contacts: Annotated[int, typer.Option(help="Contact rows in the CSV")] = 200_000,
+    events: Annotated[int, typer.Option(help="Messages in the JSONL file")] = 200_000,
+    seed: Annotated[int, typer.Option(help="Seed of the generated files")] = 1,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Database to use (migrated, gets a new workspace); default: a temporary SQLite"),
+    ] = None,
+    keep: Annotated[bool, typer.Option(help="Keep the scratch directory (files, database)")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """B2: bulk import of contacts (CSV) and events (JSONL) into a fresh database."""
+    from kairos_bench.imports import run_import
+
+    figures = _guard(
+        lambda: run_import(
+            contacts=contacts,
+            events=events,
+            seed=seed,
+            database_url=database_url,
+            keep=keep,
+            say=_say(as_json),
+        )
+    )
+    emit("B2 import", figures, as_json=as_json, failed=not figures["verified"])
+    if not figures["verified"]:
+        console.print("[bold red]FAILED[/bold red]: rows in the database do not match the import reports")
+        raise typer.Exit(1)
+
+
+def _guard(run: Any) -> dict[str, Any]:
+    try:
+        return run()  # type: ignore[no-any-return]
+    except BenchError as exc:
+        console.print(f"[bold red]benchmark failed:[/bold red] {exc}")
+        raise typer.Exit(2) from None

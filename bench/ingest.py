@@ -1,0 +1,258 @@
+"""B1 — HTTP ingest: Segment ``/v1/batch`` and single ``/v1/track`` against a real server.
+
+Every 200 must mean "committed", so after the run the events stored in the database are
+counted and compared with the messages the server acknowledged.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+from kairos_bench.common import (
+    BenchError,
+    console,
+    cpu_seconds,
+    cpus,
+    percentile,
+    self_cpu_seconds,
+    sqlite_url,
+    workdir,
+)
+from kairos_bench.fake import Faker
+from kairos_bench.loadgen import LoadResult, run_load
+from kairos_bench.server import Server, running_server, tail
+
+#: Stamped with a 10-digit request number in every messageId of a pre-built request.
+PLACEHOLDER = b"%%REQNO%%%"
+PEOPLE = 3000  # distinct people (userId + anonymousId) the traffic comes from
+TEMPLATES = 64
+
+
+@dataclass
+class Phase:
+    name: str
+    messages_per_request: int
+    load: LoadResult
+    server_cpu: float = 0.0  # cores busy on average during the measured window
+    client_cpu: float = 0.0
+
+
+def run_ingest(
+    *,
+    duration: float,
+    connections: int,
+    batch_size: int,
+    warmup: float,
+    database_url: str | None,
+    py_spy: Path | None,
+    py_spy_format: str,
+    keep: bool,
+    say: Callable[[str], None],
+) -> dict[str, Any]:
+    with workdir(keep) as tmp:
+        url = database_url or sqlite_url(tmp)
+        say(f"scratch directory {tmp}, database {url.split('@')[-1]}")
+        with running_server(url, tmp) as server:
+            say(f"server pid {server.pid} on {server.host}:{server.port}, workspace {server.workspace_id}")
+            faker = Faker(seed=1)
+            run_id = uuid.uuid4().hex[:8]
+            phases = []
+            for name, path, per_request in (("batch", "/v1/batch", batch_size), ("single", "/v1/track", 1)):
+                templates = _templates(faker, server, path, per_request, f"{run_id}-{name[0]}")
+                say(f"{name}: {connections} connections, {warmup:g}s warm-up + {duration:g}s …")
+                phases.append(
+                    _phase(
+                        server,
+                        name,
+                        path,
+                        templates,
+                        per_request,
+                        connections,
+                        warmup,
+                        duration,
+                        py_spy,
+                        py_spy_format,
+                    )
+                )
+            stored, contacts = _count(url, server.workspace_id)
+            if any(p.load.errors for p in phases):
+                console.print(f"[red]server log (tail):[/red]\n{tail(server.log)}")
+    return _figures(phases, stored, contacts, duration, connections, batch_size, url)
+
+
+def _templates(faker: Faker, server: Server, path: str, per_request: int, prefix: str) -> list[bytes]:
+    """Pre-built HTTP requests; only ``PLACEHOLDER`` changes from one request to the next."""
+    auth = base64.b64encode(f"{server.write_key}:".encode()).decode()
+    now = datetime.now(UTC)
+    out = []
+    for _ in range(TEMPLATES if per_request > 1 else TEMPLATES * 8):
+        messages = []
+        for i in range(per_request):
+            person = faker.active_person(PEOPLE)
+            when = now - timedelta(seconds=faker.r.uniform(0, 5))
+            identified = faker.r.random() < 0.7
+            msg = faker.track(person, when, identified=identified)
+            msg["messageId"] = f"{prefix}-{PLACEHOLDER.decode()}-{i:04d}"
+            messages.append(msg)
+        if per_request > 1:
+            body: Any = {"batch": messages, "sentAt": now.isoformat().replace("+00:00", "Z")}
+        else:
+            body = messages[0]
+        raw = orjson.dumps(body)
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {server.host}:{server.port}\r\n"
+            f"Authorization: Basic {auth}\r\nContent-Type: application/json\r\n"
+            f"User-Agent: kairos-bench\r\nContent-Length: {len(raw)}\r\n\r\n"
+        )
+        out.append(head.encode() + raw)
+    return out
+
+
+def _phase(
+    server: Server,
+    name: str,
+    path: str,
+    templates: list[bytes],
+    per_request: int,
+    connections: int,
+    warmup: float,
+    duration: float,
+    py_spy: Path | None,
+    py_spy_format: str,
+) -> Phase:
+    counter = itertools.count()
+    k = len(templates)
+
+    def next_request() -> bytes:
+        n = next(counter)
+        return templates[n % k].replace(PLACEHOLDER, b"%010d" % n)
+
+    marks: dict[str, tuple[float, float, float]] = {}
+    profiler: list[subprocess.Popen[bytes]] = []
+
+    def on_window(mark: str) -> None:
+        marks[mark] = (time.perf_counter(), cpu_seconds(server.pid), self_cpu_seconds())
+        if py_spy is not None:
+            if mark == "start":
+                suffix = {"flamegraph": "svg", "raw": "txt", "speedscope": "json"}[py_spy_format]
+                profiler.append(_start_py_spy(server.pid, py_spy / f"{name}.{suffix}", py_spy_format))
+            elif profiler:
+                profiler[0].send_signal(signal.SIGINT)
+
+    load = _run_async(
+        run_load(
+            server.host,
+            server.port,
+            next_request,
+            connections=connections,
+            warmup=warmup,
+            duration=duration,
+            on_window=on_window,
+        )
+    )
+    for proc in profiler:
+        proc.wait(timeout=60)
+    phase = Phase(name, per_request, load)
+    if "start" in marks and "stop" in marks:
+        (t0, s0, c0), (t1, s1, c1) = marks["start"], marks["stop"]
+        phase.server_cpu = (s1 - s0) / (t1 - t0)
+        phase.client_cpu = (c1 - c0) / (t1 - t0)
+    return phase
+
+
+def _run_async(coro: Any) -> LoadResult:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
+        import asyncio
+
+        return asyncio.run(coro)  # type: ignore[no-any-return]
+    return uvloop.run(coro)  # type: ignore[no-any-return]
+
+
+def _start_py_spy(pid: int, out: Path, fmt: str) -> subprocess.Popen[bytes]:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    beside = Path(sys.executable).with_name("py-spy")
+    exe = str(beside) if beside.exists() else "py-spy"
+    try:
+        return subprocess.Popen(
+            [exe, "record", "--pid", str(pid), "--rate", "250", "--format", fmt, "--output", str(out)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    except FileNotFoundError:
+        raise BenchError("py-spy is not installed (pip install py-spy)") from None
+
+
+def _count(url: str, workspace_id: int) -> tuple[int, int]:
+    from sqlalchemy import func, select
+
+    from kairos.config import Settings
+    from kairos.contacts.tables import contact
+    from kairos.db.engine import make_engine
+    from kairos.events.tables import event
+
+    engine = make_engine(Settings(database_url=url, _env_file=None))  # type: ignore[call-arg]
+    try:
+        with engine.connect() as conn:
+            events = conn.execute(
+                select(func.count()).select_from(event).where(event.c.workspace_id == workspace_id)
+            ).scalar_one()
+            contacts = conn.execute(
+                select(func.count())
+                .select_from(contact)
+                .where(contact.c.workspace_id == workspace_id, contact.c.merged_into.is_(None))
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return int(events), int(contacts)
+
+
+def _figures(
+    phases: list[Phase],
+    stored: int,
+    contacts: int,
+    duration: float,
+    connections: int,
+    batch_size: int,
+    url: str,
+) -> dict[str, Any]:
+    acknowledged = sum(p.load.acknowledged * p.messages_per_request for p in phases)
+    errors = sum(p.load.errors for p in phases)
+    figures: dict[str, Any] = {
+        "contacts": contacts,
+        "events": stored,
+        "cpus": cpus(),
+        "database": url.partition(":")[0].partition("+")[0],
+        "duration_s": duration,
+        "connections": connections,
+        "batch_size": batch_size,
+    }
+    for p in phases:
+        lat = sorted(p.load.latencies)
+        rps = p.load.requests / p.load.seconds
+        if p.name == "batch":
+            figures["batch_events_per_s"] = round(rps * p.messages_per_request, 1)
+        figures[f"{p.name}_requests_per_s"] = round(rps, 1)
+        figures[f"{p.name}_p50_ms"] = round(percentile(lat, 50) * 1000, 2)
+        figures[f"{p.name}_p99_ms"] = round(percentile(lat, 99) * 1000, 2)
+        figures[f"{p.name}_max_ms"] = round((lat[-1] if lat else 0) * 1000, 2)
+        figures[f"{p.name}_server_cpu"] = round(p.server_cpu, 2)
+        figures[f"{p.name}_client_cpu"] = round(p.client_cpu, 2)
+    figures["errors"] = errors
+    figures["acknowledged_messages"] = acknowledged
+    figures["verified"] = stored == acknowledged
+    figures["first_error"] = next((p.load.first_error for p in phases if p.load.first_error), "")
+    return figures

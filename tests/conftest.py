@@ -1,0 +1,172 @@
+"""Shared fixtures. The suite runs on SQLite by default and on PostgreSQL when
+``KAIROS_TEST_DATABASE_URL`` is set (``make test-postgres``)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from kairos.api.app import create_app
+from kairos.clock import FixedClock, SystemClock
+from kairos.config import Settings
+from kairos.db.engine import make_engine
+from kairos.db.migrate import upgrade
+from kairos.db.schema import metadata
+from kairos.workspaces.service import CreatedWorkspace, create_workspace
+
+T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("KAIROS_TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'kairos-test.db'}"
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, secret_key="test-secret", _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Iterator[Engine]:
+    eng = make_engine(settings)
+    if eng.dialect.name == "postgresql":
+        with eng.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test starts from empty tables (only for tests that touch the database)."""
+    yield
+    if "engine" not in request.fixturenames:
+        return
+    eng: Engine = request.getfixturevalue("engine")
+    tables = [t.name for t in reversed(metadata.sorted_tables)]
+    with eng.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(T0)
+
+
+@pytest.fixture
+def workspace(engine: Engine) -> CreatedWorkspace:
+    with engine.begin() as conn:
+        return create_workspace(conn, SystemClock(), "Acme")
+
+
+@pytest.fixture
+def other_workspace(engine: Engine) -> CreatedWorkspace:
+    with engine.begin() as conn:
+        return create_workspace(conn, SystemClock(), "Globex")
+
+
+@pytest.fixture
+def client(settings: Settings, engine: Engine, clock: FixedClock) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, clock=clock)) as c:
+        yield c
+
+
+@dataclass
+class Api:
+    """A management API client bound to one workspace's API key."""
+
+    http: TestClient
+    key: str
+
+    def _h(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}", **(extra or {})}
+
+    def get(self, path: str, **kw: object) -> httpx.Response:
+        return self.http.get("/api/v1" + path, headers=self._h(), **kw)  # type: ignore[arg-type]
+
+    def post(self, path: str, json: object = None, headers: dict[str, str] | None = None) -> httpx.Response:
+        return self.http.post("/api/v1" + path, json=json, headers=self._h(headers))
+
+    def patch(self, path: str, json: object) -> httpx.Response:
+        return self.http.patch("/api/v1" + path, json=json, headers=self._h())
+
+    def delete(self, path: str) -> httpx.Response:
+        return self.http.delete("/api/v1" + path, headers=self._h())
+
+
+@pytest.fixture
+def api(client: TestClient, workspace: CreatedWorkspace) -> Api:
+    return Api(client, workspace.api_key)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    url: str
+    process: subprocess.Popen[bytes]
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    database_url: str, engine: Engine, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """A real ``kairos serve`` process on a free port, sharing the test database."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("server") / "serve.log"
+    env = {**os.environ, "KAIROS_DATABASE_URL": database_url, "KAIROS_SECRET_KEY": "test-secret"}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kairos", "serve", "--port", str(port), "--no-worker"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    _wait_until_up(url, proc, log)
+    yield LiveServer(url, proc)
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"kairos serve exited:\n{log.read_text()}")
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)  # waiting for a process to start listening, not for business time
+    raise RuntimeError(f"kairos serve did not start:\n{log.read_text()}")
