@@ -51,35 +51,35 @@ class Resolution:
     merges: list[Merge] = field(default_factory=list)
 
 
-def lookup(conn: Connection, workspace_id: int, keys: set[IdentityKey]) -> dict[IdentityKey, int]:
-    """Owner contact of each known identifier (identities always point at live contacts)."""
+def lookup(
+    conn: Connection, workspace_id: int, keys: set[IdentityKey]
+) -> tuple[dict[IdentityKey, int], dict[int, str | None]]:
+    """Owner contact of each known identifier (identities always point at live contacts),
+    and the user id (``external_id``) of each owner — one query per identifier kind."""
     by_kind: dict[str, set[str]] = defaultdict(set)
     for kind, value in keys:
         by_kind[kind].add(value)
     owner: dict[IdentityKey, int] = {}
+    user_of: dict[int, str | None] = {}
     for kind, values in by_kind.items():
         for part in chunks(values):
             rows = conn.execute(
-                select(identity.c.value, identity.c.contact_id).where(
+                select(identity.c.value, identity.c.contact_id, contact.c.external_id)
+                .join(contact, contact.c.id == identity.c.contact_id)
+                .where(
                     identity.c.workspace_id == workspace_id,
                     identity.c.kind == kind,
                     identity.c.value.in_(part),
                 )
             )
-            for value, contact_id in rows:
+            for value, contact_id, external_id in rows:
                 owner[(kind, value)] = contact_id
-    return owner
+                user_of[contact_id] = external_id
+    return owner, user_of
 
 
 def resolve(conn: Connection, workspace_id: int, claims: list[Claim], now: datetime) -> Resolution:
-    owner = lookup(conn, workspace_id, {k for c in claims for k in c.keys})
-    user_of: dict[int, str | None] = {}
-    known = set(owner.values())
-    for part in chunks(known):
-        for cid, ext in conn.execute(
-            select(contact.c.id, contact.c.external_id).where(contact.c.id.in_(part))
-        ):
-            user_of[cid] = ext
+    owner, user_of = lookup(conn, workspace_id, {k for c in claims for k in c.keys})
     original_user = dict(user_of)
 
     parent: dict[int, int] = {}

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table
+import orjson
+from sqlalchemy import Connection, Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
+
+from kairos.db.types import to_micros
 
 T = TypeVar("T")
 
@@ -30,3 +34,67 @@ def chunks(values: Iterable[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
             batch = []
     if batch:
         yield batch
+
+
+class FastInsert:
+    """An INSERT sent straight to the driver's ``executemany``, for the hottest paths.
+
+    SQLAlchemy's per-row parameter processing (type decorators, JSON serialisers) costs more
+    than SQLite's insert itself. Here the statement is compiled once per dialect by
+    SQLAlchemy — values stay bound parameters — and rows arrive already in driver form:
+    use ``to_db_time`` and ``to_db_json`` for instants and documents.
+    """
+
+    def __init__(self, table: Table, columns: Sequence[str]) -> None:
+        self.table = table
+        self.columns = tuple(columns)
+        self._compiled: dict[str, tuple[str, tuple[int, ...] | None]] = {}
+
+    def _statement(self, conn: Connection) -> tuple[str, tuple[int, ...] | None]:
+        name = conn.dialect.name
+        cached = self._compiled.get(name)
+        if cached is None:
+            stmt = self.table.insert().values({c: bindparam(c) for c in self.columns})
+            compiled = stmt.compile(dialect=conn.dialect)
+            order = None
+            if compiled.positional:
+                index = {c: i for i, c in enumerate(self.columns)}
+                order = tuple(index[p] for p in compiled.positiontup or ())
+            cached = (compiled.string, order)
+            self._compiled[name] = cached
+        return cached
+
+    def execute(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        sql, order = self._statement(conn)
+        if order is None:
+            params: Any = [dict(zip(self.columns, row, strict=True)) for row in rows]
+        elif order == tuple(range(len(self.columns))):
+            params = rows
+        else:
+            params = [tuple(row[i] for i in order) for row in rows]
+        conn.exec_driver_sql(sql, params)
+
+
+def time_converter(conn: Connection) -> Callable[[datetime | None], Any]:
+    """How instants go to the driver: epoch microseconds on SQLite (see ``UTCDateTime``)."""
+    if conn.dialect.name == "sqlite":
+        return _micros_or_none
+    return _identity
+
+
+def json_converter(conn: Connection) -> Callable[[Any], str | None]:
+    return _json_or_none
+
+
+def _micros_or_none(value: datetime | None) -> int | None:
+    return None if value is None else to_micros(value)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _json_or_none(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from kairos.contacts.attributes import attribute_types
 from kairos.contacts.fields import ProfileChanges, coerce_traits, normalize_timezone
 from kairos.contacts.identity import Claim, IdentityKey, lookup, resolve
 from kairos.contacts.service import apply_profile_changes, mark_changed
-from kairos.db.dialect import chunks
+from kairos.db.dialect import FastInsert, chunks, json_converter, time_converter
 from kairos.errors import InvalidInput
 from kairos.events.messages import Message
 from kairos.events.tables import event
@@ -81,10 +81,7 @@ def ingest(
     apply_profile_changes(conn, changes, now)
 
     if record_events:
-        conn.execute(
-            insert(event),
-            [_event_row(workspace_id, m, cid) for m, cid in zip(fresh, contact_ids, strict=True)],
-        )
+        _insert_events(conn, workspace_id, fresh, contact_ids)
     mark_changed(conn, workspace_id, contact_ids, now)
     result.accepted = len(fresh)
     result.contacts = len(set(contact_ids))
@@ -118,7 +115,7 @@ def _claims(conn: Connection, workspace_id: int, messages: list[Message]) -> lis
     previous_users: set[IdentityKey] = set()
     aliases = {("user_id", m.previous_id) for m in messages if m.previous_id is not None}
     if aliases:
-        previous_users = set(lookup(conn, workspace_id, aliases))  # type: ignore[arg-type]
+        previous_users = set(lookup(conn, workspace_id, aliases)[0])  # type: ignore[arg-type]
     claims = []
     for m in messages:
         keys: list[IdentityKey] = []
@@ -149,20 +146,38 @@ def _context_defaults(change: ProfileChanges, context: dict[str, Any]) -> None:
         change.defaults.setdefault("locale", locale)
 
 
-def _event_row(workspace_id: int, m: Message, contact_id: int) -> dict[str, Any]:
-    return {
-        "workspace_id": workspace_id,
-        "contact_id": contact_id,
-        "type": m.type,
-        "name": m.name,
-        "message_id": m.message_id,
-        "user_id": m.user_id,
-        "anonymous_id": m.anonymous_id,
-        "properties": m.properties,
-        "context": m.context,
-        "integrations": m.integrations,
-        "timestamp": m.timestamp,
-        "original_timestamp": m.original_timestamp,
-        "sent_at": m.sent_at,
-        "received_at": m.received_at,
-    }
+_EVENT_COLUMNS = (
+    "workspace_id", "contact_id", "type", "name", "message_id", "user_id", "anonymous_id",
+    "properties", "context", "integrations", "timestamp", "original_timestamp", "sent_at",
+    "received_at",
+)  # fmt: skip
+_INSERT_EVENTS = FastInsert(event, _EVENT_COLUMNS)
+
+
+def _insert_events(
+    conn: Connection, workspace_id: int, messages: list[Message], contact_ids: list[int]
+) -> None:
+    t = time_converter(conn)
+    j = json_converter(conn)
+    _INSERT_EVENTS.execute(
+        conn,
+        [
+            (
+                workspace_id,
+                cid,
+                m.type,
+                m.name,
+                m.message_id,
+                m.user_id,
+                m.anonymous_id,
+                j(m.properties),
+                j(m.context),
+                j(m.integrations),
+                t(m.timestamp),
+                t(m.original_timestamp),
+                t(m.sent_at),
+                t(m.received_at),
+            )
+            for m, cid in zip(messages, contact_ids, strict=True)
+        ],
+    )

@@ -156,7 +156,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('event', schema=None) as batch_op:
         batch_op.create_index('ix_event_contact_name_ts', ['contact_id', 'name', 'timestamp'], unique=False)
-        batch_op.create_index('ix_event_contact_ts', ['contact_id', 'timestamp'], unique=False)
         batch_op.create_index('ix_event_workspace_name_ts', ['workspace_id', 'name', 'timestamp'], unique=False)
         batch_op.create_index('uq_event_message_id', ['workspace_id', 'message_id'], unique=True)
 
@@ -185,7 +184,6 @@ def downgrade() -> None:
     with op.batch_alter_table('event', schema=None) as batch_op:
         batch_op.drop_index('uq_event_message_id')
         batch_op.drop_index('ix_event_workspace_name_ts')
-        batch_op.drop_index('ix_event_contact_ts')
         batch_op.drop_index('ix_event_contact_name_ts')
 
     op.drop_table('event')
