@@ -227,6 +227,8 @@ BAD_REQUESTS = [
         {},
         "invalid_phone",
     ),
+    ("NUL character", {"batch": [track(1), track(2, properties={"a": "x\u0000y"})]}, {}, "invalid_character"),
+    ("messageId over 255", {"batch": [track(1, messageId="m" * 256)]}, {}, "invalid_id"),
 ]
 
 
@@ -338,3 +340,10 @@ def test_identify_updates_profile_and_context_fills_timezone(
     )
     assert (row.timezone, row.locale) == ("Europe/London", "en-GB")  # context never overrides
     assert row.traits == {"seats": 5}
+
+
+def test_longest_allowed_ids_are_stored(client: TestClient, engine: Engine, workspace: CreatedWorkspace) -> None:
+    body = track(1, messageId="m" * 255, userId="u" * 255, anonymousId="a" * 255)
+    assert post(client, "/v1/track", body, workspace.write_key).status_code == 200
+    with engine.connect() as conn:
+        assert conn.execute(select(event.c.message_id)).scalar_one() == "m" * 255

@@ -81,6 +81,9 @@ def decode_body(raw: bytes, content_encoding: str | None) -> dict[str, Any]:
         raise InvalidInput(f"request body is not valid JSON: {exc}", code="invalid_json") from None
     if not isinstance(body, dict):
         raise InvalidInput("request body must be a JSON object", code="invalid_body")
+    if b"\\u0000" in raw:
+        # PostgreSQL cannot store NUL in text or JSON; refuse it on every database alike.
+        raise InvalidInput("request body contains a NUL character (\\u0000)", code="invalid_character")
     return body
 
 

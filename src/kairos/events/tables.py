@@ -14,7 +14,7 @@ event = Table(
     Column("contact_id", BigID, ForeignKey("contact.id", ondelete="CASCADE"), nullable=False),
     Column("type", String(10), nullable=False),
     Column("name", String(200)),
-    Column("message_id", String(200), nullable=False),
+    Column("message_id", String(255), nullable=False),
     Column("user_id", String(255)),
     Column("anonymous_id", String(255)),
     Column("properties", JSONDoc, nullable=False),

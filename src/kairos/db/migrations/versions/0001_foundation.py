@@ -140,7 +140,7 @@ def upgrade() -> None:
     sa.Column('contact_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('type', sa.String(length=10), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=True),
-    sa.Column('message_id', sa.String(length=200), nullable=False),
+    sa.Column('message_id', sa.String(length=255), nullable=False),
     sa.Column('user_id', sa.String(length=255), nullable=True),
     sa.Column('anonymous_id', sa.String(length=255), nullable=True),
     sa.Column('properties', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
