@@ -166,7 +166,7 @@ def test_invalid_lines_are_rejected_with_their_numbers_and_the_rest_imported(
         {"type": "track", "event": "Anon"},  # 9: nobody
         track(10, userId="u-1", timestamp="yesterday"),  # 10
         track(11, userId="u-1", properties={"note": "a\u0000b"}),  # 11
-        track(12, messageId="x" * 201, userId="u-1"),  # 12
+        track(12, messageId="x" * 256, userId="u-1"),  # 12
         track(13, userId="u-1"),  # 13
     )
     report = import_events_jsonl(engine, workspace.id, path, clock=clock)
@@ -181,7 +181,7 @@ def test_invalid_lines_are_rejected_with_their_numbers_and_the_rest_imported(
     assert reasons[9] == "line 9 needs a userId or an anonymousId"
     assert reasons[10].startswith("line 10.timestamp: cannot parse 'yesterday'")
     assert "NUL" in reasons[11]
-    assert reasons[12] == "line 12.messageId is longer than 200 characters"
+    assert reasons[12] == "line 12.messageId is longer than 255 characters"
     assert [e.message_id for e in events(engine)] == ["m-1", "m-13"]
 
 

@@ -23,16 +23,23 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from kairos.contacts.merge import Merge, apply_merges
 from kairos.contacts.tables import contact, identity
-from kairos.db.dialect import chunks
+from kairos.db.dialect import FastStatement, allocate_ids, chunks, json_converter, time_converter
 
 IdentityKey = tuple[str, str]  # (kind, value)
 IDENTITY_KINDS = ("user_id", "email", "phone", "anonymous_id")
 
 _NEW_BASE = 1 << 62  # temporary ids of contacts created during this resolution
+
+_INSERT_CONTACTS = FastStatement.insert(
+    contact, ("id", "workspace_id", "external_id", "traits", "score", "created_at", "updated_at")
+)
+_INSERT_IDENTITIES = FastStatement.insert(
+    identity, ("workspace_id", "kind", "value", "contact_id", "created_at")
+)
 
 
 @dataclass(slots=True)
@@ -136,23 +143,14 @@ def resolve(conn: Connection, workspace_id: int, claims: list[Claim], now: datet
 
     # Insert the contacts created here that were not merged into an existing one.
     new_roots = sorted({r for r in map(find, [*targets, *new_keys.values()]) if r > _NEW_BASE})
-    real: dict[int, int] = {}
+    real = dict(zip(new_roots, allocate_ids(conn, contact, len(new_roots)), strict=True))
     if new_roots:
-        rows = conn.execute(
-            insert(contact).returning(contact.c.id, sort_by_parameter_order=True),
-            [
-                {
-                    "workspace_id": workspace_id,
-                    "external_id": user_of.get(c),
-                    "traits": {},
-                    "score": 0,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for c in new_roots
-            ],
-        ).all()
-        real = {tmp: row[0] for tmp, row in zip(new_roots, rows, strict=True)}
+        t, j = time_converter(conn), json_converter(conn)
+        stamp = t(now)
+        _INSERT_CONTACTS.execute(
+            conn,
+            [(real[c], workspace_id, user_of.get(c), j({}), 0, stamp, stamp) for c in new_roots],
+        )
 
     def final(c: int) -> int:
         root = find(c)
@@ -168,18 +166,10 @@ def resolve(conn: Connection, workspace_id: int, claims: list[Claim], now: datet
     apply_merges(conn, workspace_id, merges, now)
 
     if new_keys:
-        conn.execute(
-            insert(identity),
-            [
-                {
-                    "workspace_id": workspace_id,
-                    "kind": kind,
-                    "value": value,
-                    "contact_id": final(c),
-                    "created_at": now,
-                }
-                for (kind, value), c in new_keys.items()
-            ],
+        stamp = time_converter(conn)(now)
+        _INSERT_IDENTITIES.execute(
+            conn,
+            [(workspace_id, kind, value, final(c), stamp) for (kind, value), c in new_keys.items()],
         )
     # Existing contacts that just learned their user id.
     gained = [

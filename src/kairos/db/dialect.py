@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Connection, Table, bindparam
+from sqlalchemy import Connection, Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kairos.db.types import to_micros
@@ -36,29 +36,32 @@ def chunks(values: Iterable[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
         yield batch
 
 
-class FastInsert:
-    """An INSERT sent straight to the driver's ``executemany``, for the hottest paths.
+class FastStatement:
+    """A statement sent straight to the driver's ``executemany``, for the hottest paths.
 
     SQLAlchemy's per-row parameter processing (type decorators, JSON serialisers) costs more
-    than SQLite's insert itself. Here the statement is compiled once per dialect by
-    SQLAlchemy — values stay bound parameters — and rows arrive already in driver form:
-    use ``to_db_time`` and ``to_db_json`` for instants and documents.
+    than SQLite's insert itself. Here the statement is built by SQLAlchemy and compiled once
+    per dialect — values stay bound parameters — and rows arrive as tuples already in driver
+    form, ordered like ``names``: use ``time_converter`` and ``json_converter``.
     """
 
-    def __init__(self, table: Table, columns: Sequence[str]) -> None:
-        self.table = table
-        self.columns = tuple(columns)
+    def __init__(self, build: Callable[[Connection], Any], names: Sequence[str]) -> None:
+        self._build = build
+        self.names = tuple(names)
         self._compiled: dict[str, tuple[str, tuple[int, ...] | None]] = {}
+
+    @classmethod
+    def insert(cls, table: Table, columns: Sequence[str]) -> FastStatement:
+        return cls(lambda _conn: table.insert().values({c: bindparam(c) for c in columns}), columns)
 
     def _statement(self, conn: Connection) -> tuple[str, tuple[int, ...] | None]:
         name = conn.dialect.name
         cached = self._compiled.get(name)
         if cached is None:
-            stmt = self.table.insert().values({c: bindparam(c) for c in self.columns})
-            compiled = stmt.compile(dialect=conn.dialect)
+            compiled = self._build(conn).compile(dialect=conn.dialect)
             order = None
             if compiled.positional:
-                index = {c: i for i, c in enumerate(self.columns)}
+                index = {n: i for i, n in enumerate(self.names)}
                 order = tuple(index[p] for p in compiled.positiontup or ())
             cached = (compiled.string, order)
             self._compiled[name] = cached
@@ -69,12 +72,29 @@ class FastInsert:
             return
         sql, order = self._statement(conn)
         if order is None:
-            params: Any = [dict(zip(self.columns, row, strict=True)) for row in rows]
-        elif order == tuple(range(len(self.columns))):
+            params: Any = [dict(zip(self.names, row, strict=True)) for row in rows]
+        elif order == tuple(range(len(self.names))):
             params = rows
         else:
             params = [tuple(row[i] for i in order) for row in rows]
         conn.exec_driver_sql(sql, params)
+
+
+def allocate_ids(conn: Connection, table: Table, count: int) -> list[int]:
+    """Reserve ``count`` primary keys, so new rows can go in one executemany with their ids
+    known (RETURNING with ordered results runs row by row on SQLite).
+
+    SQLite: every write transaction here holds the write lock from BEGIN IMMEDIATE, so
+    ``max(id)`` cannot move under us. PostgreSQL: the column's own sequence.
+    """
+    if count <= 0:
+        return []
+    if conn.dialect.name == "sqlite":
+        start = conn.execute(select(func.max(table.c.id))).scalar() or 0
+        return list(range(start + 1, start + count + 1))
+    sequence = func.pg_get_serial_sequence(table.name, "id")
+    series = func.generate_series(1, count).table_valued("n")
+    return list(conn.execute(select(func.nextval(sequence)).select_from(series)).scalars())
 
 
 def time_converter(conn: Connection) -> Callable[[datetime | None], Any]:

@@ -26,7 +26,6 @@ from kairos.db.engine import reading
 from kairos.errors import InvalidInput
 from kairos.events.ingest import IngestResult, check_traits, ingest, load_trait_types
 from kairos.events.messages import MAX_MESSAGE_BYTES, Message, parse_message
-from kairos.events.tables import event
 from kairos.imports import (
     ImportReport,
     Progress,
@@ -35,9 +34,6 @@ from kairos.imports import (
     no_progress,
     scan_text_file,
 )
-
-#: The column's width: parse_message allows ids up to 255 characters, the table stores 200.
-MAX_MESSAGE_ID: int = getattr(event.c.message_id.type, "length", None) or 200
 
 
 def import_events_jsonl(
@@ -109,8 +105,6 @@ def _message(
     message_id = obj.get("messageId")
     if message_id is None or message_id == "":
         obj["messageId"] = "import-" + hashlib.blake2b(raw.strip(), digest_size=16).hexdigest()
-    elif isinstance(message_id, str) and len(message_id) > MAX_MESSAGE_ID:
-        raise InvalidInput(f"{where}.messageId is longer than {MAX_MESSAGE_ID} characters")
     message = parse_message(obj, None, received_at, default_country=country, where=where)
     if types and message.profile is not None and message.profile.traits:
         check_traits([message], types)

@@ -19,7 +19,7 @@ from kairos.contacts.attributes import attribute_types
 from kairos.contacts.fields import ProfileChanges, coerce_traits, normalize_timezone
 from kairos.contacts.identity import Claim, IdentityKey, lookup, resolve
 from kairos.contacts.service import apply_profile_changes, mark_changed
-from kairos.db.dialect import FastInsert, chunks, json_converter, time_converter
+from kairos.db.dialect import FastStatement, chunks, json_converter, time_converter
 from kairos.errors import InvalidInput
 from kairos.events.messages import Message
 from kairos.events.tables import event
@@ -151,7 +151,7 @@ _EVENT_COLUMNS = (
     "properties", "context", "integrations", "timestamp", "original_timestamp", "sent_at",
     "received_at",
 )  # fmt: skip
-_INSERT_EVENTS = FastInsert(event, _EVENT_COLUMNS)
+_INSERT_EVENTS = FastStatement.insert(event, _EVENT_COLUMNS)
 
 
 def _insert_events(
