@@ -22,12 +22,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import email_validator
 from sqlalchemy import Connection, Engine
 
 from kairos.clock import Clock, SystemClock
 from kairos.contacts.attributes import attribute_types
-from kairos.contacts.fields import ProfileChanges
+from kairos.contacts.fields import ProfileChanges, fast_email
 from kairos.contacts.identity import Claim, resolve
 from kairos.contacts.service import apply_profile_changes, claim_for, mark_changed, normalize_profile
 from kairos.contacts.tags import add_tags, validate_tag
@@ -321,8 +320,9 @@ def _tags(cell: str) -> list[str] | None:
 def _write(engine: Engine, workspace_id: int, batch: _Batch, clock: Clock) -> int:
     def work(conn: Connection) -> int:
         now = clock.now()
-        contact_ids = resolve(conn, workspace_id, batch.claims, now).contact_ids
-        _apply(conn, contact_ids, batch.changes, now)
+        resolution = resolve(conn, workspace_id, batch.claims, now)
+        contact_ids = resolution.contact_ids
+        _apply(conn, contact_ids, batch.changes, now, resolution.created)
         pairs = [
             (cid, name) for cid, names in zip(contact_ids, batch.tags, strict=True) if names for name in names
         ]
@@ -334,7 +334,13 @@ def _write(engine: Engine, workspace_id: int, batch: _Batch, clock: Clock) -> in
     return in_transaction(engine, work)
 
 
-def _apply(conn: Connection, contact_ids: list[int], changes: list[ProfileChanges], now: datetime) -> None:
+def _apply(
+    conn: Connection,
+    contact_ids: list[int],
+    changes: list[ProfileChanges],
+    now: datetime,
+    created: set[int],
+) -> None:
     """One profile write for the batch; rows landing on one contact merge in file order."""
     merged: dict[int, ProfileChanges] = {}
     combined: set[int] = set()
@@ -349,38 +355,8 @@ def _apply(conn: Connection, contact_ids: list[int], changes: list[ProfileChange
             current = merged[cid] = _copy(current)
             combined.add(cid)
         current.update(change)
-    apply_profile_changes(conn, merged, now)
+    apply_profile_changes(conn, merged, now, created=created)
 
 
 def _copy(change: ProfileChanges) -> ProfileChanges:
     return ProfileChanges(dict(change.fields), dict(change.traits), dict(change.defaults))
-
-
-# --- emails ------------------------------------------------------------------------------
-
-_ATEXT = r"A-Za-z0-9_!#$%&'*+\-/=?^`{|}~"
-_SIMPLE_EMAIL = re.compile(
-    rf"[{_ATEXT}]+(?:\.[{_ATEXT}]+)*@"
-    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
-    r"(?:[A-Za-z0-9][A-Za-z0-9-]{0,61})?[A-Za-z]"
-)
-_SPECIAL_USE = tuple("." + d for d in email_validator.SPECIAL_USE_DOMAIN_NAMES)
-
-
-def fast_email(text: str) -> str | None:
-    """The normalised form of a plain ASCII address, or None to leave it to the full validator.
-
-    ``normalize_email`` (email-validator) costs ~40 µs; an import of unique addresses would
-    spend most of its time there. For addresses made only of dot-atom ASCII in the local
-    part and letter-digit-hyphen labels in the domain, its checks reduce to this regular
-    expression plus the length limit, no ``--`` (punycode and reserved label forms) and no
-    special-use top-level domain, and its result to the address lower-cased. Anything else
-    (international, quoted, odd) goes through the validator. ``tests/contacts/test_imports.py``
-    checks the two agree.
-    """
-    if len(text) > 254 or "--" in text or not _SIMPLE_EMAIL.fullmatch(text):
-        return None
-    lowered = text.lower()
-    if lowered.endswith(_SPECIAL_USE):
-        return None
-    return lowered

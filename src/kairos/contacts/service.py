@@ -13,11 +13,15 @@ from kairos.contacts.fields import PROFILE_FIELDS, ProfileChanges, coerce_traits
 from kairos.contacts.identity import Claim, IdentityKey, resolve
 from kairos.contacts.tables import contact, contact_change, contact_tag, identity
 from kairos.contacts.tags import add_tags, tags_of
-from kairos.db.dialect import chunks, insert_on_conflict
+from kairos.db.dialect import (
+    FastStatement,
+    chunks,
+    insert_on_conflict,
+    json_converter,
+    time_converter,
+)
 from kairos.errors import Conflict, InvalidInput, NotFound
 from kairos.events.tables import event
-
-_WRITABLE = (*PROFILE_FIELDS, "traits")
 
 
 def claim_for(
@@ -36,16 +40,41 @@ def claim_for(
     return Claim(keys=keys, user_id=external_id or None)
 
 
-def apply_profile_changes(conn: Connection, changes: dict[int, ProfileChanges], now: datetime) -> None:
-    """Write profile changes for many contacts with one read and one executemany."""
+_PROFILE_COLUMNS = (*PROFILE_FIELDS, "traits", "updated_at")
+_UPDATE_PROFILE = FastStatement(
+    lambda _conn: (
+        update(contact)
+        .where(contact.c.id == bindparam("cid"))
+        .values({c: bindparam(f"v_{c}") for c in _PROFILE_COLUMNS})
+    ),
+    ("cid", *(f"v_{c}" for c in _PROFILE_COLUMNS)),
+)
+_EMPTY_PROFILE: dict[str, Any] = {"traits": {}, **dict.fromkeys(PROFILE_FIELDS)}
+
+
+def apply_profile_changes(
+    conn: Connection,
+    changes: dict[int, ProfileChanges],
+    now: datetime,
+    *,
+    created: set[int] | frozenset[int] = frozenset(),
+) -> None:
+    """Write profile changes for many contacts with one read and one executemany.
+
+    Contacts in ``created`` were inserted empty in this transaction and are not read back.
+    A contact whose profile would not change is not written: browsers call identify on
+    every page view with the same traits.
+    """
     if not changes:
         return
-    current: dict[int, dict[str, Any]] = {}
+    current: dict[int, dict[str, Any]] = {cid: _EMPTY_PROFILE for cid in created if cid in changes}
     cols = [contact.c.id, contact.c.traits, *(contact.c[f] for f in PROFILE_FIELDS)]
-    for part in chunks(list(changes)):
+    for part in chunks([cid for cid in changes if cid not in current]):
         for found in conn.execute(select(*cols).where(contact.c.id.in_(part))):
             current[found.id] = dict(found._mapping)
-    params = []
+    j = json_converter(conn)
+    stamp = time_converter(conn)(now)
+    rows = []
     for cid, change in changes.items():
         row = current[cid]
         traits = dict(row["traits"] or {})
@@ -54,29 +83,34 @@ def apply_profile_changes(conn: Connection, changes: dict[int, ProfileChanges], 
                 traits.pop(key, None)
             else:
                 traits[key] = value
-        values = {f: change.fields.get(f, row[f]) for f in PROFILE_FIELDS}
-        for f, value in change.defaults.items():
-            if values.get(f) is None:
-                values[f] = value
-        params.append({"cid": cid, "v_traits": traits, **{f"v_{f}": v for f, v in values.items()}})
-    conn.execute(
-        update(contact)
-        .where(contact.c.id == bindparam("cid"))
-        .values({**{f: bindparam(f"v_{f}") for f in _WRITABLE}, "updated_at": now}),
-        params,
+        values = [change.fields.get(f, row[f]) for f in PROFILE_FIELDS]
+        for i, f in enumerate(PROFILE_FIELDS):
+            if values[i] is None and f in change.defaults:
+                values[i] = change.defaults[f]
+        if traits == row["traits"] and all(v == row[f] for v, f in zip(values, PROFILE_FIELDS, strict=True)):
+            continue
+        rows.append((cid, *values, j(traits), stamp))
+    _UPDATE_PROFILE.execute(conn, rows)
+
+
+def _build_mark_changed(conn: Connection) -> Any:
+    stmt = insert_on_conflict(conn, contact_change).values(
+        contact_id=bindparam("contact_id"),
+        workspace_id=bindparam("workspace_id"),
+        changed_at=bindparam("changed_at"),
     )
+    return stmt.on_conflict_do_update(
+        index_elements=["contact_id"], set_={"changed_at": stmt.excluded.changed_at}
+    )
+
+
+_MARK_CHANGED = FastStatement(_build_mark_changed, ("contact_id", "workspace_id", "changed_at"))
 
 
 def mark_changed(conn: Connection, workspace_id: int, contact_ids: Iterable[int], now: datetime) -> None:
     """Queue contacts for the worker's re-evaluation."""
-    rows = [{"contact_id": cid, "workspace_id": workspace_id, "changed_at": now} for cid in set(contact_ids)]
-    if not rows:
-        return
-    stmt = insert_on_conflict(conn, contact_change)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["contact_id"], set_={"changed_at": stmt.excluded.changed_at}
-    )
-    conn.execute(stmt, rows)
+    stamp = time_converter(conn)(now)
+    _MARK_CHANGED.execute(conn, [(cid, workspace_id, stamp) for cid in set(contact_ids)])
 
 
 # --- reading -----------------------------------------------------------------------------

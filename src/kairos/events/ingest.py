@@ -78,7 +78,7 @@ def ingest(
         change.update(m.profile)
         if m.context:
             _context_defaults(change, m.context)
-    apply_profile_changes(conn, changes, now)
+    apply_profile_changes(conn, changes, now, created=resolution.created)
 
     if record_events:
         _insert_events(conn, workspace_id, fresh, contact_ids)
