@@ -342,7 +342,9 @@ def test_identify_updates_profile_and_context_fills_timezone(
     assert row.traits == {"seats": 5}
 
 
-def test_longest_allowed_ids_are_stored(client: TestClient, engine: Engine, workspace: CreatedWorkspace) -> None:
+def test_longest_allowed_ids_are_stored(
+    client: TestClient, engine: Engine, workspace: CreatedWorkspace
+) -> None:
     body = track(1, messageId="m" * 255, userId="u" * 255, anonymousId="a" * 255)
     assert post(client, "/v1/track", body, workspace.write_key).status_code == 200
     with engine.connect() as conn:
