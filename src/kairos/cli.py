@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -42,6 +43,9 @@ def serve(
     no_worker: Annotated[
         bool, typer.Option("--no-worker", help="Do not run the worker loops in-process")
     ] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, help="HTTP processes sharing the port (one Python process uses one core)")
+    ] = 1,
 ) -> None:
     """Serve the ingest API, the management API and public pages."""
     import uvicorn
@@ -49,20 +53,27 @@ def serve(
     from kairos.api.app import create_app
 
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    application = create_app(settings, embedded_worker=not no_worker)
-    uvicorn.run(
-        application,
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=settings.log_level,
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-        timeout_graceful_shutdown=10,
-    )
+    _logging(settings.log_level)
+    options: dict[str, Any] = {
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "log_level": settings.log_level,
+        "access_log": False,
+        "loop": "uvloop",
+        "http": "httptools",
+        "timeout_graceful_shutdown": 10,
+    }
+    if workers == 1:
+        uvicorn.run(create_app(settings, embedded_worker=not no_worker), **options)
+        return
+    # Each process runs its own ingest writer; with the embedded worker on, each also runs
+    # the worker loops, which is safe (claims are transactional) if redundant.
+    os.environ["KAIROS_EMBEDDED_WORKER"] = "0" if no_worker else "1"
+    uvicorn.run("kairos.api.app:app_from_env", factory=True, workers=workers, **options)
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 @app.command()
@@ -74,9 +85,7 @@ def worker(
     from kairos.worker.loop import Worker
 
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    _logging(settings.log_level)
     if now is not None and not once:
         raise typer.BadParameter("--now only makes sense with --once", param_hint="--now")
     clock = FixedClock(_parse_instant(now)) if now else SystemClock()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -83,3 +84,9 @@ def create_app(
 
     writer.start()  # also usable without a lifespan (tests calling the app directly)
     return Kairos(api, IngestApp(writer, state.keys, clock, settings.cors_origins))
+
+
+def app_from_env() -> Kairos:
+    """Factory for ``uvicorn --factory`` (``kairos serve --workers N`` starts N of these)."""
+    embedded = os.environ.get("KAIROS_EMBEDDED_WORKER", "1") == "1"
+    return create_app(get_settings(), embedded_worker=embedded)
