@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,10 +19,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
+from typer.testing import CliRunner
 
 from kairos.api.app import create_app
 from kairos.clock import FixedClock, SystemClock
-from kairos.config import Settings
+from kairos.config import Settings, get_settings
 from kairos.db.engine import make_engine
 from kairos.db.migrate import upgrade
 from kairos.db.schema import metadata
@@ -121,6 +124,15 @@ def api(client: TestClient, workspace: CreatedWorkspace) -> Api:
     return Api(client, workspace.api_key)
 
 
+@pytest.fixture
+def cli(database_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    """The real ``kairos`` CLI (in-process) against the test database."""
+    monkeypatch.setenv("KAIROS_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -133,13 +145,12 @@ class LiveServer:
     process: subprocess.Popen[bytes]
 
 
-@pytest.fixture(scope="session")
-def live_server(
-    database_url: str, engine: Engine, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
-    """A real ``kairos serve`` process on a free port, sharing the test database."""
+@contextmanager
+def running_server(database_url: str, log: Path) -> Iterator[LiveServer]:
+    """A real ``kairos serve`` process on a free port, sharing the test database.
+
+    Leaving the block kills it with SIGKILL: no graceful shutdown, nothing flushed."""
     port = free_port()
-    log = tmp_path_factory.mktemp("server") / "serve.log"
     env = {**os.environ, "KAIROS_DATABASE_URL": database_url, "KAIROS_SECRET_KEY": "test-secret"}
     with open(log, "wb") as out:
         proc = subprocess.Popen(
@@ -149,13 +160,20 @@ def live_server(
             stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
-    _wait_until_up(url, proc, log)
-    yield LiveServer(url, proc)
-    proc.terminate()
     try:
+        _wait_until_up(url, proc, log)
+        yield LiveServer(url, proc)
+    finally:
+        proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    database_url: str, engine: Engine, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    with running_server(database_url, tmp_path_factory.mktemp("server") / "serve.log") as server:
+        yield server
 
 
 def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:

@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from kairos.cli import app
 from kairos.clock import FixedClock
-from kairos.config import get_settings
 from kairos.contacts.service import upsert_contact
 from kairos.contacts.tables import contact_change
 from kairos.workspaces.service import KeyResolver, create_workspace
 from tests.conftest import T0
-
-
-@pytest.fixture
-def cli(database_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("KAIROS_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def test_workspace_create_json_prints_exactly_one_object_with_working_keys(

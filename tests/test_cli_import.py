@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -11,18 +10,9 @@ from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from kairos.cli import app
-from kairos.config import get_settings
 from kairos.contacts.tables import contact
 from kairos.events.tables import event
 from kairos.workspaces.service import CreatedWorkspace
-
-
-@pytest.fixture
-def cli(database_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("KAIROS_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def rows(engine: Engine, table: object) -> int:

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -14,29 +10,15 @@ from sqlalchemy import Engine, func, select
 
 from kairos.events.tables import event
 from kairos.workspaces.service import CreatedWorkspace
-from tests.conftest import _wait_until_up, free_port
+from tests.conftest import running_server
 
 
 def test_sigkill_after_acknowledgement_loses_no_accepted_event(
     database_url: str, engine: Engine, workspace: CreatedWorkspace, tmp_path: Path
 ) -> None:
-    port = free_port()
-    log = tmp_path / "serve.log"
-    env = {**os.environ, "KAIROS_DATABASE_URL": database_url, "KAIROS_SECRET_KEY": "t"}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "kairos", "serve", "--port", str(port), "--no-worker"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url, proc, log)
-        acknowledged = asyncio.run(_hammer(url, workspace.write_key, requests=400))
-    finally:
-        proc.send_signal(signal.SIGKILL)  # no graceful shutdown, no flush
-        proc.wait(timeout=10)
+    with running_server(database_url, tmp_path / "serve.log") as server:
+        acknowledged = asyncio.run(_hammer(server.url, workspace.write_key, requests=400))
+    # Leaving the block sent SIGKILL: no graceful shutdown, no flush.
     assert acknowledged >= 400 * 5
     with engine.connect() as conn:
         stored = conn.execute(select(func.count()).select_from(event)).scalar_one()
