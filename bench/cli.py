@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
 from kairos_bench.common import BenchError, console, emit
 
 bench_app = typer.Typer(
@@ -16,7 +18,7 @@ bench_app = typer.Typer(
 JsonOption = Annotated[bool, typer.Option("--json", help="Print only the JSON line of figures")]
 
 
-def _say(as_json: bool) -> Any:
+def _say(as_json: bool) -> Callable[[str], None]:
     def say(text: str) -> None:
         if not as_json:
             console.print(f"[dim]{text}[/dim]", soft_wrap=True)
@@ -30,6 +32,9 @@ def ingest(
     connections: Annotated[int, typer.Option(help="Concurrent keep-alive connections")] = 32,
     batch_size: Annotated[int, typer.Option(help="Messages per /v1/batch request")] = 100,
     warmup: Annotated[float, typer.Option(help="Unmeasured seconds before each phase")] = 1.0,
+    server_workers: Annotated[
+        int, typer.Option(min=1, help="HTTP processes of the server (kairos serve --workers)")
+    ] = 1,
     database_url: Annotated[
         str | None,
         typer.Option(help="Database to use (migrated, gets a new workspace); default: a temporary SQLite"),
@@ -44,7 +49,7 @@ def ingest(
     as_json: JsonOption = False,
 ) -> None:
     """B1: HTTP ingest, /v1/batch then single /v1/track, against a real `kairos serve`."""
-    from kairos_bench.ingest import run_ingest
+    from kairos_bench.ingest import Options, run_ingest
 
     if duration <= 0 or connections < 1 or not 1 <= batch_size <= 2500:
         raise typer.BadParameter("need duration > 0, connections ≥ 1 and 1 ≤ batch size ≤ 2500")
@@ -52,25 +57,21 @@ def ingest(
         raise typer.BadParameter("flamegraph, raw or speedscope", param_hint="--py-spy-format")
     figures = _guard(
         lambda: run_ingest(
-            duration=duration,
-            connections=connections,
-            batch_size=batch_size,
-            warmup=warmup,
+            Options(duration, connections, batch_size, warmup, py_spy, py_spy_format, server_workers),
             database_url=database_url,
-            py_spy=py_spy,
-            py_spy_format=py_spy_format,
             keep=keep,
             say=_say(as_json),
         )
     )
     failed = bool(figures["errors"]) or not figures["verified"]
-    emit("B1 ingest", figures, as_json=as_json, failed=failed)
-    if failed:
+    if failed:  # before the figures, so that the JSON stays the last line
         console.print(
             f"[bold red]FAILED[/bold red]: {figures['errors']} non-200 responses, "
             f"{figures['events']} events stored for {figures['acknowledged_messages']} acknowledged "
             f"messages. {figures['first_error']}"
         )
+    emit("B1 ingest", figures, as_json=as_json, failed=failed)
+    if failed:
         raise typer.Exit(1)
 
 
@@ -99,9 +100,10 @@ def import_(
             say=_say(as_json),
         )
     )
+    if not figures["verified"]:
+        console.print("[bold red]FAILED[/bold red]: rows were rejected or the stored counts do not match")
     emit("B2 import", figures, as_json=as_json, failed=not figures["verified"])
     if not figures["verified"]:
-        console.print("[bold red]FAILED[/bold red]: rows in the database do not match the import reports")
         raise typer.Exit(1)
 
 

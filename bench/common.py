@@ -81,6 +81,17 @@ def sqlite_url(directory: Path) -> str:
     return f"sqlite:///{directory / 'bench.db'}"
 
 
+def database_url_or_default(url: str | None, directory: Path) -> str:
+    """The given URL with a relative SQLite path made absolute (the server runs in the scratch
+    directory, the benchmark does not), or a fresh SQLite file in ``directory``."""
+    if url is None:
+        return sqlite_url(directory)
+    scheme, sep, path = url.partition(":///")
+    if sep and scheme.startswith("sqlite") and path and not path.startswith(("/", ":memory:")):
+        return f"{scheme}:///{Path(path).resolve()}"
+    return url
+
+
 def kairos_env(database_url: str) -> dict[str, str]:
     env = dict(os.environ)
     env["KAIROS_DATABASE_URL"] = database_url
@@ -105,12 +116,24 @@ def run_kairos(args: list[str], env: Mapping[str, str], cwd: Path) -> str:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc; 0 elsewhere)."""
+    """User + system CPU time of a process and its live children so far (Linux /proc; 0
+    elsewhere). Children count, so ``serve --workers N`` is measured whole."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(child) for child in _children(pid))
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            out += [int(c) for c in (task / "children").read_text().split()]
+    except OSError:
+        pass
+    return out
 
 
 def self_cpu_seconds() -> float:

@@ -32,10 +32,12 @@ _COUNTRY_WEIGHTS = (30, 20, 8, 7, 6, 8, 5, 5, 3, 3, 3, 2)
 NATIONAL_DIGITS = {"US": 10, "CN": 11, "GB": 10, "DE": 11, "FR": 9, "IN": 10, "BR": 11, "JP": 10,
                    "AU": 9, "ES": 9, "MX": 10, "SG": 8}  # fmt: skip
 
-FIRST_NAMES = ("Ada", "Li", "Wei", "Maria", "James", "Yuki", "Priya", "Lucas", "Emma", "Noah", "Olivia",
-               "Mateo", "Sofia", "Chen", "Aarav", "Hana", "Leon", "Chloe", "Diego", "Fatima", "Jing", "Tom")  # fmt: skip
+FIRST_NAMES = ("Ada", "Li", "Wei", "Maria", "James", "Yuki", "Priya", "Lucas", "Emma", "Noah",
+               "Olivia", "Mateo", "Sofia", "Chen", "Aarav", "Hana", "Leon", "Chloe", "Diego", "Fatima",
+               "Jing", "Tom")  # fmt: skip
 LAST_NAMES = ("Smith", "Wang", "Zhang", "Garcia", "Müller", "Sato", "Patel", "Silva", "Martin", "Brown",
-              "Li", "Kumar", "Rossi", "Dubois", "López", "Tanaka", "Nguyen", "Kim", "Schmidt", "Chen")  # fmt: skip
+              "Li", "Kumar", "Rossi", "Dubois", "López", "Tanaka", "Nguyen", "Kim", "Schmidt",
+              "Chen")  # fmt: skip
 EDUCATION = ("high_school", "undergraduate", "graduate", "doctorate", "other")
 ASSET_LEVELS = ("low", "medium", "high", "very_high")
 SOURCES = ("organic_search", "paid", "social", "referral", "direct")
@@ -79,7 +81,8 @@ class Faker:
         return {
             "external_id": f"user-{i}",
             "email": f"{_ascii(first)}.{_ascii(last)}.{i}@example.com".lower(),
-            "phone": f"+{code}{prefix}{r.randrange(10**rest):0{rest}d}",
+            # i·P mod 10^rest is a bijection (P prime to 10): unique numbers up to 10^rest rows
+            "phone": f"+{code}{prefix}{i * 7_654_321 % 10**rest:0{rest}d}",
             "first_name": first,
             "last_name": last,
             "timezone": tz,

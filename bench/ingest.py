@@ -20,14 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
 from kairos_bench.common import (
     BenchError,
     console,
     cpu_seconds,
     cpus,
+    database_url_or_default,
     percentile,
     self_cpu_seconds,
-    sqlite_url,
     workdir,
 )
 from kairos_bench.fake import Faker
@@ -40,6 +41,17 @@ PEOPLE = 3000  # distinct people (userId + anonymousId) the traffic comes from
 TEMPLATES = 64
 
 
+@dataclass(frozen=True)
+class Options:
+    duration: float
+    connections: int
+    batch_size: int
+    warmup: float
+    py_spy: Path | None = None  # directory for flame graphs of the server, one per phase
+    py_spy_format: str = "flamegraph"
+    server_workers: int = 1  # HTTP processes (``serve --workers``)
+
+
 @dataclass
 class Phase:
     name: str
@@ -50,46 +62,30 @@ class Phase:
 
 
 def run_ingest(
-    *,
-    duration: float,
-    connections: int,
-    batch_size: int,
-    warmup: float,
-    database_url: str | None,
-    py_spy: Path | None,
-    py_spy_format: str,
-    keep: bool,
-    say: Callable[[str], None],
+    options: Options, *, database_url: str | None, keep: bool, say: Callable[[str], None]
 ) -> dict[str, Any]:
     with workdir(keep) as tmp:
-        url = database_url or sqlite_url(tmp)
+        url = database_url_or_default(database_url, tmp)
         say(f"scratch directory {tmp}, database {url.split('@')[-1]}")
-        with running_server(url, tmp) as server:
+        with running_server(url, tmp, workers=options.server_workers) as server:
             say(f"server pid {server.pid} on {server.host}:{server.port}, workspace {server.workspace_id}")
             faker = Faker(seed=1)
             run_id = uuid.uuid4().hex[:8]
             phases = []
-            for name, path, per_request in (("batch", "/v1/batch", batch_size), ("single", "/v1/track", 1)):
+            for name, path, per_request in (
+                ("batch", "/v1/batch", options.batch_size),
+                ("single", "/v1/track", 1),
+            ):
                 templates = _templates(faker, server, path, per_request, f"{run_id}-{name[0]}")
-                say(f"{name}: {connections} connections, {warmup:g}s warm-up + {duration:g}s …")
-                phases.append(
-                    _phase(
-                        server,
-                        name,
-                        path,
-                        templates,
-                        per_request,
-                        connections,
-                        warmup,
-                        duration,
-                        py_spy,
-                        py_spy_format,
-                    )
+                say(
+                    f"{name}: {options.connections} connections, "
+                    f"{options.warmup:g}s warm-up + {options.duration:g}s …"
                 )
+                phases.append(_phase(server, name, templates, per_request, options))
             stored, contacts = _count(url, server.workspace_id)
             if any(p.load.errors for p in phases):
                 console.print(f"[red]server log (tail):[/red]\n{tail(server.log)}")
-    return _figures(phases, stored, contacts, duration, connections, batch_size, url)
+    return _figures(phases, stored, contacts, options, url)
 
 
 def _templates(faker: Faker, server: Server, path: str, per_request: int, prefix: str) -> list[bytes]:
@@ -120,18 +116,7 @@ def _templates(faker: Faker, server: Server, path: str, per_request: int, prefix
     return out
 
 
-def _phase(
-    server: Server,
-    name: str,
-    path: str,
-    templates: list[bytes],
-    per_request: int,
-    connections: int,
-    warmup: float,
-    duration: float,
-    py_spy: Path | None,
-    py_spy_format: str,
-) -> Phase:
+def _phase(server: Server, name: str, templates: list[bytes], per_request: int, options: Options) -> Phase:
     counter = itertools.count()
     k = len(templates)
 
@@ -144,10 +129,11 @@ def _phase(
 
     def on_window(mark: str) -> None:
         marks[mark] = (time.perf_counter(), cpu_seconds(server.pid), self_cpu_seconds())
-        if py_spy is not None:
+        if options.py_spy is not None:
             if mark == "start":
-                suffix = {"flamegraph": "svg", "raw": "txt", "speedscope": "json"}[py_spy_format]
-                profiler.append(_start_py_spy(server.pid, py_spy / f"{name}.{suffix}", py_spy_format))
+                fmt = options.py_spy_format
+                suffix = {"flamegraph": "svg", "raw": "txt", "speedscope": "json"}[fmt]
+                profiler.append(_start_py_spy(server.pid, options.py_spy / f"{name}.{suffix}", fmt))
             elif profiler:
                 profiler[0].send_signal(signal.SIGINT)
 
@@ -156,9 +142,9 @@ def _phase(
             server.host,
             server.port,
             next_request,
-            connections=connections,
-            warmup=warmup,
-            duration=duration,
+            connections=options.connections,
+            warmup=options.warmup,
+            duration=options.duration,
             on_window=on_window,
         )
     )
@@ -220,15 +206,7 @@ def _count(url: str, workspace_id: int) -> tuple[int, int]:
     return int(events), int(contacts)
 
 
-def _figures(
-    phases: list[Phase],
-    stored: int,
-    contacts: int,
-    duration: float,
-    connections: int,
-    batch_size: int,
-    url: str,
-) -> dict[str, Any]:
+def _figures(phases: list[Phase], stored: int, contacts: int, options: Options, url: str) -> dict[str, Any]:
     acknowledged = sum(p.load.acknowledged * p.messages_per_request for p in phases)
     errors = sum(p.load.errors for p in phases)
     figures: dict[str, Any] = {
@@ -236,9 +214,10 @@ def _figures(
         "events": stored,
         "cpus": cpus(),
         "database": url.partition(":")[0].partition("+")[0],
-        "duration_s": duration,
-        "connections": connections,
-        "batch_size": batch_size,
+        "duration_s": options.duration,
+        "connections": options.connections,
+        "batch_size": options.batch_size,
+        "server_workers": options.server_workers,
     }
     for p in phases:
         lat = sorted(p.load.latencies)

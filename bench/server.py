@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
 from kairos_bench.common import BenchError, free_port, kairos_env, run_kairos
 
 HOST = "127.0.0.1"
@@ -37,15 +38,20 @@ def prepare_database(database_url: str, directory: Path) -> dict[str, object]:
 
 
 @contextmanager
-def running_server(database_url: str, directory: Path, startup_timeout: float = 60.0) -> Iterator[Server]:
+def running_server(
+    database_url: str, directory: Path, *, workers: int = 1, startup_timeout: float = 60.0
+) -> Iterator[Server]:
     workspace = prepare_database(database_url, directory)
     port = free_port(HOST)
     log_path = directory / "server.log"
     # cwd is the scratch directory so the server reads no project .env and writes its
     # .kairos_secret there.
+    command = [sys.executable, "-m", "kairos", "serve", "--no-worker", "--host", HOST, "--port", str(port)]
+    if workers > 1:
+        command += ["--workers", str(workers)]
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "kairos", "serve", "--no-worker", "--host", HOST, "--port", str(port)],
+            command,
             env=kairos_env(database_url),
             cwd=directory,
             stdout=log,
