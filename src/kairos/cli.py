@@ -50,7 +50,7 @@ def serve(
     """Serve the ingest API, the management API and public pages."""
     import uvicorn
 
-    from kairos.api.app import create_app
+    from kairos.api.app import create_app, tune_gc
 
     settings = get_settings()
     _logging(settings.log_level)
@@ -64,7 +64,9 @@ def serve(
         "timeout_graceful_shutdown": 10,
     }
     if workers == 1:
-        uvicorn.run(create_app(settings, embedded_worker=not no_worker), **options)
+        application = create_app(settings, embedded_worker=not no_worker)
+        tune_gc()
+        uvicorn.run(application, **options)
         return
     # Each process runs its own ingest writer; with the embedded worker on, each also runs
     # the worker loops, which is safe (claims are transactional) if redundant.

@@ -58,28 +58,33 @@ class Resolution:
     merges: list[Merge] = field(default_factory=list)
 
 
+#: Built once: constructing a Core statement costs more than running it on small batches.
+_LOOKUP = (
+    select(identity.c.value, identity.c.contact_id, contact.c.external_id)
+    .join(contact, contact.c.id == identity.c.contact_id)
+    .where(
+        identity.c.workspace_id == bindparam("ws"),
+        identity.c.kind == bindparam("kind"),
+        identity.c.value.in_(bindparam("values", expanding=True)),
+    )
+)
+
+
 def lookup(
     conn: Connection, workspace_id: int, keys: set[IdentityKey]
 ) -> tuple[dict[IdentityKey, int], dict[int, str | None]]:
     """Owner contact of each known identifier (identities always point at live contacts),
     and the user id (``external_id``) of each owner — one query per identifier kind."""
-    by_kind: dict[str, set[str]] = defaultdict(set)
+    by_kind: dict[str, list[str]] = defaultdict(list)
     for kind, value in keys:
-        by_kind[kind].add(value)
+        by_kind[kind].append(value)
     owner: dict[IdentityKey, int] = {}
     user_of: dict[int, str | None] = {}
     for kind, values in by_kind.items():
         for part in chunks(values):
-            rows = conn.execute(
-                select(identity.c.value, identity.c.contact_id, contact.c.external_id)
-                .join(contact, contact.c.id == identity.c.contact_id)
-                .where(
-                    identity.c.workspace_id == workspace_id,
-                    identity.c.kind == kind,
-                    identity.c.value.in_(part),
-                )
-            )
-            for value, contact_id, external_id in rows:
+            for value, contact_id, external_id in conn.execute(
+                _LOOKUP, {"ws": workspace_id, "kind": kind, "values": part}
+            ).all():
                 owner[(kind, value)] = contact_id
                 user_of[contact_id] = external_id
     return owner, user_of

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from kairos.contacts.attributes import attribute_types
 from kairos.contacts.fields import ProfileChanges, coerce_traits, normalize_timezone
@@ -88,6 +88,11 @@ def ingest(
     return result
 
 
+_STORED_MESSAGE_IDS = select(event.c.message_id).where(
+    event.c.workspace_id == bindparam("ws"), event.c.message_id.in_(bindparam("ids", expanding=True))
+)
+
+
 def _drop_duplicates(conn: Connection, workspace_id: int, messages: list[Message]) -> list[Message]:
     seen: set[str] = set()
     unique = []
@@ -97,13 +102,7 @@ def _drop_duplicates(conn: Connection, workspace_id: int, messages: list[Message
             unique.append(m)
     existing: set[str] = set()
     for part in chunks(seen):
-        existing.update(
-            conn.execute(
-                select(event.c.message_id).where(
-                    event.c.workspace_id == workspace_id, event.c.message_id.in_(part)
-                )
-            ).scalars()
-        )
+        existing.update(conn.execute(_STORED_MESSAGE_IDS, {"ws": workspace_id, "ids": part}).scalars())
     if not existing:
         return unique
     return [m for m in unique if m.message_id not in existing]
