@@ -349,3 +349,12 @@ def test_longest_allowed_ids_are_stored(
     assert post(client, "/v1/track", body, workspace.write_key).status_code == 200
     with engine.connect() as conn:
         assert conn.execute(select(event.c.message_id)).scalar_one() == "m" * 255
+
+
+def test_gzipped_single_message_over_32_kb(
+    client: TestClient, engine: Engine, workspace: CreatedWorkspace
+) -> None:
+    body = gzip.compress(orjson.dumps(track(1, properties={"x": "y" * 33_000})))
+    r = post(client, "/v1/track", body, workspace.write_key, **{"Content-Encoding": "gzip"})
+    assert (r.status_code, r.json()["code"]) == (400, "message_too_large")
+    assert counts(engine) == (0, 0, 0)

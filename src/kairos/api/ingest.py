@@ -63,7 +63,7 @@ class IngestApp:
         workspace = self._from_header(headers.get(b"authorization"))
         raw = await _read_body(receive)
         encoding = headers.get(b"content-encoding")
-        body = decode_body(raw, encoding.decode("latin-1") if encoding else None)
+        body, size = decode_body(raw, encoding.decode("latin-1") if encoding else None)
         if workspace is None:
             workspace = self._from_body(body)
         messages = parse_request(
@@ -71,7 +71,7 @@ class IngestApp:
             body,
             received_at,
             default_country=workspace.default_country,
-            body_size=len(raw) if not encoding else 0,
+            body_size=size,
         )
         await self.writer.submit(workspace.id, messages)
 

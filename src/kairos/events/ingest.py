@@ -19,7 +19,7 @@ from kairos.contacts.attributes import attribute_types
 from kairos.contacts.fields import ProfileChanges, coerce_traits, normalize_timezone
 from kairos.contacts.identity import Claim, IdentityKey, lookup, resolve
 from kairos.contacts.service import apply_profile_changes, mark_changed
-from kairos.db.dialect import FastStatement, chunks, json_converter, time_converter
+from kairos.db.dialect import FastStatement, chunks, time_converter
 from kairos.errors import InvalidInput
 from kairos.events.messages import Message
 from kairos.events.tables import event
@@ -157,26 +157,14 @@ def _insert_events(
     conn: Connection, workspace_id: int, messages: list[Message], contact_ids: list[int]
 ) -> None:
     t = time_converter(conn)
-    j = json_converter(conn)
-    _INSERT_EVENTS.execute(
-        conn,
-        [
+    rows = []
+    for m, cid in zip(messages, contact_ids, strict=True):
+        properties, context, integrations = m.encode_json()
+        rows.append(
             (
-                workspace_id,
-                cid,
-                m.type,
-                m.name,
-                m.message_id,
-                m.user_id,
-                m.anonymous_id,
-                j(m.properties),
-                j(m.context),
-                j(m.integrations),
-                t(m.timestamp),
-                t(m.original_timestamp),
-                t(m.sent_at),
-                t(m.received_at),
+                workspace_id, cid, m.type, m.name, m.message_id, m.user_id, m.anonymous_id,
+                properties, context, integrations, t(m.timestamp), t(m.original_timestamp),
+                t(m.sent_at), t(m.received_at),
             )
-            for m, cid in zip(messages, contact_ids, strict=True)
-        ],
-    )
+        )  # fmt: skip
+    _INSERT_EVENTS.execute(conn, rows)

@@ -55,10 +55,22 @@ class Message:
     previous_id: str | None = None
     profile: ProfileChanges | None = None  # identify: what to change on the contact
     where: str = "message"
+    #: properties, context, integrations as JSON text, once ``encode_json`` ran
+    encoded: tuple[str, str | None, str | None] | None = None
+
+    def encode_json(self) -> tuple[str, str | None, str | None]:
+        if self.encoded is None:
+            self.encoded = (
+                orjson.dumps(self.properties).decode(),
+                None if self.context is None else orjson.dumps(self.context).decode(),
+                None if self.integrations is None else orjson.dumps(self.integrations).decode(),
+            )
+        return self.encoded
 
 
-def decode_body(raw: bytes, content_encoding: str | None) -> dict[str, Any]:
-    """Bytes of a request body → the JSON object, enforcing the size limit after inflation."""
+def decode_body(raw: bytes, content_encoding: str | None) -> tuple[dict[str, Any], int]:
+    """Bytes of a request body → the JSON object and its decoded size in bytes, enforcing
+    the size limit after inflation."""
     if len(raw) > MAX_REQUEST_BYTES and not content_encoding:
         raise InvalidInput(
             f"request body is {len(raw)} bytes; the limit is {MAX_REQUEST_BYTES}",
@@ -84,7 +96,7 @@ def decode_body(raw: bytes, content_encoding: str | None) -> dict[str, Any]:
     if b"\\u0000" in raw:
         # PostgreSQL cannot store NUL in text or JSON; refuse it on every database alike.
         raise InvalidInput("request body contains a NUL character (\\u0000)", code="invalid_character")
-    return body
+    return body, len(raw)
 
 
 def _inflate(raw: bytes, encoding: str) -> bytes:
@@ -110,9 +122,11 @@ def parse_request(
     received_at: datetime,
     *,
     default_country: str | None = None,
-    body_size: int = 0,
+    body_size: int,
 ) -> list[Message]:
-    """All messages of one request; raises on the first invalid one (nothing is accepted)."""
+    """All messages of one request; raises on the first invalid one (nothing is accepted).
+
+    ``body_size`` is the decoded size of the request body in bytes."""
     if kind != "batch":
         if body_size > MAX_MESSAGE_BYTES:
             raise InvalidInput(
@@ -136,7 +150,8 @@ def parse_request(
         where = f"batch[{i}]"
         if not isinstance(item, dict):
             raise InvalidInput(f"{where} must be a JSON object", code="invalid_message")
-        size = len(orjson.dumps(item))
+        # A message cannot be larger than the body holding it: only measure when it could be.
+        size = len(orjson.dumps(item)) if body_size > MAX_MESSAGE_BYTES else 0
         if size > MAX_MESSAGE_BYTES:
             raise InvalidInput(
                 f"{where} is {size} bytes; the limit is {MAX_MESSAGE_BYTES}", code="message_too_large"

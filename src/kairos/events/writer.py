@@ -129,6 +129,10 @@ class IngestWriter:
             request.done(request.error)
 
     def _write(self, group: list[_Request]) -> None:
+        # Serialise documents before taking the write lock: other processes wait on it.
+        for request in group:
+            for m in request.messages:
+                m.encode_json()
         for attempt in range(RETRIES):
             try:
                 with self._engine.begin() as conn:
