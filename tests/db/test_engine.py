@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, text
 
 from kairos.config import Settings
-from kairos.db.engine import WalCheckpointer, make_engine
+from kairos.db.engine import WalCheckpointer, make_engine, reading
 
 MB = 1 << 20
 
@@ -44,4 +47,38 @@ def test_plain_engine_checkpoints_by_itself(tmp_path: Path) -> None:
     engine = sqlite_engine(path)
     fill(engine)
     assert path.stat().st_size > 5 * MB
+    engine.dispose()
+
+
+def gate_is_free(path: Path) -> bool:
+    fd = os.open(f"{path}-writelock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)  # also drops the lock if we took it
+    return True
+
+
+def test_write_transactions_hold_the_gate_and_release_it_on_commit_and_rollback(tmp_path: Path) -> None:
+    """Writers in other processes queue on this kernel lock, so it must be held exactly while
+    a write transaction is open — and never by readers."""
+    path = tmp_path / "k.db"
+    engine = sqlite_engine(path)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    assert gate_is_free(path)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+        assert not gate_is_free(path)
+    assert gate_is_free(path)
+    with pytest.raises(RuntimeError), engine.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES (2)"))
+        assert not gate_is_free(path)
+        raise RuntimeError("roll back")
+    assert gate_is_free(path)
+    with reading(engine) as conn:
+        assert conn.execute(text("SELECT x FROM t")).scalars().all() == [1]
+        assert gate_is_free(path)
     engine.dispose()
