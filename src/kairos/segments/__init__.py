@@ -1,0 +1,1 @@
+"""Segments: typed definitions, the operators registry, the compiler to SQL."""

@@ -1,0 +1,176 @@
+"""The operators registry: one entry per operator, read by the compiler, the validator, the
+Python evaluator (tests, explanations) and any UI.
+
+Every comparison is false when the value is missing: ``plan != "pro"`` does not match
+contacts without a plan (use ``is_not_set`` for those). The SQL side keeps that two-valued
+by guarding each comparison with ``IS NOT NULL``, so ``not`` means the same in SQL and in
+Python. ``contains`` and ``starts_with`` ignore case (ASCII letters on SQLite).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, and_, false, func, not_, true
+
+ValueKind = Literal["none", "one", "list", "pair", "duration"]
+ValueType = Literal["string", "number", "boolean", "datetime"]
+ALL_TYPES: frozenset[ValueType] = frozenset({"string", "number", "boolean", "datetime"})
+ORDERED: frozenset[ValueType] = frozenset({"number", "datetime"})
+
+SqlBuilder = Callable[[Any, Any, Any], ColumnElement[bool]]  # (expression, value, now)
+PyPredicate = Callable[[Any, Any, datetime], bool]  # (actual, value, now)
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    key: str
+    label: str
+    value: ValueKind
+    types: frozenset[ValueType]
+    sql: SqlBuilder
+    py: PyPredicate
+
+
+def _guard(sql: SqlBuilder) -> SqlBuilder:
+    return lambda x, v, now: and_(x.is_not(None), sql(x, v, now))
+
+
+def _present(py: PyPredicate) -> PyPredicate:
+    return lambda a, v, now: a is not None and py(a, v, now)
+
+
+def _like(x: Any, v: str, pattern: str) -> ColumnElement[bool]:
+    escaped = v.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return func.lower(x).like(pattern.replace("V", escaped), escape="\\")  # type: ignore[no-any-return]
+
+
+def _within(delta_sign: int) -> tuple[SqlBuilder, PyPredicate]:
+    def sql(x: Any, v: timedelta, now: Any) -> ColumnElement[bool]:
+        if delta_sign < 0:
+            return and_(x >= now - v, x <= now)
+        return and_(x >= now, x <= now + v)
+
+    def py(a: datetime, v: timedelta, now: datetime) -> bool:
+        return now - v <= a <= now if delta_sign < 0 else now <= a <= now + v
+
+    return sql, py
+
+
+_LAST, _NEXT = _within(-1), _within(1)
+
+_ENTRIES = [
+    Operator(
+        "eq", "equals", "one", ALL_TYPES, _guard(lambda x, v, _: x == v), _present(lambda a, v, _: a == v)
+    ),
+    Operator(
+        "neq",
+        "does not equal",
+        "one",
+        ALL_TYPES,
+        _guard(lambda x, v, _: x != v),
+        _present(lambda a, v, _: a != v),
+    ),
+    Operator(
+        "in",
+        "is one of",
+        "list",
+        frozenset({"string", "number"}),
+        _guard(lambda x, v, _: x.in_(v) if v else false()),
+        _present(lambda a, v, _: a in v),
+    ),
+    Operator(
+        "not_in",
+        "is none of",
+        "list",
+        frozenset({"string", "number"}),
+        _guard(lambda x, v, _: x.not_in(v) if v else true()),
+        _present(lambda a, v, _: a not in v),
+    ),
+    Operator(
+        "contains",
+        "contains",
+        "one",
+        frozenset({"string"}),
+        _guard(lambda x, v, _: _like(x, v, "%V%")),
+        _present(lambda a, v, _: v.lower() in a.lower()),
+    ),
+    Operator(
+        "starts_with",
+        "starts with",
+        "one",
+        frozenset({"string"}),
+        _guard(lambda x, v, _: _like(x, v, "V%")),
+        _present(lambda a, v, _: a.lower().startswith(v.lower())),
+    ),
+    Operator(
+        "gt",
+        "is greater than",
+        "one",
+        ORDERED,
+        _guard(lambda x, v, _: x > v),
+        _present(lambda a, v, _: a > v),
+    ),
+    Operator(
+        "gte", "is at least", "one", ORDERED, _guard(lambda x, v, _: x >= v), _present(lambda a, v, _: a >= v)
+    ),
+    Operator(
+        "lt", "is less than", "one", ORDERED, _guard(lambda x, v, _: x < v), _present(lambda a, v, _: a < v)
+    ),
+    Operator(
+        "lte", "is at most", "one", ORDERED, _guard(lambda x, v, _: x <= v), _present(lambda a, v, _: a <= v)
+    ),
+    Operator(
+        "between",
+        "is between",
+        "pair",
+        ORDERED,
+        _guard(lambda x, v, _: x.between(v[0], v[1])),
+        _present(lambda a, v, _: v[0] <= a <= v[1]),
+    ),
+    Operator(
+        "before",
+        "is before",
+        "one",
+        frozenset({"datetime"}),
+        _guard(lambda x, v, _: x < v),
+        _present(lambda a, v, _: a < v),
+    ),
+    Operator(
+        "after",
+        "is after",
+        "one",
+        frozenset({"datetime"}),
+        _guard(lambda x, v, _: x > v),
+        _present(lambda a, v, _: a > v),
+    ),
+    Operator(
+        "within_last",
+        "is within the last",
+        "duration",
+        frozenset({"datetime"}),
+        _guard(_LAST[0]),
+        _present(_LAST[1]),
+    ),
+    Operator(
+        "within_next",
+        "is within the next",
+        "duration",
+        frozenset({"datetime"}),
+        _guard(_NEXT[0]),
+        _present(_NEXT[1]),
+    ),
+    Operator(
+        "is_set", "is set", "none", ALL_TYPES, lambda x, v, _: x.is_not(None), lambda a, v, _: a is not None
+    ),
+    Operator(
+        "is_not_set", "is not set", "none", ALL_TYPES, lambda x, v, _: x.is_(None), lambda a, v, _: a is None
+    ),
+]
+
+OPERATORS: dict[str, Operator] = {op.key: op for op in _ENTRIES}
+
+__all__ = ["OPERATORS", "Operator", "ValueKind", "ValueType", "not_"]
