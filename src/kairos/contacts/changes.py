@@ -1,14 +1,14 @@
 """The changed-contacts queue the worker drains.
 
 Ingest and API writes mark contacts changed (``service.mark_changed``); the worker claims a
-batch and hands it to every registered handler in the same transaction, so a crash simply
-leaves the batch queued. Segments, computed traits, scores and journey triggers register
-here as they arrive; the queue is how they learn what to re-evaluate without rescanning.
+batch and hands it to the handlers it was given (segments today; computed traits, scores and
+journey triggers as they arrive) in the same transaction, so a crash simply leaves the batch
+queued. The queue is how they learn what to re-evaluate without rescanning.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, delete, select
@@ -17,10 +17,11 @@ from kairos.contacts.tables import contact_change
 
 #: handler(conn, workspace_id → contact ids, now)
 ChangeHandler = Callable[[Connection, dict[int, list[int]], datetime], None]
-HANDLERS: list[ChangeHandler] = []
 
 
-def process_changes(conn: Connection, now: datetime, limit: int = 5000) -> int:
+def process_changes(
+    conn: Connection, now: datetime, handlers: Sequence[ChangeHandler] = (), limit: int = 5000
+) -> int:
     """Claim up to ``limit`` changed contacts, run the handlers, dequeue them. Returns the count."""
     stmt = (
         select(contact_change.c.contact_id, contact_change.c.workspace_id)
@@ -36,7 +37,7 @@ def process_changes(conn: Connection, now: datetime, limit: int = 5000) -> int:
     by_workspace: dict[int, list[int]] = {}
     for cid, ws in rows:
         by_workspace.setdefault(ws, []).append(cid)
-    for handler in HANDLERS:
+    for handler in handlers:
         handler(conn, by_workspace, now)
     ids = [cid for cid, _ in rows]
     conn.execute(

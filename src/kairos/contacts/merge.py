@@ -17,6 +17,7 @@ from kairos.contacts.fields import PROFILE_FIELDS
 from kairos.contacts.tables import contact, contact_change, contact_merge, contact_tag, identity
 from kairos.db.dialect import chunks, insert_on_conflict
 from kairos.events.tables import event
+from kairos.segments.tables import segment_membership
 
 
 @dataclass(slots=True)
@@ -73,7 +74,10 @@ def apply_merges(conn: Connection, workspace_id: int, merges: list[Merge], now: 
         update(contact).where(contact.c.merged_into == bindparam("l")).values(merged_into=bindparam("s")),
         pairs,
     )
-    conn.execute(delete(contact_change).where(contact_change.c.contact_id.in_([m.loser for m in merges])))
+    losers = [m.loser for m in merges]
+    conn.execute(delete(contact_change).where(contact_change.c.contact_id.in_(losers)))
+    # The survivor is re-evaluated as a changed contact; the loser simply stops being a member.
+    conn.execute(delete(segment_membership).where(segment_membership.c.contact_id.in_(losers)))
     conn.execute(
         insert(contact_merge),
         [

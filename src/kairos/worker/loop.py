@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine
 
 from kairos.clock import Clock
 from kairos.contacts.changes import process_changes
+from kairos.segments.membership import reevaluate_contacts, refresh_due
 from kairos.workspaces.idempotency import purge
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,8 @@ log = logging.getLogger(__name__)
 Job = tuple[str, Callable[[Connection, datetime], int]]
 
 JOBS: list[Job] = [
-    ("contact_changes", process_changes),
+    ("segment_refresh", refresh_due),
+    ("contact_changes", lambda conn, now: process_changes(conn, now, [reevaluate_contacts])),
     ("idempotency_purge", purge),
 ]
 

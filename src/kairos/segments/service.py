@@ -1,0 +1,125 @@
+"""Segments: create, change, read and delete definitions (membership lives in ``membership``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from kairos.contacts.attributes import attribute_types
+from kairos.errors import Conflict, InvalidInput, NotFound
+from kairos.segments.compiler import Context, members_query, parse_definition
+from kairos.segments.definition import (
+    All,
+    AnyOf,
+    AttributeCondition,
+    Condition,
+    Not,
+    PerformedCondition,
+    SegmentDefinition,
+)
+from kairos.segments.tables import segment
+
+KINDS = ("dynamic", "static")
+
+
+def check_definition(conn: Connection, workspace_id: int, data: Any, now: datetime) -> SegmentDefinition:
+    """Parse and compile once: every problem surfaces now, naming its node, not in the worker."""
+    definition = parse_definition(data)
+    members_query(
+        workspace_id, definition, Context(now, attribute_types(conn, workspace_id), conn.dialect.name)
+    )
+    return definition
+
+
+def _stored_definition(parsed: SegmentDefinition) -> dict[str, Any]:
+    return {
+        "definition": parsed.model_dump(mode="json"),
+        "time_dependent": time_dependent(parsed.root),
+        "needs_refresh": True,
+    }
+
+
+def time_dependent(node: Condition) -> bool:
+    """Whether the passing of time alone can change who matches."""
+    if isinstance(node, All | AnyOf):
+        return any(time_dependent(c) for c in node.conditions)
+    if isinstance(node, Not):
+        return time_dependent(node.condition)
+    if isinstance(node, AttributeCondition):
+        return node.operator in ("within_last", "within_next")
+    if isinstance(node, PerformedCondition):
+        return node.window.last is not None or any(
+            f.operator in ("within_last", "within_next") for f in node.where
+        )
+    return False
+
+
+def create_segment(
+    conn: Connection,
+    workspace_id: int,
+    now: datetime,
+    *,
+    name: str,
+    kind: str = "dynamic",
+    definition: Any = None,
+    description: str | None = None,
+) -> dict[str, Any]:
+    if kind not in KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(KINDS)}", code="invalid_kind")
+    values: dict[str, Any] = {"workspace_id": workspace_id, "name": name.strip(), "kind": kind,
+                              "description": description, "created_at": now, "updated_at": now}  # fmt: skip
+    if not values["name"]:
+        raise InvalidInput("a segment needs a name", code="invalid_name")
+    if kind == "dynamic":
+        parsed = check_definition(conn, workspace_id, definition, now)
+        values |= _stored_definition(parsed)
+    elif definition is not None:
+        raise InvalidInput(
+            "a static segment has no definition; add members instead", code="invalid_definition"
+        )
+    else:
+        values |= {"time_dependent": False, "needs_refresh": False}
+    try:
+        with conn.begin_nested():
+            new_id = conn.execute(insert(segment).values(values).returning(segment.c.id)).scalar_one()
+    except IntegrityError:
+        raise Conflict(f"a segment named {values['name']!r} exists", code="segment_exists") from None
+    return get_segment(conn, workspace_id, new_id)
+
+
+def update_segment(
+    conn: Connection, workspace_id: int, segment_id: int, now: datetime, changes: dict[str, Any]
+) -> dict[str, Any]:
+    current = get_segment(conn, workspace_id, segment_id)
+    values: dict[str, Any] = {"updated_at": now}
+    for key in ("name", "description"):
+        if key in changes:
+            values[key] = changes[key]
+    if "definition" in changes:
+        if current["kind"] != "dynamic":
+            raise InvalidInput("a static segment has no definition", code="invalid_definition")
+        parsed = check_definition(conn, workspace_id, changes["definition"], now)
+        values |= _stored_definition(parsed)
+    try:
+        with conn.begin_nested():
+            conn.execute(update(segment).where(segment.c.id == segment_id).values(values))
+    except IntegrityError:
+        raise Conflict(f"a segment named {values.get('name')!r} exists", code="segment_exists") from None
+    return get_segment(conn, workspace_id, segment_id)
+
+
+def get_segment(conn: Connection, workspace_id: int, segment_id: int) -> dict[str, Any]:
+    row = conn.execute(
+        select(segment).where(segment.c.id == segment_id, segment.c.workspace_id == workspace_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"segment {segment_id} not found", code="segment_not_found")
+    return dict(row._mapping)
+
+
+def delete_segment(conn: Connection, workspace_id: int, segment_id: int) -> None:
+    get_segment(conn, workspace_id, segment_id)
+    conn.execute(delete(segment).where(segment.c.id == segment_id))
