@@ -78,3 +78,13 @@ def decode_cursor(cursor: str) -> Any:
         return orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError, orjson.JSONDecodeError):
         raise InvalidInput("the 'after' cursor is not one this API issued", code="invalid_cursor") from None
+
+
+def int_cursor(after: str | None) -> int | None:
+    """An id cursor (lists in id order)."""
+    if after is None:
+        return None
+    value = decode_cursor(after)
+    if not isinstance(value, int):
+        raise InvalidInput("the 'after' cursor is not one this API issued", code="invalid_cursor")
+    return value

@@ -103,3 +103,64 @@ class AttributeRead(BaseModel):
     label: str | None
     description: str | None
     created_at: datetime
+
+
+class SegmentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = None
+    kind: Literal["dynamic", "static"] = "dynamic"
+    definition: dict[str, Any] | None = Field(
+        None,
+        description="Dynamic segments: `{schema_version: 1, root: <condition>}`; see docs/segments.md",
+    )
+
+
+class SegmentUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    description: str | None = None
+    definition: dict[str, Any] | None = None
+
+
+class SegmentRead(BaseModel):
+    id: int
+    name: str
+    description: str | None
+    kind: str
+    definition: dict[str, Any] | None
+    time_dependent: bool
+    member_count: int
+    refreshed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class SegmentPreviewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    definition: dict[str, Any]
+    sample: int = Field(10, ge=0, le=100)
+
+
+class ContactBrief(BaseModel):
+    id: int
+    external_id: str | None
+    email: str | None
+
+
+class SegmentPreview(BaseModel):
+    count: int
+    sample: list[ContactBrief]
+
+
+class SegmentMember(ContactBrief):
+    entered_at: datetime
+
+
+class ContactSegment(BaseModel):
+    id: int
+    name: str
+    entered_at: datetime

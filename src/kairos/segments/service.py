@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kairos.contacts.attributes import attribute_types
+from kairos.contacts.tables import contact
 from kairos.errors import Conflict, InvalidInput, NotFound
 from kairos.segments.compiler import Context, members_query, parse_definition
 from kairos.segments.definition import (
@@ -20,7 +21,7 @@ from kairos.segments.definition import (
     PerformedCondition,
     SegmentDefinition,
 )
-from kairos.segments.tables import segment
+from kairos.segments.tables import segment, segment_membership
 
 KINDS = ("dynamic", "static")
 
@@ -123,3 +124,66 @@ def get_segment(conn: Connection, workspace_id: int, segment_id: int) -> dict[st
 def delete_segment(conn: Connection, workspace_id: int, segment_id: int) -> None:
     get_segment(conn, workspace_id, segment_id)
     conn.execute(delete(segment).where(segment.c.id == segment_id))
+
+
+def list_segments(conn: Connection, workspace_id: int) -> list[dict[str, Any]]:
+    counts = (
+        select(segment_membership.c.segment_id, func.count().label("n"))
+        .where(segment_membership.c.workspace_id == workspace_id)
+        .group_by(segment_membership.c.segment_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(segment, func.coalesce(counts.c.n, 0).label("member_count"))
+        .outerjoin(counts, counts.c.segment_id == segment.c.id)
+        .where(segment.c.workspace_id == workspace_id)
+        .order_by(segment.c.id)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def with_count(conn: Connection, seg: dict[str, Any]) -> dict[str, Any]:
+    n = conn.execute(select(func.count()).where(segment_membership.c.segment_id == seg["id"])).scalar_one()
+    return {**seg, "member_count": n}
+
+
+def preview(
+    conn: Connection, workspace_id: int, data: Any, now: datetime, sample: int = 10
+) -> dict[str, Any]:
+    """How many contacts an unsaved definition matches right now, and a few of them: what
+    an editor calls on every change."""
+    definition = parse_definition(data)
+    ctx = Context(now, attribute_types(conn, workspace_id), conn.dialect.name)
+    matching = members_query(workspace_id, definition, ctx).subquery()
+    count = conn.execute(select(func.count()).select_from(matching)).scalar_one()
+    rows = conn.execute(
+        select(contact.c.id, contact.c.external_id, contact.c.email)
+        .where(contact.c.id.in_(select(matching.c.id)))
+        .order_by(contact.c.id)
+        .limit(sample)
+    )
+    return {"count": count, "sample": [dict(r._mapping) for r in rows]}
+
+
+def list_members(
+    conn: Connection, workspace_id: int, segment_id: int, *, limit: int, after: int | None
+) -> list[dict[str, Any]]:
+    get_segment(conn, workspace_id, segment_id)
+    stmt = (
+        select(contact.c.id, contact.c.external_id, contact.c.email, segment_membership.c.entered_at)
+        .join(segment_membership, segment_membership.c.contact_id == contact.c.id)
+        .where(segment_membership.c.segment_id == segment_id)
+    )
+    if after is not None:
+        stmt = stmt.where(contact.c.id > after)
+    return [dict(r._mapping) for r in conn.execute(stmt.order_by(contact.c.id).limit(limit))]
+
+
+def segments_of(conn: Connection, workspace_id: int, contact_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(segment.c.id, segment.c.name, segment_membership.c.entered_at)
+        .join(segment_membership, segment_membership.c.segment_id == segment.c.id)
+        .where(segment_membership.c.contact_id == contact_id, segment.c.workspace_id == workspace_id)
+        .order_by(segment.c.name)
+    )
+    return [dict(r._mapping) for r in rows]

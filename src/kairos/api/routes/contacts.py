@@ -16,6 +16,7 @@ from kairos.api.deps import (
     WorkspaceDep,
     decode_cursor,
     encode_cursor,
+    int_cursor,
 )
 from kairos.api.schemas import ContactCreate, ContactDetail, ContactRead, ContactUpdate, EventRead, Page
 from kairos.api.transactions import idempotent_create
@@ -51,7 +52,7 @@ def read_contacts(
         filters.append(("phone", _normalized("phone", phone, ws.default_country)))
     if anonymous_id:
         filters.append(("anonymous_id", anonymous_id))
-    after = _int_cursor(page.after)
+    after = int_cursor(page.after)
     with reading(state.engine) as conn:
         rows = service.list_contacts(conn, ws.id, limit=page.limit, after=after, identities=filters)
     nxt = encode_cursor(rows[-1]["id"]) if len(rows) == page.limit else None
@@ -158,12 +159,3 @@ def remove_contact_tag(contact_id: int, tag: str, state: StateDep, ws: Workspace
 
 def _normalized(kind: str, value: str, default_country: str | None) -> str:
     return normalize_field(kind, value, default_country) or value
-
-
-def _int_cursor(after: str | None) -> int | None:
-    if after is None:
-        return None
-    value = decode_cursor(after)
-    if not isinstance(value, int):
-        raise InvalidInput("the 'after' cursor is not one this API issued", code="invalid_cursor")
-    return value
