@@ -102,3 +102,37 @@ def test_segments_stay_in_their_workspace(
               mine.patch(f"/segments/{seg['id']}", {"name": "Mine"}), mine.delete(f"/segments/{seg['id']}")):  # fmt: skip
         assert r.status_code == 404 and r.json()["code"] == "segment_not_found"
     assert mine.get("/segments").json()["data"] == []
+
+
+def test_explain_shows_which_conditions_hold(
+    api: Api, engine: Engine, workspace: CreatedWorkspace, clock: FixedClock
+) -> None:
+    orders(engine, workspace.id, clock, ("ann", 80), ("bob", 20))
+    definition = {"root": {"type": "all", "conditions": [
+        BIG_SPENDERS["root"],
+        {"type": "not", "condition": {"type": "tag", "tag": "churned"}},
+    ]}}  # fmt: skip
+    seg = api.post("/segments", {"name": "Loyal big spenders", "definition": definition}).json()
+    Worker(engine, clock).run_once()
+    ids = {
+        m["external_id"]: m["id"]
+        for m in api.post(
+            "/segments/preview", {"definition": {"root": {"type": "all", "conditions": []}}}
+        ).json()["sample"]
+    }
+
+    ann = api.get(f"/segments/{seg['id']}/explain/{ids['ann']}").json()
+    assert (ann["matches"], ann["member"]) == (True, True)
+    bob = api.get(f"/segments/{seg['id']}/explain/{ids['bob']}").json()
+    assert (bob["matches"], bob["member"]) == (False, False)
+    spent, not_churned = bob["root"]["conditions"]
+    assert (spent["path"], spent["holds"]) == ("root.conditions[0]", False)  # the order was too small
+    assert (not_churned["holds"], not_churned["condition"]["holds"]) == (True, False)
+
+    # Tagged churned: the stored membership waits for the worker, the explanation does not.
+    api.post(f"/contacts/{ids['ann']}/tags/churned")
+    ann = api.get(f"/segments/{seg['id']}/explain/{ids['ann']}").json()
+    assert (ann["matches"], ann["member"]) == (False, True)
+    Worker(engine, clock).run_once()
+    assert api.get(f"/segments/{seg['id']}/explain/{ids['ann']}").json()["member"] is False
+    assert api.get(f"/segments/{seg['id']}/explain/999999").status_code == 404

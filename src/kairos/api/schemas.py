@@ -164,3 +164,13 @@ class ContactSegment(BaseModel):
     id: int
     name: str
     entered_at: datetime
+
+
+class SegmentExplanation(BaseModel):
+    segment_id: int
+    contact_id: int
+    matches: bool = Field(description="Whether the definition holds for the contact now")
+    member: bool = Field(description="Whether the contact is a stored member")
+    root: dict[str, Any] = Field(
+        description="The definition tree; every node carries `path` and `holds` for this contact"
+    )

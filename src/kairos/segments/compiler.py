@@ -108,7 +108,7 @@ def _path(loc: tuple[int | str, ...]) -> str:
 
 
 def compile_definition(definition: SegmentDefinition, ctx: Context) -> ColumnElement[bool]:
-    return _compile(definition.root, ctx, "root")
+    return compile_condition(definition.root, ctx, "root")
 
 
 def members_query(
@@ -147,15 +147,15 @@ def evaluate(
 # --- nodes -------------------------------------------------------------------------------
 
 
-def _compile(node: Condition, ctx: Context, path: str) -> ColumnElement[bool]:
+def compile_condition(node: Condition, ctx: Context, path: str) -> ColumnElement[bool]:
     if isinstance(node, All):
-        parts = [_compile(c, ctx, f"{path}.conditions[{i}]") for i, c in enumerate(node.conditions)]
+        parts = [compile_condition(c, ctx, f"{path}.conditions[{i}]") for i, c in enumerate(node.conditions)]
         return and_(true(), *parts)
     if isinstance(node, AnyOf):
-        parts = [_compile(c, ctx, f"{path}.conditions[{i}]") for i, c in enumerate(node.conditions)]
+        parts = [compile_condition(c, ctx, f"{path}.conditions[{i}]") for i, c in enumerate(node.conditions)]
         return or_(false(), *parts)
     if isinstance(node, Not):
-        return not_(_compile(node.condition, ctx, f"{path}.condition"))
+        return not_(compile_condition(node.condition, ctx, f"{path}.condition"))
     if isinstance(node, AttributeCondition):
         expr, vtype = attribute_expression(node.attribute, ctx, path)
         op = operator_for(node.operator, vtype, f"{path}.operator")

@@ -21,6 +21,7 @@ from kairos.segments.definition import (
     PerformedCondition,
     SegmentDefinition,
 )
+from kairos.segments.explain import explain
 from kairos.segments.tables import segment, segment_membership
 
 KINDS = ("dynamic", "static")
@@ -187,3 +188,19 @@ def segments_of(conn: Connection, workspace_id: int, contact_id: int) -> list[di
         .order_by(segment.c.name)
     )
     return [dict(r._mapping) for r in rows]
+
+
+def explain_membership(
+    conn: Connection, workspace_id: int, segment_id: int, contact_id: int, now: datetime
+) -> dict[str, Any]:
+    seg = get_segment(conn, workspace_id, segment_id)
+    if seg["kind"] != "dynamic":
+        raise InvalidInput("only dynamic segments have conditions to explain", code="not_dynamic")
+    stored = conn.execute(
+        select(segment_membership.c.contact_id).where(
+            segment_membership.c.segment_id == segment_id, segment_membership.c.contact_id == contact_id
+        )
+    ).first()
+    tree = explain(conn, workspace_id, parse_definition(seg["definition"]), contact_id, now)
+    return {"segment_id": segment_id, "contact_id": contact_id, "matches": tree["holds"],
+            "member": stored is not None, "root": tree}  # fmt: skip

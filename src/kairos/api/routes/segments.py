@@ -13,6 +13,7 @@ from kairos.api.schemas import (
     ContactSegment,
     Page,
     SegmentCreate,
+    SegmentExplanation,
     SegmentMember,
     SegmentPreview,
     SegmentPreviewRequest,
@@ -91,3 +92,13 @@ def read_contact_segments(contact_id: int, state: StateDep, ws: WorkspaceDep) ->
     with reading(state.engine) as conn:
         cid = live_contact_id(conn, ws.id, contact_id)
         return {"data": service.segments_of(conn, ws.id, cid), "next": None}
+
+
+@router.get("/segments/{segment_id}/explain/{contact_id}", response_model=SegmentExplanation)
+def explain_membership(segment_id: int, contact_id: int, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
+    """Which conditions hold for this contact now and which fail. ``matches`` is the
+    definition's verdict now; ``member`` is the stored membership (the worker catches up
+    within its next pass)."""
+    with reading(state.engine) as conn:
+        cid = live_contact_id(conn, ws.id, contact_id)
+        return service.explain_membership(conn, ws.id, segment_id, cid, state.clock.now())
