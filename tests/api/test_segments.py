@@ -136,3 +136,32 @@ def test_explain_shows_which_conditions_hold(
     Worker(engine, clock).run_once()
     assert api.get(f"/segments/{seg['id']}/explain/{ids['ann']}").json()["member"] is False
     assert api.get(f"/segments/{seg['id']}/explain/999999").status_code == 404
+
+
+def test_static_lists_take_manual_members(
+    api: Api,
+    engine: Engine,
+    client: TestClient,
+    workspace: CreatedWorkspace,
+    other_workspace: CreatedWorkspace,
+) -> None:
+    a, b = (api.post("/contacts", {"external_id": x}).json()["id"] for x in ("a", "b"))
+    lst = api.post("/segments", {"name": "VIP list", "kind": "static"}).json()
+    assert lst["definition"] is None
+    r = api.post(f"/segments/{lst['id']}/members", {"contact_ids": [a, b, a]})
+    assert r.json() == {"added": 2}
+    assert api.post(f"/segments/{lst['id']}/members", {"contact_ids": [a]}).json() == {"added": 0}
+    assert api.get(f"/segments/{lst['id']}").json()["member_count"] == 2
+    assert api.delete(f"/segments/{lst['id']}/members/{a}").status_code == 204
+    assert api.delete(f"/segments/{lst['id']}/members/{a}").status_code == 204
+    assert [m["external_id"] for m in api.get(f"/segments/{lst['id']}/members").json()["data"]] == ["b"]
+    # Workers never touch a list.
+    Worker(engine, clock).run_once()
+    assert api.get(f"/segments/{lst['id']}").json()["member_count"] == 1
+
+    foreign = Api(client, other_workspace.api_key).post("/contacts", {"external_id": "z"}).json()["id"]
+    r = api.post(f"/segments/{lst['id']}/members", {"contact_ids": [b, foreign]})
+    assert (r.status_code, r.json()["code"]) == (422, "unknown_contacts")
+    dynamic = api.post("/segments", {"name": "D", "definition": BIG_SPENDERS}).json()
+    r = api.post(f"/segments/{dynamic['id']}/members", {"contact_ids": [b]})
+    assert (r.status_code, r.json()["code"]) == (409, "segment_is_dynamic")

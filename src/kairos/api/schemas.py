@@ -174,3 +174,13 @@ class SegmentExplanation(BaseModel):
     root: dict[str, Any] = Field(
         description="The definition tree; every node carries `path` and `holds` for this contact"
     )
+
+
+class ListMembersAdd(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    contact_ids: list[int] = Field(min_length=1, max_length=10_000)
+
+
+class ListMembersAdded(BaseModel):
+    added: int = Field(description="Contacts that were not members yet")

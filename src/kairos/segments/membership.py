@@ -68,13 +68,7 @@ def _apply(
     if ids is not None:
         gone = gone.where(segment_membership.c.contact_id.in_(list(ids)))
     exited = list(conn.execute(gone.returning(segment_membership.c.contact_id)).scalars())
-    rows = [
-        {"workspace_id": seg.workspace_id, "segment_id": seg.id, "contact_id": cid, "kind": kind, "at": now}
-        for kind, cids in (("entered", entered), ("exited", exited))
-        for cid in cids
-    ]
-    if rows:
-        conn.execute(insert(membership_transition), rows)
+    _record(conn, seg, now, entered, exited)
     return entered, exited
 
 
@@ -112,3 +106,49 @@ def refresh_due(conn: Connection, now: datetime) -> int:
     refresh(conn, seg, now)
     conn.execute(update(segment).where(segment.c.id == seg.id).values(needs_refresh=False, refreshed_at=now))
     return 1
+
+
+def add_members(conn: Connection, seg: Any, contact_ids: Sequence[int], now: datetime) -> list[int]:
+    """Static lists: add contacts (already live ids of the segment's workspace); returns
+    those that entered (the others were members already)."""
+    present: set[int] = set()
+    for part in chunks(contact_ids):
+        present.update(
+            conn.execute(
+                select(segment_membership.c.contact_id).where(
+                    segment_membership.c.segment_id == seg.id, segment_membership.c.contact_id.in_(part)
+                )
+            ).scalars()
+        )
+    entered = [cid for cid in dict.fromkeys(contact_ids) if cid not in present]
+    if entered:
+        conn.execute(
+            insert(segment_membership),
+            [
+                {"segment_id": seg.id, "contact_id": c, "workspace_id": seg.workspace_id, "entered_at": now}
+                for c in entered
+            ],
+        )
+        _record(conn, seg, now, entered, [])
+    return entered
+
+
+def remove_member(conn: Connection, seg: Any, contact_id: int, now: datetime) -> bool:
+    gone = conn.execute(
+        delete(segment_membership).where(
+            segment_membership.c.segment_id == seg.id, segment_membership.c.contact_id == contact_id
+        )
+    ).rowcount
+    if gone:
+        _record(conn, seg, now, [], [contact_id])
+    return bool(gone)
+
+
+def _record(conn: Connection, seg: Any, now: datetime, entered: list[int], exited: list[int]) -> None:
+    rows = [
+        {"workspace_id": seg.workspace_id, "segment_id": seg.id, "contact_id": cid, "kind": kind, "at": now}
+        for kind, cids in (("entered", entered), ("exited", exited))
+        for cid in cids
+    ]
+    if rows:
+        conn.execute(insert(membership_transition), rows)

@@ -22,6 +22,7 @@ from kairos.segments.definition import (
     SegmentDefinition,
 )
 from kairos.segments.explain import explain
+from kairos.segments.membership import add_members, remove_member
 from kairos.segments.tables import segment, segment_membership
 
 KINDS = ("dynamic", "static")
@@ -204,3 +205,44 @@ def explain_membership(
     tree = explain(conn, workspace_id, parse_definition(seg["definition"]), contact_id, now)
     return {"segment_id": segment_id, "contact_id": contact_id, "matches": tree["holds"],
             "member": stored is not None, "root": tree}  # fmt: skip
+
+
+def _static(conn: Connection, workspace_id: int, segment_id: int) -> Any:
+    row = conn.execute(
+        select(segment).where(segment.c.id == segment_id, segment.c.workspace_id == workspace_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"segment {segment_id} not found", code="segment_not_found")
+    if row.kind != "static":
+        raise Conflict(
+            "members of a dynamic segment follow its definition; use a static segment for a list",
+            code="segment_is_dynamic",
+        )
+    return row
+
+
+def add_list_members(
+    conn: Connection, workspace_id: int, segment_id: int, contact_ids: list[int], now: datetime
+) -> dict[str, int]:
+    """Add contacts to a static list; merged ids count as their survivor. Unknown ids (or
+    another workspace's) refuse the whole request, naming them."""
+    seg = _static(conn, workspace_id, segment_id)
+    found = {
+        row.id: row.merged_into or row.id
+        for row in conn.execute(
+            select(contact.c.id, contact.c.merged_into).where(
+                contact.c.workspace_id == workspace_id, contact.c.id.in_(contact_ids)
+            )
+        )
+    }
+    unknown = [c for c in contact_ids if c not in found]
+    if unknown:
+        raise InvalidInput(f"contact_ids: no such contacts {unknown[:20]}", code="unknown_contacts")
+    entered = add_members(conn, seg, [found[c] for c in contact_ids], now)
+    return {"added": len(entered)}
+
+
+def remove_list_member(
+    conn: Connection, workspace_id: int, segment_id: int, contact_id: int, now: datetime
+) -> bool:
+    return remove_member(conn, _static(conn, workspace_id, segment_id), contact_id, now)

@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from kairos.api.deps import IdempotencyKey, PageDep, StateDep, WorkspaceDep, encode_cursor, int_cursor
 from kairos.api.schemas import (
     ContactSegment,
+    ListMembersAdd,
+    ListMembersAdded,
     Page,
     SegmentCreate,
     SegmentExplanation,
@@ -102,3 +104,20 @@ def explain_membership(segment_id: int, contact_id: int, state: StateDep, ws: Wo
     with reading(state.engine) as conn:
         cid = live_contact_id(conn, ws.id, contact_id)
         return service.explain_membership(conn, ws.id, segment_id, cid, state.clock.now())
+
+
+@router.post("/segments/{segment_id}/members", response_model=ListMembersAdded)
+def add_list_members(
+    segment_id: int, body: ListMembersAdd, state: StateDep, ws: WorkspaceDep
+) -> dict[str, int]:
+    """Static lists only. Idempotent: adding a member twice adds it once."""
+    with state.engine.begin() as conn:
+        return service.add_list_members(conn, ws.id, segment_id, body.contact_ids, state.clock.now())
+
+
+@router.delete("/segments/{segment_id}/members/{contact_id}", status_code=204)
+def remove_list_member(segment_id: int, contact_id: int, state: StateDep, ws: WorkspaceDep) -> Response:
+    """Static lists only. Idempotent: removing a non-member is not an error."""
+    with state.engine.begin() as conn:
+        service.remove_list_member(conn, ws.id, segment_id, contact_id, state.clock.now())
+    return Response(status_code=204)
