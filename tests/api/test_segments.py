@@ -142,7 +142,7 @@ def test_static_lists_take_manual_members(
     api: Api,
     engine: Engine,
     client: TestClient,
-    workspace: CreatedWorkspace,
+    clock: FixedClock,
     other_workspace: CreatedWorkspace,
 ) -> None:
     a, b = (api.post("/contacts", {"external_id": x}).json()["id"] for x in ("a", "b"))
