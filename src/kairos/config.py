@@ -42,10 +42,6 @@ class Settings(BaseSettings):
         "*", description="Origins allowed to call the ingest API from browsers (comma-separated)"
     )
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
     def resolved_secret_key(self) -> str:
         if self.secret_key is not None:
             return self.secret_key.get_secret_value()

@@ -22,9 +22,10 @@ import orjson
 from sqlalchemy import Connection, Engine
 
 from kairos.clock import Clock, SystemClock
+from kairos.contacts.attributes import attribute_types
 from kairos.db.engine import reading
 from kairos.errors import InvalidInput
-from kairos.events.ingest import IngestResult, check_traits, ingest, load_trait_types
+from kairos.events.ingest import IngestResult, check_traits, ingest
 from kairos.events.messages import MAX_MESSAGE_BYTES, Message, parse_message
 from kairos.imports import (
     ImportReport,
@@ -50,7 +51,7 @@ def import_events_jsonl(
     ws = load_workspace(engine, workspace_id)
     scan_text_file(path)
     with reading(engine) as conn:
-        types = load_trait_types(conn, workspace_id)
+        types = attribute_types(conn, workspace_id)
     country = ws.default_country
     received_at = clock.now()
 

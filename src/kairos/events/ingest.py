@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
-from kairos.contacts.attributes import attribute_types
 from kairos.contacts.fields import ProfileChanges, coerce_traits, normalize_timezone
 from kairos.contacts.identity import Claim, IdentityKey, lookup, resolve
 from kairos.contacts.service import apply_profile_changes, mark_changed
@@ -46,10 +45,6 @@ def check_traits(messages: list[Message], types: dict[str, str]) -> None:
 
 def needs_trait_types(messages: list[Message]) -> bool:
     return any(m.profile is not None and m.profile.traits for m in messages)
-
-
-def load_trait_types(conn: Connection, workspace_id: int) -> dict[str, str]:
-    return attribute_types(conn, workspace_id)
 
 
 def ingest(

@@ -25,8 +25,9 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from kairos.clock import Clock
+from kairos.contacts.attributes import attribute_types
 from kairos.errors import KairosError, Unavailable
-from kairos.events.ingest import check_traits, ingest, load_trait_types, needs_trait_types
+from kairos.events.ingest import check_traits, ingest, needs_trait_types
 from kairos.events.messages import Message
 
 log = logging.getLogger(__name__)
@@ -143,7 +144,7 @@ class IngestWriter:
                             by_workspace[request.workspace_id].append(request)
                     for workspace_id, requests in by_workspace.items():
                         if any(needs_trait_types(r.messages) for r in requests):
-                            types = load_trait_types(conn, workspace_id)
+                            types = attribute_types(conn, workspace_id)
                             for r in requests:
                                 try:
                                     check_traits(r.messages, types)

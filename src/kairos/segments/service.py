@@ -114,13 +114,17 @@ def update_segment(
     return get_segment(conn, workspace_id, segment_id)
 
 
-def get_segment(conn: Connection, workspace_id: int, segment_id: int) -> dict[str, Any]:
+def _segment_row(conn: Connection, workspace_id: int, segment_id: int) -> Any:
     row = conn.execute(
         select(segment).where(segment.c.id == segment_id, segment.c.workspace_id == workspace_id)
     ).first()
     if row is None:
         raise NotFound(f"segment {segment_id} not found", code="segment_not_found")
-    return dict(row._mapping)
+    return row
+
+
+def get_segment(conn: Connection, workspace_id: int, segment_id: int) -> dict[str, Any]:
+    return dict(_segment_row(conn, workspace_id, segment_id)._mapping)
 
 
 def delete_segment(conn: Connection, workspace_id: int, segment_id: int) -> None:
@@ -208,11 +212,7 @@ def explain_membership(
 
 
 def _static(conn: Connection, workspace_id: int, segment_id: int) -> Any:
-    row = conn.execute(
-        select(segment).where(segment.c.id == segment_id, segment.c.workspace_id == workspace_id)
-    ).first()
-    if row is None:
-        raise NotFound(f"segment {segment_id} not found", code="segment_not_found")
+    row = _segment_row(conn, workspace_id, segment_id)
     if row.kind != "static":
         raise Conflict(
             "members of a dynamic segment follow its definition; use a static segment for a list",

@@ -115,10 +115,6 @@ class KeyResolver:
             self._cache[cache_key] = (now + self._ttl, found)
         return found
 
-    def forget(self) -> None:
-        with self._lock:
-            self._cache.clear()
-
     def _lookup(self, raw: str, kind: KeyKind) -> Workspace | None:
         stmt = (
             select(workspace)

@@ -33,7 +33,4 @@ def create_attribute_definition(
         row = create_attribute(conn, state.clock, ws.id, **body.model_dump())
         return 201, jsonable_encoder(AttributeRead.model_validate(row))
 
-    status, payload = idempotent_create(
-        state, ws.id, idempotency_key, "POST /attributes", body.model_dump(), create
-    )
-    return JSONResponse(payload, status_code=status)
+    return idempotent_create(state, ws.id, idempotency_key, "POST /attributes", body.model_dump(), create)

@@ -72,10 +72,7 @@ def upsert_contact(
         )
         return (201 if created else 200), jsonable_encoder(ContactDetail.model_validate(contact))
 
-    status, payload = idempotent_create(
-        state, ws.id, idempotency_key, "POST /contacts", body.model_dump(), create
-    )
-    return JSONResponse(payload, status_code=status)
+    return idempotent_create(state, ws.id, idempotency_key, "POST /contacts", body.model_dump(), create)
 
 
 @router.get("/{contact_id}", response_model=ContactDetail)

@@ -46,10 +46,7 @@ def create_segment(
         seg = service.create_segment(conn, ws.id, state.clock.now(), **body.model_dump())
         return 201, jsonable_encoder(SegmentRead.model_validate(service.with_count(conn, seg)))
 
-    status, payload = idempotent_create(
-        state, ws.id, idempotency_key, "POST /segments", body.model_dump(), create
-    )
-    return JSONResponse(payload, status_code=status)
+    return idempotent_create(state, ws.id, idempotency_key, "POST /segments", body.model_dump(), create)
 
 
 @router.post("/segments/preview", response_model=SegmentPreview)
