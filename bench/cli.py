@@ -107,6 +107,147 @@ def import_(
         raise typer.Exit(1)
 
 
+@bench_app.command("generate")
+def generate(
+    contacts: Annotated[int, typer.Option(min=1, help="Contacts to create")] = 1_000_000,
+    events: Annotated[int, typer.Option(min=0, help="Events to create")] = 20_000_000,
+    days: Annotated[int, typer.Option(min=1, help="Days before the reference instant the events span")] = 90,
+    seed: Annotated[int, typer.Option(help="Seed: the same options give the same rows")] = 1,
+    path: Annotated[
+        Path | None,
+        typer.Option(
+            help="SQLite file to create [default: bench-data/kairos-<contacts>-<events>-s<seed>.db]"
+        ),
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="Any database instead (migrated, gets a new workspace)")
+    ] = None,
+    replace: Annotated[bool, typer.Option(help="Overwrite the SQLite file if it exists")] = False,
+    processes: Annotated[
+        int | None, typer.Option(min=1, help="Event generator processes [default: cpus - 1, at least 1]")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """B3/B4 dataset: a reproducible workspace of contacts and events, written straight to the database."""
+    from kairos_bench.generate import Spec, run_generate
+
+    figures = _guard(
+        lambda: run_generate(
+            Spec(contacts, events, days, seed),
+            database_url=database_url,
+            path=path,
+            replace=replace,
+            processes=processes,
+            say=_say(as_json),
+        )
+    )
+    emit("generate", figures, as_json=as_json)
+
+
+DatasetPath = Annotated[
+    Path | None,
+    typer.Option(help="SQLite file made by `kairos bench generate` [default: generate a small one]"),
+]
+DatasetUrl = Annotated[
+    str | None, typer.Option(help="Database made by `kairos bench generate` (instead of --path)")
+]
+DatasetWorkspace = Annotated[
+    int | None, typer.Option("--workspace", help="Generated workspace id [default: the latest]")
+]
+
+
+@bench_app.command("segments")
+def segments(
+    path: DatasetPath = None,
+    database_url: DatasetUrl = None,
+    workspace: DatasetWorkspace = None,
+    repeat: Annotated[int, typer.Option(min=1, help="Timings per segment (the median is reported)")] = 3,
+    raw_all: Annotated[
+        bool, typer.Option(help="Time every segment's raw query, not only segment 1's")
+    ] = False,
+    explain: Annotated[bool, typer.Option(help="Print each segment's query plan")] = False,
+    contacts: Annotated[int, typer.Option(help="Contacts of the dataset generated without --path")] = 100_000,
+    events: Annotated[int, typer.Option(help="Events of the dataset generated without --path")] = 2_000_000,
+    keep: Annotated[bool, typer.Option(help="Keep the scratch directory of a generated dataset")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """B3: full recompute of the 10 standard segments through the engine, and segment 1's raw SQL."""
+    from kairos_bench.segments import run_segments
+
+    figures = _guard(
+        lambda: run_segments(
+            database_url=database_url,
+            path=path,
+            workspace_id=workspace,
+            repeat=repeat,
+            raw_all=raw_all,
+            explain=explain,
+            contacts=contacts,
+            events=events,
+            keep=keep,
+            say=_say(as_json),
+        )
+    )
+    emit("B3 segments", figures, as_json=as_json, failed=bool(figures["failed"]))
+
+
+@bench_app.command("incremental")
+def incremental(
+    path: DatasetPath = None,
+    database_url: DatasetUrl = None,
+    workspace: DatasetWorkspace = None,
+    changed: Annotated[int, typer.Option(min=1, help="Contacts changed (each gets one new event)")] = 50_000,
+    verify: Annotated[
+        bool, typer.Option(help="Compare stored members with each segment's query after")
+    ] = True,
+    latency: Annotated[
+        bool, typer.Option(help="Also measure event → membership latency (real server)")
+    ] = True,
+    rate: Annotated[float, typer.Option(help="Background ingest, events/s (batches of 100)")] = 1000.0,
+    duration: Annotated[float, typer.Option(help="Seconds of latency probes")] = 30.0,
+    probe_rate: Annotated[float, typer.Option(help="Probes per second")] = 5.0,
+    separate_worker: Annotated[
+        bool, typer.Option(help="serve --no-worker plus a `kairos worker` process (default: in-process)")
+    ] = False,
+    latency_contacts: Annotated[int, typer.Option(help="Contacts of the latency dataset")] = 100_000,
+    latency_events: Annotated[int, typer.Option(help="Events of the latency dataset")] = 2_000_000,
+    contacts: Annotated[int, typer.Option(help="Contacts of the dataset generated without --path")] = 100_000,
+    events: Annotated[int, typer.Option(help="Events of the dataset generated without --path")] = 2_000_000,
+    keep: Annotated[bool, typer.Option(help="Keep the scratch directory (datasets, server logs)")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """B4: changed contacts re-evaluated per second, and event → membership latency under ingest."""
+    from kairos_bench.incremental import Options, run_incremental
+
+    options = Options(
+        changed=changed,
+        verify=verify,
+        latency=latency,
+        rate=rate,
+        duration=duration,
+        probe_rate=probe_rate,
+        separate_worker=separate_worker,
+        latency_contacts=latency_contacts,
+        latency_events=latency_events,
+    )
+    figures = _guard(
+        lambda: run_incremental(
+            options,
+            database_url=database_url,
+            path=path,
+            workspace_id=workspace,
+            contacts=contacts,
+            events=events,
+            keep=keep,
+            say=_say(as_json),
+        )
+    )
+    failed = figures.get("verified") is False or bool(figures.get("missing")) or bool(figures["failed"])
+    emit("B4 incremental", figures, as_json=as_json, failed=failed)
+    if figures.get("verified") is False or figures.get("missing"):
+        raise typer.Exit(1)
+
+
 def _guard(run: Any) -> dict[str, Any]:
     try:
         return run()  # type: ignore[no-any-return]

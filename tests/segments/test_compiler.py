@@ -3,6 +3,7 @@ bad definition gets, and generated definitions checked against the Python evalua
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,7 +26,7 @@ from kairos.workspaces.service import create_workspace
 from tests.segments.evaluator import Person, holds
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
-TYPES = {"plan": "string", "vip": "boolean", "seats": "number"}
+TYPES = {"plan": "string", "vip": "boolean", "seats": "number", "birthday": "datetime", "interests": "list"}
 
 
 def populate(engine: Engine, people: list[Person]) -> tuple[int, dict[int, int]]:
@@ -45,6 +46,7 @@ def populate(engine: Engine, people: list[Person]) -> tuple[int, dict[int, int]]
                     traits=p.traits,
                     score=p.fields.get("score") or 0,
                     email=p.fields.get("email"),
+                    timezone=p.fields.get("timezone"),
                     created_at=p.fields["created_at"],
                     updated_at=p.fields["created_at"],
                 )
@@ -76,6 +78,7 @@ def person(i: int, **kw: Any) -> Person:
         "score": kw.pop("score", 0),
         "email": kw.pop("email", None),
         "created_at": kw.pop("created_at", NOW),
+        "timezone": kw.pop("timezone", None),
     }
     return Person(
         id=i,
@@ -91,15 +94,23 @@ def days_ago(n: float) -> datetime:
 
 
 POPULATION = [
-    person(1, score=60, email="ann@shop.io", traits={"plan": "pro", "vip": True}, tags={"vip"},
+    person(1, score=60, email="ann@shop.io", timezone="Asia/Tokyo", tags={"vip"},
+           traits={"plan": "pro", "vip": True, "birthday": "1990-03-14", "interests": ["shoes", "bags", 7]},
            events=[("viewed", days_ago(1), {"sku": "A", "price": 30}), ("viewed", days_ago(2), {"sku": "A", "price": 30}),
                    ("viewed", days_ago(3), {"sku": "B", "price": 80}), ("ordered", days_ago(20), {"revenue": 90})]),
-    person(2, score=20, email="bob@example.com", traits={"plan": "free"},
+    person(2, score=20, email="bob@example.com", traits={"plan": "free", "birthday": "1985-03-09", "interests": "shoes"},
            events=[("viewed", days_ago(10), {"sku": "A", "price": 30})]),
-    person(3, score=45, traits={"plan": "Pro trial", "seats": 3}, tags={"newsletter"},
+    person(3, score=45, timezone="America/Los_Angeles", tags={"newsletter"},
+           traits={"plan": "Pro trial", "seats": 3, "birthday": "1999-03-17T20:00:00Z"},
            events=[("ordered", days_ago(2), {"revenue": 40}), ("ordered", days_ago(5), {"revenue": "n/a"})]),
-    person(4, created_at=days_ago(40)),
+    person(4, created_at=days_ago(40), traits={"birthday": "not a date"}),
+    person(5, events=[("viewed", days_ago(6), {"sku": "B"}), ("ordered", days_ago(5.5), {"revenue": 20})]),
 ]  # fmt: skip
+
+
+def viewed_a(**kw: Any) -> dict[str, Any]:
+    return {"event": "viewed", "where": [{"property": "sku", "operator": "eq", "value": "A"}], **kw}
+
 
 CASES: list[tuple[str, dict[str, Any], set[int]]] = [
     ("score above 50", {"type": "attribute", "attribute": "score", "operator": "gt", "value": 50}, {1}),
@@ -109,24 +120,41 @@ CASES: list[tuple[str, dict[str, Any], set[int]]] = [
     ("plan equals", {"type": "attribute", "attribute": "plan", "operator": "eq", "value": "pro"}, {1}),
     ("plan starts with, any case", {"type": "attribute", "attribute": "traits.plan", "operator": "starts_with", "value": "pro"}, {1, 3}),
     ("plan not free: missing plans do not match", {"type": "attribute", "attribute": "plan", "operator": "neq", "value": "free"}, {1, 3}),
-    ("plan not set", {"type": "attribute", "attribute": "plan", "operator": "is_not_set"}, {4}),
+    ("plan not set", {"type": "attribute", "attribute": "plan", "operator": "is_not_set"}, {4, 5}),
     ("vip", {"type": "attribute", "attribute": "vip", "operator": "eq", "value": True}, {1}),
-    ("created in the last 30 days", {"type": "attribute", "attribute": "created_at", "operator": "within_last", "value": {"amount": 30}}, {1, 2, 3}),
+    ("created in the last 30 days", {"type": "attribute", "attribute": "created_at", "operator": "within_last", "value": {"amount": 30}}, {1, 2, 3, 5}),
+    ("born before 1990 (a datetime attribute)", {"type": "attribute", "attribute": "birthday", "operator": "before", "value": "1990-01-01T00:00:00Z"}, {2}),
+    ("birthday within 7 days, each in their time zone", {"type": "attribute", "attribute": "birthday", "operator": "anniversary_within_next", "value": {"amount": 7, "unit": "days"}}, {1, 3}),
+    ("sign-up anniversary today", {"type": "attribute", "attribute": "created_at", "operator": "anniversary_within_next", "value": {"amount": 0, "unit": "days"}}, {1, 2, 3, 5}),
+    ("interests include shoes (a list attribute)", {"type": "attribute", "attribute": "interests", "operator": "includes", "value": "shoes"}, {1}),
+    ("interests include 7 or hats", {"type": "attribute", "attribute": "interests", "operator": "includes_any", "value": ["hats", 7]}, {1}),
+    ("interests set (a string is not a list)", {"type": "attribute", "attribute": "interests", "operator": "is_set"}, {1}),
     ("tag", {"type": "tag", "tag": "vip"}, {1}),
-    ("no tag", {"type": "tag", "tag": "vip", "present": False}, {2, 3, 4}),
-    ("viewed A 2+ times in 7 days", {"type": "performed", "event": "viewed", "where": [{"property": "sku", "operator": "eq", "value": "A"}],
-                                     "count": {"op": ">=", "value": 2}, "window": {"last": {"amount": 7, "unit": "days"}}}, {1}),
-    ("viewed ever", {"type": "performed", "event": "viewed"}, {1, 2}),
+    ("no tag", {"type": "tag", "tag": "vip", "present": False}, {2, 3, 4, 5}),
+    ("viewed A 2+ times in 7 days", {"type": "performed", **viewed_a(count={"op": ">=", "value": 2}, window={"last": {"amount": 7, "unit": "days"}})}, {1}),
+    ("viewed ever", {"type": "performed", "event": "viewed"}, {1, 2, 5}),
     ("never ordered", {"type": "performed", "event": "ordered", "count": {"op": "=", "value": 0}}, {2, 4}),
     ("order over 50 (a text revenue never matches)", {"type": "performed", "event": "ordered", "where": [{"property": "revenue", "operator": "gt", "value": 50}]}, {1}),
     ("ordered between instants", {"type": "performed", "event": "ordered", "window": {"since": "2026-03-06T00:00:00Z", "until": "2026-03-09T00:00:00Z"}}, {3}),
+    ("any event in the last 2 days", {"type": "performed", "event": None, "window": {"last": {"amount": 2, "unit": "days"}}}, {1, 3}),
+    ("did not view in the last 7 days (convenience form)", {"type": "not_performed", "event": "viewed", "window": {"last": {"amount": 7, "unit": "days"}}}, {2, 3, 4}),
+    ("spent over 50 in total", {"type": "aggregate", "event": "ordered", "property": "revenue", "function": "sum", "operator": "gt", "value": 50}, {1}),
+    ("spent under 10 in total (no orders is 0)", {"type": "aggregate", "event": "ordered", "property": "revenue", "function": "sum", "operator": "lt", "value": 10}, {2, 4}),
+    ("average viewed price at least 40", {"type": "aggregate", "event": "viewed", "property": "price", "function": "avg", "operator": "gte", "value": 40}, {1}),
+    ("cheapest view under 50 in the last 5 days", {"type": "aggregate", "event": "viewed", "property": "price", "function": "min", "operator": "lt", "value": 50, "window": {"last": {"amount": 5, "unit": "days"}}}, {1}),
+    ("first order within 7 days (new customers)", {"type": "first_performed", "event": "ordered", "operator": "within_last", "value": {"amount": 7, "unit": "days"}}, {3, 5}),
+    ("first order before March (rewritten to performed)", {"type": "first_performed", "event": "ordered", "operator": "before", "value": "2026-03-01T00:00:00Z"}, {1}),
+    ("last view more than 5 days ago", {"type": "last_performed", "event": "viewed", "operator": "before", "value": "2026-03-05T12:00:00Z"}, {2, 5}),
+    ("viewed A and no order within a day", {"type": "sequence", "first": viewed_a(), "then": [{"event": "ordered"}], "within": {"amount": 1, "unit": "days"}}, {1, 2}),
+    ("viewed and then ordered within a day", {"type": "sequence", "first": {"event": "viewed"}, "then": [{"event": "ordered"}], "expect": "present", "within": {"amount": 1, "unit": "days"}}, {5}),
+    ("viewed in the last 2 days and nothing since", {"type": "sequence", "first": {"event": "viewed"}, "then": [{"event": "viewed"}, {"event": "ordered"}], "window": {"last": {"amount": 2, "unit": "days"}}}, {1}),
     ("nested: (score > 40 and not vip) or never viewed", {"type": "any", "conditions": [
         {"type": "all", "conditions": [{"type": "attribute", "attribute": "score", "operator": "gt", "value": 40},
                                        {"type": "not", "condition": {"type": "tag", "tag": "vip"}}]},
         {"type": "performed", "event": "viewed", "count": {"op": "<", "value": 1}}]}, {3, 4}),
-    ("everyone", {"type": "all", "conditions": []}, {1, 2, 3, 4}),
+    ("everyone", {"type": "all", "conditions": []}, {1, 2, 3, 4, 5}),
     ("no one", {"type": "any", "conditions": []}, set()),
-    ("everyone in a 100% bucket", {"type": "random_bucket", "percent": 100}, {1, 2, 3, 4}),
+    ("everyone in a 100% bucket", {"type": "random_bucket", "percent": 100}, {1, 2, 3, 4, 5}),
     ("no one in a 0% bucket", {"type": "random_bucket", "percent": 0}, set()),
 ]  # fmt: skip
 
@@ -272,9 +300,52 @@ def performed_conditions(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
+_matches = st.sampled_from([
+    {"event": "viewed"}, {"event": "ordered"}, {"event": None},
+    {"event": "viewed", "where": [{"property": "sku", "operator": "eq", "value": "A"}]},
+])  # fmt: skip
+_windows = st.sampled_from([{}, {"last": {"amount": 3, "unit": "days"}}, {"since": "2026-03-05T00:00:00Z"}])
+_instants = st.sampled_from([(NOW - timedelta(days=d)).isoformat() for d in (1, 4, 10)])
+
+
+@st.composite
+def behaviour_conditions(draw: st.DrawFn) -> dict[str, Any]:
+    kind = draw(
+        st.sampled_from(["not_performed", "aggregate", "first_performed", "last_performed", "sequence"])
+    )
+    if kind == "not_performed":
+        return {"type": kind, **draw(_matches), "window": draw(_windows)}
+    if kind == "aggregate":
+        comparison = draw(st.sampled_from([
+            {"operator": "gt", "value": 40}, {"operator": "lte", "value": 30},
+            {"operator": "between", "value": [10, 60]}, {"operator": "is_not_set", "value": None},
+        ]))  # fmt: skip
+        function = draw(st.sampled_from(["sum", "avg", "min", "max"]))
+        return {"type": kind, **draw(_matches), "property": "price", "function": function,
+                "window": draw(_windows), **comparison}  # fmt: skip
+    if kind in ("first_performed", "last_performed"):
+        op = draw(st.sampled_from(["before", "after", "within_last"]))
+        value = {"amount": 2, "unit": "days"} if op == "within_last" else draw(_instants)
+        return {"type": kind, **draw(_matches), "operator": op, "value": value}
+    return {"type": "sequence", "first": draw(_matches), "then": draw(st.lists(_matches, min_size=1, max_size=2)),
+            "expect": draw(st.sampled_from(["absent", "present"])), "window": draw(_windows),
+            "within": draw(st.sampled_from([None, {"amount": 12, "unit": "hours"}, {"amount": 2, "unit": "days"}]))}  # fmt: skip
+
+
+_trait_conditions = st.sampled_from([
+    {"type": "attribute", "attribute": "birthday", "operator": "anniversary_within_next", "value": {"amount": 3, "unit": "days"}},
+    {"type": "attribute", "attribute": "birthday", "operator": "after", "value": "1995-01-01T00:00:00Z"},
+    {"type": "attribute", "attribute": "birthday", "operator": "within_last", "value": {"amount": 30, "unit": "days"}},
+    {"type": "attribute", "attribute": "interests", "operator": "includes", "value": "shoes"},
+    {"type": "attribute", "attribute": "interests", "operator": "includes_any", "value": ["bags", 7]},
+    {"type": "attribute", "attribute": "interests", "operator": "is_not_set"},
+])  # fmt: skip
+
 leaves = st.one_of(
     attribute_conditions(),
     performed_conditions(),
+    behaviour_conditions(),
+    _trait_conditions,
     st.builds(
         lambda t, p: {"type": "tag", "tag": t, "present": p},
         st.sampled_from(["vip", "newsletter"]),
@@ -305,15 +376,25 @@ _event = st.tuples(
 )
 _people = st.lists(
     st.builds(
-        lambda score, email, traits, tags, events, age: (score, email, traits, tags, events, age),
+        lambda score, email, traits, tags, events, age, tz: (score, email, traits, tags, events, age, tz),
         _numbers,
         st.sampled_from([None, "ann@shop.io", "bob@x.com"]),
         st.fixed_dictionaries(
-            {}, optional={"plan": _strings, "vip": st.booleans(), "seats": st.sampled_from([1, 5, "5"])}
+            {},
+            optional={
+                "plan": _strings,
+                "vip": st.booleans(),
+                "seats": st.sampled_from([1, 5, "5"]),
+                "birthday": st.sampled_from(
+                    ["1990-03-11", "1996-03-12T23:30:00Z", "2026-02-20", "2000-02-29", 19900311]
+                ),
+                "interests": st.sampled_from([["shoes"], ["bags", 7], "shoes", [], [True]]),
+            },
         ),
         st.sets(st.sampled_from(["vip", "newsletter"])),
         st.lists(_event, max_size=4),
         st.sampled_from([0, 5, 20, 40]),
+        st.sampled_from([None, "Asia/Tokyo", "America/Los_Angeles", "Pacific/Kiritimati", "Not/AZone"]),
     ),
     min_size=1,
     max_size=8,
@@ -321,7 +402,7 @@ _people = st.lists(
 
 
 @settings(
-    max_examples=40,
+    max_examples=int(os.environ.get("KAIROS_HYPOTHESIS_EXAMPLES", "40")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -330,12 +411,37 @@ def test_sql_agrees_with_the_python_evaluator(
     engine: Engine, people: list[tuple[Any, ...]], tree: dict[str, Any]
 ) -> None:
     population = [
-        person(i, score=s, email=e, traits=t, tags=tags, events=ev, created_at=days_ago(age))
-        for i, (s, e, t, tags, ev, age) in enumerate(people, start=1)
+        person(i, score=s, email=e, traits=t, tags=tags, events=ev, created_at=days_ago(age), timezone=tz)
+        for i, (s, e, t, tags, ev, age, tz) in enumerate(people, start=1)
     ]
     ws, ids = populate(engine, population)
     definition = SegmentDefinition.model_validate({"root": tree})
     with engine.connect() as conn:
-        got = evaluate(conn, ws, definition, NOW)
+        whole = evaluate(conn, ws, definition, NOW)  # the set shape
+        some = evaluate(conn, ws, definition, NOW, contact_ids=list(ids.values()))  # the correlated shape
     stored = [replace(p, id=ids[p.id]) for p in population]  # buckets hash the contact id
-    assert got == {p.id for p in stored if holds(definition.root, p, NOW, TYPES)}
+    expected = {p.id for p in stored if holds(definition.root, p, NOW, TYPES)}
+    assert whole == expected
+    assert some == expected
+
+
+def test_anniversaries_count_in_the_contacts_time_zone(engine: Engine) -> None:
+    """At 20:00 UTC on 10 March it is already 11 March in Tokyo, still 10 March in Los
+    Angeles; a 29 February birthday is kept on 28 February in other years."""
+    people = [
+        person(1, timezone="Asia/Tokyo", traits={"birthday": "1990-03-11"}),
+        person(2, timezone="America/Los_Angeles", traits={"birthday": "1990-03-11"}),
+        person(3, traits={"birthday": "1990-03-10T23:00:00Z"}),  # no time zone: UTC
+        person(4, timezone="Asia/Tokyo", traits={"birthday": "2000-02-29"}),
+    ]
+    ws, ids = populate(engine, people)
+    today = parse_definition({"root": {"type": "attribute", "attribute": "birthday",
+                                       "operator": "anniversary_within_next", "value": {"amount": 0}}})  # fmt: skip
+    by_contact = {cid: pid for pid, cid in ids.items()}
+    evening = datetime(2026, 3, 10, 20, 0, tzinfo=UTC)
+    leap_eve = datetime(2027, 2, 28, 3, 0, tzinfo=UTC)  # 12:00 on 28 February in Tokyo, 2027
+    with engine.connect() as conn:
+        assert {by_contact[c] for c in evaluate(conn, ws, today, evening)} == {1, 3}
+        assert {by_contact[c] for c in evaluate(conn, ws, today, leap_eve)} == {4}
+    for now, expected in ((evening, {1, 3}), (leap_eve, {4})):
+        assert {p.id for p in people if holds(today.root, p, now, TYPES)} == expected

@@ -15,7 +15,7 @@ from kairos import __version__
 from kairos.api import errors
 from kairos.api.deps import AppState
 from kairos.api.ingest import IngestApp
-from kairos.api.routes import attributes, contacts, segments, tags
+from kairos.api.routes import attributes, computed_traits, contacts, segments, tag_rules, tags
 from kairos.clock import Clock, SystemClock
 from kairos.config import Settings, get_settings
 from kairos.db.engine import WalCheckpointer, make_engine
@@ -79,7 +79,7 @@ def create_app(
     api = FastAPI(title="Kairos", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     api.state.kairos = state
     errors.install(api)
-    for module in (contacts, tags, attributes, segments):
+    for module in (contacts, tags, attributes, segments, computed_traits, tag_rules):
         api.include_router(module.router, prefix="/api/v1")
 
     @api.get("/health", tags=["meta"])

@@ -184,3 +184,80 @@ class ListMembersAdd(BaseModel):
 
 class ListMembersAdded(BaseModel):
     added: int = Field(description="Contacts that were not members yet")
+
+
+class ListImportReject(BaseModel):
+    line: int = Field(description="Physical line of the file (the header is line 1)")
+    reason: str
+
+
+class ListImportResult(BaseModel):
+    added: int = Field(description="Distinct contacts that were not members yet")
+    already_members: int = Field(description="Distinct contacts the file names that were members already")
+    rejected: list[ListImportReject] = Field(description="The first 100 rejected rows, in line order")
+    rejected_count: int = Field(description="All rejected rows")
+
+
+# --- computed traits and tag rules -------------------------------------------------------
+
+
+class ComputedTraitCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=100, description="Letters, digits and _; segments test `computed.NAME`")
+    description: str | None = None
+    definition: dict[str, Any] = Field(
+        description="`{schema_version: 1, function, event, property, where, window}`; see docs/segments.md"
+    )
+
+
+class ComputedTraitUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, max_length=100)
+    description: str | None = None
+    definition: dict[str, Any] | None = Field(None, description="Recomputed for everyone by the worker")
+
+
+class ComputedTraitRead(BaseModel):
+    id: int
+    name: str
+    description: str | None
+    definition: dict[str, Any]
+    value_type: Literal["number", "string", "datetime"]
+    time_dependent: bool = Field(description="Values change as time passes (a `last` window)")
+    pending: bool = Field(description="The worker has yet to compute the current definition")
+    refreshed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ComputedTraitValue(BaseModel):
+    contact_id: int
+    external_id: str | None
+    email: str | None
+    value: float | int | str | datetime
+    updated_at: datetime = Field(description="When the value last changed")
+
+
+class ContactWithTraits(ContactDetail):
+    computed_traits: dict[str, Any] = Field(
+        description="Every computed trait of the workspace: its value, 0 for a count or sum of "
+        "nothing, null when not set"
+    )
+
+
+class TagRuleCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    segment_id: int
+    tag: str = Field(min_length=1, max_length=100)
+    name: str | None = Field(None, max_length=200, description="Defaults to `<segment> → <tag>`")
+
+
+class TagRuleRead(BaseModel):
+    id: int
+    name: str
+    segment_id: int
+    tag: str
+    created_at: datetime

@@ -17,7 +17,7 @@ from kairos.contacts.fields import PROFILE_FIELDS
 from kairos.contacts.tables import contact, contact_change, contact_merge, contact_tag, identity
 from kairos.db.dialect import chunks, insert_on_conflict
 from kairos.events.tables import event
-from kairos.segments.tables import segment_membership
+from kairos.segments.tables import segment, segment_membership
 
 
 @dataclass(slots=True)
@@ -76,6 +76,7 @@ def apply_merges(conn: Connection, workspace_id: int, merges: list[Merge], now: 
     )
     losers = [m.loser for m in merges]
     conn.execute(delete(contact_change).where(contact_change.c.contact_id.in_(losers)))
+    _move_list_memberships(conn, merges)
     # The survivor is re-evaluated as a changed contact; the loser simply stops being a member.
     conn.execute(delete(segment_membership).where(segment_membership.c.contact_id.in_(losers)))
     conn.execute(
@@ -136,3 +137,28 @@ def _merge_profiles(conn: Connection, merges: list[Merge], now: datetime) -> Non
             for sid, row in merged.items()
         ],
     )
+
+
+def _move_list_memberships(conn: Connection, merges: list[Merge]) -> None:
+    """Static lists keep the person: the survivor takes the loser's place (no transition is
+    recorded — the same person was on the list all along). Dynamic segments need no such
+    care; the worker re-evaluates the survivor."""
+    survivor_of = {m.loser: m.survivor for m in merges}
+    rows = conn.execute(
+        select(
+            segment_membership.c.segment_id,
+            segment_membership.c.contact_id,
+            segment_membership.c.workspace_id,
+            segment_membership.c.entered_at,
+        )
+        .join(segment, segment.c.id == segment_membership.c.segment_id)
+        .where(segment.c.kind == "static", segment_membership.c.contact_id.in_(list(survivor_of)))
+    ).all()
+    if rows:
+        conn.execute(
+            insert_on_conflict(conn, segment_membership).on_conflict_do_nothing(),
+            [
+                {"segment_id": sid, "contact_id": survivor_of[cid], "workspace_id": ws, "entered_at": at}
+                for sid, cid, ws, at in rows
+            ],
+        )

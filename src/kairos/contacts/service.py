@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
 
 from kairos.contacts.attributes import attribute_types
 from kairos.contacts.fields import PROFILE_FIELDS, ProfileChanges, coerce_traits, normalize_field
@@ -99,8 +99,11 @@ def _build_mark_changed(conn: Connection) -> Any:
         workspace_id=bindparam("workspace_id"),
         changed_at=bindparam("changed_at"),
     )
+    # Keep the earliest unprocessed change: the worker reads what happened since then.
+    earliest = func.min if conn.dialect.name == "sqlite" else func.least
     return stmt.on_conflict_do_update(
-        index_elements=["contact_id"], set_={"changed_at": stmt.excluded.changed_at}
+        index_elements=["contact_id"],
+        set_={"changed_at": earliest(contact_change.c.changed_at, stmt.excluded.changed_at)},
     )
 
 
@@ -108,7 +111,8 @@ _MARK_CHANGED = FastStatement(_build_mark_changed, ("contact_id", "workspace_id"
 
 
 def mark_changed(conn: Connection, workspace_id: int, contact_ids: Iterable[int], now: datetime) -> None:
-    """Queue contacts for the worker's re-evaluation."""
+    """Queue contacts for the worker's re-evaluation; ``now`` is when the change happened
+    (for events, when they were received): the worker looks at what changed since then."""
     stamp = time_converter(conn)(now)
     _MARK_CHANGED.execute(conn, [(cid, workspace_id, stamp) for cid in set(contact_ids)])
 

@@ -7,10 +7,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, delete, exists, func, insert, literal, select
 
-from kairos.contacts.tables import contact_tag, tag
+from kairos.contacts.tables import contact, contact_tag, tag
 from kairos.db.dialect import chunks, insert_on_conflict
+from kairos.db.types import BigID, UTCDateTime
 from kairos.errors import InvalidInput
 
 _TAG = re.compile(r"^[\w][\w\-.: ]{0,99}$")
@@ -70,6 +71,46 @@ def remove_tag(conn: Connection, workspace_id: int, contact_id: int, name: str) 
         delete(contact_tag).where(contact_tag.c.contact_id == contact_id, contact_tag.c.tag_id == tag_id)
     )
     return bool(result.rowcount)
+
+
+# Set-based forms for rules that tag many contacts at once (``kairos.segments.tag_rules``):
+# they return the contacts whose tags changed, for the caller to mark changed.
+
+
+def tag_contacts(
+    conn: Connection, workspace_id: int, name: str, contact_ids: Iterable[int], now: datetime
+) -> list[int]:
+    """Give the tag ``name`` to these contacts (of this workspace); returns those that did not
+    have it. One INSERT … SELECT per 1,000 contacts."""
+    tag_id = ensure_tags(conn, workspace_id, [name], now)[validate_tag(name)]
+    added: list[int] = []
+    for part in chunks(dict.fromkeys(contact_ids)):
+        has = select(contact_tag.c.contact_id).where(
+            contact_tag.c.contact_id == contact.c.id, contact_tag.c.tag_id == tag_id
+        )
+        rows = select(
+            contact.c.id,
+            literal(tag_id, BigID),
+            literal(workspace_id, BigID),
+            literal(now, UTCDateTime()),
+        ).where(contact.c.id.in_(part), contact.c.workspace_id == workspace_id, ~exists(has))
+        stmt = insert(contact_tag).from_select(["contact_id", "tag_id", "workspace_id", "created_at"], rows)
+        added += conn.execute(stmt.returning(contact_tag.c.contact_id)).scalars()
+    return added
+
+
+def untag_contacts(conn: Connection, workspace_id: int, name: str, contact_ids: Iterable[int]) -> list[int]:
+    """Take the tag ``name`` from these contacts; returns those that had it."""
+    tag_id = conn.execute(
+        select(tag.c.id).where(tag.c.workspace_id == workspace_id, tag.c.name == validate_tag(name))
+    ).scalar()
+    if tag_id is None:
+        return []
+    removed: list[int] = []
+    for part in chunks(dict.fromkeys(contact_ids)):
+        stmt = delete(contact_tag).where(contact_tag.c.tag_id == tag_id, contact_tag.c.contact_id.in_(part))
+        removed += conn.execute(stmt.returning(contact_tag.c.contact_id)).scalars()
+    return removed
 
 
 def tags_of(conn: Connection, contact_ids: list[int]) -> dict[int, list[str]]:

@@ -77,7 +77,8 @@ def ingest(
 
     if record_events:
         _insert_events(conn, workspace_id, fresh, contact_ids)
-    mark_changed(conn, workspace_id, contact_ids, now)
+    # stamped with the first receipt so the worker finds these events as "received since"
+    mark_changed(conn, workspace_id, contact_ids, min(now, *(m.received_at for m in fresh)))
     result.accepted = len(fresh)
     result.contacts = len(set(contact_ids))
     return result

@@ -1,8 +1,10 @@
 """Segment definitions: a typed tree, stored as JSON with a ``schema_version``.
 
 Every node has a ``type`` (the discriminator). Logic nodes (``all``, ``any``, ``not``) nest
-to any depth; leaves test an attribute, a tag, behaviour (``performed``) or a stable random
-bucket. Operators are keys of ``kairos.segments.operators.OPERATORS``.
+to any depth; leaves test an attribute, a tag, behaviour (``performed``, ``aggregate``,
+``first_performed``/``last_performed``, ``sequence``), membership of another segment, or a
+stable random bucket. Operators are keys of ``kairos.segments.operators.OPERATORS``.
+``subscription`` is reserved for consent state, which arrives with messaging.
 """
 
 from __future__ import annotations
@@ -90,14 +92,87 @@ class Window(_Node):
         return self
 
 
-class PerformedCondition(_Node):
+class EventMatch(_Node):
+    """Events named ``event`` (``null``: any event) whose properties match every filter."""
+
+    event: str | None = Field(min_length=1)
+    where: list[PropertyFilter] = Field(default_factory=list)
+
+
+class PerformedCondition(EventMatch):
     """The contact performed ``event`` (matching ``where``) a number of times in a window."""
 
     type: Literal["performed"] = "performed"
-    event: str = Field(min_length=1)
-    where: list[PropertyFilter] = Field(default_factory=list)
     count: CountComparator = Field(default_factory=CountComparator)
     window: Window = Field(default_factory=Window)
+
+
+class NotPerformedCondition(EventMatch):
+    """Convenience: the contact did not do ``event`` in the window (``performed`` = 0)."""
+
+    type: Literal["not_performed"] = "not_performed"
+    window: Window = Field(default_factory=Window)
+
+
+class AggregateCondition(EventMatch):
+    """sum / avg / min / max of a numeric property over the matching events in a window,
+    compared with an operator (total revenue of orders in the last 30 days > 70). The sum
+    over no events is 0; avg, min and max over none are missing, so they compare false."""
+
+    type: Literal["aggregate"] = "aggregate"
+    property: str = Field(min_length=1)
+    function: Literal["sum", "avg", "min", "max"]
+    operator: str
+    value: Any = None
+    window: Window = Field(default_factory=Window)
+
+
+class FirstPerformedCondition(EventMatch):
+    """When the contact first did ``event``, compared with a datetime operator (first order
+    within the last 30 days = a new customer). Never having done it compares false."""
+
+    type: Literal["first_performed"] = "first_performed"
+    operator: str
+    value: Any = None
+
+
+class LastPerformedCondition(EventMatch):
+    """When the contact last did ``event``, compared with a datetime operator."""
+
+    type: Literal["last_performed"] = "last_performed"
+    operator: str
+    value: Any = None
+
+
+class SequenceCondition(_Node):
+    """A ``first`` event in the window followed (``expect: present``) or not followed
+    (``expect: absent``) by any of ``then`` within ``within`` — "added to cart and no
+    checkout within 24 hours". With ``within``, an absence holds only once that time has
+    passed since the first event; without it, the follow-up is looked for until now."""
+
+    type: Literal["sequence"] = "sequence"
+    first: EventMatch
+    then: list[EventMatch] = Field(min_length=1)
+    expect: Literal["absent", "present"] = "absent"
+    within: Duration | None = None
+    window: Window = Field(default_factory=Window)
+
+
+class SegmentMembershipCondition(_Node):
+    """The contact is (``member: true``) or is not a stored member of another segment."""
+
+    type: Literal["segment"] = "segment"
+    segment_id: int = Field(ge=1)
+    member: bool = True
+
+
+class SubscriptionCondition(_Node):
+    """Reserved: consent to a channel's topic. Refused until messaging exists."""
+
+    type: Literal["subscription"] = "subscription"
+    channel: str = Field(min_length=1)
+    topic: str | None = None
+    subscribed: bool = True
 
 
 class RandomBucketCondition(_Node):
@@ -110,9 +185,28 @@ class RandomBucketCondition(_Node):
 
 
 Condition = Annotated[
-    All | AnyOf | Not | AttributeCondition | TagCondition | PerformedCondition | RandomBucketCondition,
+    All
+    | AnyOf
+    | Not
+    | AttributeCondition
+    | TagCondition
+    | PerformedCondition
+    | NotPerformedCondition
+    | AggregateCondition
+    | FirstPerformedCondition
+    | LastPerformedCondition
+    | SequenceCondition
+    | SegmentMembershipCondition
+    | SubscriptionCondition
+    | RandomBucketCondition,
     Field(discriminator="type"),
 ]
+
+#: The node types, in the order of the union (the compiler's error paths skip them).
+NODE_TYPES = frozenset(
+    {"all", "any", "not", "attribute", "tag", "performed", "not_performed", "aggregate", "first_performed",
+     "last_performed", "sequence", "segment", "subscription", "random_bucket"}
+)  # fmt: skip
 
 
 class SegmentDefinition(_Node):

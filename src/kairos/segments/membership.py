@@ -11,15 +11,35 @@ transitions.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, literal, or_, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    MetaData,
+    Table,
+    and_,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
 
 from kairos.contacts.attributes import attribute_types
+from kairos.contacts.tables import contact, contact_change, contact_merge, contact_tag
 from kairos.db.dialect import chunks
+from kairos.db.types import BigID
+from kairos.events.tables import event
 from kairos.segments.compiler import Context, members_query, parse_definition
+from kairos.segments.deps import Dependencies, dependencies
 from kairos.segments.tables import membership_transition, segment, segment_membership
+from kairos.segments.tag_rules import apply_tag_rules
 
 #: How often segments whose conditions look at time are fully re-checked.
 TIME_REFRESH = timedelta(minutes=5)
@@ -43,17 +63,44 @@ def refresh(
     return entered, exited
 
 
+#: Who matches, computed once per refresh and then compared with the stored members (so the
+#: definition's query runs once, not once for the insert and again for the delete). Each
+#: database connection has its own; on PostgreSQL its rows go at commit.
+_matched = Table("kairos_segment_match", MetaData(), Column("contact_id", BigID, primary_key=True))
+_CREATE_MATCHED = {
+    "sqlite": text(
+        "CREATE TEMPORARY TABLE IF NOT EXISTS kairos_segment_match (contact_id INTEGER PRIMARY KEY)"
+    ),
+    "postgresql": text(
+        "CREATE TEMPORARY TABLE IF NOT EXISTS kairos_segment_match (contact_id BIGINT PRIMARY KEY)"
+        " ON COMMIT DELETE ROWS"
+    ),
+}
+
+
+def _matched_table(conn: Connection) -> Table:
+    # created every time, not remembered: a rolled-back transaction takes its creation along
+    conn.execute(_CREATE_MATCHED[conn.dialect.name])
+    conn.execute(delete(_matched))
+    return _matched
+
+
 def _apply(
     conn: Connection, seg: Any, definition: Any, ctx: Context, now: datetime, ids: Sequence[int] | None
 ) -> tuple[list[int], list[int]]:
-    matching = members_query(seg.workspace_id, definition, ctx, ids).subquery()
-    stored = select(segment_membership.c.contact_id).where(segment_membership.c.segment_id == seg.id)
+    matched = _matched_table(conn)
+    conn.execute(
+        insert(matched).from_select(["contact_id"], members_query(seg.workspace_id, definition, ctx, ids))
+    )
+    stored = select(segment_membership.c.contact_id).where(
+        segment_membership.c.segment_id == seg.id, segment_membership.c.contact_id == matched.c.contact_id
+    )
     new_members = select(
         literal(seg.id),
-        matching.c.id,
+        matched.c.contact_id,
         literal(seg.workspace_id),
         literal(now, segment_membership.c.entered_at.type),
-    ).where(matching.c.id.not_in(stored))
+    ).where(~stored.exists())
     entered = list(
         conn.execute(
             insert(segment_membership)
@@ -61,10 +108,8 @@ def _apply(
             .returning(segment_membership.c.contact_id)
         ).scalars()
     )
-    gone = delete(segment_membership).where(
-        segment_membership.c.segment_id == seg.id,
-        segment_membership.c.contact_id.not_in(select(matching.c.id)),
-    )
+    still = select(matched.c.contact_id).where(matched.c.contact_id == segment_membership.c.contact_id)
+    gone = delete(segment_membership).where(segment_membership.c.segment_id == seg.id, ~still.exists())
     if ids is not None:
         gone = gone.where(segment_membership.c.contact_id.in_(list(ids)))
     exited = list(conn.execute(gone.returning(segment_membership.c.contact_id)).scalars())
@@ -72,23 +117,138 @@ def _apply(
     return entered, exited
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What changed for a contact since it was queued: names of events received, whether its
+    profile (fields, attributes, tags) may have changed, or everything (new or merged)."""
+
+    events: frozenset[str] = frozenset()
+    profile: bool = False
+    everything: bool = False
+
+
 def reevaluate_contacts(conn: Connection, by_workspace: dict[int, list[int]], now: datetime) -> None:
-    """Changed-contacts handler: re-check these contacts against their workspace's dynamic
-    segments (every one, until the dependency index narrows it to those that can change)."""
-    segs = conn.execute(
-        select(segment).where(
-            segment.c.workspace_id.in_(list(by_workspace)),
-            segment.c.kind == "dynamic",
-            segment.c.needs_refresh.is_(False),  # the full refresh will cover these contacts
+    """Changed-contacts handler: re-check these contacts against the dynamic segments that
+    depend on what changed for them (the dependency index), in dependency order."""
+    for workspace_id, ids in by_workspace.items():
+        segs = _dynamic_segments(conn, workspace_id)
+        if segs:
+            _reevaluate(conn, segs, what_changed(conn, ids), now)
+
+
+def what_changed(conn: Connection, contact_ids: Sequence[int]) -> dict[int, Change]:
+    """Read from the data what happened to queued contacts since they were queued: events
+    received since (by name), profile or tag writes since, merges into them since. A queued
+    contact with nothing to show for it changed in a way that left no trace (a tag removed, a
+    trait unset): its profile is taken as changed."""
+    since: dict[int, datetime] = {}
+    for part in chunks(contact_ids):
+        since.update(
+            conn.execute(
+                select(contact_change.c.contact_id, contact_change.c.changed_at).where(
+                    contact_change.c.contact_id.in_(part)
+                )
+            ).all()
         )
+    if not since:
+        return {}
+    start = min(since.values())
+    events: dict[int, set[str]] = {}
+    profile: set[int] = set()
+    everything: set[int] = set()
+    for part in chunks(list(since)):
+        for cid, name, received in conn.execute(
+            select(event.c.contact_id, event.c.name, func.max(event.c.received_at))
+            .where(event.c.contact_id.in_(part), event.c.received_at >= start)
+            .group_by(event.c.contact_id, event.c.name)
+        ):
+            if received >= since[cid]:
+                events.setdefault(cid, set()).add(name)
+        for cid, created, updated in conn.execute(
+            select(contact.c.id, contact.c.created_at, contact.c.updated_at).where(contact.c.id.in_(part))
+        ):
+            if created >= since[cid]:
+                everything.add(cid)
+            elif updated >= since[cid]:
+                profile.add(cid)
+        for cid, tagged in conn.execute(
+            select(contact_tag.c.contact_id, func.max(contact_tag.c.created_at))
+            .where(contact_tag.c.contact_id.in_(part), contact_tag.c.created_at >= start)
+            .group_by(contact_tag.c.contact_id)
+        ):
+            if tagged >= since[cid]:
+                profile.add(cid)
+        for cid, merged in conn.execute(
+            select(contact_merge.c.survivor_id, func.max(contact_merge.c.created_at))
+            .where(contact_merge.c.survivor_id.in_(part), contact_merge.c.created_at >= start)
+            .group_by(contact_merge.c.survivor_id)
+        ):
+            if merged >= since[cid]:
+                everything.add(cid)
+    return {
+        cid: Change(
+            frozenset(events.get(cid, ())),
+            profile=cid in profile or cid not in events,
+            everything=cid in everything,
+        )
+        for cid in since
+    }
+
+
+def _dynamic_segments(conn: Connection, workspace_id: int) -> list[tuple[Any, Dependencies]]:
+    """The workspace's live dynamic segments with their dependencies, each after the
+    segments it refers to. Segments awaiting a full refresh are left to it."""
+    rows = conn.execute(
+        select(segment)
+        .where(
+            segment.c.workspace_id == workspace_id,
+            segment.c.kind == "dynamic",
+            segment.c.needs_refresh.is_(False),
+        )
+        .order_by(segment.c.id)
     ).all()
-    for seg in segs:
-        refresh(conn, seg, now, by_workspace[seg.workspace_id])
+    pending = {row.id: (row, dependencies(parse_definition(row.definition).root)) for row in rows}
+    ordered: list[tuple[Any, Dependencies]] = []
+    while pending:
+        ready = [sid for sid, (_, deps) in pending.items() if not deps.segments & pending.keys()]
+        for sid in ready or list(pending):  # a cycle cannot be saved; never loop on one
+            ordered.append(pending.pop(sid))
+    return ordered
+
+
+def _reevaluate(
+    conn: Connection,
+    segs: list[tuple[Any, Dependencies]],
+    changes: dict[int, Change],
+    now: datetime,
+    moved: dict[int, set[int]] | None = None,
+) -> dict[int, set[int]]:
+    """Refresh each segment for the contacts whose change it depends on; ``moved`` (segment
+    id → contacts that entered or left it) grows as it goes, for segments of segments."""
+    moved = {} if moved is None else moved
+    for seg, deps in segs:
+        targets = [cid for cid, change in changes.items() if _affects(deps, change, cid, moved)]
+        if targets:
+            entered, exited = refresh(conn, seg, now, targets)
+            if entered or exited:
+                moved[seg.id] = set(entered) | set(exited)
+    return moved
+
+
+def _affects(deps: Dependencies, change: Change, cid: int, moved: dict[int, set[int]]) -> bool:
+    if change.everything or deps.computed:
+        return True
+    if deps.profile and change.profile:
+        return True
+    if change.events and (deps.any_event or not deps.events.isdisjoint(change.events)):
+        return True
+    return any(cid in moved.get(ref, ()) for ref in deps.segments)
 
 
 def refresh_due(conn: Connection, now: datetime) -> int:
     """Worker job: fully refresh segments that are new or changed, and time-dependent ones
-    not re-checked for ``TIME_REFRESH``. One segment per call (one transaction)."""
+    not re-checked for ``TIME_REFRESH``; then the segments that refer to it, for the
+    contacts that moved. One segment per call (one transaction)."""
     seg = conn.execute(
         select(segment)
         .where(
@@ -103,9 +263,19 @@ def refresh_due(conn: Connection, now: datetime) -> int:
     ).first()
     if seg is None:
         return 0
-    refresh(conn, seg, now)
+    entered, exited = refresh(conn, seg, now)
     conn.execute(update(segment).where(segment.c.id == seg.id).values(needs_refresh=False, refreshed_at=now))
+    cascade(conn, seg, set(entered) | set(exited), now)
     return 1
+
+
+def cascade(conn: Connection, seg: Any, contact_ids: set[int], now: datetime) -> None:
+    """Re-check the segments that refer to ``seg`` for contacts that entered or left it."""
+    if not contact_ids:
+        return
+    dependents = [(row, deps) for row, deps in _dynamic_segments(conn, seg.workspace_id) if row.id != seg.id]
+    if dependents:
+        _reevaluate(conn, dependents, dict.fromkeys(contact_ids, Change()), now, {seg.id: contact_ids})
 
 
 def add_members(conn: Connection, seg: Any, contact_ids: Sequence[int], now: datetime) -> list[int]:
@@ -152,3 +322,5 @@ def _record(conn: Connection, seg: Any, now: datetime, entered: list[int], exite
     ]
     if rows:
         conn.execute(insert(membership_transition), rows)
+        # Tag rules follow in the same transaction (tags given on entry, taken on exit).
+        apply_tag_rules(conn, seg, now, entered, exited, refresh)

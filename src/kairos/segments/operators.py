@@ -5,6 +5,11 @@ Every comparison is false when the value is missing: ``plan != "pro"`` does not 
 contacts without a plan (use ``is_not_set`` for those). The SQL side keeps that two-valued
 by guarding each comparison with ``IS NOT NULL``, so ``not`` means the same in SQL and in
 Python. ``contains`` and ``starts_with`` ignore case (ASCII letters on SQLite).
+
+Two kinds of operand are richer than a column: a list attribute (``includes``) and an
+anniversary, which needs the contact's time zone. For those the compiler hands the builder
+an object with the method it calls (``ListOperand``, ``AnniversaryOperand``), and the
+Python side gets the matching plain values.
 """
 
 from __future__ import annotations
@@ -16,10 +21,13 @@ from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, and_, false, func, not_, true
 
+from kairos.segments.anniversary import anniversary_within
+
 ValueKind = Literal["none", "one", "list", "pair", "duration"]
-ValueType = Literal["string", "number", "boolean", "datetime"]
+ValueType = Literal["string", "number", "boolean", "datetime", "list"]
 ALL_TYPES: frozenset[ValueType] = frozenset({"string", "number", "boolean", "datetime"})
 ORDERED: frozenset[ValueType] = frozenset({"number", "datetime"})
+WITH_LISTS: frozenset[ValueType] = ALL_TYPES | {"list"}
 
 SqlBuilder = Callable[[Any, Any, Any], ColumnElement[bool]]  # (expression, value, now)
 PyPredicate = Callable[[Any, Any, datetime], bool]  # (actual, value, now)
@@ -164,10 +172,39 @@ _ENTRIES = [
         _present(_NEXT[1]),
     ),
     Operator(
-        "is_set", "is set", "none", ALL_TYPES, lambda x, v, _: x.is_not(None), lambda a, v, _: a is not None
+        "anniversary_within_next",
+        "has an anniversary within the next",
+        "duration",
+        frozenset({"datetime"}),
+        lambda x, v, now: x.anniversary_within(v, now),
+        _present(lambda a, v, now: anniversary_within(a[0], a[1], v, now)),
     ),
     Operator(
-        "is_not_set", "is not set", "none", ALL_TYPES, lambda x, v, _: x.is_(None), lambda a, v, _: a is None
+        "includes",
+        "includes",
+        "one",
+        frozenset({"list"}),
+        lambda x, v, _: x.includes([v]),
+        _present(lambda a, v, _: v in a),
+    ),
+    Operator(
+        "includes_any",
+        "includes any of",
+        "list",
+        frozenset({"list"}),
+        lambda x, v, _: x.includes(v),
+        _present(lambda a, v, _: any(item in a for item in v)),
+    ),
+    Operator(
+        "is_set", "is set", "none", WITH_LISTS, lambda x, v, _: x.is_not(None), lambda a, v, _: a is not None
+    ),
+    Operator(
+        "is_not_set",
+        "is not set",
+        "none",
+        WITH_LISTS,
+        lambda x, v, _: x.is_(None),
+        lambda a, v, _: a is None,
     ),
 ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -15,12 +16,12 @@ from kairos.segments.compiler import Context, members_query, parse_definition
 from kairos.segments.definition import (
     All,
     AnyOf,
-    AttributeCondition,
     Condition,
     Not,
-    PerformedCondition,
     SegmentDefinition,
+    SegmentMembershipCondition,
 )
+from kairos.segments.deps import dependencies, referenced_segments
 from kairos.segments.explain import explain
 from kairos.segments.membership import add_members, remove_member
 from kairos.segments.tables import segment, segment_membership
@@ -28,36 +29,74 @@ from kairos.segments.tables import segment, segment_membership
 KINDS = ("dynamic", "static")
 
 
-def check_definition(conn: Connection, workspace_id: int, data: Any, now: datetime) -> SegmentDefinition:
-    """Parse and compile once: every problem surfaces now, naming its node, not in the worker."""
+def check_definition(
+    conn: Connection, workspace_id: int, data: Any, now: datetime, segment_id: int | None = None
+) -> SegmentDefinition:
+    """Parse and compile once: every problem surfaces now, naming its node, not in the
+    worker. Segments it refers to must exist in the workspace and lead back to this one by
+    no path (no cycles)."""
     definition = parse_definition(data)
     members_query(
         workspace_id, definition, Context(now, attribute_types(conn, workspace_id), conn.dialect.name)
     )
+    _check_references(conn, workspace_id, definition, segment_id)
     return definition
+
+
+def _check_references(
+    conn: Connection, workspace_id: int, definition: SegmentDefinition, segment_id: int | None
+) -> None:
+    refs = list(_segment_nodes(definition.root, "root"))
+    if not refs:
+        return
+    graph = {
+        row.id: referenced_segments(parse_definition(row.definition).root) if row.kind == "dynamic" else set()
+        for row in conn.execute(
+            select(segment.c.id, segment.c.kind, segment.c.definition).where(
+                segment.c.workspace_id == workspace_id
+            )
+        )
+    }
+    for path, ref in refs:
+        if ref not in graph:
+            raise InvalidInput(
+                f"{path}.segment_id: no segment {ref} in this workspace", code="unknown_segment"
+            )
+        if ref == segment_id or (segment_id is not None and _reaches(graph, ref, segment_id)):
+            raise InvalidInput(
+                f"{path}.segment_id: segment {ref} depends on this segment (a cycle)", code="segment_cycle"
+            )
+
+
+def _segment_nodes(node: Condition, path: str) -> Iterator[tuple[str, int]]:
+    if isinstance(node, SegmentMembershipCondition):
+        yield path, node.segment_id
+    elif isinstance(node, All | AnyOf):
+        for i, child in enumerate(node.conditions):
+            yield from _segment_nodes(child, f"{path}.conditions[{i}]")
+    elif isinstance(node, Not):
+        yield from _segment_nodes(node.condition, f"{path}.condition")
+
+
+def _reaches(graph: dict[int, set[int]], start: int, target: int) -> bool:
+    seen: set[int] = set()
+    todo = [start]
+    while todo:
+        current = todo.pop()
+        if current == target:
+            return True
+        if current not in seen:
+            seen.add(current)
+            todo.extend(graph.get(current, ()))
+    return False
 
 
 def _stored_definition(parsed: SegmentDefinition) -> dict[str, Any]:
     return {
         "definition": parsed.model_dump(mode="json"),
-        "time_dependent": time_dependent(parsed.root),
+        "time_dependent": dependencies(parsed.root).time,
         "needs_refresh": True,
     }
-
-
-def time_dependent(node: Condition) -> bool:
-    """Whether the passing of time alone can change who matches."""
-    if isinstance(node, All | AnyOf):
-        return any(time_dependent(c) for c in node.conditions)
-    if isinstance(node, Not):
-        return time_dependent(node.condition)
-    if isinstance(node, AttributeCondition):
-        return node.operator in ("within_last", "within_next")
-    if isinstance(node, PerformedCondition):
-        return node.window.last is not None or any(
-            f.operator in ("within_last", "within_next") for f in node.where
-        )
-    return False
 
 
 def create_segment(
@@ -104,7 +143,7 @@ def update_segment(
     if "definition" in changes:
         if current["kind"] != "dynamic":
             raise InvalidInput("a static segment has no definition", code="invalid_definition")
-        parsed = check_definition(conn, workspace_id, changes["definition"], now)
+        parsed = check_definition(conn, workspace_id, changes["definition"], now, segment_id)
         values |= _stored_definition(parsed)
     try:
         with conn.begin_nested():
@@ -128,7 +167,24 @@ def get_segment(conn: Connection, workspace_id: int, segment_id: int) -> dict[st
 
 
 def delete_segment(conn: Connection, workspace_id: int, segment_id: int) -> None:
+    """Refused while another segment's definition refers to this one."""
     get_segment(conn, workspace_id, segment_id)
+    users = [
+        row.name
+        for row in conn.execute(
+            select(segment.c.name, segment.c.definition).where(
+                segment.c.workspace_id == workspace_id,
+                segment.c.kind == "dynamic",
+                segment.c.id != segment_id,
+            )
+        )
+        if segment_id in referenced_segments(parse_definition(row.definition).root)
+    ]
+    if users:
+        raise Conflict(
+            f"segment {segment_id} is used by {', '.join(sorted(users))}; change those first",
+            code="segment_in_use",
+        )
     conn.execute(delete(segment).where(segment.c.id == segment_id))
 
 
@@ -246,3 +302,9 @@ def remove_list_member(
     conn: Connection, workspace_id: int, segment_id: int, contact_id: int, now: datetime
 ) -> bool:
     return remove_member(conn, _static(conn, workspace_id, segment_id), contact_id, now)
+
+
+def static_list(conn: Connection, workspace_id: int, segment_id: int) -> Any:
+    """The static segment (a list) ``segment_id``: ``segment_not_found`` if it is not in the
+    workspace, ``segment_is_dynamic`` if its members follow a definition."""
+    return _static(conn, workspace_id, segment_id)

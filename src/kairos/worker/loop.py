@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine
 from kairos.clock import Clock
 from kairos.contacts.changes import process_changes
 from kairos.segments.membership import reevaluate_contacts, refresh_due
+from kairos.segments.traits import recompute_traits, refresh_traits_due
 from kairos.workspaces.idempotency import purge
 
 log = logging.getLogger(__name__)
@@ -25,8 +26,13 @@ log = logging.getLogger(__name__)
 Job = tuple[str, Callable[[Connection, datetime], int]]
 
 JOBS: list[Job] = [
+    # Traits before segments: segment conditions read trait values (``computed.NAME``).
+    ("trait_refresh", refresh_traits_due),
     ("segment_refresh", refresh_due),
-    ("contact_changes", lambda conn, now: process_changes(conn, now, [reevaluate_contacts])),
+    (
+        "contact_changes",
+        lambda conn, now: process_changes(conn, now, [recompute_traits, reevaluate_contacts]),
+    ),
     ("idempotency_purge", purge),
 ]
 

@@ -18,7 +18,15 @@ from kairos.api.deps import (
     encode_cursor,
     int_cursor,
 )
-from kairos.api.schemas import ContactCreate, ContactDetail, ContactRead, ContactUpdate, EventRead, Page
+from kairos.api.schemas import (
+    ContactCreate,
+    ContactDetail,
+    ContactRead,
+    ContactUpdate,
+    ContactWithTraits,
+    EventRead,
+    Page,
+)
 from kairos.api.transactions import idempotent_create
 from kairos.clock import ensure_utc
 from kairos.contacts import service
@@ -28,6 +36,7 @@ from kairos.db.engine import reading
 from kairos.db.types import from_micros, to_micros
 from kairos.errors import InvalidInput
 from kairos.events.service import list_events
+from kairos.segments.traits import traits_of
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
 
@@ -75,11 +84,13 @@ def upsert_contact(
     return idempotent_create(state, ws.id, idempotency_key, "POST /contacts", body.model_dump(), create)
 
 
-@router.get("/{contact_id}", response_model=ContactDetail)
+@router.get("/{contact_id}", response_model=ContactWithTraits)
 def read_contact(contact_id: int, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
     """A merged contact's id answers with the contact it was merged into."""
     with reading(state.engine) as conn:
-        return service.get_contact(conn, ws.id, contact_id)
+        found = service.get_contact(conn, ws.id, contact_id)
+        # Here, not in contacts.service: segments.traits imports contacts, not the reverse.
+        return {**found, "computed_traits": traits_of(conn, [found["id"]])[found["id"]]}
 
 
 @router.patch("/{contact_id}", response_model=ContactDetail)

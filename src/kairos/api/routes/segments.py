@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from kairos.api.deps import IdempotencyKey, PageDep, StateDep, WorkspaceDep, encode_cursor, int_cursor
 from kairos.api.schemas import (
     ContactSegment,
+    ListImportResult,
     ListMembersAdd,
     ListMembersAdded,
     Page,
@@ -25,7 +27,7 @@ from kairos.api.schemas import (
 from kairos.api.transactions import idempotent_create
 from kairos.contacts.service import live_contact_id
 from kairos.db.engine import reading
-from kairos.segments import service
+from kairos.segments import lists, service
 
 router = APIRouter(tags=["segments"])
 
@@ -118,3 +120,80 @@ def remove_list_member(segment_id: int, contact_id: int, state: StateDep, ws: Wo
     with state.engine.begin() as conn:
         service.remove_list_member(conn, ws.id, segment_id, contact_id, state.clock.now())
     return Response(status_code=204)
+
+
+#: Bodies the CSV import reads (multipart uploads need python-multipart, not a dependency).
+CSV_MEDIA_TYPES = frozenset({"text/csv", "application/csv", "text/plain"})
+
+
+@router.post(
+    "/segments/{segment_id}/members/import",
+    response_model=ListImportResult,
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}
+    },
+)
+async def import_list_members(
+    segment_id: int, request: Request, state: StateDep, ws: WorkspaceDep
+) -> dict[str, Any]:
+    """Static lists only: add the existing contacts a CSV body (`Content-Type: text/csv`, UTF-8,
+    a header row) names by `id`, `external_id`/`user_id`, `email` or `phone` — the first
+    non-empty one in that order. Never creates contacts: a row naming no contact is rejected
+    with its line number. All in one transaction, committed before the answer."""
+    await run_in_threadpool(_check_list, state, ws.id, segment_id)
+    data = await _csv_body(request)
+    return await run_in_threadpool(
+        lists.import_list_csv,
+        state.engine,
+        ws.id,
+        segment_id,
+        data,
+        state.clock.now(),
+        default_country=ws.default_country,
+    )
+
+
+def _check_list(state: StateDep, workspace_id: int, segment_id: int) -> None:
+    """404 / 409 before reading a body of up to 50 MB."""
+    with reading(state.engine) as conn:
+        service.static_list(conn, workspace_id, segment_id)
+
+
+async def _csv_body(request: Request) -> bytes:
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type not in CSV_MEDIA_TYPES:
+        raise HTTPException(415, "send the CSV file itself as the request body with Content-Type: text/csv")
+    limit = lists.MAX_IMPORT_BYTES
+    too_large = HTTPException(413, f"the CSV is over {limit} bytes; split it into several imports")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+@router.get(
+    "/segments/{segment_id}/members.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"}},
+)
+def export_members(segment_id: int, state: StateDep, ws: WorkspaceDep) -> StreamingResponse:
+    """Every member as CSV (`id, external_id, email, phone, first_name, last_name, entered_at`)
+    in id order, streamed a page at a time; dynamic and static segments alike. Cells that a
+    spreadsheet would run as a formula start with `'`."""
+    with reading(state.engine) as conn:
+        service.get_segment(conn, ws.id, segment_id)
+    return StreamingResponse(
+        lists.export_members_csv(state.engine, ws.id, segment_id),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="segment-{segment_id}-members.csv"',
+            "Cache-Control": "no-store",
+        },
+    )

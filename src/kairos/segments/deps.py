@@ -1,0 +1,101 @@
+"""The dependency index: what can change whether a contact matches a definition.
+
+A changed contact is re-evaluated only against the segments that depend on what changed:
+the names of events it just performed, its profile (fields, custom attributes, tags), the
+membership of other segments, or computed traits. ``time`` says whether the passing of time
+alone can change the answer ("viewed in the last 7 days" is left by doing nothing), which
+the worker's periodic re-check takes care of.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kairos.segments.definition import (
+    AggregateCondition,
+    All,
+    AnyOf,
+    AttributeCondition,
+    Condition,
+    EventMatch,
+    FirstPerformedCondition,
+    LastPerformedCondition,
+    Not,
+    NotPerformedCondition,
+    PerformedCondition,
+    SegmentMembershipCondition,
+    SequenceCondition,
+    SubscriptionCondition,
+    TagCondition,
+    Window,
+)
+
+_MOVING = frozenset({"within_last", "within_next", "anniversary_within_next"})
+
+
+@dataclass
+class Dependencies:
+    events: set[str] = field(default_factory=set)
+    any_event: bool = False
+    profile: bool = False
+    segments: set[int] = field(default_factory=set)
+    computed: bool = False
+    time: bool = False
+
+    def merge(self, other: Dependencies) -> None:
+        self.events |= other.events
+        self.any_event |= other.any_event
+        self.profile |= other.profile
+        self.segments |= other.segments
+        self.computed |= other.computed
+        self.time |= other.time
+
+
+def dependencies(node: Condition) -> Dependencies:
+    deps = Dependencies()
+    _collect(node, deps)
+    return deps
+
+
+def _collect(node: Condition, deps: Dependencies) -> None:
+    if isinstance(node, All | AnyOf):
+        for child in node.conditions:
+            _collect(child, deps)
+    elif isinstance(node, Not):
+        _collect(node.condition, deps)
+    elif isinstance(node, AttributeCondition):
+        if node.attribute.startswith("computed."):
+            deps.computed = True
+        else:
+            deps.profile = True
+        deps.time |= node.operator in _MOVING
+    elif isinstance(node, TagCondition | SubscriptionCondition):
+        deps.profile = True
+    elif isinstance(node, SegmentMembershipCondition):
+        deps.segments.add(node.segment_id)
+    elif isinstance(node, PerformedCondition | NotPerformedCondition | AggregateCondition):
+        _event(node, deps)
+        deps.time |= _window_moves(node.window)
+    elif isinstance(node, FirstPerformedCondition | LastPerformedCondition):
+        _event(node, deps)
+        deps.time |= node.operator in _MOVING
+    elif isinstance(node, SequenceCondition):
+        for m in (node.first, *node.then):
+            _event(m, deps)
+        deps.time |= _window_moves(node.window) or (node.expect == "absent" and node.within is not None)
+
+
+def _event(m: EventMatch, deps: Dependencies) -> None:
+    if m.event is None:
+        deps.any_event = True
+    else:
+        deps.events.add(m.event)
+    deps.time |= any(f.operator in _MOVING for f in m.where)
+
+
+def _window_moves(window: Window) -> bool:
+    return window.last is not None
+
+
+def referenced_segments(node: Condition) -> set[int]:
+    return dependencies(node).segments
