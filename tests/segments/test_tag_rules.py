@@ -15,9 +15,9 @@ from kairos.contacts.tables import contact, contact_change, contact_tag, tag
 from kairos.errors import InvalidInput
 from kairos.events.ingest import ingest
 from kairos.events.messages import parse_message
-from kairos.segments.service import add_list_members, create_segment, remove_list_member
+from kairos.segments.service import add_list_members, create_segment, remove_list_member, update_segment
 from kairos.segments.tables import segment, segment_membership
-from kairos.segments.tag_rules import check_segment_definition, create_tag_rule, delete_tag_rule
+from kairos.segments.tag_rules import create_tag_rule, delete_tag_rule
 from kairos.worker.loop import Worker
 from kairos.workspaces.service import CreatedWorkspace
 
@@ -213,11 +213,11 @@ def test_loops_through_other_rules_and_segments_are_refused(
             make_rule(engine, workspace.id, clock, seg, name)
         assert err.value.code == "tag_rule_loop"
     # Editing a segment to test its own rule's tag is refused the same way.
-    with pytest.raises(InvalidInput) as edit, engine.connect() as conn:
-        check_segment_definition(conn, workspace.id, c, {"schema_version": 1, "root": tag_test("w")})
+    with pytest.raises(InvalidInput) as edit, engine.begin() as conn:
+        update_segment(conn, workspace.id, c, clock.now(), {"definition": {"root": tag_test("w")}})
     assert edit.value.code == "tag_rule_loop"
-    with engine.connect() as conn:
-        check_segment_definition(conn, workspace.id, c, {"schema_version": 1, "root": tag_test("v")})
+    with engine.begin() as conn:
+        update_segment(conn, workspace.id, c, clock.now(), {"definition": {"root": tag_test("v")}})
 
 
 def test_rules_name_a_segment_of_their_workspace(

@@ -22,7 +22,8 @@ from kairos.events.ingest import ingest
 from kairos.events.messages import parse_message
 from kairos.segments.compiler import coerce_value, property_type
 from kairos.segments.operators import OPERATORS
-from kairos.segments.tables import computed_trait, computed_trait_value, segment
+from kairos.segments.service import create_segment
+from kairos.segments.tables import computed_trait, computed_trait_value, segment, segment_membership
 from kairos.segments.trait_definition import (
     TraitDefinition,
     parse_trait_definition,
@@ -483,6 +484,50 @@ def test_a_time_refresh_queues_changed_contacts_when_segments_test_the_trait(
         later = NOW + timedelta(days=2)
         assert refresh_traits_due(conn, later) == 1  # Ann's view left the week; Bob's value did not change
         assert conn.execute(select(contact_change.c.contact_id)).scalars().all() == [ids["ann"]]
+
+
+def test_a_segment_on_a_trait_follows_its_values(
+    engine: Engine, workspace: CreatedWorkspace, clock: FixedClock
+) -> None:
+    """End to end through the worker: trait values are recomputed before segments read them,
+    and a value that changes with time alone re-queues the contacts of segments testing it."""
+    clock.set(NOW)
+    ids = store(
+        engine, workspace.id, {"ann": [("viewed", days_ago(3), {})], "bob": [("viewed", days_ago(1), {})]}
+    )
+    with engine.begin() as conn:
+        create_trait(
+            conn,
+            workspace.id,
+            NOW,
+            name="views",
+            definition={"function": "count", "event": "viewed", "window": LAST_WEEK},
+        )
+    with engine.begin() as conn:
+        seg = create_segment(conn, workspace.id, NOW, name="Browsers", definition={
+            "root": {"type": "attribute", "attribute": "computed.views", "operator": "gte", "value": 2}})  # fmt: skip
+    worker = Worker(engine, clock)
+    worker.run_once()
+
+    def browsers() -> set[str]:
+        with engine.connect() as conn:
+            inside = set(
+                conn.execute(
+                    select(segment_membership.c.contact_id).where(
+                        segment_membership.c.segment_id == seg["id"]
+                    )
+                ).scalars()
+            )
+        return {user for user, cid in ids.items() if cid in inside}
+
+    assert browsers() == set()
+    clock.advance(timedelta(minutes=1))
+    store(engine, workspace.id, {"bob": [("viewed", clock.now(), {})]}, clock.now())
+    worker.run_once()
+    assert browsers() == {"bob"}  # in the same pass as his second view
+    clock.advance(timedelta(days=6))  # his first view leaves the week: he leaves with it
+    worker.run_once()
+    assert browsers() == set()
 
 
 # --- generated definitions against the reference ------------------------------------------------

@@ -37,6 +37,7 @@ from kairos.segments.definition import (
 )
 from kairos.segments.rewrite import rewrite
 from kairos.segments.tables import segment_membership
+from kairos.segments.traits import trait_expression, trait_types
 from kairos.segments.values import (
     BUILTIN_FIELDS,
     AnniversaryOperand,
@@ -56,6 +57,9 @@ __all__ = [
 ]  # fmt: skip
 
 BUCKETS = 10_000
+
+#: Attributes named ``computed.NAME`` are computed traits (``kairos.segments.traits``).
+COMPUTED = "computed."
 
 
 def parse_definition(data: Any) -> SegmentDefinition:
@@ -103,6 +107,14 @@ def members_query(
     return stmt
 
 
+def context(conn: Connection, workspace_id: int, now: datetime) -> Context:
+    """What compiling for a workspace needs: its custom attribute types and its computed
+    traits (as ``computed.NAME``)."""
+    types = attribute_types(conn, workspace_id)
+    types |= {COMPUTED + name: kind for name, kind in trait_types(conn, workspace_id).items()}
+    return Context(ensure_utc(now), types, conn.dialect.name)
+
+
 def evaluate(
     conn: Connection,
     workspace_id: int,
@@ -111,7 +123,7 @@ def evaluate(
     contact_ids: Iterable[int] | None = None,
 ) -> set[int]:
     """Ids of the contacts (all, or among ``contact_ids``) matching the definition at ``now``."""
-    ctx = Context(ensure_utc(now), attribute_types(conn, workspace_id), conn.dialect.name)
+    ctx = context(conn, workspace_id, now)
     if contact_ids is None:
         return {row[0] for row in conn.execute(members_query(workspace_id, definition, ctx))}
     found: set[int] = set()
@@ -155,9 +167,22 @@ def _not(node: Not, ctx: Context, path: str) -> ColumnElement[bool]:
 
 
 def _attribute(node: AttributeCondition, ctx: Context, path: str) -> ColumnElement[bool]:
-    operand, vtype = attribute_expression(node.attribute, ctx, path)
+    if node.attribute.startswith(COMPUTED):
+        types = {
+            k.removeprefix(COMPUTED): v for k, v in ctx.attribute_types.items() if k.startswith(COMPUTED)
+        }
+        operand, vtype = trait_expression(
+            node.attribute.removeprefix(COMPUTED), ctx.dialect, types, f"{path}.attribute"
+        )
+    else:
+        operand, vtype = attribute_expression(node.attribute, ctx, path)
     op = operator_for(node.operator, vtype, f"{path}.operator")
     if op.key == "anniversary_within_next":
+        if node.attribute.startswith(COMPUTED):
+            raise InvalidInput(
+                f"{path}.operator: anniversaries of computed traits are not supported",
+                code="invalid_operator",
+            )
         operand = AnniversaryOperand(month_day_expression(node.attribute, ctx), contact.c.timezone)
     return compare(op, operand, vtype, node.value, ctx, path)
 

@@ -10,6 +10,7 @@ the worker's periodic re-check takes care of.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from kairos.segments.definition import (
     AggregateCondition,
@@ -23,6 +24,7 @@ from kairos.segments.definition import (
     Not,
     NotPerformedCondition,
     PerformedCondition,
+    SegmentDefinition,
     SegmentMembershipCondition,
     SequenceCondition,
     SubscriptionCondition,
@@ -38,6 +40,7 @@ class Dependencies:
     events: set[str] = field(default_factory=set)
     any_event: bool = False
     profile: bool = False
+    tags: set[str] = field(default_factory=set)
     segments: set[int] = field(default_factory=set)
     computed: bool = False
     time: bool = False
@@ -46,6 +49,7 @@ class Dependencies:
         self.events |= other.events
         self.any_event |= other.any_event
         self.profile |= other.profile
+        self.tags |= other.tags
         self.segments |= other.segments
         self.computed |= other.computed
         self.time |= other.time
@@ -69,7 +73,10 @@ def _collect(node: Condition, deps: Dependencies) -> None:
         else:
             deps.profile = True
         deps.time |= node.operator in _MOVING
-    elif isinstance(node, TagCondition | SubscriptionCondition):
+    elif isinstance(node, TagCondition):
+        deps.profile = True
+        deps.tags.add(node.tag)
+    elif isinstance(node, SubscriptionCondition):
         deps.profile = True
     elif isinstance(node, SegmentMembershipCondition):
         deps.segments.add(node.segment_id)
@@ -99,3 +106,8 @@ def _window_moves(window: Window) -> bool:
 
 def referenced_segments(node: Condition) -> set[int]:
     return dependencies(node).segments
+
+
+def stored_dependencies(definition: Any) -> Dependencies:
+    """The dependencies of a stored (already validated) definition."""
+    return dependencies(SegmentDefinition.model_validate(definition).root)

@@ -8,16 +8,15 @@ from typing import Any
 
 from sqlalchemy import Connection, case, select
 
-from kairos.contacts.attributes import attribute_types
 from kairos.contacts.tables import contact
-from kairos.segments.compiler import Context, compile_condition
+from kairos.segments.compiler import compile_condition, context
 from kairos.segments.definition import All, AnyOf, Condition, Not, SegmentDefinition
 
 
 def explain(
     conn: Connection, workspace_id: int, definition: SegmentDefinition, contact_id: int, now: datetime
 ) -> dict[str, Any]:
-    ctx = Context(now, attribute_types(conn, workspace_id), conn.dialect.name)
+    ctx = context(conn, workspace_id, now)
     nodes: list[tuple[str, Condition]] = []
     _walk(definition.root, "root", nodes)
     columns = [case((compile_condition(node, ctx, path), 1), else_=0) for path, node in nodes]

@@ -31,12 +31,11 @@ from sqlalchemy import (
     update,
 )
 
-from kairos.contacts.attributes import attribute_types
 from kairos.contacts.tables import contact, contact_change, contact_merge, contact_tag
 from kairos.db.dialect import chunks
 from kairos.db.types import BigID
 from kairos.events.tables import event
-from kairos.segments.compiler import Context, members_query, parse_definition
+from kairos.segments.compiler import Context, context, members_query, parse_definition
 from kairos.segments.deps import Dependencies, dependencies
 from kairos.segments.tables import membership_transition, segment, segment_membership
 from kairos.segments.tag_rules import apply_tag_rules
@@ -51,7 +50,7 @@ def refresh(
     """Bring one dynamic segment's stored members in line with its definition (for all
     contacts, or only ``contact_ids``); returns (entered, exited) contact ids."""
     definition = parse_definition(seg.definition)
-    ctx = Context(now, attribute_types(conn, seg.workspace_id), conn.dialect.name)
+    ctx = context(conn, seg.workspace_id, now)
     if contact_ids is None:
         return _apply(conn, seg, definition, ctx, now, None)
     entered: list[int] = []

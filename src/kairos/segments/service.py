@@ -9,10 +9,9 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from kairos.contacts.attributes import attribute_types
 from kairos.contacts.tables import contact
 from kairos.errors import Conflict, InvalidInput, NotFound
-from kairos.segments.compiler import Context, members_query, parse_definition
+from kairos.segments.compiler import context, members_query, parse_definition
 from kairos.segments.definition import (
     All,
     AnyOf,
@@ -25,6 +24,7 @@ from kairos.segments.deps import dependencies, referenced_segments
 from kairos.segments.explain import explain
 from kairos.segments.membership import add_members, remove_member
 from kairos.segments.tables import segment, segment_membership
+from kairos.segments.tag_rules import check_segment_definition
 
 KINDS = ("dynamic", "static")
 
@@ -36,9 +36,7 @@ def check_definition(
     worker. Segments it refers to must exist in the workspace and lead back to this one by
     no path (no cycles)."""
     definition = parse_definition(data)
-    members_query(
-        workspace_id, definition, Context(now, attribute_types(conn, workspace_id), conn.dialect.name)
-    )
+    members_query(workspace_id, definition, context(conn, workspace_id, now))
     _check_references(conn, workspace_id, definition, segment_id)
     return definition
 
@@ -144,6 +142,7 @@ def update_segment(
         if current["kind"] != "dynamic":
             raise InvalidInput("a static segment has no definition", code="invalid_definition")
         parsed = check_definition(conn, workspace_id, changes["definition"], now, segment_id)
+        check_segment_definition(conn, workspace_id, segment_id, parsed.model_dump(mode="json"))
         values |= _stored_definition(parsed)
     try:
         with conn.begin_nested():
@@ -215,7 +214,7 @@ def preview(
     """How many contacts an unsaved definition matches right now, and a few of them: what
     an editor calls on every change."""
     definition = parse_definition(data)
-    ctx = Context(now, attribute_types(conn, workspace_id), conn.dialect.name)
+    ctx = context(conn, workspace_id, now)
     matching = members_query(workspace_id, definition, ctx).subquery()
     count = conn.execute(select(func.count()).select_from(matching)).scalar_one()
     rows = conn.execute(

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +28,7 @@ from kairos.contacts.service import mark_changed
 from kairos.contacts.tags import tag_contacts, untag_contacts, validate_tag
 from kairos.db.dialect import chunks
 from kairos.errors import Conflict, InvalidInput, NotFound
+from kairos.segments.deps import stored_dependencies
 from kairos.segments.tables import segment, segment_membership, tag_rule
 
 #: refresh(conn, segment row, now, contact ids): ``membership.refresh``, handed in by its
@@ -102,7 +102,7 @@ def _reevaluate_dependents(
                 segment.c.needs_refresh.is_(False),  # a full refresh is coming anyway
             )
         )
-        if row.id not in active and references(row.definition).tags & tags
+        if row.id not in active and stored_dependencies(row.definition).tags & tags
     ]
     if not dependents:
         return
@@ -115,29 +115,6 @@ def _reevaluate_dependents(
 
 
 # --- loops -------------------------------------------------------------------------------
-
-
-@dataclass
-class References:
-    tags: set[str] = field(default_factory=set)
-    segments: set[int] = field(default_factory=set)
-
-
-def references(definition: Any) -> References:
-    """The tags and segments a stored segment definition tests, at any depth."""
-    out = References()
-    stack = [definition]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if node.get("type") == "tag" and isinstance(node.get("tag"), str):
-                out.tags.add(node["tag"].strip())
-            if node.get("type") == "segment" and isinstance(node.get("segment_id"), int):
-                out.segments.add(node["segment_id"])
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return out
 
 
 def _loop(
@@ -154,7 +131,7 @@ def _loop(
             segment.c.workspace_id == workspace_id, segment.c.kind == "dynamic"
         )
     ):
-        refs = references(changed.get(sid, definition))
+        refs = stored_dependencies(changed.get(sid, definition))
         for t in refs.tags:
             testing.setdefault(t, set()).add(sid)
         for other in refs.segments:

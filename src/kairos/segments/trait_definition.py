@@ -19,16 +19,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import ColumnElement, Float, Select, Text, cast, distinct, func, literal, null, select
 
-from kairos.clock import ensure_utc
 from kairos.db.types import BigID, UTCDateTime
 from kairos.errors import InvalidInput
 from kairos.events.tables import event
-
-# The module, not its names: the compiler imports ``traits`` (for ``computed.NAME``
-# conditions), which imports this module, so names bound at import time could be missing.
-from kairos.segments import compiler
+from kairos.segments.behaviour import matching, window_conditions
 from kairos.segments.definition import PropertyFilter, Window
 from kairos.segments.operators import ValueType
+from kairos.segments.values import Context, json_value
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -136,25 +133,10 @@ def time_dependent(d: TraitDefinition) -> bool:
 
 
 def matching_conditions(d: TraitDefinition, now: datetime, dialect: str) -> list[ColumnElement[bool]]:
-    """The events that count: name, window and property filters, as a segment reads them."""
-    conds: list[ColumnElement[bool]] = []
-    if d.event is not None:
-        conds.append(event.c.name == d.event)
-    w = d.window
-    if w.last is not None:
-        conds += [event.c.timestamp >= now - w.last.to_timedelta(), event.c.timestamp <= now]
-    if w.since is not None:
-        conds.append(event.c.timestamp >= ensure_utc(w.since))
-    if w.until is not None:
-        conds.append(event.c.timestamp < ensure_utc(w.until))
-    for i, flt in enumerate(d.where):
-        where = f"definition.where[{i}]"
-        vtype = compiler.property_type(flt.operator, flt.value, where)
-        op = compiler.operator_for(flt.operator, vtype or "string", f"{where}.operator")
-        value = compiler.coerce_value(op, vtype or "string", flt.value, f"{where}.value")
-        prop = compiler.json_value(event.c.properties, flt.property, vtype, dialect)
-        conds.append(op.sql(prop, value, now))
-    return conds
+    """The events that count: name, window and property filters, exactly as a segment's
+    ``performed`` reads them."""
+    ctx = Context(now, {}, dialect)
+    return matching(d, ctx, "definition") + window_conditions(d.window, now)  # type: ignore[arg-type]
 
 
 #: Functions computed by one aggregate per contact, given the property expression.
@@ -186,7 +168,7 @@ def values_select(
     ptype = property_type_of(d)
     prop: Any = None
     if d.property is not None:
-        prop = compiler.json_value(event.c.properties, d.property, ptype, dialect)
+        prop = json_value(event.c.properties, d.property, ptype, dialect)
         conds.append(prop.is_not(None))  # an event without the property (of that type) is skipped
     who = event.c.contact_id
     if d.function in _GROUPED:
