@@ -11,16 +11,17 @@ import pytest
 from sqlalchemy import Engine, select
 
 from kairos.clock import FixedClock
+from kairos.contacts.changes import Change, what_changed
 from kairos.contacts.service import mark_changed
 from kairos.contacts.tables import contact
 from kairos.contacts.tags import add_tags
 from kairos.errors import Conflict, InvalidInput
 from kairos.events.ingest import ingest
 from kairos.events.messages import parse_message
-from kairos.segments import membership
-from kairos.segments.membership import Change, what_changed
+from kairos.segments import membership, traits
 from kairos.segments.service import add_list_members, create_segment, delete_segment, update_segment
 from kairos.segments.tables import segment_membership
+from kairos.segments.traits import create_trait
 from kairos.worker.loop import Worker
 from kairos.workspaces.service import CreatedWorkspace
 from tests.segments.test_membership import VIEWED_A_THIS_WEEK, members, track
@@ -173,3 +174,32 @@ def test_a_merged_contact_stays_on_static_lists_as_its_survivor(
             select(contact.c.id).where(contact.c.external_id == "known", contact.c.merged_into.is_(None))
         ).scalar_one()
     assert rows == [survivor]
+
+
+def test_traits_are_recomputed_only_for_their_events(
+    engine: Engine, workspace: CreatedWorkspace, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worker = Worker(engine, clock)
+    with engine.begin() as conn:
+        create_trait(conn, workspace.id, clock.now(), name="spent", definition={
+            "event": "Order Completed", "function": "sum", "property": "revenue"})  # fmt: skip
+    track(engine, workspace.id, clock, "ann", "Order Completed", revenue=30)
+    worker.run_once()
+    recomputed: list[str] = []
+    real = traits.recompute
+
+    def spy(conn: Any, trait: Any, now: Any, contact_ids: Any = None) -> Any:
+        recomputed.append(trait.name)
+        return real(conn, trait, now, contact_ids)
+
+    monkeypatch.setattr(traits, "recompute", spy)
+    clock.advance(timedelta(minutes=1))
+    track(engine, workspace.id, clock, "ann", "Page Viewed")
+    worker.run_once()
+    assert recomputed == []
+    track(engine, workspace.id, clock, "ann", "Order Completed", revenue=12)
+    worker.run_once()
+    assert recomputed == ["spent"]
+    ann = contact_id(engine, "ann")
+    with engine.connect() as conn:
+        assert traits.traits_of(conn, [ann])[ann]["spent"] == 42

@@ -11,7 +11,6 @@ transitions.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,7 +21,6 @@ from sqlalchemy import (
     Table,
     and_,
     delete,
-    func,
     insert,
     literal,
     or_,
@@ -31,10 +29,9 @@ from sqlalchemy import (
     update,
 )
 
-from kairos.contacts.tables import contact, contact_change, contact_merge, contact_tag
+from kairos.contacts.changes import Change, ChangeBatch
 from kairos.db.dialect import chunks
 from kairos.db.types import BigID
-from kairos.events.tables import event
 from kairos.segments.compiler import Context, context, members_query, parse_definition
 from kairos.segments.deps import Dependencies, dependencies
 from kairos.segments.tables import membership_transition, segment, segment_membership
@@ -116,82 +113,13 @@ def _apply(
     return entered, exited
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
-    """What changed for a contact since it was queued: names of events received, whether its
-    profile (fields, attributes, tags) may have changed, or everything (new or merged)."""
-
-    events: frozenset[str] = frozenset()
-    profile: bool = False
-    everything: bool = False
-
-
-def reevaluate_contacts(conn: Connection, by_workspace: dict[int, list[int]], now: datetime) -> None:
+def reevaluate_contacts(conn: Connection, batch: ChangeBatch, now: datetime) -> None:
     """Changed-contacts handler: re-check these contacts against the dynamic segments that
     depend on what changed for them (the dependency index), in dependency order."""
-    for workspace_id, ids in by_workspace.items():
+    for workspace_id, changes in batch.items():
         segs = _dynamic_segments(conn, workspace_id)
         if segs:
-            _reevaluate(conn, segs, what_changed(conn, ids), now)
-
-
-def what_changed(conn: Connection, contact_ids: Sequence[int]) -> dict[int, Change]:
-    """Read from the data what happened to queued contacts since they were queued: events
-    received since (by name), profile or tag writes since, merges into them since. A queued
-    contact with nothing to show for it changed in a way that left no trace (a tag removed, a
-    trait unset): its profile is taken as changed."""
-    since: dict[int, datetime] = {}
-    for part in chunks(contact_ids):
-        since.update(
-            conn.execute(
-                select(contact_change.c.contact_id, contact_change.c.changed_at).where(
-                    contact_change.c.contact_id.in_(part)
-                )
-            ).all()
-        )
-    if not since:
-        return {}
-    start = min(since.values())
-    events: dict[int, set[str]] = {}
-    profile: set[int] = set()
-    everything: set[int] = set()
-    for part in chunks(list(since)):
-        for cid, name, received in conn.execute(
-            select(event.c.contact_id, event.c.name, func.max(event.c.received_at))
-            .where(event.c.contact_id.in_(part), event.c.received_at >= start)
-            .group_by(event.c.contact_id, event.c.name)
-        ):
-            if received >= since[cid]:
-                events.setdefault(cid, set()).add(name)
-        for cid, created, updated in conn.execute(
-            select(contact.c.id, contact.c.created_at, contact.c.updated_at).where(contact.c.id.in_(part))
-        ):
-            if created >= since[cid]:
-                everything.add(cid)
-            elif updated >= since[cid]:
-                profile.add(cid)
-        for cid, tagged in conn.execute(
-            select(contact_tag.c.contact_id, func.max(contact_tag.c.created_at))
-            .where(contact_tag.c.contact_id.in_(part), contact_tag.c.created_at >= start)
-            .group_by(contact_tag.c.contact_id)
-        ):
-            if tagged >= since[cid]:
-                profile.add(cid)
-        for cid, merged in conn.execute(
-            select(contact_merge.c.survivor_id, func.max(contact_merge.c.created_at))
-            .where(contact_merge.c.survivor_id.in_(part), contact_merge.c.created_at >= start)
-            .group_by(contact_merge.c.survivor_id)
-        ):
-            if merged >= since[cid]:
-                everything.add(cid)
-    return {
-        cid: Change(
-            frozenset(events.get(cid, ())),
-            profile=cid in profile or cid not in events,
-            everything=cid in everything,
-        )
-        for cid in since
-    }
+            _reevaluate(conn, segs, changes, now)
 
 
 def _dynamic_segments(conn: Connection, workspace_id: int) -> list[tuple[Any, Dependencies]]:

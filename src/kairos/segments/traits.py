@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from kairos.contacts.changes import ChangeBatch
 from kairos.contacts.service import mark_changed
 from kairos.contacts.tables import contact
 from kairos.db.dialect import chunks, insert_on_conflict
@@ -221,23 +222,30 @@ def _apply(
     return changed
 
 
-def recompute_traits(conn: Connection, by_workspace: dict[int, list[int]], now: datetime) -> None:
-    """Changed-contacts handler: recompute these contacts' values of every trait of their
-    workspace (the dependency index will narrow it to traits whose events changed). Runs
-    before segments re-evaluate the same contacts, so it marks nothing changed."""
+def recompute_traits(conn: Connection, batch: ChangeBatch, now: datetime) -> None:
+    """Changed-contacts handler: recompute the values of the traits whose events these
+    contacts just performed (all of them for new and merged contacts). Runs before segments
+    re-evaluate the same contacts, so it marks nothing changed."""
     traits = conn.execute(
         select(computed_trait).where(
-            computed_trait.c.workspace_id.in_(list(by_workspace)),
+            computed_trait.c.workspace_id.in_(list(batch)),
             computed_trait.c.needs_refresh.is_(False),  # the full recompute will cover these contacts
         )
     ).all()
     for ws in {t.workspace_id for t in traits}:
-        for part in chunks(by_workspace[ws]):
+        for part in chunks(list(batch[ws])):
             # Contacts merged into these ones: their events moved here, their values go.
             merged = select(contact.c.id).where(contact.c.merged_into.in_(part))
             conn.execute(delete(_VALUES).where(_VALUES.c.contact_id.in_(merged)))
     for trait in traits:
-        recompute(conn, trait, now, by_workspace[trait.workspace_id])
+        name = parse_trait_definition(trait.definition).event
+        ids = [
+            cid
+            for cid, change in batch[trait.workspace_id].items()
+            if change.everything or (name in change.events if name is not None else bool(change.events))
+        ]
+        if ids:
+            recompute(conn, trait, now, ids)
 
 
 def refresh_traits_due(conn: Connection, now: datetime) -> int:
