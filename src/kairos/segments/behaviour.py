@@ -17,6 +17,7 @@ operators registry, the value in the definition deciding the type a property is 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -69,7 +70,11 @@ def matching(m: EventMatch, ctx: Context, path: str, ev: Any = None) -> list[Col
         vtype = property_type(flt.operator, flt.value, where)
         op = operator_for(flt.operator, vtype or "string", f"{where}.operator")
         value = coerce_value(op, vtype or "string", flt.value, f"{where}.value")
-        conds.append(op.sql(json_value(ev.c.properties, flt.property, vtype, ctx.dialect), value, ctx.now))
+        conds.append(
+            op.sql(
+                json_value(ev.c.properties, flt.property, vtype, ctx.dialect, flt.operator), value, ctx.now
+            )
+        )
     return conds
 
 
@@ -102,6 +107,8 @@ def among(contacts: Select[Any], negate: bool = False) -> ColumnElement[bool]:
 def performed(node: PerformedCondition, ctx: Context, path: str) -> ColumnElement[bool]:
     conds = matching(node, ctx, path) + window_conditions(node.window, ctx.now)
     n, cmp = node.count.value, node.count.op
+    if node.event is None:  # "any event": no index narrows the set, a probe per contact is cheaper
+        ctx = replace(ctx, workspace_id=None)
     if not ctx.whole:
         found = exists(select(event.c.id).where(*scope(ctx), *conds))
         if (cmp, n) in ((">=", 1), (">", 0), ("!=", 0)):

@@ -175,7 +175,7 @@ def _attribute(node: AttributeCondition, ctx: Context, path: str) -> ColumnEleme
             node.attribute.removeprefix(COMPUTED), ctx.dialect, types, f"{path}.attribute"
         )
     else:
-        operand, vtype = attribute_expression(node.attribute, ctx, path)
+        operand, vtype = attribute_expression(node.attribute, ctx, path, node.operator)
     op = operator_for(node.operator, vtype, f"{path}.operator")
     if op.key == "anniversary_within_next":
         if node.attribute.startswith(COMPUTED):

@@ -84,33 +84,55 @@ def _matched_table(conn: Connection) -> Table:
 def _apply(
     conn: Connection, seg: Any, definition: Any, ctx: Context, now: datetime, ids: Sequence[int] | None
 ) -> tuple[list[int], list[int]]:
+    """Who matches goes into the temporary table once; entries and exits are then found,
+    recorded as transitions and applied with set-based statements, no row through Python
+    but the ids that RETURNING hands back for tag rules and dependent segments."""
     matched = _matched_table(conn)
     conn.execute(
         insert(matched).from_select(["contact_id"], members_query(seg.workspace_id, definition, ctx, ids))
     )
-    stored = select(segment_membership.c.contact_id).where(
-        segment_membership.c.segment_id == seg.id, segment_membership.c.contact_id == matched.c.contact_id
+    sm = segment_membership
+    is_member = select(sm.c.contact_id).where(
+        sm.c.segment_id == seg.id, sm.c.contact_id == matched.c.contact_id
     )
+    _transitions(conn, seg, now, "entered", matched.c.contact_id, [~is_member.exists()])
     new_members = select(
-        literal(seg.id),
-        matched.c.contact_id,
-        literal(seg.workspace_id),
-        literal(now, segment_membership.c.entered_at.type),
-    ).where(~stored.exists())
+        literal(seg.id), matched.c.contact_id, literal(seg.workspace_id), literal(now, sm.c.entered_at.type)
+    ).where(~is_member.exists())
     entered = list(
         conn.execute(
-            insert(segment_membership)
+            insert(sm)
             .from_select(["segment_id", "contact_id", "workspace_id", "entered_at"], new_members)
-            .returning(segment_membership.c.contact_id)
+            .returning(sm.c.contact_id)
         ).scalars()
     )
-    still = select(matched.c.contact_id).where(matched.c.contact_id == segment_membership.c.contact_id)
-    gone = delete(segment_membership).where(segment_membership.c.segment_id == seg.id, ~still.exists())
+    still = select(matched.c.contact_id).where(matched.c.contact_id == sm.c.contact_id)
+    leaving = [sm.c.segment_id == seg.id, ~still.exists()]
     if ids is not None:
-        gone = gone.where(segment_membership.c.contact_id.in_(list(ids)))
-    exited = list(conn.execute(gone.returning(segment_membership.c.contact_id)).scalars())
-    _record(conn, seg, now, entered, exited)
+        leaving.append(sm.c.contact_id.in_(list(ids)))
+    _transitions(conn, seg, now, "exited", sm.c.contact_id, leaving)
+    exited = list(conn.execute(delete(sm).where(*leaving).returning(sm.c.contact_id)).scalars())
+    if entered or exited:
+        apply_tag_rules(conn, seg, now, entered, exited, refresh)
     return entered, exited
+
+
+def _transitions(
+    conn: Connection, seg: Any, now: datetime, kind: str, contact_id: Any, where: list[Any]
+) -> None:
+    """Record a transition for every contact id that ``where`` selects (INSERT … SELECT)."""
+    rows = select(
+        literal(seg.workspace_id),
+        literal(seg.id),
+        contact_id,
+        literal(kind),
+        literal(now, membership_transition.c.at.type),
+    ).where(*where)
+    conn.execute(
+        insert(membership_transition).from_select(
+            ["workspace_id", "segment_id", "contact_id", "kind", "at"], rows
+        )
+    )
 
 
 def reevaluate_contacts(conn: Connection, batch: ChangeBatch, now: datetime) -> None:

@@ -3,7 +3,7 @@ Python evaluator (tests, explanations) and any UI.
 
 Every comparison is false when the value is missing: ``plan != "pro"`` does not match
 contacts without a plan (use ``is_not_set`` for those). The SQL side keeps that two-valued
-by guarding each comparison with ``IS NOT NULL``, so ``not`` means the same in SQL and in
+by turning each comparison's NULL into false, so ``not`` means the same in SQL and in
 Python. ``contains`` and ``starts_with`` ignore case (ASCII letters on SQLite).
 
 Two kinds of operand are richer than a column: a list attribute (``includes``) and an
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, false, func, not_, true
+from sqlalchemy import ColumnElement, false, func, not_, true
 
 from kairos.segments.anniversary import anniversary_within
 
@@ -44,7 +44,9 @@ class Operator:
 
 
 def _guard(sql: SqlBuilder) -> SqlBuilder:
-    return lambda x, v, now: and_(x.is_not(None), sql(x, v, now))
+    # NULL (missing) compares false, not unknown; COALESCE keeps the operand written once,
+    # where "x IS NOT NULL AND x = v" would make SQLite extract a JSON member twice.
+    return lambda x, v, now: func.coalesce(sql(x, v, now), false())
 
 
 def _present(py: PyPredicate) -> PyPredicate:
@@ -59,8 +61,8 @@ def _like(x: Any, v: str, pattern: str) -> ColumnElement[bool]:
 def _within(delta_sign: int) -> tuple[SqlBuilder, PyPredicate]:
     def sql(x: Any, v: timedelta, now: Any) -> ColumnElement[bool]:
         if delta_sign < 0:
-            return and_(x >= now - v, x <= now)
-        return and_(x >= now, x <= now + v)
+            return x.between(now - v, now)  # type: ignore[no-any-return]
+        return x.between(now, now + v)  # type: ignore[no-any-return]
 
     def py(a: datetime, v: timedelta, now: datetime) -> bool:
         return now - v <= a <= now if delta_sign < 0 else now <= a <= now + v

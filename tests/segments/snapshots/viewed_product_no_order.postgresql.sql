@@ -2,7 +2,7 @@ SELECT contact.id
 FROM contact 
 WHERE contact.workspace_id = %(workspace_id_1)s::BIGINT AND contact.merged_into IS NULL AND contact.id IN (SELECT event.contact_id 
 FROM event 
-WHERE event.workspace_id = %(workspace_id_2)s::BIGINT AND event.name = %(name_1)s::VARCHAR AND CASE WHEN (jsonb_typeof((event.properties -> %(properties_1)s::TEXT)) = %(jsonb_typeof_1)s::VARCHAR) THEN CAST((event.properties ->> %(properties_2)s::TEXT) AS VARCHAR) END IS NOT NULL AND CASE WHEN (jsonb_typeof((event.properties -> %(properties_1)s::TEXT)) = %(jsonb_typeof_1)s::VARCHAR) THEN CAST((event.properties ->> %(properties_2)s::TEXT) AS VARCHAR) END = %(param_1)s::VARCHAR AND event.timestamp >= %(timestamp_1)s::TIMESTAMP WITH TIME ZONE AND event.timestamp <= %(timestamp_2)s::TIMESTAMP WITH TIME ZONE GROUP BY event.contact_id 
+WHERE event.workspace_id = %(workspace_id_2)s::BIGINT AND event.name = %(name_1)s::VARCHAR AND coalesce(CASE WHEN (jsonb_typeof((event.properties -> %(properties_1)s::TEXT)) = %(jsonb_typeof_1)s::VARCHAR) THEN CAST((event.properties ->> %(properties_2)s::TEXT) AS VARCHAR) END = %(param_1)s::VARCHAR, false) AND event.timestamp >= %(timestamp_1)s::TIMESTAMP WITH TIME ZONE AND event.timestamp <= %(timestamp_2)s::TIMESTAMP WITH TIME ZONE GROUP BY event.contact_id 
 HAVING count(*) >= %(count_1)s::INTEGER) AND (contact.id NOT IN (SELECT event.contact_id 
 FROM event 
 WHERE event.workspace_id = %(workspace_id_3)s::BIGINT AND event.name = %(name_2)s::VARCHAR AND event.timestamp >= %(timestamp_3)s::TIMESTAMP WITH TIME ZONE AND event.timestamp <= %(timestamp_4)s::TIMESTAMP WITH TIME ZONE))
