@@ -26,6 +26,7 @@ from sqlalchemy import (
     ColumnElement,
     Interval,
     Select,
+    and_,
     exists,
     false,
     func,
@@ -159,6 +160,15 @@ def first_or_last(
     op = operator_for(node.operator, "datetime", f"{path}.operator")
     fn = func.min if isinstance(node, FirstPerformedCondition) else func.max
     conds = matching(node, ctx, path)
+    if ctx.whole and isinstance(node, FirstPerformedCondition) and op.key == "within_last":
+        # first time within the last V ⇔ done in the last V and never before: a range scan
+        # of the recent events, then a probe per candidate — no grouping of all of history
+        since = ctx.now - coerce_value(op, "datetime", node.value, f"{path}.value")
+        recent = select(event.c.contact_id).where(
+            *scope(ctx), *conds, event.c.timestamp.between(since, ctx.now)
+        )
+        before = exists(select(event.c.id).where(*_correlated(ctx), *conds, event.c.timestamp < since))
+        return and_(among(recent), not_(before))
     if ctx.whole and not _holds_for(op, None, node.value, "datetime", ctx, path):
         when = type_coerce(fn(event.c.timestamp), UTCDateTime)
         who = select(event.c.contact_id).where(*scope(ctx), *conds).group_by(event.c.contact_id)

@@ -25,15 +25,21 @@ from kairos.errors import InvalidInput
 from kairos.segments import behaviour
 from kairos.segments.definition import (
     NODE_TYPES,
+    AggregateCondition,
     All,
     AnyOf,
     AttributeCondition,
     Condition,
+    FirstPerformedCondition,
+    LastPerformedCondition,
     Not,
+    PerformedCondition,
     RandomBucketCondition,
     SegmentDefinition,
     SegmentMembershipCondition,
+    SequenceCondition,
     TagCondition,
+    Window,
 )
 from kairos.segments.rewrite import rewrite
 from kairos.segments.tables import segment_membership
@@ -150,9 +156,60 @@ def compile_condition(node: Condition, ctx: Context, path: str) -> ColumnElement
 
 
 def _all(node: All, ctx: Context, path: str) -> ColumnElement[bool]:
-    return and_(
-        true(), *[compile_condition(c, ctx, f"{path}.conditions[{i}]") for i, c in enumerate(node.conditions)]
-    )
+    """Over the whole workspace, one condition drives: the contacts it selects as a set,
+    the other behaviour conditions checked per candidate (a probe each) rather than each
+    computing its own set over all the events."""
+    driver = _driver(node.conditions) if ctx.whole else None
+    probe = replace(ctx, workspace_id=None)
+    parts = [
+        compile_condition(
+            c,
+            probe if driver is not None and i != driver and _is_set_shaped(c) else ctx,
+            f"{path}.conditions[{i}]",
+        )
+        for i, c in enumerate(node.conditions)
+    ]
+    return and_(true(), *parts)
+
+
+_SET_SHAPED = (
+    PerformedCondition, AggregateCondition, FirstPerformedCondition,
+    LastPerformedCondition, SequenceCondition, TagCondition, SegmentMembershipCondition,
+)  # fmt: skip
+
+
+def _is_set_shaped(node: Condition) -> bool:
+    return isinstance(rewrite(node), _SET_SHAPED)
+
+
+def _driver(conditions: list[Condition]) -> int | None:
+    """The condition likely to select the fewest contacts among those that select a set
+    (no negations): the shortest recent window first, then tags and segments, then
+    behaviour over all time."""
+    ranked: list[tuple[float, int]] = []
+    for i, raw in enumerate(conditions):
+        node = rewrite(raw)
+        if (isinstance(node, PerformedCondition) and node.event is not None and _positive(node)) or (
+            isinstance(node, SequenceCondition) and node.first.event is not None
+        ):
+            ranked.append((_window_rank(node.window), i))
+        elif (isinstance(node, TagCondition) and node.present) or (
+            isinstance(node, SegmentMembershipCondition) and node.member
+        ):
+            ranked.append((1e12, i))
+    return min(ranked)[1] if ranked else None
+
+
+def _positive(node: PerformedCondition) -> bool:
+    """A count comparison that no contact without events satisfies."""
+    cmp, n = node.count.op, node.count.value
+    return (cmp in (">=", "=") and n >= 1) or cmp == ">" or (cmp == "!=" and n == 0)
+
+
+def _window_rank(window: Window) -> float:
+    if window.last is not None:
+        return window.last.to_timedelta().total_seconds()
+    return 1e11 if window.since is not None else 1e13
 
 
 def _any(node: AnyOf, ctx: Context, path: str) -> ColumnElement[bool]:

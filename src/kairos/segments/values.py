@@ -139,15 +139,19 @@ class AnniversaryOperand:
         today_utc = utc_date(now)
         days = window_days(within)
         parts = []
+        every: set[str] = set()
         for day, zones in sorted(groups.items()):
             days_list = window_month_days(day, days)
+            every.update(days_list)
             if day == today_utc:  # no time zone, or one we do not know, counts as UTC
                 others = [z for d, zs in groups.items() if d != day for z in zs]
                 in_zone: ColumnElement[bool] = or_(self.timezone.is_(None), self.timezone.not_in(others))
             else:
                 in_zone = self.timezone.in_(zones)
             parts.append(and_(in_zone, self.month_day.in_(days_list)))
-        return and_(self.month_day.is_not(None), or_(*parts))
+        # The union of the month-days first: one cheap test turns away all but the few
+        # contacts with an anniversary near now; only those are placed in a time zone.
+        return and_(self.month_day.in_(sorted(every)), or_(*parts))
 
 
 # --- attributes and properties ---------------------------------------------------------------
@@ -183,7 +187,8 @@ def month_day_expression(name: str, ctx: Context) -> Any:
             seconds = type_coerce(column, BigInteger) / 1_000_000
             return func.strftime("%m-%d", seconds, "unixepoch")
         return func.to_char(func.timezone("UTC", column), "MM-DD")
-    text = json_value(contact.c.traits, name.removeprefix("traits."), "string", ctx.dialect)
+    # Unchecked JSON type: a number, boolean or list never yields a valid month-day.
+    text = json_value(contact.c.traits, name.removeprefix("traits."), None, ctx.dialect)
     return func.substr(text, 6, 5)
 
 
