@@ -290,12 +290,14 @@ def open_dataset(
         if not path.exists():
             raise BenchError(f"{path} does not exist (make it with `kairos bench generate --path {path}`)")
         database_url = f"sqlite:///{path.resolve()}"
+    from kairos.db.migrate import upgrade
+
     if database_url is not None:
         engine = make_bench_engine(database_url)
+        upgrade(engine)  # the schema the code expects (a new index migrates the dataset once)
         with engine.connect() as conn:
             gen = find_generated(conn, workspace_id)
         return engine, gen, database_url
-    from kairos.db.migrate import upgrade
 
     database_url = f"sqlite:///{tmp / 'generated.db'}"
     say(f"no --path/--database-url: generating {contacts:,} contacts and {events:,} events in {tmp} …")

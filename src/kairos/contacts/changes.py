@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, delete, select
 
 from kairos.contacts.tables import contact, contact_change, contact_merge, contact_tag
 from kairos.db.dialect import chunks
@@ -42,7 +42,7 @@ def process_changes(
 ) -> int:
     """Claim up to ``limit`` changed contacts, run the handlers, dequeue them. Returns the count."""
     stmt = (
-        select(contact_change.c.contact_id, contact_change.c.workspace_id, contact_change.c.changed_at)
+        select(contact_change.c.contact_id, contact_change.c.workspace_id)
         .where(contact_change.c.changed_at <= now)
         .order_by(contact_change.c.changed_at)
         .limit(limit)
@@ -52,13 +52,13 @@ def process_changes(
     rows = conn.execute(stmt).all()
     if not rows:
         return 0
-    changes = _changes_since(conn, {cid: at for cid, _, at in rows})
+    changes = what_changed(conn, [cid for cid, _ in rows])
     batch: ChangeBatch = {}
-    for cid, ws, _ in rows:
+    for cid, ws in rows:
         batch.setdefault(ws, {})[cid] = changes[cid]
     for handler in handlers:
         handler(conn, batch, now)
-    ids = [cid for cid, _, _ in rows]
+    ids = [cid for cid, _ in rows]
     conn.execute(
         delete(contact_change).where(contact_change.c.contact_id.in_(ids), contact_change.c.changed_at <= now)
     )
@@ -66,65 +66,51 @@ def process_changes(
 
 
 def what_changed(conn: Connection, contact_ids: Sequence[int]) -> dict[int, Change]:
-    """What changed for these queued contacts since they were queued."""
-    since: dict[int, datetime] = {}
-    for part in chunks(contact_ids):
-        rows = conn.execute(
-            select(contact_change.c.contact_id, contact_change.c.changed_at).where(
-                contact_change.c.contact_id.in_(part)
-            )
-        )
-        since.update({cid: at for cid, at in rows})
-    return _changes_since(conn, since)
-
-
-def _changes_since(conn: Connection, since: dict[int, datetime]) -> dict[int, Change]:
-    """Read from the data what happened to contacts since the given instants: events
-    received since (by name), profile or tag writes since, merges into them since, their
-    creation. A contact with nothing to show for it changed in a way that left no trace (a
-    tag removed, a trait unset): its profile is taken as changed."""
-    if not since:
-        return {}
-    start = min(since.values())
+    """What changed for these queued contacts since they were queued: events received
+    since (by name), profile or tag writes since, merges into them since, their creation —
+    each found by comparing with the queue row's instant in SQL. A contact with nothing to
+    show for it changed in a way that left no trace (a tag removed, a trait unset): its
+    profile is taken as changed."""
+    queued = contact_change.c
     events: dict[int, set[str]] = {}
     profile: set[int] = set()
     everything: set[int] = set()
-    for part in chunks(list(since)):
-        for cid, name, received in conn.execute(
-            select(event.c.contact_id, event.c.name, func.max(event.c.received_at))
-            .where(event.c.contact_id.in_(part), event.c.received_at >= start)
+    found: set[int] = set()
+    for part in chunks(contact_ids):
+        mine = queued.contact_id.in_(part)
+        for cid, name in conn.execute(
+            select(event.c.contact_id, event.c.name)
+            .join(contact_change, queued.contact_id == event.c.contact_id)
+            .where(mine, event.c.received_at >= queued.changed_at)
             .group_by(event.c.contact_id, event.c.name)
         ):
-            if received >= since[cid]:
-                events.setdefault(cid, set()).add(name)
-        for cid, created, updated in conn.execute(
-            select(contact.c.id, contact.c.created_at, contact.c.updated_at).where(contact.c.id.in_(part))
+            events.setdefault(cid, set()).add(name)
+        for cid, created in conn.execute(
+            select(contact.c.id, contact.c.created_at >= queued.changed_at)
+            .join(contact_change, queued.contact_id == contact.c.id)
+            .where(mine, contact.c.updated_at >= queued.changed_at)
         ):
-            if created >= since[cid]:
-                everything.add(cid)
-            elif updated >= since[cid]:
-                profile.add(cid)
-        for cid, tagged in conn.execute(
-            select(contact_tag.c.contact_id, func.max(contact_tag.c.created_at))
-            .where(contact_tag.c.contact_id.in_(part), contact_tag.c.created_at >= start)
-            .group_by(contact_tag.c.contact_id)
-        ):
-            if tagged >= since[cid]:
-                profile.add(cid)
-        for cid, merged in conn.execute(
-            select(contact_merge.c.survivor_id, func.max(contact_merge.c.created_at))
-            .where(contact_merge.c.survivor_id.in_(part), contact_merge.c.created_at >= start)
-            .group_by(contact_merge.c.survivor_id)
-        ):
-            if merged >= since[cid]:
-                everything.add(cid)
+            (everything if created else profile).add(cid)
+        profile.update(
+            conn.execute(
+                select(contact_tag.c.contact_id)
+                .join(contact_change, queued.contact_id == contact_tag.c.contact_id)
+                .where(mine, contact_tag.c.created_at >= queued.changed_at)
+            ).scalars()
+        )
+        everything.update(
+            conn.execute(
+                select(contact_merge.c.survivor_id)
+                .join(contact_change, queued.contact_id == contact_merge.c.survivor_id)
+                .where(mine, contact_merge.c.created_at >= queued.changed_at)
+            ).scalars()
+        )
+        found.update(conn.execute(select(queued.contact_id).where(mine)).scalars())
     return {
         cid: Change(
             frozenset(events.get(cid, ())),
             profile=cid in profile or cid not in events,
             everything=cid in everything,
         )
-        for cid in since
+        for cid in found
     }
-
-

@@ -26,8 +26,10 @@ event = Table(
     Column("received_at", UTCDateTime, nullable=False),
     Index("uq_event_message_id", "workspace_id", "message_id", unique=True),
     # "this contact did X between t1 and t2", and the timeline (a contact's events are few
-    # enough to sort; a separate (contact_id, timestamp) index cost 20% of insert time)
-    Index("ix_event_contact_name_ts", "contact_id", "name", "timestamp"),
+    # enough to sort; a separate (contact_id, timestamp) index cost 20% of insert time);
+    # received_at lets the worker read what a changed contact received since it was queued
+    # from the index alone
+    Index("ix_event_contact_name_ts", "contact_id", "name", "timestamp", "received_at"),
     # "who did X between t1 and t2"
     Index("ix_event_workspace_name_ts", "workspace_id", "name", "timestamp"),
 )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, false, func, not_, true
+from sqlalchemy import ColumnElement, false, func, not_
 
 from kairos.segments.anniversary import anniversary_within
 
@@ -97,7 +97,7 @@ _ENTRIES = [
         "is none of",
         "list",
         frozenset({"string", "number"}),
-        _guard(lambda x, v, _: x.not_in(v) if v else true()),
+        _guard(lambda x, v, _: x.not_in(v) if v else x.is_not(None)),
         _present(lambda a, v, _: a not in v),
     ),
     Operator(

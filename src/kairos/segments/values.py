@@ -116,7 +116,10 @@ class ListOperand:
                 self._array().is_not(None), exists(select(literal(1)).select_from(items).where(matches))
             )
         member = self.column[self.key]
-        return or_(*[member.op("@>")(cast(literal(json.dumps([v])), JSONB)) for v in values])
+        holds = or_(
+            *[member.op("@>", return_type=Boolean)(cast(literal(json.dumps([v])), JSONB)) for v in values]
+        )
+        return func.coalesce(holds, false())  # type: ignore[no-any-return]
 
 
 def _sqlite_json_type(value: Any) -> list[str]:
@@ -151,7 +154,7 @@ class AnniversaryOperand:
             parts.append(and_(in_zone, self.month_day.in_(days_list)))
         # The union of the month-days first: one cheap test turns away all but the few
         # contacts with an anniversary near now; only those are placed in a time zone.
-        return and_(self.month_day.in_(sorted(every)), or_(*parts))
+        return func.coalesce(and_(self.month_day.in_(sorted(every)), or_(*parts)), false())  # type: ignore[no-any-return]
 
 
 # --- attributes and properties ---------------------------------------------------------------
