@@ -58,8 +58,10 @@ def create_app(
     engine = make_engine(settings, background_checkpoints=True)
     checkpointer = WalCheckpointer(engine)
     state = AppState(settings=settings, engine=engine, clock=clock, keys=KeyResolver(engine))
-    writer = IngestWriter(engine, clock, max_batch=settings.ingest_max_batch)
     worker = Worker(engine, clock, settings.worker_interval) if embedded_worker else None
+    writer = IngestWriter(
+        engine, clock, max_batch=settings.ingest_max_batch, on_commit=worker.wake if worker is not None else None
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -45,10 +45,13 @@ class _Request:
 
 
 class IngestWriter:
-    def __init__(self, engine: Engine, clock: Clock, max_batch: int = 5000) -> None:
+    def __init__(
+        self, engine: Engine, clock: Clock, max_batch: int = 5000, on_commit: Callable[[], None] | None = None
+    ) -> None:
         self._engine = engine
         self._clock = clock
         self._max_batch = max_batch
+        self._on_commit = on_commit  # e.g. wake the embedded worker
         self._queue: deque[_Request] = deque()
         self._cv = threading.Condition()
         self._stopping = False
@@ -128,6 +131,8 @@ class IngestWriter:
                 group[0].error = group[0].error or _public(exc)
         for request in group:
             request.done(request.error)
+        if self._on_commit is not None and any(request.error is None for request in group):
+            self._on_commit()
 
     def _write(self, group: list[_Request]) -> None:
         # Serialise documents before taking the write lock: other processes wait on it.

@@ -2,7 +2,8 @@
 
 ``run_once`` runs every job until none has anything left due (``kairos worker --once``);
 ``run_forever`` repeats that and, when a pass finds nothing to do, waits
-``worker_interval`` seconds. Due times live in rows, so nothing is lost by stopping.
+``worker_interval`` seconds — or less when the in-process ingest writer wakes it after a
+commit. Due times live in rows, so nothing is lost by stopping.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Worker:
         self.clock = clock
         self.interval = interval
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run_once(self, max_rounds: int = 1000) -> dict[str, int]:
@@ -67,7 +69,13 @@ class Worker:
                 log.exception("worker pass failed; retrying")
                 done = {}
             if not any(done.values()):
-                self._stop.wait(self.interval)
+                self._wake.wait(self.interval)
+                self._wake.clear()
+
+    def wake(self) -> None:
+        """New work was just committed (ingest in the same process): look now rather than
+        at the end of the interval."""
+        self._wake.set()
 
     def start(self) -> None:
         """Run in a background thread (embedded mode of ``kairos serve``)."""
@@ -77,6 +85,7 @@ class Worker:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
