@@ -60,7 +60,10 @@ def create_app(
     state = AppState(settings=settings, engine=engine, clock=clock, keys=KeyResolver(engine))
     worker = Worker(engine, clock, settings.worker_interval) if embedded_worker else None
     writer = IngestWriter(
-        engine, clock, max_batch=settings.ingest_max_batch, on_commit=worker.wake if worker is not None else None
+        engine,
+        clock,
+        max_batch=settings.ingest_max_batch,
+        on_commit=worker.wake if worker is not None else None,
     )
 
     @asynccontextmanager
