@@ -282,7 +282,7 @@ class _Loader:
             for pragma in (
                 "foreign_keys=OFF",
                 "synchronous=OFF",
-                "cache_size=-262144",
+                "cache_size=-131072",  # also the sorter's memory per thread when indexes are built
                 "temp_store=FILE",
                 "threads=2",
                 "wal_autocheckpoint=10000",

@@ -445,3 +445,11 @@ def test_anniversaries_count_in_the_contacts_time_zone(engine: Engine) -> None:
         assert {by_contact[c] for c in evaluate(conn, ws, today, leap_eve)} == {4}
     for now, expected in ((evening, {1, 3}), (leap_eve, {4})):
         assert {p.id for p in people if holds(today.root, p, now, TYPES)} == expected
+    # "not" is the exact complement: no contact is lost to an unknown (NULL) answer
+    not_today = parse_definition({"root": {"type": "not", "condition": today.root.model_dump()}})
+    with engine.connect() as conn:
+        for now, expected in ((evening, {2, 4}), (leap_eve, {1, 2, 3})):
+            assert {by_contact[c] for c in evaluate(conn, ws, not_today, now)} == expected
+            assert {
+                by_contact[c] for c in evaluate(conn, ws, not_today, now, contact_ids=list(ids.values()))
+            } == expected

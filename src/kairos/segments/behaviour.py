@@ -99,6 +99,15 @@ def window_conditions(window: Window, now: datetime, ev: Any = None) -> list[Col
     return out
 
 
+def per_contact(ctx: Context, *where: ColumnElement[bool]) -> Select[Any]:
+    """The events ``where`` selects, grouped by contact. On SQLite the key is written
+    ``contact_id + 0``: grouping by the bare column makes the planner walk the whole
+    ``(contact_id, …)`` index in group order rather than sort the few rows the
+    ``(workspace_id, name, timestamp)`` range yields — 5 s against 0.5 at 20M events."""
+    key = event.c.contact_id + 0 if ctx.dialect == "sqlite" else event.c.contact_id
+    return select(key).where(*where).group_by(key)
+
+
 def among(contacts: Select[Any], negate: bool = False) -> ColumnElement[bool]:
     """``contact.id [NOT] IN (contacts)`` — the set shape's way to answer."""
     inside = contact.c.id.in_(contacts)
@@ -122,9 +131,9 @@ def performed(node: PerformedCondition, ctx: Context, path: str) -> ColumnElemen
     who = select(event.c.contact_id).where(*scope(ctx), *conds)
 
     def at_least(k: int) -> Select[Any]:  # the contacts with ≥ k such events (k ≥ 1)
-        return who if k == 1 else who.group_by(event.c.contact_id).having(func.count() >= k)
+        return who if k == 1 else per_contact(ctx, *scope(ctx), *conds).having(func.count() >= k)
 
-    exactly = who.group_by(event.c.contact_id).having(func.count() == n)
+    exactly = per_contact(ctx, *scope(ctx), *conds).having(func.count() == n)
     if cmp == ">=":
         return true() if n == 0 else among(at_least(n))
     if cmp == ">":
@@ -146,7 +155,7 @@ def aggregate(node: AggregateCondition, ctx: Context, path: str) -> ColumnElemen
     empty = 0 if node.function == "sum" else None  # the value for a contact with no such events
     if ctx.whole and not _holds_for(op, empty, node.value, "number", ctx, path):
         value = fn(amount) if empty is None else func.coalesce(fn(amount), empty)
-        who = select(event.c.contact_id).where(*scope(ctx), *conds).group_by(event.c.contact_id)
+        who = per_contact(ctx, *scope(ctx), *conds)
         return among(who.having(compare(op, value, "number", node.value, ctx, path)))
     total: Any = select(fn(amount)).where(*_correlated(ctx), *conds).scalar_subquery()
     if empty is not None:
@@ -171,7 +180,7 @@ def first_or_last(
         return and_(among(recent), not_(before))
     if ctx.whole and not _holds_for(op, None, node.value, "datetime", ctx, path):
         when = type_coerce(fn(event.c.timestamp), UTCDateTime)
-        who = select(event.c.contact_id).where(*scope(ctx), *conds).group_by(event.c.contact_id)
+        who = per_contact(ctx, *scope(ctx), *conds)
         return among(who.having(compare(op, when, "datetime", node.value, ctx, path)))
     when = type_coerce(
         select(fn(event.c.timestamp)).where(*_correlated(ctx), *conds).scalar_subquery(), UTCDateTime

@@ -150,11 +150,14 @@ class AnniversaryOperand:
                 others = [z for d, zs in groups.items() if d != day for z in zs]
                 in_zone: ColumnElement[bool] = or_(self.timezone.is_(None), self.timezone.not_in(others))
             else:
-                in_zone = self.timezone.in_(zones)
+                in_zone = func.coalesce(self.timezone, "").in_(zones)  # never NULL: see below
             parts.append(and_(in_zone, self.month_day.in_(days_list)))
-        # The union of the month-days first: one cheap test turns away all but the few
-        # contacts with an anniversary near now; only those are placed in a time zone.
-        return func.coalesce(and_(self.month_day.in_(sorted(every)), or_(*parts)), false())  # type: ignore[no-any-return]
+        # The union of the month-days first, as a term of its own: one test turns away all
+        # but the few contacts with an anniversary near now, and only those are placed in a
+        # time zone. Never NULL (a missing date is ''), so the result stays two-valued
+        # without a COALESCE around it all — which would cost SQLite its short-circuit.
+        known = func.coalesce(self.month_day, "").in_(sorted(every))
+        return and_(known, or_(*parts))
 
 
 # --- attributes and properties ---------------------------------------------------------------
