@@ -30,6 +30,6 @@ event = Table(
     # received_at lets the worker read what a changed contact received since it was queued
     # from the index alone
     Index("ix_event_contact_name_ts", "contact_id", "name", "timestamp", "received_at"),
-    # "who did X between t1 and t2"
-    Index("ix_event_workspace_name_ts", "workspace_id", "name", "timestamp"),
+    # "who did X between t1 and t2", from the index alone (segments over a workspace)
+    Index("ix_event_workspace_name_ts", "workspace_id", "name", "timestamp", "contact_id"),
 )

@@ -1,5 +1,6 @@
 """The per-contact event index also carries received_at, so the worker learns which events
-a changed contact received since it was queued from the index alone.
+a changed contact received since it was queued from the index alone; the per-name index
+carries contact_id, so "who did X between t1 and t2" is answered from the index alone.
 
 Revision ID: 0004
 Revises: 0003
@@ -17,9 +18,13 @@ def upgrade() -> None:
     with op.batch_alter_table('event', schema=None) as batch_op:
         batch_op.drop_index('ix_event_contact_name_ts')
         batch_op.create_index('ix_event_contact_name_ts', ['contact_id', 'name', 'timestamp', 'received_at'], unique=False)
+        batch_op.drop_index('ix_event_workspace_name_ts')
+        batch_op.create_index('ix_event_workspace_name_ts', ['workspace_id', 'name', 'timestamp', 'contact_id'], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('event', schema=None) as batch_op:
         batch_op.drop_index('ix_event_contact_name_ts')
         batch_op.create_index('ix_event_contact_name_ts', ['contact_id', 'name', 'timestamp'], unique=False)
+        batch_op.drop_index('ix_event_workspace_name_ts')
+        batch_op.create_index('ix_event_workspace_name_ts', ['workspace_id', 'name', 'timestamp'], unique=False)
