@@ -9,10 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from kairos.clock import FixedClock
-from kairos.events.ingest import ingest
-from kairos.events.messages import parse_message
 from kairos.worker.loop import Worker
 from kairos.workspaces.service import CreatedWorkspace
+from tests.api.test_segments import orders
 from tests.conftest import Api
 
 BIG_SPENDERS = {
@@ -24,19 +23,6 @@ BIG_SPENDERS = {
         "window": {"last": {"amount": 7, "unit": "days"}},
     },
 }
-
-
-def orders(engine: Engine, ws: int, clock: FixedClock, *revenues: tuple[str, float]) -> None:
-    msgs = [
-        parse_message(
-            {"type": "track", "userId": u, "event": "Order Completed", "properties": {"revenue": r}},
-            None,
-            clock.now(),
-        )
-        for u, r in revenues
-    ]
-    with engine.begin() as conn:
-        ingest(conn, ws, msgs, clock.now())
 
 
 def tags_by_user(api: Api) -> dict[str, list[str]]:

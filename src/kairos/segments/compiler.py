@@ -41,6 +41,7 @@ from kairos.segments.definition import (
     TagCondition,
     Window,
 )
+from kairos.segments.deps import COMPUTED
 from kairos.segments.rewrite import rewrite
 from kairos.segments.tables import segment_membership
 from kairos.segments.traits import trait_expression, trait_types
@@ -63,9 +64,6 @@ __all__ = [
 ]  # fmt: skip
 
 BUCKETS = 10_000
-
-#: Attributes named ``computed.NAME`` are computed traits (``kairos.segments.traits``).
-COMPUTED = "computed."
 
 
 def parse_definition(data: Any) -> SegmentDefinition:

@@ -32,6 +32,9 @@ from kairos.segments.definition import (
     Window,
 )
 
+#: Segment conditions name a computed trait ``computed.NAME``.
+COMPUTED = "computed."
+
 _MOVING = frozenset({"within_last", "within_next", "anniversary_within_next"})
 
 
@@ -42,8 +45,12 @@ class Dependencies:
     profile: bool = False
     tags: set[str] = field(default_factory=set)
     segments: set[int] = field(default_factory=set)
-    computed: bool = False
+    traits: set[str] = field(default_factory=set)  # computed traits, by name
     time: bool = False
+
+    @property
+    def computed(self) -> bool:
+        return bool(self.traits)
 
     def merge(self, other: Dependencies) -> None:
         self.events |= other.events
@@ -51,7 +58,7 @@ class Dependencies:
         self.profile |= other.profile
         self.tags |= other.tags
         self.segments |= other.segments
-        self.computed |= other.computed
+        self.traits |= other.traits
         self.time |= other.time
 
 
@@ -68,8 +75,8 @@ def _collect(node: Condition, deps: Dependencies) -> None:
     elif isinstance(node, Not):
         _collect(node.condition, deps)
     elif isinstance(node, AttributeCondition):
-        if node.attribute.startswith("computed."):
-            deps.computed = True
+        if node.attribute.startswith(COMPUTED):
+            deps.traits.add(node.attribute.removeprefix(COMPUTED))
         else:
             deps.profile = True
         deps.time |= node.operator in _MOVING

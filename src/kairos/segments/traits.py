@@ -26,6 +26,7 @@ from kairos.contacts.service import mark_changed
 from kairos.contacts.tables import contact
 from kairos.db.dialect import chunks, insert_on_conflict
 from kairos.errors import Conflict, InvalidInput, NotFound
+from kairos.segments.deps import stored_dependencies
 from kairos.segments.operators import ValueType
 from kairos.segments.tables import computed_trait, computed_trait_value, segment
 from kairos.segments.trait_definition import (
@@ -42,8 +43,6 @@ from kairos.segments.trait_definition import (
 #: How often traits with a ``last`` window are fully recomputed.
 TIME_REFRESH = timedelta(minutes=5)
 
-#: Segment conditions name a trait ``computed.NAME``.
-PREFIX = "computed."
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 _VALUES = computed_trait_value
@@ -157,21 +156,12 @@ def list_traits(conn: Connection, workspace_id: int) -> list[dict[str, Any]]:
 
 def segments_using(conn: Connection, workspace_id: int, name: str) -> list[str]:
     """Names of the dynamic segments whose definition tests ``computed.NAME``."""
-    ref = PREFIX + name
     rows = conn.execute(
         select(segment.c.name, segment.c.definition).where(
             segment.c.workspace_id == workspace_id, segment.c.kind == "dynamic"
         )
     )
-    return [seg_name for seg_name, definition in rows if _mentions(definition, ref)]
-
-
-def _mentions(node: Any, ref: str) -> bool:
-    if isinstance(node, dict):
-        return node.get("attribute") == ref or any(_mentions(v, ref) for v in node.values())
-    if isinstance(node, list):
-        return any(_mentions(v, ref) for v in node)
-    return False
+    return [seg_name for seg_name, definition in rows if name in stored_dependencies(definition).traits]
 
 
 def _refuse_if_used(conn: Connection, workspace_id: int, name: str, what: str) -> None:
