@@ -248,6 +248,32 @@ def incremental(
         raise typer.Exit(1)
 
 
+@bench_app.command("send")
+def send(
+    messages: Annotated[int, typer.Option(min=1, help="Personalised emails in the broadcast")] = 100_000,
+    batch: Annotated[int, typer.Option(min=1, help="Messages the dispatcher claims per pass")] = 500,
+    smtp: Annotated[
+        str | None, typer.Option(help="host:port of a real MTA (e.g. Postfix); default: our sink")
+    ] = None,
+    connections: Annotated[int, typer.Option(min=1, help="SMTP connections of the channel")] = 2,
+    database_url: Annotated[str | None, typer.Option(help="Database (default: a temporary SQLite)")] = None,
+    keep: Annotated[bool, typer.Option(help="Keep the scratch directory")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """B6: a broadcast of personalised MJML emails with tracking over SMTP: messages/s, peak RSS."""
+    from kairos_bench.send import Options, run_send
+
+    figures = _guard(
+        lambda: run_send(
+            Options(messages=messages, batch=batch, smtp=smtp, connections=connections),
+            database_url=database_url,
+            keep=keep,
+            say=_say(as_json),
+        )
+    )
+    emit("B6 send", figures, as_json=as_json)
+
+
 def _guard(run: Any) -> dict[str, Any]:
     try:
         return run()  # type: ignore[no-any-return]

@@ -112,6 +112,9 @@ class Api:
     def post(self, path: str, json: object = None, headers: dict[str, str] | None = None) -> httpx.Response:
         return self.http.post("/api/v1" + path, json=json, headers=self._h(headers))
 
+    def put(self, path: str, json: object) -> httpx.Response:
+        return self.http.put("/api/v1" + path, json=json, headers=self._h())
+
     def patch(self, path: str, json: object) -> httpx.Response:
         return self.http.patch("/api/v1" + path, json=json, headers=self._h())
 

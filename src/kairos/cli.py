@@ -76,6 +76,8 @@ def serve(
 
 def _logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs request URLs at INFO; some providers (WeChat) put credentials in the query
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @app.command()
@@ -84,14 +86,15 @@ def worker(
     now: Annotated[str | None, typer.Option(help="With --once: the instant to run as (ISO 8601)")] = None,
 ) -> None:
     """Run the engine loops (changed contacts, and later journeys and delivery)."""
-    from kairos.worker.loop import Worker
+    from kairos.worker.loop import Worker, build_dispatcher
 
     settings = get_settings()
     _logging(settings.log_level)
     if now is not None and not once:
         raise typer.BadParameter("--now only makes sense with --once", param_hint="--now")
     clock = FixedClock(_parse_instant(now)) if now else SystemClock()
-    loop = Worker(_engine(), clock, settings.worker_interval)
+    engine = _engine()
+    loop = Worker(engine, clock, settings.worker_interval, build_dispatcher(settings, engine, clock))
     if once:
         done = loop.run_once()
         console.print(f"worker pass as of {clock.now().isoformat()}: {done}")

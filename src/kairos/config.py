@@ -38,6 +38,17 @@ class Settings(BaseSettings):
     )
     worker_interval: float = Field(0.5, description="Seconds between worker passes when idle")
     api_page_max: int = 1000
+    webhook_allow_private: bool = Field(
+        False,
+        description="Let webhooks and webhook channels reach loopback, private and link-local "
+        "addresses (off: SSRF protection)",
+    )
+    unsubscribe_mailbox: str | None = Field(
+        None,
+        description="Address for the mailto: of List-Unsubscribe (RFC 8058 keeps the https one-click "
+        "link as the one that acts); unset: only the https link is offered",
+    )
+    dispatch_batch: int = Field(500, description="Messages the dispatcher claims per pass")
     cors_origins: str = Field(
         "*", description="Origins allowed to call the ingest API from browsers (comma-separated)"
     )

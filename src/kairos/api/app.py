@@ -15,12 +15,24 @@ from kairos import __version__
 from kairos.api import errors
 from kairos.api.deps import AppState
 from kairos.api.ingest import IngestApp
-from kairos.api.routes import attributes, computed_traits, contacts, segments, tag_rules, tags
+from kairos.api.routes import (
+    attributes,
+    computed_traits,
+    consent,
+    contacts,
+    messaging,
+    public,
+    segments,
+    tag_rules,
+    tags,
+)
 from kairos.clock import Clock, SystemClock
 from kairos.config import Settings, get_settings
+from kairos.crypto import Keyring
 from kairos.db.engine import WalCheckpointer, make_engine
 from kairos.events.writer import IngestWriter
-from kairos.worker.loop import Worker
+from kairos.messaging.tracking import Links
+from kairos.worker.loop import Worker, build_dispatcher
 from kairos.workspaces.service import KeyResolver
 
 log = logging.getLogger(__name__)
@@ -57,8 +69,21 @@ def create_app(
     clock = clock or SystemClock()
     engine = make_engine(settings, background_checkpoints=True)
     checkpointer = WalCheckpointer(engine)
-    state = AppState(settings=settings, engine=engine, clock=clock, keys=KeyResolver(engine))
-    worker = Worker(engine, clock, settings.worker_interval) if embedded_worker else None
+    keyring = Keyring(settings.resolved_secret_key())
+    worker = (
+        Worker(engine, clock, settings.worker_interval, build_dispatcher(settings, engine, clock))
+        if embedded_worker
+        else None
+    )
+    state = AppState(
+        settings=settings,
+        engine=engine,
+        clock=clock,
+        keys=KeyResolver(engine),
+        keyring=keyring,
+        links=Links(keyring, settings.base_url),
+        wake=worker.wake if worker is not None else lambda: None,
+    )
     writer = IngestWriter(
         engine,
         clock,
@@ -84,8 +109,9 @@ def create_app(
     api = FastAPI(title="Kairos", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     api.state.kairos = state
     errors.install(api)
-    for module in (contacts, tags, attributes, segments, computed_traits, tag_rules):
+    for module in (contacts, tags, attributes, segments, computed_traits, tag_rules, messaging, consent):
         api.include_router(module.router, prefix="/api/v1")
+    api.include_router(public.router)
 
     @api.get("/health", tags=["meta"])
     def health() -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -13,7 +14,9 @@ from sqlalchemy import Engine
 
 from kairos.clock import Clock
 from kairos.config import Settings
+from kairos.crypto import Keyring
 from kairos.errors import InvalidInput, Unauthorized
+from kairos.messaging.tracking import Links
 from kairos.workspaces.service import KeyResolver, Workspace
 
 
@@ -23,6 +26,10 @@ class AppState:
     engine: Engine
     clock: Clock
     keys: KeyResolver
+    keyring: Keyring
+    links: Links
+    #: new work was committed (e.g. a message queued): wake the embedded worker, if any
+    wake: Callable[[], None] = lambda: None
 
 
 def get_state(request: Request) -> AppState:

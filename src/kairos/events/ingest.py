@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, bindparam, select
 
 from kairos.contacts.fields import ProfileChanges, coerce_traits, normalize_timezone
@@ -164,3 +165,31 @@ def _insert_events(
             )
         )  # fmt: skip
     _INSERT_EVENTS.execute(conn, rows)
+
+
+@dataclass(slots=True)
+class InternalEvent:
+    """An event Kairos itself observed about a contact (an email opened, a link clicked,
+    an unsubscribe), stored like any tracked event so segments and journeys can use it."""
+
+    contact_id: int
+    name: str
+    properties: dict[str, Any]
+    timestamp: datetime
+    message_id: str  # unique per workspace; ``kairos-…`` so it never collides with SDK ids
+
+
+def record_internal(conn: Connection, workspace_id: int, events: list[InternalEvent], now: datetime) -> None:
+    if not events:
+        return
+    t = time_converter(conn)
+    rows = [
+        (
+            workspace_id, e.contact_id, "track", e.name, e.message_id, None, None,
+            orjson.dumps(e.properties).decode(), '{"library":{"name":"kairos"}}', None, t(e.timestamp),
+            t(e.timestamp), None, t(now),
+        )
+        for e in events
+    ]  # fmt: skip
+    _INSERT_EVENTS.execute(conn, rows)
+    mark_changed(conn, workspace_id, {e.contact_id for e in events}, now)

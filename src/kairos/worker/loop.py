@@ -16,7 +16,11 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine
 
 from kairos.clock import Clock
+from kairos.config import Settings
 from kairos.contacts.changes import process_changes
+from kairos.crypto import Keyring
+from kairos.messaging.channels import ChannelOptions
+from kairos.messaging.dispatcher import Dispatcher
 from kairos.segments.membership import reevaluate_contacts, refresh_due
 from kairos.segments.traits import recompute_traits, refresh_traits_due
 from kairos.workspaces.idempotency import purge
@@ -38,11 +42,29 @@ JOBS: list[Job] = [
 ]
 
 
+def build_dispatcher(settings: Settings, engine: Engine, clock: Clock) -> Dispatcher:
+    return Dispatcher(
+        engine,
+        clock,
+        Keyring(settings.resolved_secret_key()),
+        settings.base_url,
+        options=ChannelOptions(allow_private_targets=settings.webhook_allow_private),
+        batch_size=settings.dispatch_batch,
+        unsubscribe_mailbox=settings.unsubscribe_mailbox,
+    )
+
+
 class Worker:
-    def __init__(self, engine: Engine, clock: Clock, interval: float = 0.5) -> None:
+    """Runs ``JOBS`` and, when given a dispatcher, the message dispatcher. The dispatcher
+    manages its own transactions: it must not hold one while it talks to providers."""
+
+    def __init__(
+        self, engine: Engine, clock: Clock, interval: float = 0.5, dispatcher: Dispatcher | None = None
+    ) -> None:
         self.engine = engine
         self.clock = clock
         self.interval = interval
+        self.dispatcher = dispatcher
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -50,12 +72,17 @@ class Worker:
     def run_once(self, max_rounds: int = 1000) -> dict[str, int]:
         """Run every job until nothing is due (or ``max_rounds``); returns work done per job."""
         done = {name: 0 for name, _ in JOBS}
+        done["dispatch"] = 0
         for _ in range(max_rounds):
             progressed = False
             for name, job in JOBS:
                 with self.engine.begin() as conn:
                     count = job(conn, self.clock.now())
                 done[name] += count
+                progressed = progressed or count > 0
+            if self.dispatcher is not None:
+                count = self.dispatcher.run(self.clock.now())
+                done["dispatch"] += count
                 progressed = progressed or count > 0
             if not progressed:
                 break
@@ -89,3 +116,5 @@ class Worker:
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
+        if self.dispatcher is not None:
+            self.dispatcher.close()

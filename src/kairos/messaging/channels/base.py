@@ -88,7 +88,7 @@ class Provider:
     secrets_model: type[ProviderConfig]
     #: (settings, secrets, options) -> Channel; options carry process-wide things such as
     #: ``allow_private_targets`` for the SSRF guard
-    factory: Callable[[Any, Any, "ChannelOptions"], Channel]
+    factory: Callable[[Any, Any, ChannelOptions], Channel]
     description: str = ""
 
 
@@ -109,4 +109,3 @@ def register(provider: Provider) -> Provider:
         raise ValueError(f"provider {provider.name!r} registered twice")
     PROVIDERS[provider.name] = provider
     return provider
-

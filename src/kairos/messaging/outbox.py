@@ -1,0 +1,208 @@
+"""The outbox: every message is a row before anything is sent.
+
+Status lifecycle::
+
+    queued ──claim──▶ sending ──provider accepted──▶ sent ──▶ delivered
+       ▲                 │                             └────▶ bounced (async bounce, complaint)
+       └──retry/defer────┤
+                         ├──permanent failure──▶ failed
+                         └──recipient refused──▶ bounced (address suppressed)
+    queued ──policy──▶ skipped (reason: unsubscribed, suppressed, frequency_cap, no_address, …)
+
+- Each row has a unique ``idempotency_key`` per workspace: the same journey step, broadcast
+  recipient or API request can never create a second message.
+- A row is marked ``sending`` in a committed transaction *before* it is handed to the
+  provider. If the process dies there, the row stays ``sending`` until its lease
+  (``LEASE``) runs out and is then sent again — so a crash can duplicate only the messages
+  in flight at that instant, and never loses one.
+- Transient failures go back to ``queued`` with exponential backoff and jitter (or the
+  provider's ``Retry-After``); after ``MAX_ATTEMPTS`` the message fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select
+
+from kairos.contacts.tables import contact
+from kairos.db.dialect import chunks, insert_on_conflict
+from kairos.errors import InvalidInput, NotFound
+from kairos.messaging.channels.base import CHANNEL_KINDS
+from kairos.messaging.tables import message, message_event, subscription_topic, template
+
+QUEUED, SENDING, SENT, DELIVERED = "queued", "sending", "sent", "delivered"
+FAILED, BOUNCED, SKIPPED = "failed", "bounced", "skipped"
+STATUSES = (QUEUED, SENDING, SENT, DELIVERED, FAILED, BOUNCED, SKIPPED)
+
+#: How long a claimed message may stay ``sending`` before another pass takes it again.
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_CAP = timedelta(hours=6)
+SOURCES = ("api", "journey", "broadcast", "test", "double_opt_in")
+
+
+@dataclass(slots=True)
+class NewMessage:
+    contact_id: int
+    channel: str
+    idempotency_key: str
+    source: str
+    template_id: int | None = None
+    topic_id: int | None = None
+    transactional: bool = False
+    source_id: str | None = None
+    #: template variables (``payload``, ``event``), inline ``content``, an address override ``to``
+    data: dict[str, Any] | None = None
+    send_at: datetime | None = None
+    channel_config_id: int | None = None
+
+
+def backoff(attempts: int, jitter: float) -> timedelta:
+    """Delay before attempt ``attempts + 1``: 30 s, 1 min, 2 min … capped at 6 h, ±20 %
+    jitter (``jitter`` in [0, 1)) so a burst of failures does not retry in lockstep."""
+    delay: timedelta = min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
+    return timedelta(seconds=delay.total_seconds() * (0.8 + 0.4 * jitter))
+
+
+def enqueue(conn: Connection, workspace_id: int, items: list[NewMessage], now: datetime) -> list[int]:
+    """Insert the messages (those whose key exists are left alone) and return the id of the
+    row holding each key, new or old, in order."""
+    if not items:
+        return []
+    _check(conn, workspace_id, items)
+    rows = [
+        {
+            "workspace_id": workspace_id, "contact_id": m.contact_id, "channel": m.channel,
+            "channel_config_id": m.channel_config_id, "template_id": m.template_id,
+            "topic_id": m.topic_id, "transactional": m.transactional,
+            "idempotency_key": m.idempotency_key, "source": m.source, "source_id": m.source_id,
+            "data": m.data, "status": QUEUED, "attempts": 0, "next_attempt_at": m.send_at or now,
+            "created_at": now, "updated_at": now,
+        }
+        for m in items
+    ]  # fmt: skip
+    for part in chunks(rows, 500):
+        conn.execute(insert_on_conflict(conn, message).on_conflict_do_nothing(), list(part))
+    ids: dict[str, int] = {}
+    for keys in chunks([m.idempotency_key for m in items]):
+        ids.update(
+            conn.execute(
+                select(message.c.idempotency_key, message.c.id).where(
+                    message.c.workspace_id == workspace_id, message.c.idempotency_key.in_(keys)
+                )
+            ).all()
+        )
+    return [ids[m.idempotency_key] for m in items]
+
+
+def _check(conn: Connection, workspace_id: int, items: list[NewMessage]) -> None:
+    for m in items:
+        if m.channel not in CHANNEL_KINDS:
+            raise InvalidInput(f"unknown channel {m.channel!r}", code="unknown_channel")
+        if m.source not in SOURCES:
+            raise InvalidInput(f"unknown source {m.source!r}", code="invalid_source")
+        if not m.idempotency_key or len(m.idempotency_key) > 255:
+            raise InvalidInput("idempotency_key must be 1 to 255 characters", code="invalid_idempotency_key")
+    template_ids = {m.template_id for m in items if m.template_id is not None}
+    if template_ids:
+        found = dict(
+            conn.execute(
+                select(template.c.id, template.c.channel).where(
+                    template.c.workspace_id == workspace_id, template.c.id.in_(template_ids)
+                )
+            ).all()
+        )
+        for m in items:
+            if m.template_id is None:
+                continue
+            if m.template_id not in found:
+                raise NotFound(f"no template {m.template_id}", code="template_not_found")
+            if found[m.template_id] != m.channel:
+                raise InvalidInput(
+                    f"template {m.template_id} is for {found[m.template_id]}, not {m.channel}",
+                    code="template_channel_mismatch",
+                )
+    topic_ids = {m.topic_id for m in items if m.topic_id is not None}
+    if topic_ids:
+        topics = dict(
+            conn.execute(
+                select(subscription_topic.c.id, subscription_topic.c.channel).where(
+                    subscription_topic.c.workspace_id == workspace_id, subscription_topic.c.id.in_(topic_ids)
+                )
+            ).all()
+        )
+        for m in items:
+            if m.topic_id is None:
+                continue
+            if m.topic_id not in topics:
+                raise NotFound(f"no subscription topic {m.topic_id}", code="topic_not_found")
+            if topics[m.topic_id] not in (None, m.channel):
+                raise InvalidInput(
+                    f"topic {m.topic_id} is for {topics[m.topic_id]} messages, not {m.channel}",
+                    code="topic_channel_mismatch",
+                )
+    contact_ids = {m.contact_id for m in items}
+    live = 0
+    for part in chunks(contact_ids):
+        live += conn.execute(
+            select(func.count()).where(contact.c.workspace_id == workspace_id, contact.c.id.in_(part))
+        ).scalar_one()
+    if live != len(contact_ids):
+        raise NotFound("a message names a contact that does not exist", code="contact_not_found")
+
+
+def due_condition(now: datetime) -> Any:
+    """Queued and due, or claimed so long ago that its sender must have died."""
+    return or_(
+        and_(message.c.status == QUEUED, message.c.next_attempt_at <= now),
+        and_(message.c.status == SENDING, message.c.claimed_at <= now - LEASE),
+    )
+
+
+def get_message(conn: Connection, workspace_id: int, message_id: int) -> dict[str, Any]:
+    row = (
+        conn.execute(
+            select(message).where(message.c.workspace_id == workspace_id, message.c.id == message_id)
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"no message {message_id}", code="message_not_found")
+    out = dict(row)
+    out["events"] = [
+        dict(r)
+        for r in conn.execute(
+            select(message_event.c.kind, message_event.c.link_id, message_event.c.machine,
+                   message_event.c.detail, message_event.c.created_at)
+            .where(message_event.c.message_id == message_id)
+            .order_by(message_event.c.id)
+        ).mappings()
+    ]  # fmt: skip
+    return out
+
+
+def list_messages(
+    conn: Connection,
+    workspace_id: int,
+    *,
+    contact_id: int | None,
+    status: str | None,
+    after: int | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    q = select(message).where(message.c.workspace_id == workspace_id)
+    if contact_id is not None:
+        q = q.where(message.c.contact_id == contact_id)
+    if status is not None:
+        if status not in STATUSES:
+            raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", code="invalid_status")
+        q = q.where(message.c.status == status)
+    if after is not None:
+        q = q.where(message.c.id < after)
+    q = q.order_by(message.c.id.desc()).limit(limit)
+    return [dict(r) for r in conn.execute(q).mappings()]

@@ -1,0 +1,125 @@
+"""From an outbox row to provider-ready content: the template context, tracking and headers.
+
+Used by the dispatcher for every message and by template previews, so a preview shows
+exactly what would be sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from kairos.contacts.tables import contact
+from kairos.db.dialect import chunks
+from kairos.messaging.templates import CompiledTemplate, compile_template
+from kairos.messaging.tracking import Links, url_hash
+from kairos.segments.traits import traits_of
+
+CONTACT_FIELDS = (
+    "id", "external_id", "email", "phone", "first_name", "last_name", "timezone", "locale",
+    "lifecycle_stage", "score", "created_at",
+)  # fmt: skip
+
+
+def load_contacts(conn: Connection, contact_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Contact id → template view of the contact (fields, custom traits, computed traits)."""
+    out: dict[int, dict[str, Any]] = {}
+    cols = [contact.c[f] for f in CONTACT_FIELDS]
+    for part in chunks(set(contact_ids)):
+        for row in conn.execute(select(*cols, contact.c.traits).where(contact.c.id.in_(part))).mappings():
+            traits = row["traits"] or {}
+            view = {**traits, **{f: row[f] for f in CONTACT_FIELDS}, "traits": traits}
+            if isinstance(view.get("created_at"), datetime):
+                view["created_at"] = view["created_at"].isoformat()
+            out[row["id"]] = view
+    computed = traits_of(conn, list(out))
+    for cid, view in out.items():
+        view["_computed"] = computed.get(cid, {})
+    return out
+
+
+def context(
+    contact_view: dict[str, Any], data: dict[str, Any] | None, message_id: int, links: dict[str, str]
+) -> dict[str, Any]:
+    data = data or {}
+    view = {k: v for k, v in contact_view.items() if k != "_computed"}
+    return {
+        "contact": view,
+        "computed": contact_view.get("_computed", {}),
+        "event": data.get("event") or {},
+        "payload": data.get("payload") or {},
+        "message": {"id": message_id},
+        "links": links,
+    }
+
+
+@dataclass(slots=True)
+class TemplateCache:
+    """Compiled templates by (id, version); inline content by its JSON."""
+
+    compiled: dict[tuple[int, int], CompiledTemplate] = field(default_factory=dict)
+
+    def get(self, template_id: int, version: int, channel: str, fields: dict[str, Any]) -> CompiledTemplate:
+        key = (template_id, version)
+        found = self.compiled.get(key)
+        if found is None:
+            if len(self.compiled) > 500:
+                self.compiled.clear()
+            found = self.compiled[key] = compile_template(channel, fields)
+        return found
+
+
+@dataclass(slots=True)
+class Tracking:
+    opens: bool = True
+    clicks: bool = True
+
+
+def render_content(
+    compiled: CompiledTemplate,
+    channel: str,
+    ctx: dict[str, Any],
+    *,
+    message_id: int,
+    links: Links,
+    tracking: Tracking,
+    seen_links: dict[bytes, str],
+    marketing: bool,
+    now: datetime,
+    strict: bool = False,
+) -> dict[str, Any]:
+    """Render one message. Tracked URLs are collected into ``seen_links`` (hash → URL), to be
+    stored before the message is sent."""
+    rewriter = None
+    if channel == "email" and tracking.clicks:
+
+        def rewriter(url: str) -> str:
+            digest = url_hash(url)
+            seen_links[digest] = url
+            return links.click_url(message_id, digest)
+
+    pixel = links.open_url(message_id) if channel == "email" and tracking.opens else None
+    rendered = compiled.render(ctx, link_rewriter=rewriter, open_pixel_url=pixel, strict=strict)
+    content = dict(rendered.content)
+    if channel == "email":
+        headers: dict[str, str] = {}
+        if marketing:
+            unsubscribe = ctx["links"]["unsubscribe_url"]
+            token = unsubscribe.rsplit("/", 1)[-1]
+            mailto = ctx["links"].get("unsubscribe_mailto")
+            value = f"<{unsubscribe}>"
+            if mailto:
+                value += f", <mailto:{mailto}?subject=unsubscribe%20{token}>"
+            headers["List-Unsubscribe"] = value
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        content["headers"] = headers
+        content["date"] = now
+    return content
+
+
+def compile_inline(channel: str, fields: dict[str, Any]) -> CompiledTemplate:
+    return compile_template(channel, fields)

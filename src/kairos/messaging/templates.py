@@ -1,0 +1,1261 @@
+"""The template engine: personalised content for every channel, compiled once, rendered per
+message.
+
+A template is a set of Liquid strings, one per field of its channel (email ``subject`` and
+``body``; SMS ``text``; push ``title``/``body``/``data``; …). ``compile_template`` checks and
+parses them once; ``CompiledTemplate.render(context)`` fills them in for one contact. The
+benchmark budget (10k emails/s including SMTP) leaves a few tens of microseconds per
+message, so everything expensive happens at compile time and a render is Liquid plus cheap
+string work.
+
+Email bodies are the expensive case: MJML → HTML (MRML, a Rust port of MJML) and CSS
+inlining (css-inline) cost milliseconds. ``compile_template`` therefore runs them *once*,
+with the Liquid markup protected: every ``{{ … }}``/``{% … %}`` unit (split exactly the way
+the Liquid lexer splits it, ``{% raw %}`` and ``{% comment %}`` blocks as one unit) is
+replaced by an alphanumeric placeholder (``KLQ7X``) that MJML, css-inline and HTML escaping
+leave alone, even inside attribute values — which also keeps ``default: "there"`` quotes
+away from MJML's attribute parser. After MJML and css-inline the placeholders are swapped
+back and the result is parsed as one Liquid template of the final HTML (``precompiled``).
+
+That is only right when MJML and the HTML parser keep each placeholder where the author put
+it, so the compiler checks both ends and otherwise falls back to the slow, always-correct
+path (Liquid over the source, then MJML, then css-inline, per message; ``precompiled`` is
+False and ``fallback_reason`` says why):
+
+- in the source, units must sit in attribute values or in content MJML copies verbatim
+  (``mj-text``, ``mj-button``, ``mj-raw``, …), not where the HTML parser would move them
+  (directly inside ``<table>``/``<tr>``…); units between ``mj-section``s or ``mj-column``s
+  are wrapped in ``<mj-raw>`` so MJML closes and reopens its Outlook tables around them;
+  each ``{% if %}…{% endif %}`` (any block) opens and closes under the same element;
+- in the output, tags (``if``, ``for``, ``assign``…) appear exactly once and in source
+  order, outside comments, with every block still under one element; output statements may
+  be duplicated (MJML copies a ``background-color`` into several places) but never move to
+  a different branch; and no literal ``{{``/``{%`` may have appeared from decoded entities.
+
+The tests render both paths over several contexts and compare the HTML.
+
+Plain text: an email without ``text`` gets one derived from its HTML. On the precompiled
+path the conversion runs once at compile time over the placeholder HTML, giving a second
+Liquid template rendered per message (no HTML parsing per message); otherwise the rendered
+HTML is converted per message. Links appear as ``label (url)`` with the *original* URL —
+text parts are rarely clicked, and a long tracking URL there only hurts readability.
+
+Escaping: email HTML is rendered with Liquid autoescape (markupsafe), so ``{{ … }}`` values
+are HTML-escaped while string literals written by the template author are not. Subjects,
+preheaders, SMS, push, WeChat, in-app and webhook values are not escaped (webhook payloads
+are JSON-serialised by the caller).
+
+Sandbox: the environments refuse ``include``/``render`` (templates cannot read files), loop
+iterations, output size, local namespace size and context depth are capped, and undefined
+variables render empty. ``render(strict=True)`` (previews, test sends) instead reports every
+undefined variable that was output or iterated — ``{% if x %}`` and ``| default:`` stay
+silent, they are how templates handle optional data.
+
+Tracking: ``render`` rewrites ``<a href>`` links through ``link_rewriter`` (http(s) only;
+not the unsubscribe/preference links, not ``data-kairos-notrack`` links) and inserts the open
+pixel before ``</body>``; see ``htmltext.rewrite_links``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from html import escape
+from io import StringIO
+from typing import Any, Final, Literal
+
+import css_inline
+import mjml
+from liquid import BoundTemplate, DictLoader, Environment, Expression, Mode, RenderContext, Undefined
+from liquid.builtin.expressions import FilteredExpression, Path
+from liquid.builtin.output import OutputNode
+from liquid.exceptions import LiquidError, OutputStreamLimitError
+from liquid.lex import compile_liquid_rules
+from liquid.stringify import to_liquid_string
+
+from kairos.errors import InvalidInput
+from kairos.messaging.htmltext import (
+    LINK_END,
+    LINK_START,
+    NOTRACK,
+    Site,
+    html_to_text,
+    insert_pixel,
+    mark_links,
+    rewrite_links,
+    rewrite_marked_links,
+    scan_sites,
+    tidy_text,
+    trackable,
+)
+
+__all__ = [
+    "CHANNEL_FIELDS",
+    "CONTEXT_DEPTH_LIMIT",
+    "LOCAL_NAMESPACE_LIMIT",
+    "LOOP_ITERATION_LIMIT",
+    "OUTPUT_LIMIT",
+    "CompiledTemplate",
+    "Rendered",
+    "TemplateError",
+    "compile_template",
+]
+
+# --------------------------------------------------------------------------- limits
+
+LOOP_ITERATION_LIMIT: Final = 10_000  # all loop iterations of one render, nested loops multiply
+OUTPUT_LIMIT: Final = 1_000_000  # characters of one rendered field (bytes for captures)
+LOCAL_NAMESPACE_LIMIT: Final = 100_000  # bytes (sys.getsizeof) of assign/capture variables
+CONTEXT_DEPTH_LIMIT: Final = 30  # nested scopes (for loops, tablerow, captures)
+
+#: field → required?, per channel
+CHANNEL_FIELDS: Final[dict[str, dict[str, bool]]] = {
+    "email": {"subject": True, "body": True, "format": False, "text": False, "preheader": False},
+    "sms": {"text": True},
+    "push": {"title": True, "body": True, "data": False, "image": False},
+    "wechat": {"template_id": True, "url": False, "data": True},
+    "webhook": {"payload": True},
+    "inapp": {"title": True, "body": True, "data": False},
+}
+
+
+# --------------------------------------------------------------------------- results & errors
+
+
+@dataclass(slots=True)
+class Rendered:
+    """One rendered message. ``content`` is channel-shaped (see ``CompiledTemplate``);
+    ``links`` are the original URLs that went through the link rewriter, in order."""
+
+    channel: str
+    content: dict[str, Any]
+    links: list[str] = field(default_factory=list)
+
+
+class TemplateError(InvalidInput):
+    """Rendering failed (Liquid runtime error, resource limit, MJML error on the slow path,
+    or undefined variables in strict mode). Nothing of the message may be sent."""
+
+    code = "template_render_failed"
+
+    def __init__(self, message: str, *, field: str, undefined: Sequence[str] = ()) -> None:
+        super().__init__(message, code="template_render_failed")
+        self.field = field
+        self.undefined = list(undefined)
+
+
+def _invalid(field_name: str, message: str) -> InvalidInput:
+    return InvalidInput(f"{field_name}: {message}", code="template_invalid")
+
+
+# --------------------------------------------------------------------------- Liquid setup
+
+
+class _Strict:
+    """Undefined variables seen during one strict render."""
+
+    __slots__ = ("pending", "report")
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[str, int]] = []  # (hint, offset) since the last field
+        self.report: list[str] = []
+
+
+_STRICT: ContextVar[_Strict | None] = ContextVar("kairos_template_strict", default=None)
+
+
+class _Undefined(Undefined):
+    """Renders as empty, like Liquid's default, but notes itself when a strict render is in
+    progress and the value is output (``__str__``) or looped over (``__iter__``)."""
+
+    __slots__ = ()
+
+    def _note(self) -> None:
+        strict = _STRICT.get()
+        if strict is not None:
+            hint = self.hint or f"'{self.name}' is undefined"
+            strict.pending.append((hint, self.token.start_index if self.token is not None else -1))
+
+    def __str__(self) -> str:
+        self._note()
+        return ""
+
+    def __iter__(self) -> Any:
+        self._note()
+        return iter(())
+
+
+class _LimitedBuffer(StringIO):
+    """Liquid's own limited buffer UTF-8-encodes every write to count bytes, which costs
+    a quarter of a render; counting characters is as good a guard."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self._room = limit
+
+    def write(self, s: str, /) -> int:
+        self._room -= len(s)
+        if self._room < 0:
+            raise OutputStreamLimitError("output stream limit reached", token=None)
+        return super().write(s)
+
+
+class _Template(BoundTemplate):
+    def _get_buffer(self) -> StringIO:
+        return _LimitedBuffer(OUTPUT_LIMIT)
+
+
+class _Environment(Environment):
+    template_class = _Template
+    loop_iteration_limit = LOOP_ITERATION_LIMIT
+    output_stream_limit = OUTPUT_LIMIT  # applies to captures; renders use _LimitedBuffer
+    local_namespace_limit = LOCAL_NAMESPACE_LIMIT
+    context_depth_limit = CONTEXT_DEPTH_LIMIT
+
+
+def _environment(*, autoescape: bool) -> _Environment:
+    env = _Environment(
+        autoescape=autoescape,
+        undefined=_Undefined,
+        loader=DictLoader({}),  # nothing to load, and never the file system
+        strict_filters=True,
+        tolerance=Mode.STRICT,
+    )
+    # Without these tags a template cannot pull in anything; they fail to parse instead.
+    for tag in ("include", "render"):
+        env.tags.pop(tag, None)
+    return env
+
+
+_HTML_ENV: Final = _environment(autoescape=True)
+_PLAIN_ENV: Final = _environment(autoescape=False)
+
+_Locate = Callable[[int], int | None]  # offset in a parsed source → line in the author's source
+
+
+def _line_locator(source: str) -> _Locate:
+    return lambda offset: source.count("\n", 0, offset) + 1
+
+
+def _describe(err: LiquidError, locate: _Locate) -> str:
+    message = str(err.message)
+    token = err.token
+    if token is not None and token.start_index >= 0:
+        line = locate(token.start_index)
+        if line is not None:
+            return f"{message} (line {line})"
+    return message
+
+
+def _parse(env: Environment, source: str, field_name: str) -> BoundTemplate:
+    """Parse an author's source; errors name the field and the line."""
+    locate = _line_locator(source)
+    try:
+        template = env.from_string(source)
+        # Unknown filters only fail at render time in Liquid; catch typos now.
+        for name, spans in template.analyze().filters.items():
+            if name not in env.filters:
+                line = locate(spans[0].index) if spans else None
+                where = f" (line {line})" if line is not None else ""
+                raise _invalid(field_name, f"unknown filter '{name}'{where}")
+    except LiquidError as err:
+        raise _invalid(field_name, _describe(err, locate)) from err
+    return template
+
+
+def _render(template: BoundTemplate, context: Mapping[str, Any], field_name: str, locate: _Locate) -> str:
+    try:
+        out = template.render(context)
+    except LiquidError as err:
+        raise TemplateError(f"{field_name}: {_describe(err, locate)}", field=field_name) from err
+    except Exception as err:  # a filter meeting odd data; never send half a message
+        raise TemplateError(f"{field_name}: {type(err).__name__}: {err}", field=field_name) from err
+    strict = _STRICT.get()
+    if strict is not None and strict.pending:
+        for hint, offset in strict.pending:
+            line = locate(offset) if offset >= 0 else None
+            strict.report.append(f"{field_name}: {hint}" + (f" (line {line})" if line else ""))
+        strict.pending.clear()
+    return out
+
+
+def _has_liquid(text: str) -> bool:
+    return "{{" in text or "{%" in text
+
+
+class _Text:
+    """One Liquid string field (subject, SMS text, a JSON leaf…)."""
+
+    __slots__ = ("constant", "field", "locate", "template")
+
+    def __init__(self, env: Environment, source: str, field_name: str) -> None:
+        self.field = field_name
+        self.constant: str | None = None
+        self.template: BoundTemplate | None = None
+        self.locate = _line_locator(source)
+        if _has_liquid(source):
+            self.template = _parse(env, source, field_name)
+        else:
+            self.constant = source
+
+    def render(self, context: Mapping[str, Any]) -> str:
+        if self.template is None:
+            return self.constant or ""
+        return _render(self.template, context, self.field, self.locate)
+
+
+def _collapse(text: str) -> str:
+    """Subjects and titles: one line, no surrounding space (CR/LF never reach a header)."""
+    return " ".join(text.split())
+
+
+# --------------------------------------------------------------------------- Liquid units
+
+_LIQUID_RULES: Final = compile_liquid_rules()  # the lexer's own regex: same unit boundaries
+
+_BLOCK_OPEN = frozenset({"if", "unless", "case", "for", "tablerow", "capture", "ifchanged"})
+_BLOCK_MID = frozenset({"elsif", "else", "when"})
+_BLOCK_CLOSE = frozenset({f"end{name}" for name in _BLOCK_OPEN})
+_SILENT = frozenset({"assign", "comment", "#", "doc"})  # print nothing: can move to the front
+
+UnitKind = Literal["output", "open", "mid", "close", "stmt"]
+
+
+@dataclass(slots=True)
+class _Unit:
+    start: int
+    end: int
+    kind: UnitKind
+    name: str
+    group: int = -1  # for open/mid/close: index of the block's opening unit
+
+
+def _split_units(source: str) -> list[_Unit]:
+    units: list[_Unit] = []
+    matches = _LIQUID_RULES.finditer(source)
+    for m in matches:
+        kind = m.lastgroup
+        if kind == "output":
+            units.append(_Unit(m.start(), m.end(), "output", ""))
+        elif kind in ("RAW", "DOC"):
+            units.append(_Unit(m.start(), m.end(), "stmt", str(kind).lower()))
+        elif kind == "TAG":
+            name = m.group("name")
+            if name == "comment":  # like the lexer: one unit up to the matching endcomment
+                depth, end = 1, len(source)
+                for inner in matches:
+                    if inner.lastgroup == "TAG":
+                        depth += {"comment": 1, "endcomment": -1}.get(inner.group("name"), 0)
+                        if depth == 0:
+                            end = inner.end()
+                            break
+                units.append(_Unit(m.start(), end, "stmt", "comment"))
+                continue
+            unit_kind: UnitKind = (
+                "open"
+                if name in _BLOCK_OPEN
+                else "mid"
+                if name in _BLOCK_MID
+                else "close"
+                if name in _BLOCK_CLOSE
+                else "stmt"
+            )
+            units.append(_Unit(m.start(), m.end(), unit_kind, name))
+    stack: list[int] = []
+    for index, unit in enumerate(units):
+        if unit.kind == "open":
+            unit.group = index
+            stack.append(index)
+        elif unit.kind == "mid" and stack:
+            unit.group = stack[-1]
+        elif unit.kind == "close" and stack:
+            unit.group = stack.pop()
+    return units
+
+
+def _prelude(source: str, units: list[_Unit]) -> tuple[int, int, list[tuple[int, str]]]:
+    """Leading ``assign``/``capture``/comment units that print nothing: they are lifted out
+    of the markup (text before ``<mjml>`` or ``<html>`` would upset both parsers) and put
+    back at the front of the compiled template. Returns (unit count, end offset, pieces)."""
+    count = end = pos = depth = 0
+    capture_start = 0
+    pieces: list[tuple[int, str]] = []
+    for index, unit in enumerate(units):
+        if depth == 0:
+            if source[pos : unit.start].strip():
+                break
+            if unit.kind == "stmt" and unit.name in _SILENT:
+                pieces.append((unit.start, source[unit.start : unit.end]))
+                count, end = index + 1, unit.end
+            elif unit.kind == "open" and unit.name == "capture":
+                depth, capture_start = 1, unit.start
+            else:
+                break
+        elif unit.kind == "open":
+            depth += 1
+        elif unit.kind == "close":
+            depth -= 1
+            if depth == 0:
+                pieces.append((capture_start, source[capture_start : unit.end]))
+                count, end = index + 1, unit.end
+        pos = unit.end
+    return count, end, pieces
+
+
+class _Placeholders:
+    """``KLQ<n>X`` tokens (another prefix if the source already contains ``KLQ``)."""
+
+    def __init__(self, source: str) -> None:
+        prefix, n = "KLQ", 0
+        while prefix in source:
+            n += 1
+            prefix = f"KLQ{chr(ord('A') + n % 26)}{n // 26 or ''}Q"
+        self.prefix = prefix
+        self.pattern = re.compile(re.escape(prefix) + r"(\d+)X")
+
+    def __call__(self, index: int) -> str:
+        return f"{self.prefix}{index}X"
+
+
+class _Restored:
+    """Placeholders swapped back for Liquid markup, with a map from offsets in the result to
+    lines of the author's source (for runtime error messages)."""
+
+    def __init__(
+        self,
+        doc: str,
+        pattern: re.Pattern[str],
+        source: str,
+        units: list[_Unit],
+        prefix: Sequence[tuple[int, str]] = (),
+    ) -> None:
+        parts: list[str] = []
+        self._starts: list[int] = []
+        self._spans: list[tuple[int, int]] = []  # (length, offset in source)
+        size = 0
+
+        def add(text: str, origin: int) -> None:
+            nonlocal size
+            self._starts.append(size)
+            self._spans.append((len(text), origin))
+            parts.append(text)
+            size += len(text)
+
+        for origin, text in prefix:
+            add(text, origin)
+        last = 0
+        for m in pattern.finditer(doc):
+            if m.start() > last:
+                parts.append(doc[last : m.start()])
+                size += m.start() - last
+            unit = units[int(m.group(1))]
+            add(source[unit.start : unit.end], unit.start)
+            last = m.end()
+        parts.append(doc[last:])
+        self.text = "".join(parts)
+        self._source = source
+
+    def locate(self, offset: int) -> int | None:
+        i = bisect.bisect_right(self._starts, offset) - 1
+        if i < 0:
+            return None
+        length, origin = self._spans[i]
+        if offset - self._starts[i] >= length:
+            return None
+        return self._source.count("\n", 0, origin + offset - self._starts[i]) + 1
+
+
+# --------------------------------------------------------------------------- email bodies
+
+# MJML elements whose content MJML copies verbatim into the output.
+_MJ_VERBATIM = frozenset(
+    {
+        "mj-text",
+        "mj-button",
+        "mj-raw",
+        "mj-table",
+        "mj-navbar-link",
+        "mj-accordion-title",
+        "mj-accordion-text",
+        "mj-social-element",
+        "mj-title",
+        "mj-preview",
+    }
+)
+# Between the children of these, a unit can stand alone in an <mj-raw>: MJML renders each
+# child as a self-contained block (Outlook tables closed and reopened around it).
+_MJ_BETWEEN_BLOCKS = frozenset({"mj-body", "mj-section"})
+# Text directly inside these is moved elsewhere by the HTML parser (foster parenting).
+_MOVED_TEXT = frozenset({"table", "thead", "tbody", "tfoot", "tr", "colgroup", "select", "html", "head"})
+_FULL_DOCUMENT = re.compile(r"<(?:!doctype|html|head|body)[\s>]", re.I)
+
+# Keep <style> (media queries, :hover) and <link> in the head; inline what can be inlined.
+_INLINER: Final = css_inline.CSSInliner(
+    load_remote_stylesheets=False, keep_style_tags=True, keep_link_tags=True
+)
+
+
+class _Fallback(Exception):
+    """The body cannot be precompiled; the reason is the message."""
+
+
+class _MjmlFailed(_Fallback):
+    pass
+
+
+def _to_html(markup: str, fmt: str) -> str:
+    """MJML → HTML (for ``mjml``), then CSS inlining. Raises ValueError or InlineError."""
+    if fmt == "mjml":
+        markup = mjml.mjml2html(markup)
+    return _INLINER.inline(markup)
+
+
+def _check_source_site(site: Site, unit: _Unit, fmt: str, fragment: bool) -> bool:
+    """Can this unit stay where it is through MJML and the HTML parser? Raises _Fallback
+    when not; returns True when it must be wrapped in <mj-raw>."""
+    if site.where == "attr":
+        return False
+    if site.where != "text":
+        raise _Fallback(f"Liquid markup inside a {site.where}")
+    path = site.path
+    silent_only = unit.kind == "output"  # output statements only, e.g. a value in CSS
+    if fmt == "mjml":
+        mj = max((i for i, name in enumerate(path) if name.startswith("mj")), default=-1)
+        if mj < 0:
+            raise _Fallback("Liquid markup outside <mjml>")
+        element, html_path = path[mj], path[mj + 1 :]
+        if element in _MJ_BETWEEN_BLOCKS and not html_path:
+            return True
+        if element == "mj-style":
+            if silent_only:
+                return False
+            raise _Fallback("Liquid tags inside <mj-style>")
+        if element not in _MJ_VERBATIM:
+            raise _Fallback(f"Liquid markup directly inside <{element}>")
+        inner = html_path[-1] if html_path else ("table" if element == "mj-table" else "")
+    else:
+        if not path and not fragment:
+            raise _Fallback("Liquid markup outside <html>")
+        inner = path[-1] if path else ""
+    if inner in _MOVED_TEXT:
+        raise _Fallback(f"Liquid markup directly inside <{inner}>")
+    if inner in ("style", "script") and not silent_only:
+        raise _Fallback(f"Liquid tags inside <{inner}>")
+    return False
+
+
+def _check_blocks(sites: dict[int, Site], units: list[_Unit], which: str) -> None:
+    """Every block opens, branches and closes under the same element (or attribute)."""
+    for index, site in sites.items():
+        unit = units[index]
+        if unit.kind in ("mid", "close") and unit.group >= 0:
+            opening = sites.get(unit.group)
+            if opening is None or (opening.where, opening.key) != (site.where, site.key):
+                raise _Fallback(f"a {{% {units[unit.group].name} %}} block spans elements in the {which}")
+
+
+def _check_sequence(found: Sequence[int], considered: Sequence[int], units: list[_Unit]) -> None:
+    """Tags exactly once and in order; output statements at least once, each between the
+    same tags as in the source."""
+    tags = [i for i in considered if units[i].kind != "output"]
+    before: dict[int, int] = {}
+    last = -1
+    for i in considered:
+        if units[i].kind == "output":
+            before[i] = last
+        else:
+            last = i
+    k, last, outputs = 0, -1, set()
+    for i in found:
+        if i in before:
+            if before[i] != last:
+                raise _Fallback("an output statement moved across a tag")
+            outputs.add(i)
+        elif k < len(tags) and tags[k] == i:
+            k, last = k + 1, i
+        else:
+            raise _Fallback("Liquid tags were dropped, duplicated or reordered")
+    if k != len(tags) or len(outputs) != len(before):
+        raise _Fallback("Liquid markup was dropped")
+
+
+@dataclass(slots=True)
+class _FlatSource:
+    """A precompiled body made of output statements only, as placeholder documents."""
+
+    html: str
+    text: str | None
+    pattern: re.Pattern[str]
+    units: list[_Unit]
+    source: str
+
+
+@dataclass(slots=True)
+class _Body:
+    precompiled: bool
+    html: BoundTemplate  # the final HTML (precompiled) or the source (slow path)
+    locate: _Locate
+    text: BoundTemplate | None = None  # the derived plain text, when precompiled
+    text_locate: _Locate | None = None
+    reason: str | None = None
+    marked: bool = False  # trackable hrefs carry htmltext's link markers
+    flat: _FlatSource | None = None
+
+
+def _compile_body(source: str, fmt: str, *, precompile: bool, derive_text: bool) -> _Body:
+    slow = _Body(False, _parse(_HTML_ENV, source, "body"), _line_locator(source))
+    if not precompile:
+        slow.reason = "precompilation disabled"
+        _validate_slow(slow, fmt)
+        return slow
+    try:
+        return _precompile(source, fmt, derive_text=derive_text)
+    except _MjmlFailed as err:
+        _validate_slow(slow, fmt, str(err))
+        slow.reason = str(err)
+    except _Fallback as err:
+        _validate_slow(slow, fmt)
+        slow.reason = str(err)
+    return slow
+
+
+def _validate_slow(body: _Body, fmt: str, mjml_error: str | None = None) -> None:
+    """The slow path must at least work for an empty context, or the body is invalid."""
+    try:
+        _to_html(body.html.render({}), fmt)
+    except (ValueError, css_inline.InlineError) as err:
+        what = "MJML" if fmt == "mjml" else "HTML"
+        raise _invalid("body", f"{what} error: {mjml_error or err}") from err
+    except LiquidError:
+        pass  # a runtime matter (a limit, a filter on empty data): reported per render
+
+
+def _precompile(source: str, fmt: str, *, derive_text: bool) -> _Body:
+    units = _split_units(source)
+    placeholders = _Placeholders(source)
+    pattern = placeholders.pattern
+    lifted, markup_start, prefix = _prelude(source, units)
+    considered = list(range(lifted, len(units)))
+
+    parts: list[str] = []
+    last = markup_start
+    for i in considered:
+        parts += (source[last : units[i].start], placeholders(i))
+        last = units[i].end
+    parts.append(source[last:])
+    protected = "".join(parts)
+
+    # -- where the author put each unit
+    fragment = fmt == "html" and not _FULL_DOCUMENT.search(protected)
+    source_sites = {s.unit: s for s in scan_sites(protected, pattern)}
+    wrap: list[Site] = []
+    for i in considered:
+        if _check_source_site(source_sites[i], units[i], fmt, fragment):
+            wrap.append(source_sites[i])
+    _check_blocks(source_sites, units, "template")
+    for site in reversed(wrap):  # stand-alone units between MJML blocks
+        token = placeholders(site.unit)
+        end = site.start + len(token)
+        protected = f"{protected[: site.start]}<mj-raw>{token}</mj-raw>{protected[end:]}"
+
+    # -- the expensive part, once
+    try:
+        html = _to_html(protected, fmt)
+    except ValueError as err:
+        raise _MjmlFailed(str(err)) from err
+    except css_inline.InlineError as err:
+        raise _Fallback(f"CSS inlining failed: {err}") from err
+
+    # -- did every unit survive, in place?
+    if _has_liquid(html):
+        raise _Fallback("the HTML contains literal {{ or {% (decoded entities)")
+    output_sites = scan_sites(html, pattern)
+    _check_sequence([s.unit for s in output_sites], considered, units)
+    tag_sites: dict[int, Site] = {}
+    for site in output_sites:
+        if units[site.unit].kind != "output":
+            if site.where not in ("text", "attr"):
+                raise _Fallback(f"a Liquid tag ended up inside a {site.where}")
+            tag_sites[site.unit] = site
+    _check_blocks(tag_sites, units, "HTML")
+
+    text = _derive_text(html, output_sites, considered, units, pattern) if derive_text else None
+    html = mark_links(html, pattern)
+    restored = _Restored(html, pattern, source, units, prefix)
+    try:
+        compiled = _HTML_ENV.from_string(restored.text)
+    except LiquidError as err:  # pragma: no cover - the checks above make this unreachable
+        raise _Fallback(f"the compiled HTML does not parse: {err.message}") from err
+    body = _Body(True, compiled, restored.locate, marked=LINK_START in html)
+    if text is not None:
+        restored = _Restored(text, pattern, source, units, prefix)
+        try:
+            body.text = _PLAIN_ENV.from_string(restored.text)
+            body.text_locate = restored.locate
+        except LiquidError:  # pragma: no cover - same checks as the HTML
+            text = None
+    if all(units[i].kind == "output" and not _trims(source, units[i]) for i in range(len(units))):
+        body.flat = _FlatSource(html, text, pattern, units, source)
+    return body
+
+
+def _trims(source: str, unit: _Unit) -> bool:
+    """Whitespace control (``{{-``, ``-}}``) — which flat rendering does not emulate."""
+    return source.startswith(("{{-", "{%-"), unit.start) or source.endswith(("-}}", "-%}"), 0, unit.end)
+
+
+def _derive_text(
+    html: str, output_sites: list[Site], considered: list[int], units: list[_Unit], pattern: re.Pattern[str]
+) -> str | None:
+    """Plain text converted once from the placeholder HTML (still with placeholders), or
+    None when it cannot be. Tags in attributes other than a link's href are dropped with
+    their attribute (whole blocks: a block never spans attributes); anything else missing
+    means per-message conversion."""
+    text = html_to_text(html)
+    if _has_liquid(text):
+        return None
+    dropped = {
+        s.unit
+        for s in output_sites
+        if s.where == "attr" and units[s.unit].kind in ("open", "mid", "close") and s.attr != "href"
+    }
+    expected = [i for i in considered if units[i].kind != "output" and i not in dropped]
+    found = [int(m.group(1)) for m in pattern.finditer(text) if units[int(m.group(1))].kind != "output"]
+    return text if found == expected else None
+
+
+# --------------------------------------------------------------------------- flat rendering
+
+# Filters whose result does not depend on the environment's autoescape setting: an output
+# statement made of a variable and these gives the same text in the HTML and the text part,
+# so it is evaluated once for both.
+_NEUTRAL_FILTERS = frozenset(
+    {
+        "default", "upcase", "downcase", "capitalize", "strip", "lstrip", "rstrip", "size",
+        "plus", "minus", "times", "divided_by", "modulo", "round", "floor", "ceil", "abs",
+        "at_least", "at_most", "first", "last", "url_encode",
+    }
+)  # fmt: skip
+
+
+def _output_expression(env: Environment, markup: str) -> Expression:
+    node = env.from_string(markup).nodes[0]
+    assert isinstance(node, OutputNode)
+    return node.expression
+
+
+def _shareable(expression: Expression, env: Environment) -> bool:
+    if not isinstance(expression, FilteredExpression) or not isinstance(expression.left, Path):
+        return False
+    for f in expression.filters or ():
+        func = env.filters.get(f.name)
+        if f.name not in _NEUTRAL_FILTERS or func is None:
+            return False
+        if getattr(func, "with_environment", False) or getattr(func, "with_context", False):
+            return False
+    return True
+
+
+class _Exprs:
+    """The distinct output statements of an email's flat fields (subject, HTML, text…),
+    each evaluated once per message with Liquid's own expression objects — the same
+    semantics as a render, without walking nodes and writing buffers."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+        self._markup: list[str] = []
+        self._html: list[Expression | None] = []
+        self._plain: list[Expression | None] = []
+        self._where: list[tuple[str, int]] = []  # (field, line) for error messages
+        self._plan: list[tuple[Expression | None, Expression | None, bool, str, int]] = []
+        self._need_plain = False
+        self._base_html = _HTML_ENV.from_string("")
+        self._base_plain = _PLAIN_ENV.from_string("")
+
+    def __len__(self) -> int:
+        return len(self._markup)
+
+    def add(self, markup: str, field_name: str, line: int, *, html: bool) -> int:
+        index = self._ids.get(markup)
+        if index is None:
+            index = self._ids[markup] = len(self._markup)
+            self._markup.append(markup)
+            self._html.append(None)
+            self._plain.append(None)
+            self._where.append((field_name, line))
+        if html and self._html[index] is None:
+            self._html[index] = _output_expression(_HTML_ENV, markup)
+        if not html and self._plain[index] is None:
+            self._plain[index] = _output_expression(_PLAIN_ENV, markup)
+        return index
+
+    def finish(self) -> None:
+        self._plan = []
+        for he, pe, (field_name, line) in zip(self._html, self._plain, self._where, strict=True):
+            share = he is not None and pe is not None and _shareable(he, _HTML_ENV)
+            self._plan.append((he, None if share else pe, share, field_name, line))
+        self._need_plain = any(step[1] is not None for step in self._plan)
+
+    def evaluate(self, context: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+        """(HTML-escaped values, plain values), by expression id."""
+        size = len(self._plan)
+        html_values = [""] * size
+        plain_values = [""] * size
+        html_ctx = RenderContext(self._base_html, globals=context)
+        plain_ctx = RenderContext(self._base_plain, globals=context) if self._need_plain else html_ctx
+        strict = _STRICT.get()
+        for i, (he, pe, share, field_name, line) in enumerate(self._plan):
+            try:
+                # str(): Markup's methods would escape their arguments in later string work
+                if he is not None:
+                    value = he.evaluate(html_ctx)
+                    html_values[i] = str(to_liquid_string(value, True))
+                    if share:
+                        plain_values[i] = str(to_liquid_string(value, False))
+                if pe is not None:
+                    plain_values[i] = str(to_liquid_string(pe.evaluate(plain_ctx), False))
+            except LiquidError as err:
+                raise TemplateError(f"{field_name}: {err.message} (line {line})", field=field_name) from err
+            except Exception as err:  # a filter meeting odd data
+                raise TemplateError(f"{field_name}: {type(err).__name__}: {err}", field=field_name) from err
+            if strict is not None and strict.pending:
+                strict.report.extend(f"{field_name}: {hint} (line {line})" for hint, _ in strict.pending)
+                strict.pending.clear()
+        return html_values, plain_values
+
+
+class _Flat:
+    """A field made of static text and output statements only: per message, a join.
+
+    In HTML, the link markers of ``mark_links`` become boundaries: each tracked href is a
+    known range of parts, rewritten without searching the document."""
+
+    __slots__ = ("field", "links", "parts", "slots")
+
+    def __init__(self, field_name: str, parts: list[str], ids: list[int]) -> None:
+        self.field = field_name
+        self.parts: list[str] = []
+        self.slots: list[tuple[int, int]] = []  # (position in parts, expression id)
+        self.links: list[tuple[int, int]] = []  # href ranges [start, end) in parts
+        link_start = -1
+        for k, part in enumerate(parts):
+            if k:
+                self.slots.append((len(self.parts), ids[k - 1]))
+                self.parts.append("")
+            for piece in _LINK_MARKER.split(part):
+                if piece == LINK_START:
+                    link_start = len(self.parts)
+                elif piece == LINK_END:
+                    self.links.append((link_start, len(self.parts)))
+                elif piece:
+                    self.parts.append(piece)
+
+    def render(
+        self,
+        values: list[str],
+        rewriter: Callable[[str], str] | None = None,
+        skip: Collection[str] = (),
+        links: list[str] | None = None,
+    ) -> str:
+        buf = self.parts.copy()
+        for position, index in self.slots:
+            buf[position] = values[index]
+        if rewriter is not None:
+            for start, end in self.links:
+                url = trackable(buf[start] if end - start == 1 else "".join(buf[start:end]), skip)
+                if url is not None:
+                    if links is not None:
+                        links.append(url)
+                    buf[start] = escape(rewriter(url))
+                    for k in range(start + 1, end):
+                        buf[k] = ""
+        out = "".join(buf)
+        if len(out) > OUTPUT_LIMIT:
+            raise TemplateError(f"{self.field}: output stream limit reached", field=self.field)
+        return out
+
+
+_LINK_MARKER = re.compile(f"({re.escape(LINK_START)}|{re.escape(LINK_END)})")
+
+
+def _flat_document(doc: str, flat: _FlatSource, exprs: _Exprs, field_name: str, *, html: bool) -> _Flat:
+    parts: list[str] = []
+    ids: list[int] = []
+    last = 0
+    for m in flat.pattern.finditer(doc):
+        unit = flat.units[int(m.group(1))]
+        parts.append(doc[last : m.start()])
+        line = flat.source.count("\n", 0, unit.start) + 1
+        ids.append(exprs.add(flat.source[unit.start : unit.end], field_name, line, html=html))
+        last = m.end()
+    parts.append(doc[last:])
+    return _Flat(field_name, parts, ids)
+
+
+def _flat_field(source: str, exprs: _Exprs, field_name: str) -> _Flat | None:
+    """A plain-text field (subject…) as a _Flat, when it has output statements only."""
+    units = _split_units(source)
+    if not units or any(u.kind != "output" or _trims(source, u) for u in units):
+        return None
+    parts: list[str] = []
+    ids: list[int] = []
+    last = 0
+    for unit in units:
+        parts.append(source[last : unit.start])
+        line = source.count("\n", 0, unit.start) + 1
+        ids.append(exprs.add(source[unit.start : unit.end], field_name, line, html=False))
+        last = unit.end
+    parts.append(source[last:])
+    return _Flat(field_name, parts, ids)
+
+
+# --------------------------------------------------------------------------- compiled templates
+
+
+class CompiledTemplate:
+    """A template ready to render, for one channel.
+
+    ``content`` of the result, per channel — email: ``subject``, ``html``, ``text``,
+    ``preheader`` (when given); sms: ``text``; push: ``title``, ``body``, ``data``,
+    ``image`` (when given); wechat: ``template_id``, ``url`` (None when not given),
+    ``data`` as ``{key: {"value": …}}``; webhook: ``payload``; inapp: ``title``, ``body``,
+    ``data``. Subjects, preheaders and titles are collapsed to one line; bodies are stripped.
+    """
+
+    channel: str = ""
+    #: True unless the email body renders on the slow path (Liquid, then MJML, per message)
+    precompiled: bool = True
+    #: why the body could not be precompiled
+    fallback_reason: str | None = None
+    #: True when the plain-text part is a compiled template (no HTML parsing per message)
+    text_precompiled: bool = True
+
+    def render(
+        self,
+        context: Mapping[str, Any],
+        *,
+        link_rewriter: Callable[[str], str] | None = None,
+        open_pixel_url: str | None = None,
+        strict: bool = False,
+    ) -> Rendered:
+        """Render for one message. ``context`` holds ``contact``, ``computed``, ``event``,
+        ``payload``, ``message``, ``links``…; ``link_rewriter`` and ``open_pixel_url`` apply
+        to email HTML. Raises ``TemplateError``; with ``strict``, also when a variable that
+        is output or looped over is undefined (all of them are listed)."""
+        if not strict:
+            return self._render(context, link_rewriter, open_pixel_url)
+        state = _Strict()
+        reset = _STRICT.set(state)
+        try:
+            rendered = self._render(context, link_rewriter, open_pixel_url)
+        finally:
+            _STRICT.reset(reset)
+        if state.report:
+            report = list(dict.fromkeys(state.report))
+            field_name = report[0].split(":", 1)[0]
+            raise TemplateError(
+                "undefined variables: " + "; ".join(report), field=field_name, undefined=report
+            )
+        return rendered
+
+    def _render(
+        self,
+        context: Mapping[str, Any],
+        link_rewriter: Callable[[str], str] | None,
+        open_pixel_url: str | None,
+    ) -> Rendered:
+        raise NotImplementedError
+
+
+def _skip_urls(context: Mapping[str, Any]) -> tuple[str, ...]:
+    links = context.get("links")
+    if not isinstance(links, Mapping):
+        return ()
+    return tuple(
+        url
+        for key in ("unsubscribe_url", "preferences_url")
+        if isinstance(url := links.get(key), str) and url
+    )
+
+
+class _EmailTemplate(CompiledTemplate):
+    channel = "email"
+
+    def __init__(self, fields: Mapping[str, Any], *, precompile: bool) -> None:
+        fmt = fields.get("format", "mjml")
+        if fmt not in ("mjml", "html"):
+            raise _invalid("format", f"must be 'mjml' or 'html', not {fmt!r}")
+        self.format: str = fmt
+        self._subject = _Text(_PLAIN_ENV, fields["subject"], "subject")
+        self._preheader = _optional_text(fields, "preheader")
+        self._text = _optional_text(fields, "text")
+        self._body = body = _compile_body(
+            fields["body"], fmt, precompile=precompile, derive_text=self._text is None
+        )
+        self.precompiled = body.precompiled
+        self.fallback_reason = body.reason
+        self.text_precompiled = self._text is not None or body.text is not None
+
+        # Flat fields share one table of output statements, evaluated once per message.
+        self._exprs = exprs = _Exprs()
+        self._flat_subject = _flat_field(fields["subject"], exprs, "subject")
+        self._flat_preheader = (
+            _flat_field(fields["preheader"], exprs, "preheader") if self._preheader else None
+        )
+        self._flat_text = _flat_field(fields["text"], exprs, "text") if self._text else None
+        self._flat_html = self._flat_body_text = None
+        if body.flat is not None:
+            self._flat_html = _flat_document(body.flat.html, body.flat, exprs, "body", html=True)
+            if body.flat.text is not None:
+                self._flat_body_text = _flat_document(body.flat.text, body.flat, exprs, "body", html=False)
+        exprs.finish()
+
+    def _render(
+        self,
+        context: Mapping[str, Any],
+        link_rewriter: Callable[[str], str] | None,
+        open_pixel_url: str | None,
+    ) -> Rendered:
+        body = self._body
+        html_values, plain_values = self._exprs.evaluate(context) if len(self._exprs) else ([], [])
+
+        if self._flat_subject is not None:
+            subject = _collapse(self._flat_subject.render(plain_values))
+        else:
+            subject = _collapse(self._subject.render(context))
+
+        links: list[str] = []
+        skip = _skip_urls(context) if link_rewriter is not None else ()
+        if self._flat_html is not None:
+            html = self._flat_html.render(html_values, link_rewriter, skip, links)
+        else:
+            html = _render(body.html, context, "body", body.locate)
+            if not body.precompiled:
+                try:
+                    html = _to_html(html, self.format)
+                except (ValueError, css_inline.InlineError) as err:
+                    what = "MJML" if self.format == "mjml" else "HTML"
+                    raise TemplateError(f"body: {what} error: {err}", field="body") from err
+
+        if self._flat_text is not None:
+            text = self._flat_text.render(plain_values).strip()
+        elif self._text is not None:
+            text = self._text.render(context).strip()
+        elif self._flat_body_text is not None:
+            text = tidy_text(self._flat_body_text.render(plain_values))
+        elif body.text is not None:
+            text = tidy_text(_render(body.text, context, "body", body.text_locate or body.locate))
+        else:  # before tracking, so that the text part shows the original URLs
+            text = html_to_text(_strip_markers(html) if body.marked and self._flat_html is None else html)
+
+        if self._flat_html is not None:
+            pass  # links rewritten by the join
+        elif body.marked:
+            html, links = rewrite_marked_links(html, link_rewriter, skip)
+        elif not body.precompiled and (link_rewriter is not None or NOTRACK in html):
+            html, links = rewrite_links(html, link_rewriter, skip)
+        if open_pixel_url:
+            html = insert_pixel(html, open_pixel_url)
+
+        content: dict[str, Any] = {"subject": subject, "html": html, "text": text}
+        if self._flat_preheader is not None:
+            content["preheader"] = _collapse(self._flat_preheader.render(plain_values))
+        elif self._preheader is not None:
+            content["preheader"] = _collapse(self._preheader.render(context))
+        return Rendered("email", content, links)
+
+
+def _optional_text(fields: Mapping[str, Any], name: str) -> _Text | None:
+    value = fields.get(name)
+    return None if value is None else _Text(_PLAIN_ENV, value, name)
+
+
+def _strip_markers(html: str) -> str:
+    return html.replace(LINK_START, "").replace(LINK_END, "")
+
+
+class _SmsTemplate(CompiledTemplate):
+    channel = "sms"
+
+    def __init__(self, fields: Mapping[str, Any]) -> None:
+        self._text = _Text(_PLAIN_ENV, fields["text"], "text")
+
+    def _render(
+        self,
+        context: Mapping[str, Any],
+        link_rewriter: Callable[[str], str] | None,
+        open_pixel_url: str | None,
+    ) -> Rendered:
+        return Rendered("sms", {"text": self._text.render(context).strip()})
+
+
+def _string_map(value: Any, field_name: str) -> dict[str, _Text]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _invalid(field_name, "must be an object of strings")
+    compiled: dict[str, _Text] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, str):
+            raise _invalid(f"{field_name}.{key}", "must be a string")
+        compiled[key] = _Text(_PLAIN_ENV, item, f"{field_name}.{key}")
+    return compiled
+
+
+class _PushTemplate(CompiledTemplate):
+    channel = "push"
+
+    def __init__(self, fields: Mapping[str, Any]) -> None:
+        self._title = _Text(_PLAIN_ENV, fields["title"], "title")
+        self._body = _Text(_PLAIN_ENV, fields["body"], "body")
+        self._data = _string_map(fields.get("data"), "data")
+        self._image = _Text(_PLAIN_ENV, fields["image"], "image") if fields.get("image") is not None else None
+
+    def _render(
+        self,
+        context: Mapping[str, Any],
+        link_rewriter: Callable[[str], str] | None,
+        open_pixel_url: str | None,
+    ) -> Rendered:
+        content: dict[str, Any] = {
+            "title": _collapse(self._title.render(context)),
+            "body": self._body.render(context).strip(),
+            "data": {key: text.render(context) for key, text in self._data.items()},
+        }
+        if self._image is not None:
+            content["image"] = self._image.render(context).strip()
+        return Rendered("push", content)
+
+
+class _WechatTemplate(CompiledTemplate):
+    channel = "wechat"
+
+    def __init__(self, fields: Mapping[str, Any]) -> None:
+        self._template_id: str = fields["template_id"]
+        self._url = _Text(_PLAIN_ENV, fields["url"], "url") if fields.get("url") is not None else None
+        self._data = _string_map(fields["data"], "data")
+
+    def _render(
+        self,
+        context: Mapping[str, Any],
+        link_rewriter: Callable[[str], str] | None,
+        open_pixel_url: str | None,
+    ) -> Rendered:
+        return Rendered(
+            "wechat",
+            {
+                "template_id": self._template_id,
+                "url": self._url.render(context).strip() if self._url is not None else None,
+                "data": {key: {"value": text.render(context)} for key, text in self._data.items()},
+            },
+        )
+
+
+_Json = Callable[[Mapping[str, Any]], Any]
+
+
+def _compile_json(value: Any, path: str) -> _Json:
+    """A renderer for a JSON-able structure whose string leaves are Liquid templates.
+    Containers are rebuilt per render so callers may mutate what they get."""
+    if isinstance(value, str):
+        if not _has_liquid(value):
+            return lambda context: value
+        return _Text(_PLAIN_ENV, value, path).render
+    if value is None or isinstance(value, bool | int | float):
+        return lambda context: value
+    if isinstance(value, Mapping):
+        items: list[tuple[str, _Json]] = []
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise _invalid(path, f"object keys must be strings, not {key!r}")
+            items.append((key, _compile_json(item, f"{path}.{key}")))
+        return lambda context: {key: render(context) for key, render in items}
+    if isinstance(value, list | tuple):
+        renders = [_compile_json(item, f"{path}[{i}]") for i, item in enumerate(value)]
+        return lambda context: [render(context) for render in renders]
+    raise _invalid(path, f"{type(value).__name__} is not JSON")
+
+
+class _WebhookTemplate(CompiledTemplate):
+    channel = "webhook"
+
+    def __init__(self, fields: Mapping[str, Any]) -> None:
+        self._payload = _compile_json(fields["payload"], "payload")
+
+    def _render(
+        self,
+        context: Mapping[str, Any],
+        link_rewriter: Callable[[str], str] | None,
+        open_pixel_url: str | None,
+    ) -> Rendered:
+        return Rendered("webhook", {"payload": self._payload(context)})
+
+
+class _InappTemplate(CompiledTemplate):
+    channel = "inapp"
+
+    def __init__(self, fields: Mapping[str, Any]) -> None:
+        self._title = _Text(_PLAIN_ENV, fields["title"], "title")
+        self._body = _Text(_PLAIN_ENV, fields["body"], "body")
+        data = fields.get("data")
+        if data is not None and not isinstance(data, Mapping):
+            raise _invalid("data", "must be an object")
+        self._data = _compile_json(data or {}, "data")
+
+    def _render(
+        self,
+        context: Mapping[str, Any],
+        link_rewriter: Callable[[str], str] | None,
+        open_pixel_url: str | None,
+    ) -> Rendered:
+        return Rendered(
+            "inapp",
+            {
+                "title": _collapse(self._title.render(context)),
+                "body": self._body.render(context).strip(),
+                "data": self._data(context),
+            },
+        )
+
+
+_STRING_FIELDS: Final = frozenset(
+    {"subject", "body", "format", "text", "preheader", "title", "image", "template_id", "url"}
+)
+
+
+def compile_template(channel: str, fields: Mapping[str, Any], *, precompile: bool = True) -> CompiledTemplate:
+    """Check and compile a template's fields for ``channel`` (see ``CHANNEL_FIELDS``).
+
+    Raises ``InvalidInput`` (code ``template_invalid``) naming the field and the Liquid or
+    MJML error. ``precompile=False`` forces the slow email path (for comparisons/debugging).
+    """
+    spec = CHANNEL_FIELDS.get(channel)
+    if spec is None:
+        raise InvalidInput(f"unknown channel {channel!r}", code="template_invalid")
+    unknown = sorted(set(fields) - set(spec))
+    if unknown:
+        raise _invalid(unknown[0], f"not a field of {channel} templates (fields: {', '.join(spec)})")
+    for name, required in spec.items():
+        value = fields.get(name)
+        if value is None:
+            if required:
+                raise _invalid(name, "is required")
+            continue
+        if name in _STRING_FIELDS and not isinstance(value, str):
+            raise _invalid(name, "must be a string")
+        if required and isinstance(value, str) and not value.strip():
+            raise _invalid(name, "must not be empty")
+    if channel == "email":
+        return _EmailTemplate(fields, precompile=precompile)
+    if channel == "sms":
+        return _SmsTemplate(fields)
+    if channel == "push":
+        return _PushTemplate(fields)
+    if channel == "wechat":
+        return _WechatTemplate(fields)
+    if channel == "webhook":
+        return _WebhookTemplate(fields)
+    return _InappTemplate(fields)
