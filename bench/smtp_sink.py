@@ -43,8 +43,9 @@ _REPLIES = {
 
 
 class SmtpSink:
-    """Counts what it is sent (``figures()``, printed as JSON by ``main``); ``keep`` > 0 also keeps the last ``keep`` messages (bytes,
-    dot-stuffing undone) with their envelopes in ``last``."""
+    """Counts what it is sent (``figures()``, which ``main`` prints as JSON); ``keep`` > 0
+    also keeps the last ``keep`` messages (bytes, dot-stuffing undone) with their envelopes
+    in ``last``."""
 
     def __init__(self, *, keep: int = 0) -> None:
         self.keep = keep

@@ -112,7 +112,7 @@ class Passwords:
     ) -> AuthResult:
         assert isinstance(data, LoginPassword)
         self.logins.append(f"{mechanism}:{data.login.decode()}")
-        return AuthResult(success=(data.login, data.password) == self.expected)
+        return AuthResult(success=(data.login, data.password) == self.expected, handled=False)
 
 
 @dataclass

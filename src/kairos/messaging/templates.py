@@ -70,11 +70,14 @@ from typing import Any, Final, Literal
 import css_inline
 import mjml
 from liquid import BoundTemplate, DictLoader, Environment, Expression, Mode, RenderContext, Undefined
-from liquid.builtin.expressions import FilteredExpression, Path
+from liquid.builtin.expressions import FilteredExpression, Path, PositionalArgument
+from liquid.builtin.expressions import Literal as LiquidLiteral
+from liquid.builtin.filters.misc import default as default_filter
 from liquid.builtin.output import OutputNode
 from liquid.exceptions import LiquidError, OutputStreamLimitError
 from liquid.lex import compile_liquid_rules
 from liquid.stringify import to_liquid_string
+from markupsafe import escape as markup_escape
 
 from kairos.errors import InvalidInput
 from kairos.messaging.htmltext import (
@@ -759,30 +762,68 @@ def _shareable(expression: Expression, env: Environment) -> bool:
     return True
 
 
+_MISSING: Final = object()
+
+
+@dataclass(slots=True)
+class _Step:
+    """How one distinct output statement is evaluated."""
+
+    html: Expression | None  # parsed by the autoescaping environment, when HTML needs it
+    plain: Expression | None  # parsed by the plain one, when text needs it and cannot share
+    share: bool  # the plain value is the HTML expression's value, unescaped
+    field: str
+    line: int
+    path: tuple[str, ...] | None = None  # fast lookup: a dotted variable…
+    default: object = _MISSING  # …with an optional `default: <literal>`
+
+
+def _fast_path(expression: Expression, env: Environment) -> tuple[tuple[str, ...], object] | None:
+    """``a.b.c`` or ``a.b.c | default: <literal>``: looked up with plain item access, falling
+    back to Liquid whenever that raises (missing key, wrong type) — so that undefined values,
+    ``size``/``first``/``last`` and built-ins keep Liquid's exact behaviour."""
+    if not isinstance(expression, FilteredExpression) or not isinstance(expression.left, Path):
+        return None
+    path = expression.left.path
+    if not all(isinstance(p, str) and p not in ("size", "first", "last") for p in path):
+        return None
+    filters = expression.filters or []
+    if not filters:
+        return tuple(map(str, path)), _MISSING
+    if len(filters) != 1 or filters[0].name != "default" or env.filters.get("default") is not default_filter:
+        return None
+    args = filters[0].args
+    if len(args) != 1 or not isinstance(args[0], PositionalArgument):
+        return None
+    literal = args[0].value
+    if not isinstance(literal, LiquidLiteral):
+        return None
+    # a literal's value depends on the environment only (Markup under autoescape)
+    return tuple(map(str, path)), literal.evaluate(RenderContext(env.from_string("")))
+
+
 class _Exprs:
     """The distinct output statements of an email's flat fields (subject, HTML, text…),
     each evaluated once per message with Liquid's own expression objects — the same
-    semantics as a render, without walking nodes and writing buffers."""
+    semantics as a render, without walking nodes and writing buffers. Plain variables
+    (with an optional literal default), most of a marketing email, skip even that."""
 
     def __init__(self) -> None:
         self._ids: dict[str, int] = {}
-        self._markup: list[str] = []
         self._html: list[Expression | None] = []
         self._plain: list[Expression | None] = []
         self._where: list[tuple[str, int]] = []  # (field, line) for error messages
-        self._plan: list[tuple[Expression | None, Expression | None, bool, str, int]] = []
-        self._need_plain = False
+        self._plan: list[_Step] = []
         self._base_html = _HTML_ENV.from_string("")
         self._base_plain = _PLAIN_ENV.from_string("")
 
     def __len__(self) -> int:
-        return len(self._markup)
+        return len(self._where)
 
     def add(self, markup: str, field_name: str, line: int, *, html: bool) -> int:
         index = self._ids.get(markup)
         if index is None:
-            index = self._ids[markup] = len(self._markup)
-            self._markup.append(markup)
+            index = self._ids[markup] = len(self._where)
             self._html.append(None)
             self._plain.append(None)
             self._where.append((field_name, line))
@@ -796,33 +837,60 @@ class _Exprs:
         self._plan = []
         for he, pe, (field_name, line) in zip(self._html, self._plain, self._where, strict=True):
             share = he is not None and pe is not None and _shareable(he, _HTML_ENV)
-            self._plan.append((he, None if share else pe, share, field_name, line))
-        self._need_plain = any(step[1] is not None for step in self._plan)
+            step = _Step(he, None if share else pe, share, field_name, line)
+            if he is None or pe is None or share:  # one evaluation serves both
+                env, expression = (_HTML_ENV, he) if he is not None else (_PLAIN_ENV, pe)
+                fast = _fast_path(expression, env) if expression is not None else None
+                if fast is not None:
+                    step.path, step.default = fast
+            self._plan.append(step)
 
     def evaluate(self, context: Mapping[str, Any]) -> tuple[list[str], list[str]]:
-        """(HTML-escaped values, plain values), by expression id."""
+        """(HTML-escaped values, plain values), by expression id. Values are exact ``str``:
+        Markup's methods would escape their arguments in later string work."""
         size = len(self._plan)
         html_values = [""] * size
         plain_values = [""] * size
-        html_ctx = RenderContext(self._base_html, globals=context)
-        plain_ctx = RenderContext(self._base_plain, globals=context) if self._need_plain else html_ctx
+        html_ctx = plain_ctx = None
         strict = _STRICT.get()
-        for i, (he, pe, share, field_name, line) in enumerate(self._plan):
+        for i, step in enumerate(self._plan):
+            value: Any = _MISSING
+            if step.path is not None:
+                try:
+                    value = context
+                    for key in step.path:
+                        value = value[key]
+                except Exception:  # not there, or not a mapping: let Liquid decide
+                    value = _MISSING
+                else:
+                    if step.default is not _MISSING:
+                        value = default_filter(value, step.default)
+                    if type(value) is str:
+                        if step.html is not None:
+                            html_values[i] = str(markup_escape(value))
+                        plain_values[i] = value
+                        continue
             try:
-                # str(): Markup's methods would escape their arguments in later string work
-                if he is not None:
-                    value = he.evaluate(html_ctx)
+                if step.html is not None:
+                    if value is _MISSING:
+                        html_ctx = html_ctx or RenderContext(self._base_html, globals=context)
+                        value = step.html.evaluate(html_ctx)
                     html_values[i] = str(to_liquid_string(value, True))
-                    if share:
+                    if step.share:
                         plain_values[i] = str(to_liquid_string(value, False))
-                if pe is not None:
-                    plain_values[i] = str(to_liquid_string(pe.evaluate(plain_ctx), False))
+                elif step.plain is not None and value is not _MISSING:  # fast-path value
+                    plain_values[i] = str(to_liquid_string(value, False))
+                if step.plain is not None and (step.html is not None or value is _MISSING):
+                    plain_ctx = plain_ctx or RenderContext(self._base_plain, globals=context)
+                    plain_values[i] = str(to_liquid_string(step.plain.evaluate(plain_ctx), False))
             except LiquidError as err:
-                raise TemplateError(f"{field_name}: {err.message} (line {line})", field=field_name) from err
+                raise TemplateError(
+                    f"{step.field}: {err.message} (line {step.line})", field=step.field
+                ) from err
             except Exception as err:  # a filter meeting odd data
-                raise TemplateError(f"{field_name}: {type(err).__name__}: {err}", field=field_name) from err
+                raise TemplateError(f"{step.field}: {type(err).__name__}: {err}", field=step.field) from err
             if strict is not None and strict.pending:
-                strict.report.extend(f"{field_name}: {hint} (line {line})" for hint, _ in strict.pending)
+                strict.report.extend(f"{step.field}: {hint} (line {step.line})" for hint, _ in strict.pending)
                 strict.pending.clear()
         return html_values, plain_values
 
