@@ -2,8 +2,8 @@
 # Installs (Debian packages) and starts a throwaway Postfix relay for the SMTP integration test.
 #   scripts/postfix.sh start   -> prints host:port on stdout (idempotent)
 #   scripts/postfix.sh stop
-# It is a Postfix instance of its own (postfix -c $DIR): its own main.cf, master.cf, queue and
-# log under $KAIROS_POSTFIX_DIR (default /tmp/kairos-postfix); a system Postfix, if any, is
+# It is a Postfix instance of its own (postfix -c $DIR/etc): its own main.cf, master.cf, queue
+# and log under $KAIROS_POSTFIX_DIR (default /tmp/kairos-postfix); a system Postfix, if any, is
 # left alone. It listens on 127.0.0.1:$KAIROS_POSTFIX_PORT (2525), accepts mail from
 # 127.0.0.0/8 only, delivers nothing locally and relays everything to
 # [127.0.0.1]:$KAIROS_POSTFIX_RELAY_PORT (2526), where the test runs its sink. No chroot, no
@@ -13,6 +13,8 @@ set -euo pipefail
 DIR=${KAIROS_POSTFIX_DIR:-/tmp/kairos-postfix}
 PORT=${KAIROS_POSTFIX_PORT:-2525}
 RELAY_PORT=${KAIROS_POSTFIX_RELAY_PORT:-2526}
+# The configuration directory must hold only root's files, so the queue is beside it.
+CONF=$DIR/etc
 
 install_postfix() {
   if [ ! -x /usr/sbin/postfix ]; then
@@ -26,13 +28,14 @@ install_postfix() {
 }
 
 write_config() {
-  mkdir -p "$DIR"
-  cat >"$DIR/main.cf" <<EOF
+  mkdir -p "$CONF"
+  cat >"$CONF/main.cf" <<EOF
 # Written by scripts/postfix.sh: a relay for tests, not a mail server.
 compatibility_level = 3.6
 queue_directory = $DIR/queue
 data_directory = $DIR/data
 maillog_file = $DIR/maillog
+maillog_file_prefixes = $DIR
 command_directory = /usr/sbin
 daemon_directory = /usr/lib/postfix/sbin
 meta_directory = /etc/postfix
@@ -62,7 +65,7 @@ queue_run_delay = 5s
 minimal_backoff_time = 5s
 maximal_backoff_time = 10s
 EOF
-  cat >"$DIR/master.cf" <<EOF
+  cat >"$CONF/master.cf" <<EOF
 # service      type  private unpriv chroot wakeup maxproc command
 127.0.0.1:$PORT inet n       -      n      -      -       smtpd
 pickup         unix  n       -      n      60     1       pickup
@@ -89,17 +92,23 @@ EOF
 }
 
 running() {
-  /usr/sbin/postfix -c "$DIR" status >/dev/null 2>&1
+  /usr/sbin/postfix -c "$CONF" status >/dev/null 2>&1
 }
 
 start() {
   install_postfix
   if ! running; then
     write_config
-    # Creates the queue and data directories with the owners Postfix checks for.
-    /usr/sbin/postfix -c "$DIR" set-permissions >/dev/null 2>&1 || true
-    /usr/sbin/postfix -c "$DIR" check >&2
-    /usr/sbin/postfix -c "$DIR" start >&2
+    mkdir -p "$DIR/queue" "$DIR/data"
+    chown root:root "$DIR" "$DIR/queue"
+    chown postfix:postfix "$DIR/data"
+    # The queue's subdirectories with the owners and modes Postfix checks for.
+    /usr/sbin/postfix -c "$CONF" set-permissions >&2
+    # Errors go to $DIR/maillog (there is no syslog): show it when something fails.
+    if ! /usr/sbin/postfix -c "$CONF" start >&2; then
+      tail -n 20 "$DIR/maillog" >&2 || true
+      return 1
+    fi
   fi
   # Wait until the listener answers, at most ~10 s.
   for _ in $(seq 100); do
@@ -109,13 +118,14 @@ start() {
     fi
     sleep 0.1
   done
-  echo "Postfix did not start listening on 127.0.0.1:$PORT; see $DIR/maillog" >&2
+  echo "Postfix did not start listening on 127.0.0.1:$PORT:" >&2
+  tail -n 20 "$DIR/maillog" >&2 || true
   return 1
 }
 
 stop() {
-  if [ -x /usr/sbin/postfix ] && [ -f "$DIR/main.cf" ] && running; then
-    /usr/sbin/postfix -c "$DIR" stop >&2 || true
+  if [ -x /usr/sbin/postfix ] && [ -f "$CONF/main.cf" ] && running; then
+    /usr/sbin/postfix -c "$CONF" stop >&2 || true
   fi
 }
 

@@ -10,7 +10,6 @@ time.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import struct
 from functools import cached_property
@@ -65,7 +64,7 @@ class Keyring:
         key = self._mac_keys.get(purpose)
         if key is None:
             key = self._mac_keys[purpose] = self._derive("token:" + purpose)
-        return hmac.new(key, payload, hashlib.sha256).digest()[:MAC_BYTES]
+        return hmac.digest(key, payload, "sha256")[:MAC_BYTES]
 
     def sign(self, purpose: str, *numbers: int, extra: bytes = b"") -> str:
         """A URL-safe token carrying ``numbers`` (unsigned 64-bit) and ``extra`` bytes."""

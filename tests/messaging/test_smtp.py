@@ -398,6 +398,31 @@ def test_replies_are_classified(where: str, reply: str, status: str) -> None:
     assert len(box.got) == 2
 
 
+def test_a_multi_line_refusal_is_read_whole() -> None:
+    reply = "550-5.1.1 The email account that you tried to reach does not exist.\r\n550 5.1.1 https://support.example/bounce"
+    box = Mailbox(rcpt_replies={"user1@example.com": reply})
+    with relay(box) as r, channel(r.settings(connections=1)) as ch:
+        results = ch.send([message(0), message(1), message(2)])
+    assert statuses(results) == ["sent", "bounced", "sent"]
+    assert results[1].error == (
+        "550 5.1.1 The email account that you tried to reach does not exist. 5.1.1 https://support.example/bounce"
+    )
+
+
+@pytest.mark.parametrize("smtputf8", [True, False])
+def test_an_international_address_needs_smtputf8(smtputf8: bool) -> None:
+    with relay(enable_SMTPUTF8=smtputf8) as r, channel(r.settings(connections=1)) as ch:
+        results = ch.send([message(1, to="josé@example.com"), message(2)])
+        got = r.mailbox.got
+    if smtputf8:
+        assert statuses(results) == ["sent", "sent"]
+        assert got[0].rcpt_tos == ["josé@example.com"]
+        assert str(got[0].message["To"]) == "josé@example.com"
+    else:
+        assert statuses(results) == ["failed", "sent"]
+        assert results[0].error == "the address needs SMTPUTF8, which the server does not offer"
+
+
 def test_421_means_retry_and_a_new_connection() -> None:
     box = Mailbox(rcpt_replies={"user2@example.com": "421 4.3.2 shutting down"})
     with relay(box) as r, channel(r.settings(connections=1)) as ch:

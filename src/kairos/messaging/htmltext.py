@@ -162,8 +162,9 @@ def _attribute_sites(
 
 
 _BLOCK_GAP = {  # element → blank lines it wants around it (1: line break, 2: paragraph)
-    **dict.fromkeys(("p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "blockquote"), 2),
-    **dict.fromkeys(("div", "tr", "li", "td", "th", "section", "article", "header", "footer"), 1),
+    # rows are paragraphs: in MJML output every block (text, image, button) is a row
+    **dict.fromkeys(("p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "tr", "ul", "ol", "blockquote"), 2),
+    **dict.fromkeys(("div", "li", "td", "th", "section", "article", "header", "footer"), 1),
     **dict.fromkeys(("center", "dl", "dt", "dd", "pre", "address", "figure", "main", "nav"), 1),
 }
 _SKIPPED = frozenset({"head", "style", "script", "title", "template", "noscript", "xml"})
@@ -178,8 +179,10 @@ class _TextConverter(HTMLParser):
     links, ``- `` for list items; nothing from ``<head>``, styles, scripts, comments or
     elements hidden with ``display:none`` (the preheader)."""
 
-    def __init__(self) -> None:
+    def __init__(self, markers: re.Pattern[str] | None = None, zero_width: Collection[str] = ()) -> None:
         super().__init__(convert_charrefs=True)
+        self.markers = markers if zero_width else None
+        self.zero_width = zero_width
         self.out: list[str] = []
         self.gap = 0  # line breaks owed before the next text
         self.stack: list[str] = []
@@ -286,6 +289,17 @@ class _TextConverter(HTMLParser):
         if self.skip_depth:
             return
         data = data.translate(_INVISIBLE)
+        if self.markers is not None:
+            last = 0
+            for m in self.markers.finditer(data):
+                if m.group() in self.zero_width:
+                    self._text(data[last : m.start()])
+                    self.out.append(m.group())  # in place: owed line breaks stay owed
+                    last = m.end()
+            data = data[last:]
+        self._text(data)
+
+    def _text(self, data: str) -> None:
         if self.pre:
             self._write(data.replace("\u00a0", " "))
         else:
@@ -306,9 +320,15 @@ def tidy_text(text: str) -> str:
     return text.strip()
 
 
-def html_to_text(html: str) -> str:
-    """The plain-text alternative of an HTML email (see ``_TextConverter``)."""
-    converter = _TextConverter()
+def html_to_text(html: str, markers: re.Pattern[str] | None = None, zero_width: Collection[str] = ()) -> str:
+    """The plain-text alternative of an HTML email (see ``_TextConverter``).
+
+    Compile time, over HTML with placeholders: the ``markers`` matches listed in
+    ``zero_width`` (Liquid tags that close a block or print nothing) are written where they
+    stand without taking the line breaks owed to the following text — otherwise a
+    ``{% endfor %}`` after ``<li>…</li>`` would pull the item's line break into the loop
+    body twice. Placeholders of opening tags and of output behave as words."""
+    converter = _TextConverter(markers, zero_width)
     converter.feed(html)
     converter.close()
     return tidy_text("".join(converter.out))

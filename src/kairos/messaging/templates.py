@@ -172,7 +172,8 @@ _STRICT: ContextVar[_Strict | None] = ContextVar("kairos_template_strict", defau
 
 class _Undefined(Undefined):
     """Renders as empty, like Liquid's default, but notes itself when a strict render is in
-    progress and the value is output (``__str__``) or looped over (``__iter__``)."""
+    progress and the value is output (``__str__``) or looped over (``__len__``,
+    ``__iter__``)."""
 
     __slots__ = ()
 
@@ -189,6 +190,13 @@ class _Undefined(Undefined):
     def __iter__(self) -> Any:
         self._note()
         return iter(())
+
+    def __len__(self) -> int:  # how a for loop sizes its (Mapping) target
+        self._note()
+        return 0
+
+    def __bool__(self) -> bool:  # {% if x %} is how templates test optional data: silent
+        return False
 
 
 class _LimitedBuffer(StringIO):
@@ -489,8 +497,11 @@ _MJ_VERBATIM = frozenset(
     }
 )
 # Between the children of these, a unit can stand alone in an <mj-raw>: MJML renders each
-# child as a self-contained block (Outlook tables closed and reopened around it).
-_MJ_BETWEEN_BLOCKS = frozenset({"mj-body", "mj-section"})
+# section as a self-contained block (Outlook tables closed and reopened around it). Not
+# between columns: MJML sizes columns by their number, so a conditional column changes
+# its siblings (the tests caught that), and not in mj-wrapper (MRML puts raw content into
+# an Outlook conditional comment there).
+_MJ_BETWEEN_BLOCKS = frozenset({"mj-body"})
 # Text directly inside these is moved elsewhere by the HTML parser (foster parenting).
 _MOVED_TEXT = frozenset({"table", "thead", "tbody", "tfoot", "tr", "colgroup", "select", "html", "head"})
 _FULL_DOCUMENT = re.compile(r"<(?:!doctype|html|head|body)[\s>]", re.I)
@@ -685,7 +696,7 @@ def _precompile(source: str, fmt: str, *, derive_text: bool) -> _Body:
             tag_sites[site.unit] = site
     _check_blocks(tag_sites, units, "HTML")
 
-    text = _derive_text(html, output_sites, considered, units, pattern) if derive_text else None
+    text = _derive_text(html, output_sites, considered, units, placeholders) if derive_text else None
     html = mark_links(html, pattern)
     restored = _Restored(html, pattern, source, units, prefix)
     try:
@@ -711,13 +722,19 @@ def _trims(source: str, unit: _Unit) -> bool:
 
 
 def _derive_text(
-    html: str, output_sites: list[Site], considered: list[int], units: list[_Unit], pattern: re.Pattern[str]
+    html: str,
+    output_sites: list[Site],
+    considered: list[int],
+    units: list[_Unit],
+    placeholders: _Placeholders,
 ) -> str | None:
     """Plain text converted once from the placeholder HTML (still with placeholders), or
     None when it cannot be. Tags in attributes other than a link's href are dropped with
     their attribute (whole blocks: a block never spans attributes); anything else missing
     means per-message conversion."""
-    text = html_to_text(html)
+    pattern = placeholders.pattern
+    zero_width = {placeholders(i) for i in considered if units[i].kind in ("mid", "close", "stmt")}
+    text = html_to_text(html, pattern, zero_width)
     if _has_liquid(text):
         return None
     dropped = {
@@ -1113,7 +1130,12 @@ class _EmailTemplate(CompiledTemplate):
         elif self._text is not None:
             text = self._text.render(context).strip()
         elif self._flat_body_text is not None:
-            text = tidy_text(self._flat_body_text.render(plain_values))
+            text = self._flat_body_text.render(plain_values)
+            # compiled tidy; only an empty or multi-line value can leave blank runs behind
+            if any(not plain_values[i] or "\n" in plain_values[i] for _, i in self._flat_body_text.slots):
+                text = tidy_text(text)
+            else:
+                text = text.strip()
         elif body.text is not None:
             text = tidy_text(_render(body.text, context, "body", body.text_locate or body.locate))
         else:  # before tracking, so that the text part shows the original URLs

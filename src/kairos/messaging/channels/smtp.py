@@ -476,11 +476,13 @@ class SmtpChannel:
         work = _Batch(deque(_Job(i, out) for i, out in enumerate(batch)), [None] * len(batch))
         workers = min(self.settings.connections, len(batch))
         if workers > 1:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(
-                    max_workers=self.settings.connections - 1, thread_name_prefix="kairos-smtp"
-                )
-            futures = [self._executor.submit(self._work, work) for _ in range(workers - 1)]
+            with self._lock:
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(
+                        max_workers=self.settings.connections - 1, thread_name_prefix="kairos-smtp"
+                    )
+                executor = self._executor
+            futures = [executor.submit(self._work, work) for _ in range(workers - 1)]
             self._work(work)  # the caller's thread is one of the workers
             for future in futures:
                 future.result()
@@ -619,6 +621,7 @@ class SmtpChannel:
                     mail, rcpt = self._envelope(conn, job)
                     conn.write(b"".join((tail, mail, rcpt, b"DATA\r\n")))
                 tail = b""
+                self._prefetch(batch)
                 if sent is not None:
                     code, text = conn.reply()
                     results[sent.index] = _result_of_data(sent, code, text)
@@ -671,6 +674,16 @@ class SmtpChannel:
             raise
         finally:
             conn.idle_since = time.monotonic()
+
+    def _prefetch(self, batch: _Batch) -> None:
+        """Build the next message while the server works on what was just written."""
+        try:
+            job = batch.jobs[0]
+        except IndexError:
+            return
+        if not job.prepared:
+            # Another worker may take this job meanwhile and prepare it too: same result.
+            self._prepare(job)
 
     def _stepwise(self, conn: _Connection, batch: _Batch) -> None:
         """Command by command, for a server without PIPELINING."""
@@ -734,8 +747,8 @@ class SmtpChannel:
         out, s = job.out, self.settings
         content = out.content
         try:
-            sender = content.get("from_email") or s.from_email
-            job.sender = sender = check_address(sender)
+            override = content.get("from_email")
+            job.sender = sender = check_address(override) if override else self._sender
             job.recipient = recipient = check_address(out.to)
             raw = content.get("raw")
             if raw is not None:
