@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP_RUN  := $(VENV)/.installed-run
 STAMP_DEV  := $(VENV)/.installed-dev
 
-.PHONY: run test test-postgres lint install install-dev bench-ingest bench-import pg-start pg-stop clean
+.PHONY: run test test-postgres test-postfix lint install install-dev bench-ingest bench-import pg-start pg-stop clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Kairos needs Python >= 3.11")'
@@ -36,6 +36,10 @@ test: $(STAMP_DEV)
 ## The same suite against a PostgreSQL server installed from Debian packages and started here.
 test-postgres: $(STAMP_DEV)
 	KAIROS_TEST_DATABASE_URL=$$(scripts/postgres.sh start) $(BIN)/pytest -q
+
+## Email through a real MTA: Postfix from Debian packages, installed and started here.
+test-postfix: $(STAMP_DEV)
+	KAIROS_POSTFIX=$$(scripts/postfix.sh start) $(BIN)/pytest -q tests/messaging/test_postfix.py
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check src tests bench

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select, update
 from kairos.clock import FixedClock
 from kairos.contacts.tables import contact
 from kairos.events.tables import event
+from kairos.messaging.tracking import link_part, url_hash
 from kairos.worker.loop import Worker
 from tests.conftest import Api
 from tests.messaging.conftest import SmtpServer, email_template, make_contact
@@ -118,11 +119,28 @@ def test_a_scanner_open_right_after_sending_is_flagged_as_machine(
     assert api.get(f"/messages/{msg['id']}").json()["events"][0]["machine"] is True
 
 
-def test_tampered_or_unknown_links_do_not_redirect(api: Api) -> None:
-    r = api.http.get("/t/c/AAAAAAAAAAEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", follow_redirects=False)
-    assert r.status_code == 404 and "location" not in r.headers
-    r = api.http.get("/t/c/not-a-token?url=https://evil.example", follow_redirects=False)
-    assert r.status_code == 404 and "location" not in r.headers
+def test_tampered_or_unknown_links_do_not_redirect(
+    api: Api, smtp: SmtpServer, email_channel: dict[str, Any], worker: Worker
+) -> None:
+    cid = make_contact(api, email="t@example.com")
+    send(api, cid, email_template(api))
+    worker.run_once()
+    html = smtp.recorder.to("t@example.com")[0].message.get_body(("html",)).get_content()
+    match = re.search(r'href="https?://[^/"]+/t/c/([^/"]+)/([^/"]+)"', html)
+    assert match
+    token, link = match.groups()
+    flipped = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    evil = link_part(url_hash("https://evil.example/"))
+    for path in (
+        f"/t/c/{flipped}/{link}",  # the signature no longer matches
+        f"/t/c/{token}/{evil}",  # signed message, but a URL it never contained
+        f"/t/c/{token}/{link}x",
+        "/t/c/not-a-token/x?url=https://evil.example",
+    ):
+        r = api.http.get(path, follow_redirects=False)
+        assert r.status_code == 404 and "location" not in r.headers, path
+    ok = api.http.get(f"/t/c/{token}/{link}?url=https://evil.example", follow_redirects=False)
+    assert ok.headers["location"] == "https://shop.example/sale?utm=mail&x=1"
 
 
 def test_one_click_unsubscribe_stops_messages_already_queued(

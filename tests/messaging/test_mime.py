@@ -318,3 +318,22 @@ def test_any_subject_name_and_body_round_trip_without_injection(subject: str, na
     squash = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]+")
     assert msg["Subject"].strip() == squash.sub(" ", subject).strip()
     assert text_of(msg, "plain") == body.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def test_eight_bit_bodies_when_the_server_takes_them() -> None:
+    html = "<p>Grüße aus São Paulo · 北京</p>\n<p>.leading dot</p>"
+    raw = build(html=html, text="Grüße · 北京", allow_8bit=True)
+    check_wire_format(raw)
+    assert raw.count(b"Content-Transfer-Encoding: 8bit") == 2
+    assert "Grüße aus São Paulo · 北京".encode() in raw
+    message = parse(raw)
+    assert text_of(message, "html") == html and text_of(message, "plain") == "Grüße · 北京"
+    # ASCII bodies stay quoted-printable (already cheap); without allow_8bit everything does
+    assert b"8bit" not in build(allow_8bit=True) and b"8bit" not in build(html=html)
+
+
+def test_an_eight_bit_body_with_an_overlong_line_falls_back_to_quoted_printable() -> None:
+    html = "<p>" + "é" * 600 + "</p>"  # 1,207 bytes on one line
+    raw = build(html=html, text="", allow_8bit=True)
+    check_wire_format(raw)
+    assert b"8bit" not in raw and text_of(parse(raw), "html").rstrip("\n") == html

@@ -293,9 +293,46 @@ def test_the_rendered_branches_are_the_right_ones() -> None:
     assert "Welcome back, Ann!" in text and "ready to start" not in text
     assert "Loyal: 3 orders" in text
     assert "- Mug (https://shop.example/Mug)\n- Bowl (https://shop.example/Bowl)" in text
-    lead = compiled.render(ctx(contact={"lifecycle_stage": "lead", "first_name": None, "score": 3}), link_rewriter=tracker)
+    lead = compiled.render(ctx(contact={"lifecycle_stage": "lead", "first_name": None, "score": 3}, computed={"orders": 1}), link_rewriter=tracker)
     assert "Hi friend, ready to start?" in lead.content["text"]
     assert 'class="cold"' in lead.content["html"] and "Loyal" not in lead.content["html"]
+
+
+def test_a_conditional_section_with_its_own_layout_only_leaves_unused_head_css() -> None:
+    body = (
+        "<mjml><mj-body><mj-section><mj-column><mj-text>A</mj-text></mj-column></mj-section>"
+        "{% if show %}<mj-section><mj-column><mj-text>B</mj-text></mj-column><mj-column><mj-text>C</mj-text></mj-column></mj-section>{% endif %}"
+        "</mj-body></mjml>"
+    )
+    fast, slow = both_paths({"subject": "s", "body": body})
+    assert fast.precompiled
+    shown = {"show": True}
+    assert fast.render(shown).content["html"] == slow.render(shown).content["html"]
+    a, b = fast.render({}).content["html"], slow.render({}).content["html"]
+    # MJML emits the media query of every column width it saw; the precompiled head keeps
+    # the half-width rule of the hidden section, which then matches nothing
+    assert a[a.index("<body") :] == b[b.index("<body") :]
+    assert "mj-column-per-50" in a[: a.index("<body")] and "mj-column-per-50" not in b
+
+
+def test_comments_and_assigns_may_sit_anywhere() -> None:
+    body = (
+        "<mjml><mj-body>{% comment %}<mj-section>{% endcomment %}<mj-section>{% # note %}<mj-column>"
+        "{% assign n = contact.first_name | upcase %}<mj-text>Hi {{ n }}</mj-text></mj-column></mj-section></mj-body></mjml>"
+    )
+    fast, slow = both_paths({"subject": "s", "body": body})
+    assert fast.precompiled, fast.fallback_reason
+    assert fast.render(ctx()).content["html"] == slow.render(ctx()).content["html"]
+    assert fast.render(ctx()).content["text"] == "Hi ANN"
+
+
+def test_whitespace_control_does_not_glue_text_paragraphs() -> None:
+    body = "<html><body><p>One</p>{%- if contact.vip -%}<p>Two</p>{%- endif -%}<p>Three</p></body></html>"
+    compiled = compile_template("email", {"subject": "s", "format": "html", "body": body})
+    assert compiled.precompiled and compiled.text_precompiled
+    out = compiled.render(ctx(contact={"vip": True})).content
+    assert "<p>One</p><p>Two</p><p>Three</p>" in out["html"]
+    assert out["text"] == "One\n\nTwo\n\nThree"
 
 
 @pytest.mark.parametrize(
@@ -585,8 +622,9 @@ def test_bad_templates_are_invalid_input_naming_the_field(channel: str, fields: 
     assert message in err.value.message
 
 
-def test_runtime_errors_name_the_field_and_the_source_line() -> None:
-    body = "<mjml><mj-body><mj-section><mj-column>\n<mj-text>{% if x %}a{% endif %}\n{{ 10 | divided_by: contact.zero }}</mj-text>\n</mj-column></mj-section></mj-body></mjml>"
+@pytest.mark.parametrize("tag", ["{% if x %}a{% endif %}", ""])  # the Liquid and the flat renderer
+def test_runtime_errors_name_the_field_and_the_source_line(tag: str) -> None:
+    body = f"<mjml><mj-body><mj-section><mj-column>\n<mj-text>{tag}\n{{{{ 10 | divided_by: contact.zero }}}}</mj-text>\n</mj-column></mj-section></mj-body></mjml>"
     for precompile in (True, False):
         compiled = compile_template("email", {"subject": "s", "body": body}, precompile=precompile)
         with pytest.raises(TemplateError) as err:

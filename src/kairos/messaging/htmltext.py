@@ -25,6 +25,7 @@ __all__ = [
     "mark_links",
     "rewrite_links",
     "rewrite_marked_links",
+    "same_markup",
     "scan_sites",
     "tidy_text",
     "trackable",
@@ -156,6 +157,39 @@ def _attribute_sites(
                 break
         else:  # a placeholder standing for an attribute name or a whole attribute
             sites.append(Site(m.start(), int(m.group(1)), "tag", (serial,), path))
+
+
+class _Events(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.events: list[tuple[str, ...]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.events.append(("<", tag, *(f"{k}={v}" for k, v in attrs)))
+
+    def handle_endtag(self, tag: str) -> None:
+        self.events.append(("/", tag))
+
+    def handle_data(self, data: str) -> None:
+        if self.events and self.events[-1][0] == "":
+            data = self.events.pop()[1] + data
+        self.events.append(("", data))
+
+    def handle_comment(self, data: str) -> None:
+        self.events.append(("!", data))
+
+
+def same_markup(a: str, b: str) -> bool:
+    """Equal documents, however their characters are spelled (``&#39;`` or ``'``)."""
+    if a == b:
+        return True
+    events = []
+    for page in (a, b):
+        parser = _Events()
+        parser.feed(page)
+        parser.close()
+        events.append(parser.events)
+    return events[0] == events[1]
 
 
 # --------------------------------------------------------------------------- text
@@ -307,17 +341,15 @@ class _TextConverter(HTMLParser):
 
 
 _TRAILING_SPACE = re.compile(r"[ \t]+(?=\n)")
-_EXCESS_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
+_BLANK_RUN = re.compile(r"\n\s*\n")  # a literal first character: the regex engine skips fast
 
 
 def tidy_text(text: str) -> str:
     """No trailing spaces, at most one blank line in a row, no surrounding blank space. Also
     applied per message to a derived text template, whose tags leave empty lines behind."""
-    if "  \n" in text or " \n" in text or "\t\n" in text:
+    if " \n" in text or "\t\n" in text:
         text = _TRAILING_SPACE.sub("", text)
-    if "\n\n\n" in text or "\n \n" in text:
-        text = _EXCESS_LINES.sub("\n\n", text)
-    return text.strip()
+    return _BLANK_RUN.sub("\n\n", text).strip()
 
 
 def html_to_text(html: str, markers: re.Pattern[str] | None = None, zero_width: Collection[str] = ()) -> str:

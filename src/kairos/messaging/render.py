@@ -16,7 +16,21 @@ from sqlalchemy import Connection, select
 from kairos.contacts.tables import contact
 from kairos.db.dialect import chunks
 from kairos.messaging.templates import CompiledTemplate, compile_template
-from kairos.messaging.tracking import Links, url_hash
+from kairos.messaging.tracking import Links, link_part, url_hash
+
+_DIGESTS: dict[str, bytes] = {}
+
+
+def _digest(url: str) -> bytes:
+    """URL hashes, remembered: a broadcast links to the same few URLs in every message."""
+    found = _DIGESTS.get(url)
+    if found is None:
+        if len(_DIGESTS) > 10_000:
+            _DIGESTS.clear()
+        found = _DIGESTS[url] = url_hash(url)
+    return found
+
+
 from kairos.segments.traits import traits_of
 
 CONTACT_FIELDS = (
@@ -96,11 +110,12 @@ def render_content(
     stored before the message is sent."""
     rewriter = None
     if channel == "email" and tracking.clicks:
+        prefix = links.click_prefix(message_id)
 
         def rewriter(url: str) -> str:
-            digest = url_hash(url)
+            digest = _digest(url)
             seen_links[digest] = url
-            return links.click_url(message_id, digest)
+            return prefix + link_part(digest)
 
     pixel = links.open_url(message_id) if channel == "email" and tracking.opens else None
     rendered = compiled.render(ctx, link_rewriter=rewriter, open_pixel_url=pixel, strict=strict)

@@ -90,6 +90,7 @@ from kairos.messaging.htmltext import (
     mark_links,
     rewrite_links,
     rewrite_marked_links,
+    same_markup,
     scan_sites,
     tidy_text,
     trackable,
@@ -331,15 +332,16 @@ _BLOCK_OPEN = frozenset({"if", "unless", "case", "for", "tablerow", "capture", "
 _BLOCK_MID = frozenset({"elsif", "else", "when"})
 _BLOCK_CLOSE = frozenset({f"end{name}" for name in _BLOCK_OPEN})
 _SILENT = frozenset({"assign", "comment", "#", "doc"})  # print nothing: can move to the front
+_COMMENTS = frozenset({"comment", "#", "doc"})
 
-UnitKind = Literal["output", "open", "mid", "close", "stmt"]
+_UnitKind = Literal["output", "open", "mid", "close", "stmt"]
 
 
 @dataclass(slots=True)
 class _Unit:
     start: int
     end: int
-    kind: UnitKind
+    kind: _UnitKind
     name: str
     group: int = -1  # for open/mid/close: index of the block's opening unit
 
@@ -365,7 +367,7 @@ def _split_units(source: str) -> list[_Unit]:
                             break
                 units.append(_Unit(m.start(), end, "stmt", "comment"))
                 continue
-            unit_kind: UnitKind = (
+            unit_kind: _UnitKind = (
                 "open"
                 if name in _BLOCK_OPEN
                 else "mid"
@@ -431,6 +433,10 @@ class _Placeholders:
         return f"{self.prefix}{index}X"
 
 
+_UNTRIM_START = re.compile(r"^\{([{%])-")
+_UNTRIM_END = re.compile(r"-([}%])\}$")
+
+
 class _Restored:
     """Placeholders swapped back for Liquid markup, with a map from offsets in the result to
     lines of the author's source (for runtime error messages)."""
@@ -442,6 +448,8 @@ class _Restored:
         source: str,
         units: list[_Unit],
         prefix: Sequence[tuple[int, str]] = (),
+        *,
+        untrim: bool = False,
     ) -> None:
         parts: list[str] = []
         self._starts: list[int] = []
@@ -463,7 +471,10 @@ class _Restored:
                 parts.append(doc[last : m.start()])
                 size += m.start() - last
             unit = units[int(m.group(1))]
-            add(source[unit.start : unit.end], unit.start)
+            markup = source[unit.start : unit.end]
+            if untrim:  # {%- … -%} was meant for the HTML; in text it would join paragraphs
+                markup = _UNTRIM_END.sub(r"\1}", _UNTRIM_START.sub(r"{\1", markup))
+            add(markup, unit.start)
             last = m.end()
         parts.append(doc[last:])
         self.text = "".join(parts)
@@ -535,7 +546,10 @@ def _check_source_site(site: Site, unit: _Unit, fmt: str, fragment: bool) -> boo
     if site.where != "text":
         raise _Fallback(f"Liquid markup inside a {site.where}")
     path = site.path
-    silent_only = unit.kind == "output"  # output statements only, e.g. a value in CSS
+    is_output = unit.kind == "output"  # e.g. a value in CSS: fine; a tag there is not
+    # An assign prints nothing: wherever the parser moves it, only its order relative to
+    # the other units matters, and the output check verifies that.
+    movable = unit.kind == "stmt" and unit.name == "assign"
     if fmt == "mjml":
         mj = max((i for i, name in enumerate(path) if name.startswith("mj")), default=-1)
         if mj < 0:
@@ -544,19 +558,21 @@ def _check_source_site(site: Site, unit: _Unit, fmt: str, fragment: bool) -> boo
         if element in _MJ_BETWEEN_BLOCKS and not html_path:
             return True
         if element == "mj-style":
-            if silent_only:
+            if is_output:
                 return False
             raise _Fallback("Liquid tags inside <mj-style>")
         if element not in _MJ_VERBATIM:
+            if movable:
+                return True
             raise _Fallback(f"Liquid markup directly inside <{element}>")
         inner = html_path[-1] if html_path else ("table" if element == "mj-table" else "")
     else:
         if not path and not fragment:
             raise _Fallback("Liquid markup outside <html>")
         inner = path[-1] if path else ""
-    if inner in _MOVED_TEXT:
+    if inner in _MOVED_TEXT and not movable:
         raise _Fallback(f"Liquid markup directly inside <{inner}>")
-    if inner in ("style", "script") and not silent_only:
+    if inner in ("style", "script") and not is_output:
         raise _Fallback(f"Liquid tags inside <{inner}>")
     return False
 
@@ -598,7 +614,8 @@ def _check_sequence(found: Sequence[int], considered: Sequence[int], units: list
 
 @dataclass(slots=True)
 class _FlatSource:
-    """A precompiled body made of output statements only, as placeholder documents."""
+    """A precompiled body that renders as flat parts (see ``_hybrid_ok``), as placeholder
+    documents."""
 
     html: str
     text: str | None
@@ -626,7 +643,9 @@ def _compile_body(source: str, fmt: str, *, precompile: bool, derive_text: bool)
         _validate_slow(slow, fmt)
         return slow
     try:
-        return _precompile(source, fmt, derive_text=derive_text)
+        body = _precompile(source, fmt, derive_text=derive_text)
+        _probe(body, slow, fmt)
+        return body
     except _MjmlFailed as err:
         _validate_slow(slow, fmt, str(err))
         slow.reason = str(err)
@@ -634,6 +653,33 @@ def _compile_body(source: str, fmt: str, *, precompile: bool, derive_text: bool)
         _validate_slow(slow, fmt)
         slow.reason = str(err)
     return slow
+
+
+def _probe(fast: _Body, slow: _Body, fmt: str) -> None:
+    """A last differential check: both paths rendered with nothing defined (every value
+    empty, every condition false, every loop empty). MJML sometimes decides on content —
+    an ``mj-social-element`` without text loses its text cell — which a placeholder, never
+    empty, cannot show. Only the body is compared: for a hidden section the precompiled
+    head keeps MJML's unused media-query and font rules, which match nothing."""
+    try:
+        precompiled = _strip_markers(fast.html.render({}))
+    except LiquidError:
+        precompiled = None
+    try:
+        reference = rewrite_links(_to_html(slow.html.render({}), fmt), None)[0]  # drops notrack markers
+    except (LiquidError, ValueError, css_inline.InlineError):
+        reference = None
+    if precompiled is None or reference is None:
+        if precompiled is not reference:
+            raise _Fallback("the empty-context probe failed on one path only")
+        return
+    if not same_markup(_body_of(precompiled), _body_of(reference)):
+        raise _Fallback("MJML renders empty values differently (empty-context probe)")
+
+
+def _body_of(page: str) -> str:
+    start = page.find("<body")
+    return page[start:] if start >= 0 else page
 
 
 def _validate_slow(body: _Body, fmt: str, mjml_error: str | None = None) -> None:
@@ -652,12 +698,19 @@ def _precompile(source: str, fmt: str, *, derive_text: bool) -> _Body:
     placeholders = _Placeholders(source)
     pattern = placeholders.pattern
     lifted, markup_start, prefix = _prelude(source, units)
-    considered = list(range(lifted, len(units)))
+    # Comments print nothing and may sit anywhere: they simply leave.
+    considered = [i for i in range(lifted, len(units)) if units[i].name not in _COMMENTS]
+    kept = set(considered)
+    for i in considered:
+        if units[i].name == "raw" and (
+            "<" in source[units[i].start : units[i].end] or "&" in source[units[i].start : units[i].end]
+        ):
+            raise _Fallback("markup inside {% raw %}")  # the slow path would run it through MJML
 
     parts: list[str] = []
     last = markup_start
-    for i in considered:
-        parts += (source[last : units[i].start], placeholders(i))
+    for i in range(lifted, len(units)):
+        parts += (source[last : units[i].start], placeholders(i) if i in kept else "")
         last = units[i].end
     parts.append(source[last:])
     protected = "".join(parts)
@@ -705,15 +758,37 @@ def _precompile(source: str, fmt: str, *, derive_text: bool) -> _Body:
         raise _Fallback(f"the compiled HTML does not parse: {err.message}") from err
     body = _Body(True, compiled, restored.locate, marked=LINK_START in html)
     if text is not None:
-        restored = _Restored(text, pattern, source, units, prefix)
+        restored = _Restored(text, pattern, source, units, prefix, untrim=True)
         try:
             body.text = _PLAIN_ENV.from_string(restored.text)
             body.text_locate = restored.locate
         except LiquidError:  # pragma: no cover - same checks as the HTML
             text = None
-    if all(units[i].kind == "output" and not _trims(source, units[i]) for i in range(len(units))):
+    if not lifted and _hybrid_ok(source, units, considered):
         body.flat = _FlatSource(html, text, pattern, units, source)
     return body
+
+
+_HYBRID_BLOCKS = frozenset({"if", "unless", "case", "for", "tablerow"})
+
+
+def _hybrid_ok(source: str, units: list[_Unit], considered: list[int]) -> bool:
+    """Whether the body can render as flat parts with top-level blocks done by Liquid:
+    no tag binds a variable (top-level values are looked up in the context directly, and
+    each block renders in a fresh Liquid context), and no top-level unit trims whitespace
+    (the trim would reach into flat text)."""
+    depth = 0
+    for i in considered:
+        unit = units[i]
+        if unit.kind == "stmt" and unit.name not in ("break", "continue"):
+            return False
+        if unit.kind == "open" and unit.name not in _HYBRID_BLOCKS:
+            return False
+        top = depth == 0 or (unit.kind == "close" and depth == 1)
+        depth += {"open": 1, "close": -1}.get(unit.kind, 0)
+        if top and _trims(source, unit):
+            return False
+    return True
 
 
 def _trims(source: str, unit: _Unit) -> bool:
@@ -820,10 +895,11 @@ def _fast_path(expression: Expression, env: Environment) -> tuple[tuple[str, ...
 
 
 class _Exprs:
-    """The distinct output statements of an email's flat fields (subject, HTML, text…),
-    each evaluated once per message with Liquid's own expression objects — the same
-    semantics as a render, without walking nodes and writing buffers. Plain variables
-    (with an optional literal default), most of a marketing email, skip even that."""
+    """The values of an email's flat fields (subject, HTML, text…), computed once per
+    message: each distinct output statement is evaluated with Liquid's own expression
+    objects — the same semantics as a render, without walking nodes and writing buffers;
+    plain variables (with an optional literal default), most of a marketing email, skip
+    even that. A hybrid's top-level blocks are rendered by Liquid."""
 
     def __init__(self) -> None:
         self._ids: dict[str, int] = {}
@@ -831,11 +907,25 @@ class _Exprs:
         self._plain: list[Expression | None] = []
         self._where: list[tuple[str, int]] = []  # (field, line) for error messages
         self._plan: list[_Step] = []
+        self._blocks: list[tuple[int, BoundTemplate, _Locate, bool]] = []
         self._base_html = _HTML_ENV.from_string("")
         self._base_plain = _PLAIN_ENV.from_string("")
 
     def __len__(self) -> int:
         return len(self._where)
+
+    @property
+    def has_blocks(self) -> bool:
+        return bool(self._blocks)
+
+    def add_block(self, template: BoundTemplate, locate: _Locate, field_name: str, *, html: bool) -> int:
+        """A top-level block of a hybrid: rendered by Liquid, used as one value."""
+        index = len(self._where)
+        self._html.append(None)
+        self._plain.append(None)
+        self._where.append((field_name, 0))
+        self._blocks.append((index, template, locate, html))
+        return index
 
     def add(self, markup: str, field_name: str, line: int, *, html: bool) -> int:
         index = self._ids.get(markup)
@@ -852,7 +942,13 @@ class _Exprs:
 
     def finish(self) -> None:
         self._plan = []
-        for he, pe, (field_name, line) in zip(self._html, self._plain, self._where, strict=True):
+        blocks = {index for index, *_ in self._blocks}
+        for index, (he, pe, (field_name, line)) in enumerate(
+            zip(self._html, self._plain, self._where, strict=True)
+        ):
+            if index in blocks:
+                self._plan.append(_Step(None, None, False, field_name, line))
+                continue
             share = he is not None and pe is not None and _shareable(he, _HTML_ENV)
             step = _Step(he, None if share else pe, share, field_name, line)
             if he is None or pe is None or share:  # one evaluation serves both
@@ -909,25 +1005,38 @@ class _Exprs:
             if strict is not None and strict.pending:
                 strict.report.extend(f"{step.field}: {hint} (line {step.line})" for hint, _ in strict.pending)
                 strict.pending.clear()
+        for i, template, locate, html in self._blocks:
+            rendered = _render(template, context, self._where[i][0], locate)
+            if html:
+                html_values[i] = rendered
+            else:
+                plain_values[i] = rendered
         return html_values, plain_values
 
 
 class _Flat:
-    """A field made of static text and output statements only: per message, a join.
+    """A field as static text and slots, per message a join. A slot holds an output
+    statement's value or, in a hybrid, the Liquid rendering of a top-level block.
 
-    In HTML, the link markers of ``mark_links`` become boundaries: each tracked href is a
-    known range of parts, rewritten without searching the document."""
+    In HTML, the link markers of ``mark_links`` become boundaries: each tracked href in the
+    static text is a known range of parts, rewritten without searching the document; only
+    block renderings that contain links are searched."""
 
     __slots__ = ("field", "links", "parts", "slots")
 
-    def __init__(self, field_name: str, parts: list[str], ids: list[int]) -> None:
+    def __init__(
+        self, field_name: str, parts: list[str], ids: list[int], scanned: Collection[int] = ()
+    ) -> None:
         self.field = field_name
         self.parts: list[str] = []
-        self.slots: list[tuple[int, int]] = []  # (position in parts, expression id)
-        self.links: list[tuple[int, int]] = []  # href ranges [start, end) in parts
+        self.slots: list[tuple[int, int]] = []  # (position in parts, value id)
+        # in document order: (start, end) href range, or (position, -1) for a block to search
+        self.links: list[tuple[int, int]] = []
         link_start = -1
         for k, part in enumerate(parts):
             if k:
+                if ids[k - 1] in scanned:
+                    self.links.append((len(self.parts), -1))
                 self.slots.append((len(self.parts), ids[k - 1]))
                 self.parts.append("")
             for piece in _LINK_MARKER.split(part):
@@ -948,8 +1057,12 @@ class _Flat:
         buf = self.parts.copy()
         for position, index in self.slots:
             buf[position] = values[index]
-        if rewriter is not None:
-            for start, end in self.links:
+        for start, end in self.links:
+            if end < 0:  # a block: its links are still marked
+                buf[start], found = rewrite_marked_links(buf[start], rewriter, skip)
+                if links is not None:
+                    links += found
+            elif rewriter is not None:
                 url = trackable(buf[start] if end - start == 1 else "".join(buf[start:end]), skip)
                 if url is not None:
                     if links is not None:
@@ -967,17 +1080,38 @@ _LINK_MARKER = re.compile(f"({re.escape(LINK_START)}|{re.escape(LINK_END)})")
 
 
 def _flat_document(doc: str, flat: _FlatSource, exprs: _Exprs, field_name: str, *, html: bool) -> _Flat:
+    """Split a placeholder document into static text, top-level output statements (values)
+    and top-level blocks (each a small Liquid template of its own)."""
     parts: list[str] = []
     ids: list[int] = []
-    last = 0
+    scanned: set[int] = set()
+    last = depth = block_start = 0
     for m in flat.pattern.finditer(doc):
         unit = flat.units[int(m.group(1))]
-        parts.append(doc[last : m.start()])
-        line = flat.source.count("\n", 0, unit.start) + 1
-        ids.append(exprs.add(flat.source[unit.start : unit.end], field_name, line, html=html))
-        last = m.end()
+        if depth == 0 and unit.kind == "output":
+            parts.append(doc[last : m.start()])
+            line = flat.source.count("\n", 0, unit.start) + 1
+            ids.append(exprs.add(flat.source[unit.start : unit.end], field_name, line, html=html))
+            last = m.end()
+        elif unit.kind == "open":
+            if depth == 0:
+                parts.append(doc[last : m.start()])
+                block_start = m.start()
+            depth += 1
+        elif unit.kind == "close":
+            depth -= 1
+            if depth == 0:
+                block = doc[block_start : m.end()]
+                restored = _Restored(block, flat.pattern, flat.source, flat.units, untrim=not html)
+                env = _HTML_ENV if html else _PLAIN_ENV
+                ids.append(
+                    exprs.add_block(env.from_string(restored.text), restored.locate, field_name, html=html)
+                )
+                if LINK_START in block:
+                    scanned.add(ids[-1])
+                last = m.end()
     parts.append(doc[last:])
-    return _Flat(field_name, parts, ids)
+    return _Flat(field_name, parts, ids, scanned)
 
 
 def _flat_field(source: str, exprs: _Exprs, field_name: str) -> _Flat | None:
@@ -1017,6 +1151,10 @@ class CompiledTemplate:
     fallback_reason: str | None = None
     #: True when the plain-text part is a compiled template (no HTML parsing per message)
     text_precompiled: bool = True
+    #: how an email body renders: "flat" (output statements only: a join), "hybrid" (flat,
+    #: with top-level blocks rendered by Liquid), "liquid" (one Liquid template of the
+    #: final HTML), "slow" (Liquid, MJML and CSS inlining per message); "fields" elsewhere
+    strategy: str = "fields"
 
     def render(
         self,
@@ -1097,6 +1235,10 @@ class _EmailTemplate(CompiledTemplate):
             if body.flat.text is not None:
                 self._flat_body_text = _flat_document(body.flat.text, body.flat, exprs, "body", html=False)
         exprs.finish()
+        if self._flat_html is not None:
+            self.strategy = "hybrid" if exprs.has_blocks else "flat"
+        else:
+            self.strategy = "liquid" if body.precompiled else "slow"
 
     def _render(
         self,

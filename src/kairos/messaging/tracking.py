@@ -4,9 +4,10 @@ Public links carry signed tokens (``kairos.crypto.Keyring``: ids + a 128-bit HMA
 anything a visitor could rewrite into another contact's link:
 
 - ``/t/o/{token}``: the open pixel (token: message id);
-- ``/t/c/{token}``: a click (token: message id + the 128-bit hash of the URL). The redirect
-  target is looked up in ``tracked_link`` — written before the message was sent — so the
-  server never redirects to a URL taken from the request;
+- ``/t/c/{token}/{link}``: a click (token: the signed message id; link: the 128-bit hash of
+  the URL). The redirect target is looked up in ``tracked_link`` of the message's workspace
+  — written before the message was sent — so the server never redirects to a URL taken from
+  the request, and a forged link part can only name a URL that workspace already sends;
 - ``/u/{token}``: unsubscribe (RFC 8058 one-click POST, or a page with a button);
 - ``/p/{token}``: the preference centre (token: workspace id + contact id);
 - ``/p/confirm/{token}``: double opt-in confirmation (token: contact id + topic id).
@@ -19,6 +20,7 @@ stream.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 import uuid
@@ -79,6 +81,18 @@ def url_hash(url: str) -> bytes:
     return hashlib.sha256(url.encode()).digest()[:16]
 
 
+def link_part(digest: bytes) -> str:
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def read_link_part(text: str) -> bytes | None:
+    try:
+        digest = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, TypeError):
+        return None
+    return digest if len(digest) == 16 else None
+
+
 class Links:
     """Builds and reads the signed public links of one server (``base_url``)."""
 
@@ -89,8 +103,13 @@ class Links:
     def open_url(self, message_id: int) -> str:
         return f"{self.base}/t/o/{self.keyring.sign('open', message_id)}.gif"
 
+    def click_prefix(self, message_id: int) -> str:
+        """The part of every click URL of one message before the link hash (signed once per
+        message, not once per link: a newsletter has many links)."""
+        return f"{self.base}/t/c/{self.keyring.sign('click', message_id)}/"
+
     def click_url(self, message_id: int, digest: bytes) -> str:
-        return f"{self.base}/t/c/{self.keyring.sign('click', message_id, extra=digest)}"
+        return self.click_prefix(message_id) + link_part(digest)
 
     def unsubscribe_url(self, message_id: int) -> str:
         return f"{self.base}/u/{self.unsubscribe_token(message_id)}"

@@ -74,14 +74,17 @@ def open_pixel(token: str, state: StateDep, user_agent: Annotated[str | None, He
     return Response(PIXEL, media_type="image/gif", headers=NO_STORE)
 
 
-@router.get("/t/c/{token}", include_in_schema=False)
-def click(token: str, state: StateDep, user_agent: Annotated[str | None, Header()] = None) -> Response:
+@router.get("/t/c/{token}/{link}", include_in_schema=False)
+def click(
+    token: str, link: str, state: StateDep, user_agent: Annotated[str | None, Header()] = None
+) -> Response:
     """Redirects to the URL stored for this link when the message was rendered; the target
     never comes from the request, so this is no open redirect."""
-    found = state.links.read("click", token, 1, 16)
-    if found is None:
+    found = state.links.read("click", token, 1)
+    digest = tracking.read_link_part(link)
+    if found is None or digest is None:
         return _gone()
-    (message_id,), digest = found
+    message_id = found[0][0]
     with state.engine.begin() as conn:
         url = tracking.record_click(conn, message_id, digest, state.clock.now(), user_agent)
     if url is None:

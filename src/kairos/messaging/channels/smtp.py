@@ -462,6 +462,7 @@ class SmtpChannel:
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
         self._closed = False
+        self._eightbit_ok = False
         self._tls: ssl.SSLContext | None = None
         if settings.security != "none" or settings.ca_pem:
             self._tls = tls_context(settings)
@@ -767,7 +768,9 @@ class SmtpChannel:
                     date=when if isinstance(when, datetime | int | float) else time.time(),
                     headers=content.get("headers"),
                     reply_to=content.get("reply_to", s.reply_to),
+                    allow_8bit=self._eightbit_ok,
                 )
+                job.eightbit = not message.isascii()
         except (ValueError, TypeError, AttributeError) as exc:
             return f"cannot build the message: {exc}"
         job.utf8 = not (sender.isascii() and recipient.isascii())
@@ -794,6 +797,8 @@ class SmtpChannel:
         conn = open_connection(self.settings, self.secrets, self._tls)
         with self._lock:
             self.stats.connections += 1
+            # bodies go as 8-bit (no encoding work) once we know the server takes 8BITMIME
+            self._eightbit_ok = conn.eightbit
         return conn
 
     def _checkin(self, conn: _Connection) -> None:
