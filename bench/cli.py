@@ -255,7 +255,8 @@ def send(
     smtp: Annotated[
         str | None, typer.Option(help="host:port of a real MTA (e.g. Postfix); default: our sink")
     ] = None,
-    connections: Annotated[int, typer.Option(min=1, help="SMTP connections of the channel")] = 2,
+    connections: Annotated[int, typer.Option(min=1, help="SMTP connections per worker")] = 1,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes sending (they share the outbox)")] = 2,
     database_url: Annotated[str | None, typer.Option(help="Database (default: a temporary SQLite)")] = None,
     keep: Annotated[bool, typer.Option(help="Keep the scratch directory")] = False,
     as_json: JsonOption = False,
@@ -265,7 +266,7 @@ def send(
 
     figures = _guard(
         lambda: run_send(
-            Options(messages=messages, batch=batch, smtp=smtp, connections=connections),
+            Options(messages=messages, batch=batch, smtp=smtp, connections=connections, workers=workers),
             database_url=database_url,
             keep=keep,
             say=_say(as_json),

@@ -7,9 +7,13 @@ Three processes, so each figure is measured where it belongs:
   broadcast through the outbox (``enqueue``, timed as ``enqueue_per_s``);
 - the SMTP sink (``kairos_bench.smtp_sink``) in its own process, or a real MTA given with
   ``--smtp host:port`` (e.g. Postfix from ``scripts/postfix.sh``, relaying to a sink);
-- the sender: a fresh Python process running the production ``Dispatcher`` until the queue
-  is empty; it reports its own wall time and peak RSS (``ru_maxrss``), so neither the data
-  preparation nor interpreter start-up is counted.
+- the senders: ``--workers`` fresh Python processes, each running the production
+  ``Dispatcher`` until the queue is empty — several workers sharing one outbox is how Kairos
+  scales (claims are short transactions: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the write
+  lock on SQLite). Each reports its own send window and peak RSS (``ru_maxrss``); the rate is
+  all messages over the span from the first sender's start to the last one's end, so neither
+  data preparation nor interpreter start-up is counted. ``peak_rss_mb`` is the largest
+  sender's.
 """
 
 from __future__ import annotations
@@ -21,11 +25,13 @@ import resource
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from kairos_bench.common import BenchError, cpus, database_url_or_default, free_port, workdir
+from kairos_bench.common import BenchError, cpu_seconds, cpus, database_url_or_default, free_port, workdir
 
 NEWSLETTER = """<mjml>
   <mj-head>
@@ -79,7 +85,8 @@ class Options:
     messages: int = 100_000
     batch: int = 500
     smtp: str | None = None  # host:port of a real MTA; default: our sink in its own process
-    connections: int = 2
+    connections: int = 1
+    workers: int = 2
 
 
 def run_send(options: Options, *, database_url: str | None, keep: bool, say: Any) -> dict[str, Any]:
@@ -117,20 +124,13 @@ def run_send(options: Options, *, database_url: str | None, keep: bool, say: Any
             _enqueue(engine, workspace_id, options.messages, clock.now())
             enqueue_s = time.perf_counter() - t0
             engine.dispose()
-            say("sending …")
-            sender = subprocess.run(
-                [sys.executable, "-m", "kairos_bench.send", "--dispatch", url, "--batch", str(options.batch)],
-                capture_output=True,
-                text=True,
-                timeout=3600,
-                check=False,
-            )
-            if sender.returncode != 0:
-                raise BenchError(f"the sender failed:\n{sender.stderr[-3000:]}")
-            sent = json.loads(sender.stdout.strip().splitlines()[-1])
+            say(f"sending with {options.workers} worker process(es) …")
+            sent = _senders(url, options)
         finally:
             received = None
+            sink_cpu = None
             if sink_proc is not None:
+                sink_cpu = cpu_seconds(sink_proc.pid)
                 sink_proc.send_signal(signal.SIGTERM)
                 _, err = sink_proc.communicate(timeout=30)
                 received = _sink_count(err)
@@ -138,11 +138,14 @@ def run_send(options: Options, *, database_url: str | None, keep: bool, say: Any
         "messages_per_s": round(sent["sent"] / sent["seconds"], 1) if sent["seconds"] else 0,
         "peak_rss_mb": sent["peak_rss_mb"],
         "messages": options.messages,
+        "workers": options.workers,
         "sent": sent["sent"],
         "received_by_sink": received,
         "seconds": round(sent["seconds"], 2),
         "enqueue_per_s": round(options.messages / enqueue_s, 1),
         "phases_s": sent["phases_s"],
+        "sender_cpu_us_per_msg": round(sent["cpu_s"] / max(sent["sent"], 1) * 1e6, 1),
+        "sink_cpu_us_per_msg": round(sink_cpu / options.messages * 1e6, 1) if sink_cpu is not None else None,
         "smtp": options.smtp or "kairos_bench.smtp_sink",
         "database": url.split(":", 1)[0],
         "contacts": options.messages,
@@ -152,6 +155,40 @@ def run_send(options: Options, *, database_url: str | None, keep: bool, say: Any
     if sent["sent"] != options.messages or (received is not None and received != options.messages):
         raise BenchError(f"not every message arrived: {figures}")
     return figures
+
+
+def _senders(url: str, options: Options) -> dict[str, Any]:
+    """Start the sender processes together (each waits for a go file) and combine their figures."""
+    go = Path(tempfile.mkdtemp(prefix="kairos-send-")) / "go"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "kairos_bench.send", "--dispatch", url, "--batch", str(options.batch),
+             "--go", str(go)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for _ in range(options.workers)
+    ]  # fmt: skip
+    time.sleep(1.0)  # let the interpreters start and import; the go file starts the clock
+    go.touch()
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=3600)
+        if proc.returncode != 0:
+            raise BenchError(f"a sender failed:\n{err[-3000:]}")
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    start = min(r["started"] for r in results)
+    end = max(r["ended"] for r in results)
+    phases: dict[str, float] = {}
+    for r in results:
+        for k, v in r["phases_s"].items():
+            phases[k] = round(phases.get(k, 0.0) + v, 2)
+    return {
+        "sent": sum(r["sent"] for r in results),
+        "seconds": end - start,
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
+        "cpu_s": sum(r["cpu_s"] for r in results),
+        "phases_s": phases,
+    }
 
 
 def _sink_count(stderr: str) -> int | None:
@@ -253,8 +290,8 @@ def _enqueue(engine: Any, workspace_id: int, count: int, now: Any) -> None:
             )
 
 
-def dispatch(database_url: str, batch: int) -> dict[str, Any]:
-    """The sender process: the production dispatcher until nothing is due."""
+def dispatch(database_url: str, batch: int, go: str | None = None) -> dict[str, Any]:
+    """A sender process: the production dispatcher until nothing is due."""
     from kairos.clock import SystemClock
     from kairos.config import Settings
     from kairos.db.engine import make_engine
@@ -265,7 +302,11 @@ def dispatch(database_url: str, batch: int) -> dict[str, Any]:
     )
     engine = make_engine(settings)
     dispatcher = build_dispatcher(settings, engine, SystemClock())
+    while go is not None and not os.path.exists(go):
+        time.sleep(0.001)
     sent = 0
+    started = time.time()
+    cpu0 = os.times()
     t0 = time.perf_counter()
     while True:
         done = dispatcher.run()
@@ -273,11 +314,16 @@ def dispatch(database_url: str, batch: int) -> dict[str, Any]:
             break
         sent += done
     seconds = time.perf_counter() - t0
+    cpu1 = os.times()
+    ended = time.time()
     dispatcher.close()
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "sent": sent,
         "seconds": seconds,
+        "cpu_s": (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system),
+        "started": started,
+        "ended": ended,
         "peak_rss_mb": round(peak_kb / 1024, 1),
         "phases_s": {k: round(v, 2) for k, v in dispatcher.timings.items()},
         "pid": os.getpid(),
@@ -288,8 +334,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m kairos_bench.send")
     parser.add_argument("--dispatch", required=True, help="database URL; run the sender")
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--go", help="wait until this file exists before starting")
     args = parser.parse_args(argv)
-    print(json.dumps(dispatch(args.dispatch, args.batch)), flush=True)
+    print(json.dumps(dispatch(args.dispatch, args.batch, args.go)), flush=True)
 
 
 if __name__ == "__main__":

@@ -298,6 +298,47 @@ def test_the_rendered_branches_are_the_right_ones() -> None:
     assert 'class="cold"' in lead.content["html"] and "Loyal" not in lead.content["html"]
 
 
+HYBRID = """<mjml><mj-body>
+  <mj-section><mj-column><mj-text>Hi {{ contact.first_name | default: "there" }} <a href="{{ links.view_in_browser_url }}">online</a></mj-text></mj-column></mj-section>
+  {% if contact.lifecycle_stage == "customer" %}
+  <mj-section><mj-column><mj-text>Welcome back{% if contact.score > 10 %}, VIP{% endif %}!
+    <ul>{% for p in event.properties.recent %}<li><a href="https://shop.example/p/{{ p | url_encode }}?a=1&amp;b=2">{{ p }}</a></li>{% endfor %}</ul>
+  </mj-text></mj-column></mj-section>
+  {% endif %}
+  <mj-section><mj-column>
+    <mj-button href="https://shop.example/{% case contact.plan %}{% when 'pro' %}pro{% else %}upgrade{% endcase %}">Go</mj-button>
+    <mj-text><a href="{{ links.unsubscribe_url }}">Unsubscribe</a></mj-text>
+  </mj-column></mj-section>
+</mj-body></mjml>"""
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        ctx(event={"properties": {"recent": ["Mug", "Bowl & Plate"]}}),
+        ctx(contact={"score": 3, "plan": "free"}),
+        ctx(contact={"lifecycle_stage": "lead"}),
+        {},
+    ],
+)
+def test_a_hybrid_body_renders_like_the_slow_path(context: dict[str, Any]) -> None:
+    fast, slow = both_paths({"subject": "Hi {{ contact.first_name }}", "body": HYBRID})
+    assert fast.strategy == "hybrid" and slow.strategy == "slow"
+    a = fast.render(context, link_rewriter=tracker, open_pixel_url="https://t.example/o")
+    b = slow.render(context, link_rewriter=tracker, open_pixel_url="https://t.example/o")
+    assert a.content["html"] == b.content["html"]
+    assert a.content["subject"] == b.content["subject"]
+    assert a.links == b.links
+    if context:  # without URLs the compile-time text keeps the links' empty parentheses
+        assert a.content["text"] == b.content["text"]
+
+
+def test_strategies() -> None:
+    assert compile_template("email", {"subject": "s", "body": NEWSLETTER}).strategy == "flat"
+    assert compile_template("email", {"subject": "s", "body": BLOCKS}).strategy == "liquid"  # assign
+    assert compile_template("sms", {"text": "x"}).strategy == "fields"
+
+
 def test_a_conditional_section_with_its_own_layout_only_leaves_unused_head_css() -> None:
     body = (
         "<mjml><mj-body><mj-section><mj-column><mj-text>A</mj-text></mj-column></mj-section>"
@@ -422,6 +463,9 @@ def test_literal_placeholder_lookalikes_in_the_source_are_kept() -> None:
     compiled = compile_template("email", {"subject": "s", "format": "html", "body": body})
     assert compiled.precompiled
     assert "<p>Order KLQ1X and KLQ22X: Ann</p>" in compiled.render(ctx()).content["html"]
+    encoded = compile_template("email", {"subject": "s", "format": "html", "body": "<p>&#75;LQ0X {{ contact.first_name }}</p>"})
+    assert encoded.precompiled
+    assert "<p>KLQ0X Ann</p>" in encoded.render(ctx()).content["html"]
 
 
 # --------------------------------------------------------------------------- escaping & subjects
@@ -522,6 +566,16 @@ def test_the_derived_text_part_is_readable() -> None:
     assert "<" not in text and "{" not in text and "color" not in text and "@media" not in text
     assert "Picked for" not in text  # the hidden preheader
     assert "\n\n\n" not in text
+
+
+def test_a_text_part_converted_per_message_still_shows_original_urls() -> None:
+    # "{" + "{" across two elements: converting at compile time would invent Liquid
+    body = "<p><b>{</b>{ literal <a href='https://x.example/{{ contact.id }}'>go</a> {{ contact.first_name }}</p>"
+    compiled = compile_template("email", {"subject": "s", "format": "html", "body": body})
+    assert compiled.precompiled and not compiled.text_precompiled
+    out = compiled.render(ctx(), link_rewriter=tracker)
+    assert out.content["text"] == "{{ literal go (https://x.example/7) Ann"
+    assert out.links == ["https://x.example/7"]
 
 
 def test_html_to_text_structure() -> None:
