@@ -131,7 +131,7 @@ def test_a_plain_html_email() -> None:
     content = compiled.render(ctx()).content
     assert content["subject"] == "Hello Ann"
     assert content["preheader"] == "For Ann only"
-    assert '<p class="x" style="color: red;">Hi Ann</p>' in content["html"]
+    assert '<p\nclass="x" style="color: red;">Hi Ann</p>' in content["html"]
     assert content["text"] == "Hi Ann"
 
 
@@ -243,7 +243,7 @@ def test_the_precompiled_mjml_renders_exactly_like_the_slow_path(context: dict[s
 def test_mjml_output_is_inlined_and_personalised() -> None:
     compiled = compile_template("email", {"subject": "s", "body": NEWSLETTER})
     out = compiled.render(ctx()).content["html"]
-    assert re.search(r'<h1 style="[^"]*color: #123456', out)  # <mj-style inline> ended up inline
+    assert re.search(r'<h1\sstyle="[^"]*color: #123456', out)  # <mj-style inline> ended up inline
     assert "@media (max-width: 480px)" in out  # non-inlinable CSS stays in <head>
     assert "<title>News for Ann</title>" in out
     assert 'src="https://cdn.example/blue-mug.jpg"' in out
@@ -727,3 +727,17 @@ def test_remote_stylesheets_are_never_fetched(css_server: str) -> None:
             assert "Hi Ann" in page
             assert "color: red" not in page
     assert _Recorder.hits == []
+
+
+def test_email_html_has_short_lines_so_it_can_travel_as_8bit() -> None:
+    # css-inline writes one line per document; SMTP allows 998 bytes per line
+    cards = "".join(
+        f'<mj-section><mj-column><mj-text css-class="c">Card {i} for {{{{ contact.first_name }}}}</mj-text>'
+        f'<mj-button href="https://shop.example/p/{i}">Buy</mj-button></mj-column></mj-section>'
+        for i in range(30)
+    )
+    source = f'<mjml><mj-head><mj-style inline="inline">.c {{ color: #c00 }}</mj-style></mj-head><mj-body>{cards}</mj-body></mjml>'
+    html = compile_template("email", {"subject": "s", "body": source}).render({"contact": {"first_name": "Ann"}}).content["html"]
+    assert len(html) > 10_000
+    assert max(map(len, html.split("\n"))) < 998
+    assert "Card 29 for Ann" in html
