@@ -69,11 +69,19 @@ def both_paths(fields: dict[str, Any]) -> tuple[CompiledTemplate, CompiledTempla
 # --------------------------------------------------------------------------- channels
 
 CHANNEL_CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
-    ("sms", {"text": "Hi {{ contact.first_name }}, code {{ payload.coupon }}\n"}, {"text": "Hi Ann, code AUTUMN"}),
+    (
+        "sms",
+        {"text": "Hi {{ contact.first_name }}, code {{ payload.coupon }}\n"},
+        {"text": "Hi Ann, code AUTUMN"},
+    ),
     ("sms", {"text": "Hi {{ contact.nickname | default: 'there' }} & <you>"}, {"text": "Hi there & <you>"}),
     (
         "push",
-        {"title": "Hi\n{{ contact.first_name }}", "body": "{{ event.properties.product_name }} is back", "data": {"slug": "{{ event.properties.slug }}", "kind": "restock"}},
+        {
+            "title": "Hi\n{{ contact.first_name }}",
+            "body": "{{ event.properties.product_name }} is back",
+            "data": {"slug": "{{ event.properties.slug }}", "kind": "restock"},
+        },
         {"title": "Hi Ann", "body": "Blue Mug is back", "data": {"slug": "blue-mug", "kind": "restock"}},
     ),
     (
@@ -83,26 +91,68 @@ CHANNEL_CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ),
     (
         "wechat",
-        {"template_id": "TPL-1", "url": "https://shop.example/{{ event.properties.slug }}", "data": {"first": "{{ contact.first_name }}", "keyword1": "{{ computed.orders }}"}},
-        {"template_id": "TPL-1", "url": "https://shop.example/blue-mug", "data": {"first": {"value": "Ann"}, "keyword1": {"value": "3"}}},
+        {
+            "template_id": "TPL-1",
+            "url": "https://shop.example/{{ event.properties.slug }}",
+            "data": {"first": "{{ contact.first_name }}", "keyword1": "{{ computed.orders }}"},
+        },
+        {
+            "template_id": "TPL-1",
+            "url": "https://shop.example/blue-mug",
+            "data": {"first": {"value": "Ann"}, "keyword1": {"value": "3"}},
+        },
     ),
-    ("wechat", {"template_id": "TPL-2", "data": {"k": "v"}}, {"template_id": "TPL-2", "url": None, "data": {"k": {"value": "v"}}}),
+    (
+        "wechat",
+        {"template_id": "TPL-2", "data": {"k": "v"}},
+        {"template_id": "TPL-2", "url": None, "data": {"k": {"value": "v"}}},
+    ),
     (
         "webhook",
-        {"payload": {"id": "{{ contact.id }}", "name": "{{ contact.first_name }} <{{ contact.email }}>", "n": 3, "ok": True, "none": None, "tags": ["a", "{{ contact.plan }}"], "nested": {"x": "{{ message.id }}"}}},
-        {"payload": {"id": "7", "name": "Ann <ann@example.com>", "n": 3, "ok": True, "none": None, "tags": ["a", "pro"], "nested": {"x": "99"}}},
+        {
+            "payload": {
+                "id": "{{ contact.id }}",
+                "name": "{{ contact.first_name }} <{{ contact.email }}>",
+                "n": 3,
+                "ok": True,
+                "none": None,
+                "tags": ["a", "{{ contact.plan }}"],
+                "nested": {"x": "{{ message.id }}"},
+            }
+        },
+        {
+            "payload": {
+                "id": "7",
+                "name": "Ann <ann@example.com>",
+                "n": 3,
+                "ok": True,
+                "none": None,
+                "tags": ["a", "pro"],
+                "nested": {"x": "99"},
+            }
+        },
     ),
     (
         "inapp",
-        {"title": " Welcome  back\r\n{{ contact.first_name }} ", "body": "You have {{ computed.orders }} orders", "data": {"cta": "{{ links.preferences_url }}", "n": 1}},
-        {"title": "Welcome back Ann", "body": "You have 3 orders", "data": {"cta": "https://k.example/p/7", "n": 1}},
+        {
+            "title": " Welcome  back\r\n{{ contact.first_name }} ",
+            "body": "You have {{ computed.orders }} orders",
+            "data": {"cta": "{{ links.preferences_url }}", "n": 1},
+        },
+        {
+            "title": "Welcome back Ann",
+            "body": "You have 3 orders",
+            "data": {"cta": "https://k.example/p/7", "n": 1},
+        },
     ),
     ("inapp", {"title": "T", "body": "B"}, {"title": "T", "body": "B", "data": {}}),
 ]
 
 
 @pytest.mark.parametrize(("channel", "fields", "expected"), CHANNEL_CASES)
-def test_channels_render_their_content(channel: str, fields: dict[str, Any], expected: dict[str, Any]) -> None:
+def test_channels_render_their_content(
+    channel: str, fields: dict[str, Any], expected: dict[str, Any]
+) -> None:
     rendered = compile_template(channel, fields).render(ctx())
     assert rendered.channel == channel
     assert rendered.content == expected
@@ -136,7 +186,10 @@ def test_a_plain_html_email() -> None:
 
 
 def test_an_explicit_text_part_wins() -> None:
-    compiled = compile_template("email", {"subject": "s", "format": "html", "body": "<p>x</p>", "text": " Hi {{ contact.first_name }} \n"})
+    compiled = compile_template(
+        "email",
+        {"subject": "s", "format": "html", "body": "<p>x</p>", "text": " Hi {{ contact.first_name }} \n"},
+    )
     assert compiled.render(ctx()).content["text"] == "Hi Ann"
 
 
@@ -177,6 +230,7 @@ NEWSLETTER = """<mjml>
   </mj-body>
 </mjml>"""
 
+
 class _Tree(HTMLParser):
     """A document as parse events (tags with their attributes, decoded text, comments), to
     compare two serialisations that may spell characters differently (``&#39;`` vs ``'``)."""
@@ -215,13 +269,27 @@ CONTEXTS = [
     (ctx(contact={"first_name": None}, event=None), True),
     (ctx(contact={"first_name": 42}, event={"properties": {"product_name": "Mug", "slug": "a-b"}}), True),
     ({}, True),
-    (ctx(contact={"first_name": "Zoë O'Neil"}, event={"properties": {"product_name": 'Tom & "Jerry" <mug>', "slug": "a&b"}}), False),
-    (ctx(contact={"first_name": "<script>x</script>"}, links={"unsubscribe_url": "https://k.example/u?x=<1>&y=2"}), False),
+    (
+        ctx(
+            contact={"first_name": "Zoë O'Neil"},
+            event={"properties": {"product_name": 'Tom & "Jerry" <mug>', "slug": "a&b"}},
+        ),
+        False,
+    ),
+    (
+        ctx(
+            contact={"first_name": "<script>x</script>"},
+            links={"unsubscribe_url": "https://k.example/u?x=<1>&y=2"},
+        ),
+        False,
+    ),
 ]
 
 
 @pytest.mark.parametrize(("context", "exact"), CONTEXTS)
-def test_the_precompiled_mjml_renders_exactly_like_the_slow_path(context: dict[str, Any], exact: bool) -> None:
+def test_the_precompiled_mjml_renders_exactly_like_the_slow_path(
+    context: dict[str, Any], exact: bool
+) -> None:
     fields = {"subject": "Hi {{ contact.first_name }}", "body": NEWSLETTER}
     fast, slow = both_paths(fields)
     assert fast.precompiled, fast.fallback_reason
@@ -293,7 +361,10 @@ def test_the_rendered_branches_are_the_right_ones() -> None:
     assert "Welcome back, Ann!" in text and "ready to start" not in text
     assert "Loyal: 3 orders" in text
     assert "- Mug (https://shop.example/Mug)\n- Bowl (https://shop.example/Bowl)" in text
-    lead = compiled.render(ctx(contact={"lifecycle_stage": "lead", "first_name": None, "score": 3}, computed={"orders": 1}), link_rewriter=tracker)
+    lead = compiled.render(
+        ctx(contact={"lifecycle_stage": "lead", "first_name": None, "score": 3}, computed={"orders": 1}),
+        link_rewriter=tracker,
+    )
     assert "Hi friend, ready to start?" in lead.content["text"]
     assert 'class="cold"' in lead.content["html"] and "Loyal" not in lead.content["html"]
 
@@ -437,7 +508,9 @@ def test_an_html_body_with_blocks_and_a_table_loop() -> None:
     )
     compiled = compile_template("email", {"subject": "s", "format": "html", "body": body})
     assert not compiled.precompiled and "<table>" in (compiled.fallback_reason or "")
-    out = compiled.render({"contact": {"vip": True, "first_name": "Ann"}, "items": ["a", "b"]}).content["html"]
+    out = compiled.render({"contact": {"vip": True, "first_name": "Ann"}, "items": ["a", "b"]}).content[
+        "html"
+    ]
     assert "<div>VIP Ann</div>" in out and "<td>a</td></tr><tr><td>b</td>" in out
 
 
@@ -463,7 +536,9 @@ def test_literal_placeholder_lookalikes_in_the_source_are_kept() -> None:
     compiled = compile_template("email", {"subject": "s", "format": "html", "body": body})
     assert compiled.precompiled
     assert "<p>Order KLQ1X and KLQ22X: Ann</p>" in compiled.render(ctx()).content["html"]
-    encoded = compile_template("email", {"subject": "s", "format": "html", "body": "<p>&#75;LQ0X {{ contact.first_name }}</p>"})
+    encoded = compile_template(
+        "email", {"subject": "s", "format": "html", "body": "<p>&#75;LQ0X {{ contact.first_name }}</p>"}
+    )
     assert encoded.precompiled
     assert "<p>KLQ0X Ann</p>" in encoded.render(ctx()).content["html"]
 
@@ -474,7 +549,10 @@ def test_literal_placeholder_lookalikes_in_the_source_are_kept() -> None:
 def test_html_is_autoescaped_but_subject_and_text_are_not() -> None:
     compiled = compile_template(
         "email",
-        {"subject": "Hi {{ contact.first_name }}", "body": "<mjml><mj-body><mj-section><mj-column><mj-text>Hi {{ contact.first_name }} {{ 'it&apos;s <b>ok</b>' }}</mj-text></mj-column></mj-section></mj-body></mjml>"},
+        {
+            "subject": "Hi {{ contact.first_name }}",
+            "body": "<mjml><mj-body><mj-section><mj-column><mj-text>Hi {{ contact.first_name }} {{ 'it&apos;s <b>ok</b>' }}</mj-text></mj-column></mj-section></mj-body></mjml>",
+        },
     )
     content = compiled.render(ctx(contact={"first_name": "<script>alert(1)</script>"})).content
     assert "<script>" not in content["html"]
@@ -486,7 +564,9 @@ def test_html_is_autoescaped_but_subject_and_text_are_not() -> None:
 
 @pytest.mark.parametrize("name", ["Ann\r\nBcc: evil@example.com", "Ann\nX", "  Ann\t\t", "Ann\u2028X"])
 def test_cr_lf_never_survive_into_a_subject(name: str) -> None:
-    compiled = compile_template("email", {"subject": "Hi\r\n {{ contact.first_name }}  !", "format": "html", "body": "<p>x</p>"})
+    compiled = compile_template(
+        "email", {"subject": "Hi\r\n {{ contact.first_name }}  !", "format": "html", "body": "<p>x</p>"}
+    )
     subject = compiled.render(ctx(contact={"first_name": name})).content["subject"]
     assert "\r" not in subject and "\n" not in subject and "\u2028" not in subject
     assert subject.startswith("Hi Ann") and "  " not in subject
@@ -504,7 +584,10 @@ def test_link_rewriting_skips_mailto_anchors_notrack_and_unsubscribe() -> None:
         "https://shop.example/cart?add=blue-mug",
     ]
     page = out.content["html"]
-    assert 'href="https://t.example/c?u=https://shop.example/p/blue-mug?utm_source=nl&amp;utm_medium=email"' in page
+    assert (
+        'href="https://t.example/c?u=https://shop.example/p/blue-mug?utm_source=nl&amp;utm_medium=email"'
+        in page
+    )
     assert 'href="mailto:help@shop.example"' in page and 'href="#top"' in page
     assert 'href="https://k.example/u/7?sig=a&amp;v=1"' in page  # unsubscribe untouched
     assert 'href="https://k.example/p/7"' in page  # preferences untouched
@@ -530,7 +613,7 @@ def test_a_value_cannot_forge_a_link_marker() -> None:
 
 def test_rewrite_links_on_hand_written_html() -> None:
     page = (
-        '<p><A HREF="https://a.example/x?a=1&amp;b=2" class=x>a</A> <a href=\'https://b.example\'>b</a> '
+        "<p><A HREF=\"https://a.example/x?a=1&amp;b=2\" class=x>a</A> <a href='https://b.example'>b</a> "
         '<a href="tel:+1">t</a> <a data-kairos-notrack="" href="https://c.example">c</a> <a name="n">n</a> '
         '<a href="https://u.example/u">u</a></p>'
     )
@@ -548,7 +631,10 @@ def test_the_open_pixel_goes_right_before_the_body_end() -> None:
     pixel = '<img src="https://t.example/o.gif?m=1&amp;x=2" width="1" height="1" alt="" style="display:block;border:0;width:1px;height:1px" />'
     assert page.count(pixel) == 1
     assert page.endswith(pixel + "</body></html>")
-    assert insert_pixel("<p>x</p>", "u") == '<p>x</p><img src="u" width="1" height="1" alt="" style="display:block;border:0;width:1px;height:1px" />'
+    assert (
+        insert_pixel("<p>x</p>", "u")
+        == '<p>x</p><img src="u" width="1" height="1" alt="" style="display:block;border:0;width:1px;height:1px" />'
+    )
     assert insert_pixel("<BODY>x</BODY >", "u").startswith("<BODY>x<img src=")
 
 
@@ -602,7 +688,10 @@ def test_html_to_text_structure() -> None:
         ("{% for i in (1..1000000) %}x{% endfor %}", "loop iteration limit"),
         ("{% for i in (1..200) %}{% for j in (1..200) %}x{% endfor %}{% endfor %}", "loop iteration limit"),
         ("{% for i in (1..5000) %}{{ payload.big }}{% endfor %}", "output stream limit"),
-        ("{% assign s = payload.big %}{% for i in (1..20) %}{% assign s = s | append: s %}{% endfor %}{{ s | size }}", "namespace limit"),
+        (
+            "{% assign s = payload.big %}{% for i in (1..20) %}{% assign s = s | append: s %}{% endfor %}{{ s | size }}",
+            "namespace limit",
+        ),
     ],
 )
 def test_resource_limits_fail_fast_with_a_clear_error(body: str, message: str) -> None:
@@ -639,7 +728,10 @@ def test_undefined_variables_render_empty_but_strict_mode_reports_them() -> None
 
 
 def test_strict_mode_in_loops_and_other_channels() -> None:
-    compiled = compile_template("sms", {"text": "{% for p in event.products %}{{ p }}{% endfor %}{{ payload.code | default: 'none' }}"})
+    compiled = compile_template(
+        "sms",
+        {"text": "{% for p in event.products %}{{ p }}{% endfor %}{{ payload.code | default: 'none' }}"},
+    )
     assert compiled.render({}).content["text"] == "none"
     with pytest.raises(TemplateError, match="'event' is undefined"):
         compiled.render({}, strict=True)
@@ -649,11 +741,34 @@ def test_strict_mode_in_loops_and_other_channels() -> None:
     ("channel", "fields", "message"),
     [
         ("email", {"subject": "Hi {{ contact.first_name", "body": "<p>x</p>", "format": "html"}, "subject: "),
-        ("email", {"subject": "s", "body": "<mjml><mj-body>\n{% if x %}\n</mj-body></mjml>"}, "body: expected tag endif"),
-        ("email", {"subject": "s", "body": "line1\n{{ x | nosuchfilter }}", "format": "html"}, "body: unknown filter 'nosuchfilter' (line 2)"),
-        ("email", {"subject": "s", "body": "a\n\n{% include 'header' %}", "format": "html"}, "body: unexpected tag 'include' (line 3)"),
-        ("email", {"subject": "s", "body": "{% render 'x' %}", "format": "html"}, "body: unexpected tag 'render'"),
-        ("email", {"subject": "s", "body": "<mjml><mj-body><mj-section><mj-column><mj-text>unclosed <b></mj-text></mj-column></mj-section></mj-body></mjml>"}, "body: MJML error"),
+        (
+            "email",
+            {"subject": "s", "body": "<mjml><mj-body>\n{% if x %}\n</mj-body></mjml>"},
+            "body: expected tag endif",
+        ),
+        (
+            "email",
+            {"subject": "s", "body": "line1\n{{ x | nosuchfilter }}", "format": "html"},
+            "body: unknown filter 'nosuchfilter' (line 2)",
+        ),
+        (
+            "email",
+            {"subject": "s", "body": "a\n\n{% include 'header' %}", "format": "html"},
+            "body: unexpected tag 'include' (line 3)",
+        ),
+        (
+            "email",
+            {"subject": "s", "body": "{% render 'x' %}", "format": "html"},
+            "body: unexpected tag 'render'",
+        ),
+        (
+            "email",
+            {
+                "subject": "s",
+                "body": "<mjml><mj-body><mj-section><mj-column><mj-text>unclosed <b></mj-text></mj-column></mj-section></mj-body></mjml>",
+            },
+            "body: MJML error",
+        ),
         ("email", {"subject": "s", "body": "<p>x</p>", "format": "markdown"}, "format: "),
         ("email", {"body": "<p>x</p>"}, "subject: is required"),
         ("email", {"subject": " ", "body": "<p>x</p>"}, "subject: must not be empty"),
@@ -668,7 +783,9 @@ def test_strict_mode_in_loops_and_other_channels() -> None:
         ("fax", {"text": "x"}, "unknown channel"),
     ],
 )
-def test_bad_templates_are_invalid_input_naming_the_field(channel: str, fields: dict[str, Any], message: str) -> None:
+def test_bad_templates_are_invalid_input_naming_the_field(
+    channel: str, fields: dict[str, Any], message: str
+) -> None:
     with pytest.raises(InvalidInput) as err:
         compile_template(channel, fields)
     assert not isinstance(err.value, TemplateError)
@@ -720,7 +837,10 @@ def test_remote_stylesheets_are_never_fetched(css_server: str) -> None:
     _Recorder.hits = []
     html_body = f'<html><head><link rel="stylesheet" href="{css_server}/a.css"><style>@import url({css_server}/b.css);</style></head><body><p>Hi {{{{ contact.first_name }}}}</p></body></html>'
     mjml_body = f'<mjml><mj-head><mj-font name="X" href="{css_server}/font.css" /></mj-head><mj-body><mj-section><mj-column><mj-text font-family="X">Hi {{{{ contact.first_name }}}}</mj-text></mj-column></mj-section></mj-body></mjml>'
-    for fields in ({"subject": "s", "format": "html", "body": html_body}, {"subject": "s", "body": mjml_body}):
+    for fields in (
+        {"subject": "s", "format": "html", "body": html_body},
+        {"subject": "s", "body": mjml_body},
+    ):
         for precompile in (True, False):
             compiled = compile_template("email", fields, precompile=precompile)
             page = compiled.render(ctx()).content["html"]
@@ -737,7 +857,11 @@ def test_email_html_has_short_lines_so_it_can_travel_as_8bit() -> None:
         for i in range(30)
     )
     source = f'<mjml><mj-head><mj-style inline="inline">.c {{ color: #c00 }}</mj-style></mj-head><mj-body>{cards}</mj-body></mjml>'
-    html = compile_template("email", {"subject": "s", "body": source}).render({"contact": {"first_name": "Ann"}}).content["html"]
+    html = (
+        compile_template("email", {"subject": "s", "body": source})
+        .render({"contact": {"first_name": "Ann"}})
+        .content["html"]
+    )
     assert len(html) > 10_000
     assert max(map(len, html.split("\n"))) < 998
     assert "Card 29 for Ann" in html

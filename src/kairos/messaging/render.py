@@ -17,6 +17,7 @@ from kairos.contacts.tables import contact
 from kairos.db.dialect import chunks
 from kairos.messaging.templates import CompiledTemplate, compile_template
 from kairos.messaging.tracking import Links, link_part, url_hash
+from kairos.segments.traits import traits_of
 
 _DIGESTS: dict[str, bytes] = {}
 
@@ -29,9 +30,6 @@ def _digest(url: str) -> bytes:
             _DIGESTS.clear()
         found = _DIGESTS[url] = url_hash(url)
     return found
-
-
-from kairos.segments.traits import traits_of
 
 CONTACT_FIELDS = (
     "id", "external_id", "email", "phone", "first_name", "last_name", "timezone", "locale",
