@@ -85,16 +85,28 @@ def enqueue(conn: Connection, workspace_id: int, items: list[NewMessage], now: d
         }
         for m in items
     ]  # fmt: skip
-    for part in chunks(rows, 500):
-        conn.execute(insert_on_conflict(conn, message).on_conflict_do_nothing(), list(part))
     ids: dict[str, int] = {}
-    for keys in chunks([m.idempotency_key for m in items]):
+    insert = insert_on_conflict(conn, message).on_conflict_do_nothing()
+    if conn.dialect.name == "postgresql":
+        # New rows report their ids (RETURNING); only keys that existed are looked up. An IN
+        # list of 1,000 keys got a generic plan once psycopg prepared it, and with the
+        # statistics of a table filled in the same transaction that plan scanned all of the
+        # workspace's messages per lookup.
+        returning = insert.returning(message.c.idempotency_key, message.c.id)
+        for part in chunks(rows, 500):
+            ids.update((key, mid) for key, mid in conn.execute(returning, list(part)))
+    else:
+        for part in chunks(rows, 500):
+            conn.execute(insert, list(part))
+    missing = [m.idempotency_key for m in items if m.idempotency_key not in ids]
+    for keys in chunks(missing):
         ids.update(
-            conn.execute(
+            (key, mid)
+            for key, mid in conn.execute(
                 select(message.c.idempotency_key, message.c.id).where(
                     message.c.workspace_id == workspace_id, message.c.idempotency_key.in_(keys)
                 )
-            ).all()
+            )
         )
     return [ids[m.idempotency_key] for m in items]
 
