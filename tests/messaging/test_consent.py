@@ -92,3 +92,18 @@ def test_channel_secrets_are_never_returned(api: Api, smtp: SmtpServer) -> None:
     assert r.json()["secrets_set"] == ["password"]
     bad = api.post("/channels", {"name": "n", "provider": "smtp", "settings": {"host": "x"}})
     assert (bad.status_code, bad.json()["code"]) == (422, "invalid_channel_config")
+
+
+def test_a_channel_can_be_verified_without_sending(
+    api: Api, smtp: SmtpServer, email_channel: dict[str, Any]
+) -> None:
+    assert api.post(f"/channels/{email_channel['id']}/verify").status_code == 204
+    assert smtp.recorder.received == []
+    smtp.stop()
+    r = api.post(f"/channels/{email_channel['id']}/verify")
+    assert (r.status_code, r.json()["code"]) == (422, "smtp_unreachable")
+    assert "Connection refused" in r.json()["message"] or "connect" in r.json()["message"]
+    smtp.start()
+    inbox = api.post("/channels", {"name": "inbox", "provider": "inapp"}).json()
+    r = api.post(f"/channels/{inbox['id']}/verify")
+    assert (r.status_code, r.json()["code"]) == (422, "verify_unsupported")

@@ -31,6 +31,7 @@ def _digest(url: str) -> bytes:
         found = _DIGESTS[url] = url_hash(url)
     return found
 
+
 CONTACT_FIELDS = (
     "id", "external_id", "email", "phone", "first_name", "last_name", "timezone", "locale",
     "lifecycle_stage", "score", "created_at",

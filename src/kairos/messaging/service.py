@@ -170,6 +170,17 @@ def get_channel(conn: Connection, workspace_id: int, channel_id: int, keyring: K
     return present_channel(_row(conn, workspace_id, channel_id), keyring)
 
 
+def verify_channel(conn: Connection, workspace_id: int, channel_id: int, keyring: Keyring) -> None:
+    """Reach the provider as configured without sending anything (SMTP: connect, TLS, AUTH,
+    QUIT). Raises ``InvalidInput`` saying what failed."""
+    row = _row(conn, workspace_id, channel_id)
+    p = provider(row["provider"])
+    if p.verify is None:
+        raise InvalidInput(f"{p.name} channels cannot be checked without sending", code="verify_unsupported")
+    secrets = keyring.decrypt(row["secrets"]) if row["secrets"] else {}
+    p.verify(p.settings_model.model_validate(row["settings"]), p.secrets_model.model_validate(secrets))
+
+
 def signing_secret(conn: Connection, workspace_id: int, channel_id: int, keyring: Keyring) -> str:
     """The secret a webhook receiver verifies signatures with (Kairos generates one when
     none was given). Only this call returns it."""

@@ -102,6 +102,15 @@ def update_channel(channel_id: int, body: ChannelUpdate, state: StateDep, ws: Wo
     return _channel(state, row)
 
 
+@router.post("/channels/{channel_id}/verify", status_code=204)
+def verify_channel(channel_id: int, state: StateDep, ws: WorkspaceDep) -> Response:
+    """Check the provider can be reached with this configuration, sending nothing (SMTP:
+    connect, STARTTLS, AUTH, QUIT). 422 `smtp_unreachable` says what failed."""
+    with reading(state.engine) as conn:
+        service.verify_channel(conn, ws.id, channel_id, state.keyring)
+    return Response(status_code=204)
+
+
 @router.get("/channels/{channel_id}/signing-secret")
 def read_signing_secret(channel_id: int, state: StateDep, ws: WorkspaceDep) -> dict[str, str]:
     """A webhook channel's signing secret (`whsec_…`, per Standard Webhooks), for the

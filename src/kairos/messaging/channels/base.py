@@ -90,6 +90,9 @@ class Provider:
     #: ``allow_private_targets`` for the SSRF guard
     factory: Callable[[Any, Any, ChannelOptions], Channel]
     description: str = ""
+    #: (settings, secrets) -> None: reach the provider without sending anything, raising
+    #: ``InvalidInput`` that says what failed (``POST /channels/{id}/verify``)
+    verify: Callable[[Any, Any], None] | None = None
 
 
 @dataclass(slots=True)

@@ -850,5 +850,6 @@ PROVIDER = register(
         secrets_model=SmtpSecrets,
         factory=_factory,
         description="Any SMTP relay (Postfix, SES, Mailgun…): pipelined, STARTTLS or TLS, AUTH PLAIN/LOGIN",
+        verify=test_connection,
     )
 )
