@@ -202,3 +202,21 @@ def test_policy_input_is_validated(api: Api) -> None:
     ):
         r = api.put("/messaging/policy", bad)
         assert (r.status_code, r.json()["code"]) == (422, "validation_error"), bad
+
+
+def test_a_provider_asking_to_slow_down_is_retried_after_its_retry_after(
+    api: Api, sms_channel: dict[str, Any], twilio: TwilioFake, worker: Worker, clock: FixedClock
+) -> None:
+    twilio.replies["+12125550126"] = TwilioFake.error(429, 20429, "Too Many Requests", {"Retry-After": "600"})
+    m = sms(api, make_contact(api, phone="+12125550126"), transactional=True)
+    worker.run_once()
+    held = api.get(f"/messages/{m}").json()
+    assert (held["status"], held["attempts"]) == ("queued", 1)
+    assert held["next_attempt_at"].startswith("2026-03-02T12:10:00")  # 600 s, longer than the backoff
+    del twilio.replies["+12125550126"]
+    clock.advance(timedelta(seconds=599))
+    worker.run_once()
+    assert status(api, m)[0] == "queued"
+    clock.advance(timedelta(seconds=1))
+    worker.run_once()
+    assert status(api, m)[0] == "sent"
