@@ -222,3 +222,65 @@ def test_a_test_send_goes_to_the_given_address_marked_as_a_test(
     assert got.message["Subject"] == "[Test] Hello Rae"
     assert smtp.recorder.to("real@example.com") == []
     assert re.search(r"List-Unsubscribe", got.data.decode()) is None  # tests are transactional
+
+
+def test_push_and_wechat_reach_the_contact_through_their_traits(api: Api, worker: Worker) -> None:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from tests.messaging.fake_providers import FcmFake, WechatFake
+    from tests.messaging.test_http_channels import service_account
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    fcm = FcmFake("kairos-demo", "kairos@kairos-demo.iam.gserviceaccount.com", key.public_key())
+    wx = WechatFake("wx0123456789abcdef", "app-secret-1")
+    try:
+        assert (
+            api.post(
+                "/channels",
+                {
+                    "name": "push",
+                    "provider": "fcm",
+                    "settings": {"project_id": "kairos-demo", "base_url": fcm.url},
+                    "secrets": {"service_account": service_account(fcm, key)},
+                },
+            ).status_code
+            == 201
+        )
+        assert api.post("/channels", {"name": "wx", "provider": "wechat",
+                                      "settings": {"app_id": "wx0123456789abcdef", "base_url": wx.url},
+                                      "secrets": {"app_secret": "app-secret-1"}}).status_code == 201  # fmt: skip
+        cid = make_contact(api, external_id="u-push", first_name="Mei",
+                           traits={"push_token": "device-token-1", "wechat_openid": "oOPENID1"})  # fmt: skip
+        nobody = make_contact(api, external_id="u-none")
+        push = {
+            "title": "Hi {{ contact.first_name }}",
+            "body": "Your order shipped",
+            "data": {"order": "{{ payload.order }}"},
+        }
+        wechat = {
+            "template_id": "TPL-1",
+            "data": {"first": "{{ contact.first_name }}您好", "amount": "{{ payload.amount }}"},
+        }
+        ids = [
+            api.post(
+                "/messages", {"contact_id": cid, "channel": "push", "content": push, "payload": {"order": 42}}
+            ).json()["id"],
+            api.post(
+                "/messages",
+                {"contact_id": cid, "channel": "wechat", "content": wechat, "payload": {"amount": "12.50"}},
+            ).json()["id"],
+            api.post("/messages", {"contact_id": nobody, "channel": "push", "content": push}).json()["id"],
+        ]
+        worker.run_once()
+        states = [(m["status"], m["reason"]) for m in (api.get(f"/messages/{i}").json() for i in ids)]
+        assert states == [("sent", None), ("sent", None), ("skipped", "no_address")]
+        [sent] = fcm.sends()
+        assert sent.json()["message"]["token"] == "device-token-1"
+        assert sent.json()["message"]["notification"] == {"title": "Hi Mei", "body": "Your order shipped"}
+        assert sent.json()["message"]["data"] == {"order": "42"}
+        [wsend] = wx.sends()
+        assert wsend.json()["touser"] == "oOPENID1"
+        assert wsend.json()["data"]["first"] == {"value": "Mei您好"}
+    finally:
+        fcm.stop()
+        wx.stop()
