@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "kairos"
-DOMAIN = ["contacts", "events", "segments", "workspaces", "db", "messaging"]
+DOMAIN = ["contacts", "events", "segments", "workspaces", "db", "messaging", "journeys"]
 FORBIDDEN = ("kairos.api", "kairos.worker", "kairos.cli")
 
 

@@ -3,6 +3,7 @@
 from kairos.contacts import tables as contacts_tables
 from kairos.db.metadata import metadata
 from kairos.events import tables as events_tables
+from kairos.journeys import tables as journeys_tables
 from kairos.messaging import tables as messaging_tables
 from kairos.segments import tables as segments_tables
 from kairos.workspaces import tables as workspaces_tables
@@ -10,6 +11,7 @@ from kairos.workspaces import tables as workspaces_tables
 __all__ = [
     "contacts_tables",
     "events_tables",
+    "journeys_tables",
     "messaging_tables",
     "metadata",
     "segments_tables",

@@ -19,6 +19,8 @@ from kairos.clock import Clock
 from kairos.config import Settings
 from kairos.contacts.changes import process_changes
 from kairos.crypto import Keyring
+from kairos.journeys.engine import run_due
+from kairos.journeys.triggers import journey_changes, scan_triggers
 from kairos.messaging.channels import ChannelOptions
 from kairos.messaging.dispatcher import Dispatcher
 from kairos.segments.membership import reevaluate_contacts, refresh_due
@@ -36,8 +38,13 @@ JOBS: list[Job] = [
     ("segment_refresh", refresh_due),
     (
         "contact_changes",
-        lambda conn, now: process_changes(conn, now, [recompute_traits, reevaluate_contacts]),
+        # journeys last: they read the segment transitions the pass just recorded
+        lambda conn, now: process_changes(
+            conn, now, [recompute_traits, reevaluate_contacts, journey_changes]
+        ),
     ),
+    ("journey_triggers", scan_triggers),
+    ("journeys", run_due),
     ("idempotency_purge", purge),
 ]
 

@@ -1,0 +1,1 @@
+"""Journeys: versioned graphs of triggers, waits, branches and actions, run durably in batches."""

@@ -1,0 +1,321 @@
+"""Journey definitions: one entry trigger and a graph of typed nodes, stored as JSON with a
+``schema_version``.
+
+Nodes live in a mapping ``id → node``; a node names where each of its branches leads in
+fields (``next``, ``yes``/``no``, ``timeout_next``, the ``next`` of each split branch). A
+branch of ``null`` ends the enrollment there (completed). UI positions are not part of the
+definition: the console stores them beside it (``layout``).
+
+Event matches (triggers, waits for an event, goals, exit rules) reuse the segment
+definition's ``EventMatch``: an event name plus property filters from the operators
+registry, so "order_completed with revenue > 50" means the same everywhere.
+
+``validate_graph`` checks what the types cannot: the start and every branch name a node,
+every node is reachable, and no cycle can run without passing a wait (a loop that never
+waits would spin in one worker pass).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from kairos.errors import InvalidInput
+from kairos.segments.definition import Condition, EventMatch
+
+SCHEMA_VERSION: Literal[1] = 1
+NODE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Duration(_Model):
+    days: int = Field(0, ge=0, le=3660)
+    hours: int = Field(0, ge=0, le=100_000)
+    minutes: int = Field(0, ge=0, le=1_000_000)
+    seconds: int = Field(0, ge=0, le=10_000_000)
+
+    def to_timedelta(self) -> timedelta:
+        return timedelta(days=self.days, hours=self.hours, minutes=self.minutes, seconds=self.seconds)
+
+    @model_validator(mode="after")
+    def _positive(self) -> Duration:
+        if self.to_timedelta() <= timedelta(0):
+            raise ValueError("a duration must be longer than zero")
+        return self
+
+
+# --- triggers -------------------------------------------------------------------------
+
+
+class EventTrigger(EventMatch):
+    """Enter when the contact performs this event (with these property filters)."""
+
+    type: Literal["event"] = "event"
+    event: str = Field(min_length=1)  # type: ignore[assignment]  # a trigger names its event
+
+
+class SegmentTrigger(_Model):
+    """Enter when the contact enters (or exits) the segment."""
+
+    type: Literal["segment_entered", "segment_exited"]
+    segment_id: int = Field(ge=1)
+
+
+class TagTrigger(_Model):
+    """Enter when the tag is added to the contact (by anyone: API, import, tag rule)."""
+
+    type: Literal["tag_added"] = "tag_added"
+    tag: str = Field(min_length=1, max_length=100)
+
+
+class ApiTrigger(_Model):
+    """Enter through ``POST /api/v1/journeys/{id}/enrollments`` only."""
+
+    type: Literal["api"] = "api"
+
+
+Trigger = Annotated[EventTrigger | SegmentTrigger | TagTrigger | ApiTrigger, Field(discriminator="type")]
+
+
+class EntryRules(_Model):
+    """Who may enter. At most one active enrollment per contact and journey, always."""
+
+    reentry: Literal["never", "always", "after"] = "never"
+    reentry_after: Duration | None = Field(
+        None, description="With reentry 'after': the wait since the last entry"
+    )
+    exclude_segment_id: int | None = Field(None, ge=1, description="Members of this segment never enter")
+    cap: int | None = Field(None, ge=1, description="At most this many enrollments in all")
+
+    @model_validator(mode="after")
+    def _after(self) -> EntryRules:
+        if (self.reentry == "after") != (self.reentry_after is not None):
+            raise ValueError("reentry_after goes with reentry 'after', and only with it")
+        return self
+
+
+# --- nodes ----------------------------------------------------------------------------
+
+
+class WaitNode(_Model):
+    """Wait a fixed duration."""
+
+    type: Literal["wait"] = "wait"
+    duration: Duration
+    next: str | None = None
+
+
+class WaitUntilNode(_Model):
+    """Wait until a local time of day (in the contact's time zone, else the workspace's),
+    optionally on given weekdays (0 = Monday)."""
+
+    type: Literal["wait_until"] = "wait_until"
+    time: time
+    weekdays: list[int] | None = Field(None, description="0 = Monday … 6 = Sunday; null: any day")
+    next: str | None = None
+
+    @field_validator("weekdays")
+    @classmethod
+    def _days(cls, days: list[int] | None) -> list[int] | None:
+        if days is not None and (not days or any(d < 0 or d > 6 for d in days)):
+            raise ValueError("weekdays are 0 (Monday) to 6 (Sunday), at least one")
+        return days
+
+
+class WaitForEventNode(EventMatch):
+    """Wait until the contact performs the event, at most ``timeout``: ``next`` if it came,
+    ``timeout_next`` if not."""
+
+    type: Literal["wait_for_event"] = "wait_for_event"
+    event: str = Field(min_length=1)  # type: ignore[assignment]
+    timeout: Duration
+    next: str | None = None
+    timeout_next: str | None = None
+
+
+class ConditionNode(_Model):
+    """Branch on a segment condition evaluated for the contact at that moment."""
+
+    type: Literal["condition"] = "condition"
+    condition: Condition
+    yes: str | None = None
+    no: str | None = None
+
+
+class SplitBranch(_Model):
+    name: str = Field(min_length=1, max_length=64)
+    weight: float = Field(gt=0)
+    next: str | None = Field(
+        None, description="null: a holdout — the enrollment ends here, receiving nothing"
+    )
+
+
+class SplitNode(_Model):
+    """A weighted random split; stable per enrollment. A branch leading nowhere is a holdout."""
+
+    type: Literal["split"] = "split"
+    branches: list[SplitBranch] = Field(min_length=2, max_length=20)
+
+    @field_validator("branches")
+    @classmethod
+    def _names(cls, branches: list[SplitBranch]) -> list[SplitBranch]:
+        if len({b.name for b in branches}) != len(branches):
+            raise ValueError("branch names must differ")
+        return branches
+
+
+class SendNode(_Model):
+    """Queue a message through the outbox (policy applies at send time)."""
+
+    type: Literal["send"] = "send"
+    channel: Literal["email", "sms", "push", "wechat", "webhook", "inapp"]
+    template_id: int = Field(ge=1)
+    topic_id: int | None = Field(None, ge=1)
+    transactional: bool = False
+    next: str | None = None
+
+
+class UpdateContactNode(_Model):
+    type: Literal["update_contact"] = "update_contact"
+    set_traits: dict[str, Any] = Field(default_factory=dict)
+    add_tags: list[str] = Field(default_factory=list)
+    remove_tags: list[str] = Field(default_factory=list)
+    lifecycle_stage: str | None = Field(None, max_length=40)
+    next: str | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> UpdateContactNode:
+        if not (self.set_traits or self.add_tags or self.remove_tags or self.lifecycle_stage):
+            raise ValueError("an update_contact node changes at least one thing")
+        return self
+
+
+class WebhookNode(_Model):
+    """POST a signed JSON payload (Liquid in its strings) through the outbox's webhook channel."""
+
+    type: Literal["webhook"] = "webhook"
+    url: str = Field(min_length=1, max_length=2048)
+    payload: dict[str, Any] = Field(default_factory=dict)
+    next: str | None = None
+
+
+class ExitNode(_Model):
+    type: Literal["exit"] = "exit"
+
+
+Node = Annotated[
+    WaitNode
+    | WaitUntilNode
+    | WaitForEventNode
+    | ConditionNode
+    | SplitNode
+    | SendNode
+    | UpdateContactNode
+    | WebhookNode
+    | ExitNode,
+    Field(discriminator="type"),
+]
+
+#: Nodes after which the enrollment waits (a cycle must pass one of them).
+WAITING = (WaitNode, WaitUntilNode, WaitForEventNode)
+
+
+class JourneyDefinition(_Model):
+    schema_version: Literal[1] = SCHEMA_VERSION
+    trigger: Trigger
+    entry: EntryRules = Field(default_factory=EntryRules)
+    goal: EventMatch | None = Field(None, description="Performing it ends the enrollment as converted")
+    exit_on: list[EventMatch] = Field(default_factory=list, description="Performing one ends the enrollment")
+    start: str
+    nodes: dict[str, Node] = Field(min_length=1)
+
+    @field_validator("nodes")
+    @classmethod
+    def _ids(cls, nodes: dict[str, Any]) -> dict[str, Any]:
+        for node_id in nodes:
+            if not NODE_ID.fullmatch(node_id):
+                raise ValueError(f"node id {node_id!r}: letters, digits, _ and - only, at most 64")
+        return nodes
+
+
+def branches(node: Any) -> list[tuple[str, str | None]]:
+    """(field path, target) of every branch of a node."""
+    if isinstance(node, ConditionNode):
+        return [("yes", node.yes), ("no", node.no)]
+    if isinstance(node, WaitForEventNode):
+        return [("next", node.next), ("timeout_next", node.timeout_next)]
+    if isinstance(node, SplitNode):
+        return [(f"branches[{i}].next", b.next) for i, b in enumerate(node.branches)]
+    if isinstance(node, ExitNode):
+        return []
+    return [("next", node.next)]
+
+
+def validate_graph(definition: JourneyDefinition) -> None:
+    nodes = definition.nodes
+    if definition.start not in nodes:
+        raise InvalidInput(f"start: no node {definition.start!r}", code="invalid_journey")
+    for node_id, node in nodes.items():
+        for path, target in branches(node):
+            if target is not None and target not in nodes:
+                raise InvalidInput(f"nodes.{node_id}.{path}: no node {target!r}", code="invalid_journey")
+    seen: set[str] = set()
+    stack = [definition.start]
+    while stack:
+        node_id = stack.pop()
+        if node_id in seen:
+            continue
+        seen.add(node_id)
+        stack.extend(t for _, t in branches(nodes[node_id]) if t is not None)
+    for node_id in nodes:
+        if node_id not in seen:
+            raise InvalidInput(f"nodes.{node_id}: not reachable from the start", code="invalid_journey")
+    _no_cycle_without_wait(nodes)
+
+
+def _no_cycle_without_wait(nodes: dict[str, Any]) -> None:
+    """Depth-first search over the edges that leave non-waiting nodes only."""
+    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
+
+    def visit(node_id: str, trail: list[str]) -> None:
+        state[node_id] = 1
+        node = nodes[node_id]
+        if not isinstance(node, WAITING):
+            for _, target in branches(node):
+                if target is None:
+                    continue
+                if state.get(target) == 1:
+                    cycle = " → ".join([*trail[trail.index(target) :], node_id, target])
+                    raise InvalidInput(
+                        f"nodes.{node_id}: the cycle {cycle} never waits", code="invalid_journey"
+                    )
+                if target not in state:
+                    visit(target, [*trail, node_id])
+        state[node_id] = 2
+
+    for node_id in nodes:
+        if node_id not in state:
+            visit(node_id, [])
+
+
+def parse_journey(data: Any) -> JourneyDefinition:
+    """A stored or submitted definition, validated; 422 naming the bad field."""
+    try:
+        definition = JourneyDefinition.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        # the loc names the node kind after a node id ("nodes.n1.wait.duration"): kept, it helps
+        where = ".".join(str(p) for p in first["loc"]) or "definition"
+        raise InvalidInput(f"{where}: {first['msg']}", code="invalid_journey") from None
+    validate_graph(definition)
+    return definition
+
+
+for _model in (ConditionNode, JourneyDefinition):
+    _model.model_rebuild()

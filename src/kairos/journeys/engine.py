@@ -1,0 +1,258 @@
+"""The journey engine: enrollments are rows, the scheduler moves them in batches.
+
+``run_due`` claims enrollments whose ``resume_at`` has come (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, so workers share the work and never take the same row), groups them by
+(journey version, node) and calls that node kind's handler once per group (``nodes.py``).
+A handler answers, for each enrollment, a ``Move``: the branch it took and where it goes
+next, or how long it stays. Enrollments that move on at once (an action followed by a
+branch) go round again in the same pass; a wait ends the pass for them with a timer in
+``resume_at``. Every move is a row in ``journey_step``.
+
+Everything a pass does — moves, step log, messages queued in the outbox, contact updates —
+commits in one transaction, so each step of an enrollment happens exactly once: a crash
+before the commit leaves the rows as they were for the next pass; a message queued by a
+step carries the idempotency key ``journey:<enrollment>:<node>:<step>``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from kairos.journeys.definition import JourneyDefinition, parse_journey
+from kairos.journeys.tables import enrollment, journey, journey_step, journey_version
+
+ACTIVE, COMPLETED, CONVERTED, EXITED = "active", "completed", "converted", "exited"
+ENDED = (COMPLETED, CONVERTED, EXITED)
+ENTER, WAIT = "enter", "wait"
+#: Instant moves per enrollment in one pass; validation forbids cycles without a wait, so
+#: only a very long chain of actions reaches this (the rest continues next pass).
+MAX_ROUNDS = 64
+
+STAY = object()  # a Move that keeps the enrollment at its node
+
+
+@dataclass(slots=True)
+class Enrollment:
+    id: int
+    workspace_id: int
+    journey_id: int
+    version_id: int
+    contact_id: int
+    node: str | None
+    phase: str
+    resume_at: datetime | None
+    node_at: datetime
+    woken_at: datetime | None
+    steps: int
+    payload: dict[str, Any] | None
+    state: str = ACTIVE
+    wait_event: str | None = None
+    exit_reason: str | None = None
+    dirty: bool = False
+
+
+@dataclass(slots=True)
+class Move:
+    """What a handler decided for one enrollment."""
+
+    enrollment: Enrollment
+    outcome: str  # the branch taken ("next", "yes", "timeout", a split branch …) or "waiting"
+    target: Any = STAY  # a node id, None (the journey ends here: completed), or STAY
+    resume_at: datetime | None = None  # with STAY: when to look again (None: only an event wakes it)
+    wait_event: str | None = None
+    state: str | None = None  # to end it another way: exited, converted
+    detail: dict[str, Any] | None = None
+
+
+@dataclass
+class Context:
+    conn: Connection
+    now: datetime
+    definition: JourneyDefinition
+    journey_id: int
+    workspace_id: int
+    version_id: int
+    cache: dict[str, Any] = field(default_factory=dict)
+
+
+#: node kind → handler(ctx, node, enrollments) -> moves
+Handler = Callable[[Context, Any, list[Enrollment]], list[Move]]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handler(kind: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+class Versions:
+    """Parsed definitions by version id (immutable, so cached for the process's life)."""
+
+    def __init__(self) -> None:
+        self._parsed: dict[int, tuple[int, int, JourneyDefinition]] = {}
+
+    def get(self, conn: Connection, version_id: int) -> tuple[int, int, JourneyDefinition]:
+        found = self._parsed.get(version_id)
+        if found is None:
+            row = conn.execute(
+                select(
+                    journey_version.c.journey_id, journey_version.c.workspace_id, journey_version.c.definition
+                ).where(journey_version.c.id == version_id)
+            ).one()
+            found = self._parsed[version_id] = (
+                row.journey_id,
+                row.workspace_id,
+                parse_journey(row.definition),
+            )
+        return found
+
+
+VERSIONS = Versions()
+
+
+def _row_to_enrollment(r: Any) -> Enrollment:
+    return Enrollment(
+        id=r.id, workspace_id=r.workspace_id, journey_id=r.journey_id, version_id=r.version_id,
+        contact_id=r.contact_id, node=r.node, phase=r.phase, resume_at=r.resume_at, node_at=r.node_at,
+        woken_at=r.woken_at, steps=r.steps, payload=r.payload, state=r.state, wait_event=r.wait_event,
+    )  # fmt: skip
+
+
+def run_due(conn: Connection, now: datetime, limit: int = 2000) -> int:
+    """Move every due enrollment (up to ``limit``) as far as it goes now; returns how many."""
+    import kairos.journeys.nodes  # noqa: F401  (registers the node handlers)
+
+    q = (
+        select(enrollment)
+        .where(enrollment.c.state == ACTIVE, enrollment.c.resume_at <= now)
+        .order_by(enrollment.c.resume_at)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    claimed = [_row_to_enrollment(r) for r in conn.execute(q)]
+    if not claimed:
+        return 0
+    paused = _paused_journeys(conn, {e.journey_id for e in claimed})
+    claimed = [e for e in claimed if e.journey_id not in paused]
+    steps: list[dict[str, Any]] = []
+    pending = claimed
+    for _ in range(MAX_ROUNDS):
+        groups: dict[tuple[int, str], list[Enrollment]] = defaultdict(list)
+        for e in pending:
+            groups[(e.version_id, e.node or "")].append(e)
+        moved: list[Enrollment] = []
+        for (version_id, node_id), members in groups.items():
+            journey_id, workspace_id, definition = VERSIONS.get(conn, version_id)
+            node = definition.nodes.get(node_id)
+            if node is None:  # cannot happen with immutable versions; end rather than loop
+                moves = [Move(e, "missing_node", target=None, state=EXITED) for e in members]
+            else:
+                ctx = Context(conn, now, definition, journey_id, workspace_id, version_id)
+                moves = HANDLERS[node.type](ctx, node, members)
+            for m in moves:
+                _apply(m, now, steps)
+                if (
+                    m.enrollment.state == ACTIVE
+                    and m.enrollment.resume_at is not None
+                    and m.enrollment.resume_at <= now
+                ):
+                    moved.append(m.enrollment)
+        pending = moved
+        if not pending:
+            break
+    _write(conn, claimed, steps, now)
+    return len(claimed)
+
+
+def _paused_journeys(conn: Connection, journey_ids: set[int]) -> set[int]:
+    rows = conn.execute(select(journey.c.id, journey.c.status).where(journey.c.id.in_(journey_ids)))
+    return {jid for jid, status in rows if status != "active"}
+
+
+def _apply(m: Move, now: datetime, steps: list[dict[str, Any]]) -> None:
+    e = m.enrollment
+    e.dirty = True
+    steps.append(
+        {"workspace_id": e.workspace_id, "journey_id": e.journey_id, "version_id": e.version_id,
+         "enrollment_id": e.id, "contact_id": e.contact_id, "node": e.node or "", "outcome": m.outcome,
+         "detail": m.detail, "at": now}
+    )  # fmt: skip
+    e.steps += 1
+    if m.state in ENDED:
+        e.state, e.exit_reason, e.resume_at, e.wait_event = m.state, m.outcome, None, None
+        return
+    if m.target is STAY:
+        e.phase, e.resume_at, e.wait_event = WAIT, m.resume_at, m.wait_event
+        return
+    e.woken_at, e.wait_event = None, None
+    if m.target is None:
+        e.state, e.resume_at, e.node = COMPLETED, None, None
+        return
+    e.node, e.phase, e.resume_at, e.node_at = m.target, ENTER, now, now
+
+
+_SAVE = (
+    update(enrollment)
+    .where(enrollment.c.id == bindparam("eid"))
+    .values(
+        state=bindparam("state"), node=bindparam("node"), phase=bindparam("phase"),
+        resume_at=bindparam("resume_at"), node_at=bindparam("node_at"), woken_at=bindparam("woken_at"),
+        wait_event=bindparam("wait_event"), steps=bindparam("steps"), exit_reason=bindparam("exit_reason"),
+        active_journey_id=bindparam("active"), ended_at=bindparam("ended_at"), updated_at=bindparam("now"),
+    )
+)  # fmt: skip
+
+
+def _write(
+    conn: Connection, enrollments: list[Enrollment], steps: list[dict[str, Any]], now: datetime
+) -> None:
+    rows = [
+        {
+            "eid": e.id, "state": e.state, "node": e.node, "phase": e.phase, "resume_at": e.resume_at,
+            "node_at": e.node_at, "woken_at": e.woken_at, "wait_event": e.wait_event, "steps": e.steps,
+            "exit_reason": e.exit_reason, "active": e.journey_id if e.state == ACTIVE else None,
+            "ended_at": now if e.state in ENDED else None, "now": now,
+        }
+        for e in enrollments
+        if e.dirty
+    ]  # fmt: skip
+    if rows:
+        conn.execute(_SAVE, rows)
+    if steps:
+        conn.execute(insert(journey_step), steps)
+
+
+def end_enrollments(
+    conn: Connection,
+    rows: list[tuple[int, int, int, int, int, str | None]],
+    state: str,
+    reason: str,
+    now: datetime,
+) -> None:
+    """End these active enrollments now — (id, workspace, journey, version, contact, node) —
+    as converted or exited (a goal or exit rule, or removed through the API), logging it."""
+    if not rows:
+        return
+    conn.execute(
+        update(enrollment)
+        .where(enrollment.c.id == bindparam("eid"), enrollment.c.state == ACTIVE)
+        .values(state=state, exit_reason=reason, resume_at=None, wait_event=None, active_journey_id=None,
+                ended_at=now, updated_at=now),
+        [{"eid": r[0]} for r in rows],
+    )  # fmt: skip
+    conn.execute(
+        insert(journey_step),
+        [{"workspace_id": ws, "journey_id": jid, "version_id": vid, "enrollment_id": eid, "contact_id": cid,
+          "node": node or "", "outcome": reason, "detail": None, "at": now}
+         for eid, ws, jid, vid, cid, node in rows],
+    )  # fmt: skip

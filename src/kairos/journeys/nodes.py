@@ -1,0 +1,205 @@
+"""Node handlers: one function per node kind, called once per group of enrollments at that
+node, answering a ``Move`` for each (see ``engine.py``).
+
+An enrollment reaches a node in phase ``enter``; a waiting node answers STAY with a timer
+and is called again in phase ``wait`` when the timer is due (or, for ``wait_for_event``,
+when the event woke it).
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from kairos.contacts.fields import ProfileChanges
+from kairos.contacts.service import apply_profile_changes, mark_changed
+from kairos.contacts.tables import contact
+from kairos.contacts.tags import add_tags, remove_tag
+from kairos.journeys.definition import (
+    ConditionNode,
+    ExitNode,
+    SendNode,
+    SplitNode,
+    UpdateContactNode,
+    WaitForEventNode,
+    WaitNode,
+    WaitUntilNode,
+    WebhookNode,
+)
+from kairos.journeys.engine import ENTER, EXITED, STAY, Context, Enrollment, Move, handler
+from kairos.messaging.outbox import NewMessage, enqueue
+from kairos.messaging.policy import get_policy, zone
+from kairos.segments.compiler import evaluate
+from kairos.segments.definition import SegmentDefinition
+
+
+@handler("wait")
+def wait(ctx: Context, node: WaitNode, members: list[Enrollment]) -> list[Move]:
+    delay = node.duration.to_timedelta()
+    return [
+        Move(e, "waiting", STAY, resume_at=ctx.now + delay)
+        if e.phase == ENTER
+        else Move(e, "next", node.next)
+        for e in members
+    ]
+
+
+@handler("wait_until")
+def wait_until(ctx: Context, node: WaitUntilNode, members: list[Enrollment]) -> list[Move]:
+    waiting = [e for e in members if e.phase == ENTER]
+    moves = [Move(e, "next", node.next) for e in members if e.phase != ENTER]
+    if waiting:
+        zones = _zones(ctx, [e.contact_id for e in waiting])
+        for e in waiting:
+            moves.append(
+                Move(e, "waiting", STAY, resume_at=next_local_time(ctx.now, node, zones[e.contact_id]))
+            )
+    return moves
+
+
+def next_local_time(now: datetime, node: WaitUntilNode, tz: Any) -> datetime:
+    """The first instant at or after ``now`` whose local time (in ``tz``) is ``node.time`` on
+    an allowed weekday. A wall time skipped by a DST change falls an hour later."""
+    local = now.astimezone(tz)
+    for days in range(8):
+        day = (local + timedelta(days=days)).date()
+        if node.weekdays is not None and day.weekday() not in node.weekdays:
+            continue
+        candidate = datetime.combine(day, node.time, tzinfo=tz)
+        if candidate >= local:
+            return candidate.astimezone(now.tzinfo)
+    raise AssertionError("a week always has an allowed day")
+
+
+def _zones(ctx: Context, contact_ids: list[int]) -> dict[int, Any]:
+    fallback = ctx.cache.get("timezone")
+    if fallback is None:
+        fallback = ctx.cache["timezone"] = get_policy(ctx.conn, ctx.workspace_id).timezone
+    rows = ctx.conn.execute(select(contact.c.id, contact.c.timezone).where(contact.c.id.in_(contact_ids)))
+    return {cid: zone(tz, fallback) for cid, tz in rows}
+
+
+@handler("wait_for_event")
+def wait_for_event(ctx: Context, node: WaitForEventNode, members: list[Enrollment]) -> list[Move]:
+    moves = []
+    for e in members:
+        if e.phase == ENTER:
+            moves.append(
+                Move(
+                    e, "waiting", STAY, resume_at=ctx.now + node.timeout.to_timedelta(), wait_event=node.event
+                )
+            )
+        elif e.woken_at is not None:
+            moves.append(Move(e, "event", node.next))
+        else:
+            moves.append(Move(e, "timeout", node.timeout_next))
+    return moves
+
+
+@handler("condition")
+def condition(ctx: Context, node: ConditionNode, members: list[Enrollment]) -> list[Move]:
+    definition = SegmentDefinition(root=node.condition)
+    holds = evaluate(ctx.conn, ctx.workspace_id, definition, ctx.now, [e.contact_id for e in members])
+    return [Move(e, "yes", node.yes) if e.contact_id in holds else Move(e, "no", node.no) for e in members]
+
+
+@handler("split")
+def split(ctx: Context, node: SplitNode, members: list[Enrollment]) -> list[Move]:
+    total = sum(b.weight for b in node.branches)
+    moves = []
+    for e in members:
+        # stable per enrollment and node: a retried pass takes the same branch
+        point = zlib.crc32(f"{e.id}:{e.node}".encode()) / 2**32 * total
+        for b in node.branches:
+            point -= b.weight
+            if point < 0:
+                break
+        moves.append(Move(e, b.name, b.next))
+    return moves
+
+
+def _message_data(e: Enrollment) -> dict[str, Any]:
+    payload = e.payload or {}
+    return {"payload": payload.get("payload") or {}, "event": payload.get("event") or {}}
+
+
+@handler("send")
+def send(ctx: Context, node: SendNode, members: list[Enrollment]) -> list[Move]:
+    ids = enqueue(
+        ctx.conn,
+        ctx.workspace_id,
+        [
+            NewMessage(
+                contact_id=e.contact_id,
+                channel=node.channel,
+                template_id=node.template_id,
+                topic_id=node.topic_id,
+                transactional=node.transactional,
+                source="journey",
+                source_id=f"{ctx.journey_id}:{e.node}",
+                data=_message_data(e),
+                idempotency_key=f"journey:{e.id}:{e.node}:{e.steps}",
+            )
+            for e in members
+        ],
+        ctx.now,
+    )
+    return [
+        Move(e, "next", node.next, detail={"message_id": mid}) for e, mid in zip(members, ids, strict=True)
+    ]
+
+
+@handler("webhook")
+def webhook(ctx: Context, node: WebhookNode, members: list[Enrollment]) -> list[Move]:
+    ids = enqueue(
+        ctx.conn,
+        ctx.workspace_id,
+        [
+            NewMessage(
+                contact_id=e.contact_id,
+                channel="webhook",
+                source="journey",
+                source_id=f"{ctx.journey_id}:{e.node}",
+                transactional=True,
+                idempotency_key=f"journey:{e.id}:{e.node}:{e.steps}",
+                data={**_message_data(e), "to": node.url, "content": {"payload": node.payload}},
+            )
+            for e in members
+        ],
+        ctx.now,
+    )
+    return [
+        Move(e, "next", node.next, detail={"message_id": mid}) for e, mid in zip(members, ids, strict=True)
+    ]
+
+
+@handler("update_contact")
+def update_contact(ctx: Context, node: UpdateContactNode, members: list[Enrollment]) -> list[Move]:
+    contact_ids = [e.contact_id for e in members]
+    if node.set_traits:
+        apply_profile_changes(
+            ctx.conn, {cid: ProfileChanges(traits=dict(node.set_traits)) for cid in contact_ids}, ctx.now
+        )
+    if node.lifecycle_stage is not None:
+        ctx.conn.execute(
+            update(contact)
+            .where(contact.c.id.in_(contact_ids))
+            .values(lifecycle_stage=node.lifecycle_stage, updated_at=ctx.now)
+        )
+    if node.add_tags:
+        add_tags(
+            ctx.conn, ctx.workspace_id, [(cid, t) for cid in contact_ids for t in node.add_tags], ctx.now
+        )
+    for t in node.remove_tags:
+        for cid in contact_ids:
+            remove_tag(ctx.conn, ctx.workspace_id, cid, t)
+    mark_changed(ctx.conn, ctx.workspace_id, contact_ids, ctx.now)
+    return [Move(e, "next", node.next) for e in members]
+
+
+@handler("exit")
+def exit_node(ctx: Context, node: ExitNode, members: list[Enrollment]) -> list[Move]:
+    return [Move(e, "exit", None, state=EXITED) for e in members]

@@ -1,0 +1,340 @@
+"""Journeys: drafts, publishing, status, enrollments and per-node counts.
+
+**Draft and versions.** A journey is edited as a draft. Publishing validates the draft and
+stores it as a new immutable version, which new enrollments use from then on. Running
+enrollments stay on the version they entered (their node ids, waits and branches keep the
+meaning they had when they entered); they never jump to a changed graph. To move everyone
+to new content, publish and remove the old enrollments.
+
+**Status.** ``draft`` (never published), ``active`` (triggers enroll, the scheduler moves
+enrollments), ``paused`` (nobody enters, enrollments stay where they are; timers that pass
+during the pause are handled on resume), ``archived`` (paused for good).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from kairos.errors import Conflict, InvalidInput, NotFound
+from kairos.journeys.definition import ApiTrigger, parse_journey
+from kairos.journeys.engine import ACTIVE, ENDED, EXITED, VERSIONS, end_enrollments
+from kairos.journeys.entry import Candidate, enroll
+from kairos.journeys.tables import enrollment, journey, journey_step, journey_version
+from kairos.messaging.tables import subscription_topic, template
+from kairos.segments.tables import segment
+
+STATUSES = ("draft", "active", "paused", "archived")
+
+
+def _check_references(conn: Connection, workspace_id: int, definition: Any) -> None:
+    """Templates, topics and segments a definition names must exist in the workspace."""
+    from kairos.journeys.definition import SegmentTrigger, SendNode
+
+    segment_ids = set()
+    if isinstance(definition.trigger, SegmentTrigger):
+        segment_ids.add(definition.trigger.segment_id)
+    if definition.entry.exclude_segment_id is not None:
+        segment_ids.add(definition.entry.exclude_segment_id)
+    for sid in segment_ids:
+        if (
+            conn.execute(
+                select(segment.c.id).where(segment.c.id == sid, segment.c.workspace_id == workspace_id)
+            ).first()
+            is None
+        ):
+            raise InvalidInput(f"no segment {sid}", code="unknown_segment")
+    for node_id, node in definition.nodes.items():
+        if isinstance(node, SendNode):
+            found = conn.execute(
+                select(template.c.channel).where(
+                    template.c.id == node.template_id, template.c.workspace_id == workspace_id
+                )
+            ).scalar()
+            if found is None:
+                raise InvalidInput(
+                    f"nodes.{node_id}.template_id: no template {node.template_id}", code="unknown_template"
+                )
+            if found != node.channel:
+                raise InvalidInput(
+                    f"nodes.{node_id}.template_id: template {node.template_id} is for {found}, "
+                    f"not {node.channel}",
+                    code="template_channel_mismatch",
+                )
+            if (
+                node.topic_id is not None
+                and conn.execute(
+                    select(subscription_topic.c.id).where(
+                        subscription_topic.c.id == node.topic_id,
+                        subscription_topic.c.workspace_id == workspace_id,
+                    )
+                ).first()
+                is None
+            ):
+                raise InvalidInput(
+                    f"nodes.{node_id}.topic_id: no topic {node.topic_id}", code="unknown_topic"
+                )
+
+
+def create_journey(
+    conn: Connection,
+    workspace_id: int,
+    now: datetime,
+    *,
+    name: str,
+    description: str | None,
+    definition: dict[str, Any],
+    layout: dict[str, Any] | None,
+) -> dict[str, Any]:
+    parsed = parse_journey(definition)
+    _check_references(conn, workspace_id, parsed)
+    if conn.execute(
+        select(journey.c.id).where(journey.c.workspace_id == workspace_id, journey.c.name == name)
+    ).first():
+        raise Conflict(f"a journey named {name!r} exists", code="journey_exists")
+    jid = conn.execute(
+        insert(journey)
+        .values(
+            workspace_id=workspace_id,
+            name=name,
+            description=description,
+            status="draft",
+            draft=parsed.model_dump(mode="json"),
+            layout=layout,
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(journey.c.id)
+    ).scalar_one()
+    return get_journey(conn, workspace_id, jid)
+
+
+def update_journey(
+    conn: Connection, workspace_id: int, journey_id: int, now: datetime, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """Edit the draft (a live journey keeps running its published version until the next
+    publish), its layout, name or description."""
+    current = get_journey(conn, workspace_id, journey_id)
+    if current["status"] == "archived":
+        raise Conflict("an archived journey cannot be edited", code="journey_archived")
+    values: dict[str, Any] = {"updated_at": now}
+    if changes.get("definition") is not None:
+        parsed = parse_journey(changes["definition"])
+        _check_references(conn, workspace_id, parsed)
+        values["draft"] = parsed.model_dump(mode="json")
+    for key in ("name", "description", "layout"):
+        if key in changes:
+            values[key] = changes[key]
+    conn.execute(update(journey).where(journey.c.id == journey_id).values(**values))
+    return get_journey(conn, workspace_id, journey_id)
+
+
+def publish(conn: Connection, workspace_id: int, journey_id: int, now: datetime) -> dict[str, Any]:
+    """Store the draft as the next immutable version and make it live (status active)."""
+    current = get_journey(conn, workspace_id, journey_id)
+    if current["status"] == "archived":
+        raise Conflict("an archived journey cannot be published", code="journey_archived")
+    parsed = parse_journey(current["draft"])
+    _check_references(conn, workspace_id, parsed)
+    number = (
+        conn.execute(
+            select(func.max(journey_version.c.number)).where(journey_version.c.journey_id == journey_id)
+        ).scalar()
+        or 0
+    ) + 1
+    vid = conn.execute(
+        insert(journey_version)
+        .values(
+            journey_id=journey_id,
+            workspace_id=workspace_id,
+            number=number,
+            definition=parsed.model_dump(mode="json"),
+            layout=current["layout"],
+            created_at=now,
+        )
+        .returning(journey_version.c.id)
+    ).scalar_one()
+    values: dict[str, Any] = {"version_id": vid, "status": "active", "updated_at": now}
+    if current["status"] != "active":
+        values["cursor"] = {"since": now.isoformat()}  # triggers count from going live
+    conn.execute(update(journey).where(journey.c.id == journey_id).values(**values))
+    return get_journey(conn, workspace_id, journey_id)
+
+
+def set_status(
+    conn: Connection, workspace_id: int, journey_id: int, status: str, now: datetime
+) -> dict[str, Any]:
+    current = get_journey(conn, workspace_id, journey_id)
+    allowed = {"paused": ("active",), "active": ("paused",), "archived": ("draft", "active", "paused")}
+    if current["status"] not in allowed.get(status, ()):
+        raise Conflict(f"a {current['status']} journey cannot become {status}", code="invalid_transition")
+    values: dict[str, Any] = {"status": status, "updated_at": now}
+    if status == "active":
+        values["cursor"] = {"since": now.isoformat()}  # what happened during a pause does not enroll
+    conn.execute(update(journey).where(journey.c.id == journey_id).values(**values))
+    return get_journey(conn, workspace_id, journey_id)
+
+
+def _present(row: Any) -> dict[str, Any]:
+    out = dict(row)
+    out.pop("cursor", None)
+    return out
+
+
+def get_journey(conn: Connection, workspace_id: int, journey_id: int) -> dict[str, Any]:
+    row = (
+        conn.execute(
+            select(journey).where(journey.c.workspace_id == workspace_id, journey.c.id == journey_id)
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"no journey {journey_id}", code="journey_not_found")
+    out = _present(row)
+    out["version"] = None
+    if row["version_id"] is not None:
+        out["version"] = conn.execute(
+            select(journey_version.c.number).where(journey_version.c.id == row["version_id"])
+        ).scalar()
+    return out
+
+
+def list_journeys(conn: Connection, workspace_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(journey.c.id).where(journey.c.workspace_id == workspace_id).order_by(journey.c.id)
+    ).scalars()
+    return [get_journey(conn, workspace_id, jid) for jid in rows]
+
+
+def list_versions(conn: Connection, workspace_id: int, journey_id: int) -> list[dict[str, Any]]:
+    get_journey(conn, workspace_id, journey_id)
+    rows = conn.execute(
+        select(journey_version)
+        .where(journey_version.c.journey_id == journey_id)
+        .order_by(journey_version.c.number)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def enroll_through_api(
+    conn: Connection,
+    workspace_id: int,
+    journey_id: int,
+    contact_id: int,
+    payload: dict[str, Any] | None,
+    key: str,
+    now: datetime,
+) -> dict[str, Any]:
+    row = conn.execute(
+        select(journey).where(journey.c.workspace_id == workspace_id, journey.c.id == journey_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no journey {journey_id}", code="journey_not_found")
+    if row.status != "active" or row.version_id is None:
+        raise Conflict(f"journey {journey_id} is {row.status}: nobody can enter", code="journey_not_active")
+    definition = VERSIONS.get(conn, row.version_id)[2]
+    if not isinstance(definition.trigger, ApiTrigger):
+        raise Conflict(
+            "this journey is entered by its trigger, not through the API", code="not_an_api_journey"
+        )
+    enroll(
+        conn,
+        workspace_id,
+        journey_id,
+        row.version_id,
+        definition,
+        [Candidate(contact_id, f"api:{key}", {"payload": payload or {}})],
+        now,
+    )
+    found = (
+        conn.execute(
+            select(enrollment).where(
+                enrollment.c.journey_id == journey_id, enrollment.c.entry_key == f"api:{key}"
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if found is None:
+        raise Conflict(
+            "the entry rules of this journey do not let the contact enter now", code="entry_refused"
+        )
+    return present_enrollment(dict(found))
+
+
+def present_enrollment(row: dict[str, Any]) -> dict[str, Any]:
+    for key in ("active_journey_id", "entry_key"):
+        row.pop(key, None)
+    return row
+
+
+def list_enrollments(
+    conn: Connection,
+    workspace_id: int,
+    *,
+    journey_id: int | None,
+    contact_id: int | None,
+    state: str | None,
+    after: int | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    q = select(enrollment).where(enrollment.c.workspace_id == workspace_id)
+    if journey_id is not None:
+        q = q.where(enrollment.c.journey_id == journey_id)
+    if contact_id is not None:
+        q = q.where(enrollment.c.contact_id == contact_id)
+    if state is not None:
+        if state not in (ACTIVE, *ENDED):
+            raise InvalidInput("state must be active, completed, converted or exited", code="invalid_state")
+        q = q.where(enrollment.c.state == state)
+    if after is not None:
+        q = q.where(enrollment.c.id > after)
+    return [
+        present_enrollment(dict(r)) for r in conn.execute(q.order_by(enrollment.c.id).limit(limit)).mappings()
+    ]
+
+
+def remove_enrollment(
+    conn: Connection, workspace_id: int, journey_id: int, enrollment_id: int, now: datetime
+) -> None:
+    row = conn.execute(
+        select(
+            enrollment.c.id,
+            enrollment.c.workspace_id,
+            enrollment.c.journey_id,
+            enrollment.c.version_id,
+            enrollment.c.contact_id,
+            enrollment.c.node,
+            enrollment.c.state,
+        ).where(
+            enrollment.c.id == enrollment_id,
+            enrollment.c.journey_id == journey_id,
+            enrollment.c.workspace_id == workspace_id,
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no enrollment {enrollment_id} in journey {journey_id}", code="enrollment_not_found")
+    if row.state == ACTIVE:
+        end_enrollments(conn, [tuple(row[:6])], EXITED, "removed", now)  # type: ignore[list-item]
+
+
+def node_counts(conn: Connection, workspace_id: int, journey_id: int) -> dict[str, dict[str, int]]:
+    """Per node: how many passed it by outcome (the step log) and how many are there now."""
+    get_journey(conn, workspace_id, journey_id)
+    out: dict[str, dict[str, int]] = {}
+    for node, outcome, count in conn.execute(
+        select(journey_step.c.node, journey_step.c.outcome, func.count())
+        .where(journey_step.c.journey_id == journey_id)
+        .group_by(journey_step.c.node, journey_step.c.outcome)
+    ):
+        out.setdefault(node, {})[outcome] = count
+    for node, count in conn.execute(
+        select(enrollment.c.node, func.count())
+        .where(enrollment.c.journey_id == journey_id, enrollment.c.state == ACTIVE)
+        .group_by(enrollment.c.node)
+    ):
+        out.setdefault(node or "", {})["current"] = count
+    return out

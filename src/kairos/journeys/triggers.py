@@ -1,0 +1,259 @@
+"""What starts, wakes and ends enrollments.
+
+- ``journey_changes`` is a handler of the worker's changed-contacts pass (after segments):
+  for the events each changed contact received since it was queued it ends enrollments
+  whose journey goal or exit rule matched, wakes ``wait_for_event`` nodes, and enrolls
+  contacts into journeys triggered by those events. Reading from the change queue, rather
+  than scanning the event table, sees late events and costs nothing when no journey cares.
+- ``scan_triggers`` is a worker job for triggers recorded elsewhere: segment entries and
+  exits (``membership_transition``) and tags added (``contact_tag.created_at``). Each journey
+  keeps a cursor per source and re-reads a short overlap, because rows of concurrent
+  transactions may commit out of order; entry keys make the overlap harmless.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, select, update
+
+from kairos.clock import ensure_utc
+from kairos.contacts.changes import ChangeBatch
+from kairos.contacts.tables import contact_change, contact_tag, tag
+from kairos.db.dialect import chunks
+from kairos.events.tables import event
+from kairos.journeys.definition import (
+    EventTrigger,
+    JourneyDefinition,
+    SegmentTrigger,
+    TagTrigger,
+    WaitForEventNode,
+)
+from kairos.journeys.engine import ACTIVE, CONVERTED, EXITED, VERSIONS, WAIT, end_enrollments
+from kairos.journeys.entry import Candidate, enroll
+from kairos.journeys.tables import enrollment, journey
+from kairos.segments.behaviour import matching
+from kairos.segments.compiler import context
+from kairos.segments.definition import EventMatch
+from kairos.segments.tables import membership_transition
+
+OVERLAP = timedelta(minutes=2)
+
+
+def active_journeys(
+    conn: Connection, workspace_ids: set[int] | None = None
+) -> list[tuple[Any, JourneyDefinition]]:
+    q = select(journey).where(journey.c.status == "active", journey.c.version_id.is_not(None))
+    if workspace_ids is not None:
+        q = q.where(journey.c.workspace_id.in_(workspace_ids))
+    return [(row, VERSIONS.get(conn, row.version_id)[2]) for row in conn.execute(q)]
+
+
+def _events(
+    conn: Connection, workspace_id: int, match: EventMatch, contact_ids: list[int], now: datetime
+) -> list[Any]:
+    """Events matching ``match`` that these queued contacts received since they were queued."""
+    ctx = context(conn, workspace_id, now)
+    out: list[Any] = []
+    for part in chunks(contact_ids):
+        out.extend(
+            conn.execute(
+                select(
+                    event.c.id,
+                    event.c.contact_id,
+                    event.c.name,
+                    event.c.properties,
+                    event.c.timestamp,
+                    event.c.received_at,
+                )
+                .join(contact_change, contact_change.c.contact_id == event.c.contact_id)
+                .where(
+                    event.c.contact_id.in_(part),
+                    event.c.received_at >= contact_change.c.changed_at,
+                    *matching(match, ctx, "match"),
+                )
+                .order_by(event.c.id)
+            ).all()
+        )
+    return out
+
+
+def journey_changes(conn: Connection, batch: ChangeBatch, now: datetime) -> None:
+    journeys = active_journeys(conn, set(batch))
+    if not journeys and not _any_waits(conn, batch):
+        return
+    by_ws: dict[int, list[tuple[Any, JourneyDefinition]]] = defaultdict(list)
+    for row, definition in journeys:
+        by_ws[row.workspace_id].append((row, definition))
+    for ws, changes in batch.items():
+        names: dict[str, list[int]] = defaultdict(list)
+        for cid, change in changes.items():
+            for name in change.events:
+                names[name].append(cid)
+        if not names:
+            continue
+        for row, definition in by_ws.get(ws, []):
+            _goals_and_exits(conn, ws, row, definition, names, now)
+        _wake(conn, ws, names, now)
+        for row, definition in by_ws.get(ws, []):
+            trigger = definition.trigger
+            if isinstance(trigger, EventTrigger) and trigger.event in names:
+                found = _events(conn, ws, trigger, names[trigger.event], now)
+                candidates = [
+                    Candidate(e.contact_id, f"event:{e.id}", {"event": _event_view(e)}) for e in found
+                ]
+                enroll(conn, ws, row.id, row.version_id, definition, candidates, now)
+
+
+def _event_view(e: Any) -> dict[str, Any]:
+    return {"name": e.name, "properties": e.properties, "timestamp": ensure_utc(e.timestamp).isoformat()}
+
+
+def _any_waits(conn: Connection, batch: ChangeBatch) -> bool:
+    return (
+        conn.execute(
+            select(enrollment.c.id)
+            .where(enrollment.c.state == ACTIVE, enrollment.c.wait_event.is_not(None))
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
+def _goals_and_exits(
+    conn: Connection,
+    ws: int,
+    row: Any,
+    definition: JourneyDefinition,
+    names: dict[str, list[int]],
+    now: datetime,
+) -> None:
+    rules: list[tuple[EventMatch, str, str]] = []
+    if definition.goal is not None:
+        rules.append((definition.goal, CONVERTED, "goal"))
+    rules += [(m, EXITED, "exit_rule") for m in definition.exit_on]
+    for match, state, reason in rules:
+        contacts = (
+            names.get(match.event or "", [])
+            if match.event
+            else sorted({c for cs in names.values() for c in cs})
+        )
+        if not contacts:
+            continue
+        performed = {e.contact_id: e.received_at for e in _events(conn, ws, match, contacts, now)}
+        if not performed:
+            continue
+        running = conn.execute(
+            select(
+                enrollment.c.id,
+                enrollment.c.workspace_id,
+                enrollment.c.journey_id,
+                enrollment.c.version_id,
+                enrollment.c.contact_id,
+                enrollment.c.node,
+                enrollment.c.entered_at,
+            ).where(
+                enrollment.c.journey_id == row.id,
+                enrollment.c.state == ACTIVE,
+                enrollment.c.contact_id.in_(list(performed)),
+            )
+        ).all()
+        ended = [tuple(r[:6]) for r in running if performed[r.contact_id] >= r.entered_at]
+        end_enrollments(conn, ended, state, reason, now)  # type: ignore[arg-type]
+
+
+def _wake(conn: Connection, ws: int, names: dict[str, list[int]], now: datetime) -> None:
+    """Wake enrollments waiting for an event these contacts just performed (with filters)."""
+    contacts = sorted({c for cs in names.values() for c in cs})
+    waiting: list[Any] = []
+    for part in chunks(contacts):
+        waiting.extend(
+            conn.execute(
+                select(
+                    enrollment.c.id,
+                    enrollment.c.contact_id,
+                    enrollment.c.version_id,
+                    enrollment.c.node,
+                    enrollment.c.node_at,
+                ).where(
+                    enrollment.c.contact_id.in_(part),
+                    enrollment.c.state == ACTIVE,
+                    enrollment.c.phase == WAIT,
+                    enrollment.c.wait_event.in_(list(names)),
+                )
+            ).all()
+        )
+    woken = []
+    for w in waiting:
+        node = VERSIONS.get(conn, w.version_id)[2].nodes.get(w.node or "")
+        if not isinstance(node, WaitForEventNode):
+            continue
+        found = _events(conn, ws, node, [w.contact_id], now)
+        if any(e.received_at >= w.node_at for e in found):
+            woken.append(w.id)
+    if woken:
+        conn.execute(
+            update(enrollment)
+            .where(enrollment.c.id.in_(woken), enrollment.c.state == ACTIVE)
+            .values(woken_at=now, resume_at=now, wait_event=None, updated_at=now)
+        )
+
+
+def scan_triggers(conn: Connection, now: datetime) -> int:
+    """Enroll from segment transitions and added tags since each journey's cursor; returns
+    how many entered."""
+    entered = 0
+    for row, definition in active_journeys(conn):
+        trigger = definition.trigger
+        if not isinstance(trigger, SegmentTrigger | TagTrigger):
+            continue
+        cursor = dict(row.cursor or {})
+        since = ensure_utc(datetime.fromisoformat(cursor["since"])) if "since" in cursor else row.updated_at
+        candidates, newest = _occurrences(conn, row.workspace_id, trigger, since - OVERLAP, now)
+        if candidates:
+            entered += len(
+                enroll(conn, row.workspace_id, row.id, row.version_id, definition, candidates, now)
+            )
+        if newest is not None and newest > since:
+            cursor["since"] = newest.isoformat()
+            conn.execute(update(journey).where(journey.c.id == row.id).values(cursor=cursor))
+    return entered
+
+
+def _occurrences(
+    conn: Connection, workspace_id: int, trigger: SegmentTrigger | TagTrigger, since: datetime, now: datetime
+) -> tuple[list[Candidate], datetime | None]:
+    if isinstance(trigger, SegmentTrigger):
+        kind = "entered" if trigger.type == "segment_entered" else "exited"
+        rows = conn.execute(
+            select(membership_transition.c.id, membership_transition.c.contact_id, membership_transition.c.at)
+            .where(
+                membership_transition.c.segment_id == trigger.segment_id,
+                membership_transition.c.kind == kind,
+                membership_transition.c.at >= since,
+                membership_transition.c.at <= now,
+            )
+            .order_by(membership_transition.c.at)
+        ).all()
+        candidates = [
+            Candidate(r.contact_id, f"seg:{r.id}", {"payload": {"segment_id": trigger.segment_id}})
+            for r in rows
+        ]
+        return candidates, max((ensure_utc(r.at) for r in rows), default=None)
+    tagged = conn.execute(
+        select(contact_tag.c.contact_id, contact_tag.c.created_at)
+        .join(tag, and_(tag.c.id == contact_tag.c.tag_id, tag.c.workspace_id == workspace_id))
+        .where(tag.c.name == trigger.tag, contact_tag.c.created_at >= since, contact_tag.c.created_at <= now)
+        .order_by(contact_tag.c.created_at)
+    ).all()
+    candidates = [
+        Candidate(
+            r.contact_id,
+            f"tag:{trigger.tag}:{r.contact_id}:{ensure_utc(r.created_at).isoformat()}",
+            {"payload": {"tag": trigger.tag}},
+        )
+        for r in tagged
+    ]
+    return candidates, max((ensure_utc(r.created_at) for r in tagged), default=None)
