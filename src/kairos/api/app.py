@@ -20,6 +20,7 @@ from kairos.api.routes import (
     computed_traits,
     consent,
     contacts,
+    journeys,
     messaging,
     public,
     segments,
@@ -109,7 +110,17 @@ def create_app(
     api = FastAPI(title="Kairos", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     api.state.kairos = state
     errors.install(api)
-    for module in (contacts, tags, attributes, segments, computed_traits, tag_rules, messaging, consent):
+    for module in (
+        contacts,
+        tags,
+        attributes,
+        segments,
+        computed_traits,
+        tag_rules,
+        messaging,
+        consent,
+        journeys,
+    ):
         api.include_router(module.router, prefix="/api/v1")
     api.include_router(public.router)
 

@@ -291,7 +291,8 @@ def _no_cycle_without_wait(nodes: dict[str, Any]) -> None:
                 if target is None:
                     continue
                 if state.get(target) == 1:
-                    cycle = " → ".join([*trail[trail.index(target) :], node_id, target])
+                    path = [*trail, node_id]
+                    cycle = " → ".join([*path[path.index(target) :], target])
                     raise InvalidInput(
                         f"nodes.{node_id}: the cycle {cycle} never waits", code="invalid_journey"
                     )

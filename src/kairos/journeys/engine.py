@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+import orjson
+from sqlalchemy import Connection, Text, bindparam, cast, insert, select, update
 
 from kairos.journeys.definition import JourneyDefinition, parse_journey
 from kairos.journeys.tables import enrollment, journey, journey_step, journey_version
@@ -95,23 +96,29 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
 
 
 class Versions:
-    """Parsed definitions by version id (immutable, so cached for the process's life)."""
+    """Parsed definitions by version. Versions are immutable, so each is parsed once per
+    process; the cache is keyed by the stored text too, because ids can come back (SQLite
+    reuses the highest rowid after a delete) and a stale graph must never run."""
 
     def __init__(self) -> None:
-        self._parsed: dict[int, tuple[int, int, JourneyDefinition]] = {}
+        self._parsed: dict[tuple[int, str], tuple[int, int, JourneyDefinition]] = {}
 
     def get(self, conn: Connection, version_id: int) -> tuple[int, int, JourneyDefinition]:
-        found = self._parsed.get(version_id)
+        v = journey_version.c
+        row = conn.execute(
+            select(v.journey_id, v.workspace_id, cast(v.definition, Text).label("text")).where(
+                v.id == version_id
+            )
+        ).one()
+        key = (version_id, row.text)
+        found = self._parsed.get(key)
         if found is None:
-            row = conn.execute(
-                select(
-                    journey_version.c.journey_id, journey_version.c.workspace_id, journey_version.c.definition
-                ).where(journey_version.c.id == version_id)
-            ).one()
-            found = self._parsed[version_id] = (
+            if len(self._parsed) > 10_000:
+                self._parsed.clear()
+            found = self._parsed[key] = (
                 row.journey_id,
                 row.workspace_id,
-                parse_journey(row.definition),
+                parse_journey(orjson.loads(row.text)),
             )
         return found
 
