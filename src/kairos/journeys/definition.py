@@ -74,13 +74,48 @@ class TagTrigger(_Model):
     tag: str = Field(min_length=1, max_length=100)
 
 
+class DateTrigger(_Model):
+    """Enter on a date from a contact attribute, at a local time in the contact's time zone:
+    every year on its anniversary (birthday, membership day), or once, ``offset_days`` before
+    (negative) or after the date itself (a trial's end). Each (contact, local day) enters
+    once; with ``anniversary`` use re-entry ``always`` or ``after`` so next year counts."""
+
+    type: Literal["date"] = "date"
+    attribute: str = Field(min_length=1, max_length=100)
+    anniversary: bool = True
+    offset_days: int = Field(0, ge=-366, le=366)
+    at: time = Field(default_factory=lambda: time(9, 0), description="Local time of day to enter")
+
+
+class ScheduleTrigger(_Model):
+    """Every time the cron expression fires, the segment's members enter — evaluated in
+    each contact's time zone (``contact``) or the workspace's."""
+
+    type: Literal["schedule"] = "schedule"
+    cron: str = Field(min_length=9, max_length=100, description="Five fields: minute hour day month weekday")
+    segment_id: int = Field(ge=1)
+    timezone: Literal["contact", "workspace"] = "contact"
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, expression: str) -> str:
+        from croniter import croniter
+
+        if len(expression.split()) != 5 or not croniter.is_valid(expression):
+            raise ValueError(f"{expression!r} is not a five-field cron expression")
+        return expression
+
+
 class ApiTrigger(_Model):
     """Enter through ``POST /api/v1/journeys/{id}/enrollments`` only."""
 
     type: Literal["api"] = "api"
 
 
-Trigger = Annotated[EventTrigger | SegmentTrigger | TagTrigger | ApiTrigger, Field(discriminator="type")]
+Trigger = Annotated[
+    EventTrigger | SegmentTrigger | TagTrigger | DateTrigger | ScheduleTrigger | ApiTrigger,
+    Field(discriminator="type"),
+]
 
 
 class EntryRules(_Model):
@@ -126,6 +161,18 @@ class WaitUntilNode(_Model):
         if days is not None and (not days or any(d < 0 or d > 6 for d in days)):
             raise ValueError("weekdays are 0 (Monday) to 6 (Sunday), at least one")
         return days
+
+
+class WaitUntilDateNode(_Model):
+    """Wait until the instant in a contact attribute, shifted by ``offset`` (``before``: that
+    long before it). A contact without a valid instant (or one already past) goes on at
+    once, by ``next`` with outcome ``no_date``/``passed``."""
+
+    type: Literal["wait_until_date"] = "wait_until_date"
+    attribute: str = Field(min_length=1, max_length=100)
+    offset: Duration | None = None
+    before: bool = False
+    next: str | None = None
 
 
 class WaitForEventNode(EventMatch):
@@ -205,6 +252,32 @@ class WebhookNode(_Model):
     next: str | None = None
 
 
+class NotifySalesNode(_Model):
+    """Hand the lead to sales: the owner (one address, or taken in turn from ``owners``) is
+    stored in the contact's ``sales_owner`` trait and gets an email from ``template_id``
+    (about the lead: ``{{ contact.… }}``), and/or a CRM gets a signed webhook."""
+
+    type: Literal["notify_sales"] = "notify_sales"
+    owners: list[str] = Field(min_length=1, max_length=100, description="Sales owners' email addresses")
+    template_id: int | None = Field(None, ge=1, description="An email template sent to the owner")
+    webhook_url: str | None = Field(None, max_length=2048, description="POST the lead to a CRM too")
+    next: str | None = None
+
+    @field_validator("owners")
+    @classmethod
+    def _emails(cls, owners: list[str]) -> list[str]:
+        for owner in owners:
+            if "@" not in owner or any(c in owner for c in " \r\n<>,"):
+                raise ValueError(f"{owner!r} is not an email address")
+        return owners
+
+    @model_validator(mode="after")
+    def _how(self) -> NotifySalesNode:
+        if self.template_id is None and self.webhook_url is None:
+            raise ValueError("notify_sales needs a template_id (email the owner) or a webhook_url")
+        return self
+
+
 class ExitNode(_Model):
     type: Literal["exit"] = "exit"
 
@@ -212,18 +285,20 @@ class ExitNode(_Model):
 Node = Annotated[
     WaitNode
     | WaitUntilNode
+    | WaitUntilDateNode
     | WaitForEventNode
     | ConditionNode
     | SplitNode
     | SendNode
     | UpdateContactNode
     | WebhookNode
+    | NotifySalesNode
     | ExitNode,
     Field(discriminator="type"),
 ]
 
 #: Nodes after which the enrollment waits (a cycle must pass one of them).
-WAITING = (WaitNode, WaitUntilNode, WaitForEventNode)
+WAITING = (WaitNode, WaitUntilNode, WaitUntilDateNode, WaitForEventNode)
 
 
 class JourneyDefinition(_Model):

@@ -9,7 +9,7 @@ when the event woke it).
 from __future__ import annotations
 
 import zlib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -21,11 +21,13 @@ from kairos.contacts.tags import add_tags, remove_tag
 from kairos.journeys.definition import (
     ConditionNode,
     ExitNode,
+    NotifySalesNode,
     SendNode,
     SplitNode,
     UpdateContactNode,
     WaitForEventNode,
     WaitNode,
+    WaitUntilDateNode,
     WaitUntilNode,
     WebhookNode,
 )
@@ -80,6 +82,43 @@ def _zones(ctx: Context, contact_ids: list[int]) -> dict[int, Any]:
         fallback = ctx.cache["timezone"] = get_policy(ctx.conn, ctx.workspace_id).timezone
     rows = ctx.conn.execute(select(contact.c.id, contact.c.timezone).where(contact.c.id.in_(contact_ids)))
     return {cid: zone(tz, fallback) for cid, tz in rows}
+
+
+@handler("wait_until_date")
+def wait_until_date(ctx: Context, node: WaitUntilDateNode, members: list[Enrollment]) -> list[Move]:
+    moves = [Move(e, "next", node.next) for e in members if e.phase != ENTER]
+    arriving = [e for e in members if e.phase == ENTER]
+    if not arriving:
+        return moves
+    key = node.attribute.removeprefix("traits.")
+    traits = dict(
+        ctx.conn.execute(
+            select(contact.c.id, contact.c.traits).where(contact.c.id.in_([e.contact_id for e in arriving]))
+        ).all()
+    )
+    shift = node.offset.to_timedelta() if node.offset is not None else timedelta(0)
+    for e in arriving:
+        when = _instant((traits.get(e.contact_id) or {}).get(key))
+        if when is None:
+            moves.append(Move(e, "no_date", node.next))
+            continue
+        due = when - shift if node.before else when + shift
+        if due <= ctx.now:
+            moves.append(Move(e, "passed", node.next))
+        else:
+            moves.append(Move(e, "waiting", STAY, resume_at=due))
+    return moves
+
+
+def _instant(value: Any) -> datetime | None:
+    """An attribute value as an instant: ISO 8601 (a plain date is its midnight UTC)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 @handler("wait_for_event")
@@ -198,6 +237,54 @@ def update_contact(ctx: Context, node: UpdateContactNode, members: list[Enrollme
             remove_tag(ctx.conn, ctx.workspace_id, cid, t)
     mark_changed(ctx.conn, ctx.workspace_id, contact_ids, ctx.now)
     return [Move(e, "next", node.next) for e in members]
+
+
+#: What a CRM receives about a lead (Liquid, filled in by the dispatcher)
+_LEAD = {
+    "id": "{{ contact.id }}",
+    "email": "{{ contact.email }}",
+    "first_name": "{{ contact.first_name }}",
+    "last_name": "{{ contact.last_name }}",
+    "score": "{{ contact.score }}",
+    "lifecycle_stage": "{{ contact.lifecycle_stage }}",
+}
+
+
+@handler("notify_sales")
+def notify_sales(ctx: Context, node: NotifySalesNode, members: list[Enrollment]) -> list[Move]:
+    """Assign an owner (in turn, by enrollment id, so retries assign the same one), store it on
+    the contact, and queue the owner's email and/or the CRM webhook."""
+    owners = {e.id: node.owners[e.id % len(node.owners)] for e in members}
+    apply_profile_changes(
+        ctx.conn,
+        {e.contact_id: ProfileChanges(traits={"sales_owner": owners[e.id]}) for e in members},
+        ctx.now,
+    )
+    mark_changed(ctx.conn, ctx.workspace_id, [e.contact_id for e in members], ctx.now)
+    messages: list[NewMessage] = []
+    for e in members:
+        data = {**_message_data(e), "owner": owners[e.id]}
+        if node.template_id is not None:
+            messages.append(NewMessage(
+                contact_id=e.contact_id, channel="email", template_id=node.template_id, transactional=True,
+                source="journey", source_id=f"{ctx.journey_id}:{e.node}", data={**data, "to": owners[e.id]},
+                idempotency_key=f"journey:{e.id}:{e.node}:{e.steps}:owner",
+            ))  # fmt: skip
+        if node.webhook_url is not None:
+            content = {"payload": {"lead": _LEAD, "owner": owners[e.id]}}
+            messages.append(
+                NewMessage(
+                    contact_id=e.contact_id,
+                    channel="webhook",
+                    transactional=True,
+                    source="journey",
+                    source_id=f"{ctx.journey_id}:{e.node}",
+                    idempotency_key=f"journey:{e.id}:{e.node}:{e.steps}:crm",
+                    data={**data, "to": node.webhook_url, "content": content},
+                )
+            )
+    enqueue(ctx.conn, ctx.workspace_id, messages, ctx.now)
+    return [Move(e, "next", node.next, detail={"owner": owners[e.id]}) for e in members]
 
 
 @handler("exit")

@@ -31,10 +31,10 @@ STATUSES = ("draft", "active", "paused", "archived")
 
 def _check_references(conn: Connection, workspace_id: int, definition: Any) -> None:
     """Templates, topics and segments a definition names must exist in the workspace."""
-    from kairos.journeys.definition import SegmentTrigger, SendNode
+    from kairos.journeys.definition import NotifySalesNode, ScheduleTrigger, SegmentTrigger, SendNode
 
     segment_ids = set()
-    if isinstance(definition.trigger, SegmentTrigger):
+    if isinstance(definition.trigger, SegmentTrigger | ScheduleTrigger):
         segment_ids.add(definition.trigger.segment_id)
     if definition.entry.exclude_segment_id is not None:
         segment_ids.add(definition.entry.exclude_segment_id)
@@ -47,6 +47,8 @@ def _check_references(conn: Connection, workspace_id: int, definition: Any) -> N
         ):
             raise InvalidInput(f"no segment {sid}", code="unknown_segment")
     for node_id, node in definition.nodes.items():
+        if isinstance(node, NotifySalesNode) and node.template_id is not None:
+            node = SendNode(channel="email", template_id=node.template_id)  # the same checks
         if isinstance(node, SendNode):
             found = conn.execute(
                 select(template.c.channel).where(

@@ -13,20 +13,24 @@
 
 from __future__ import annotations
 
+from calendar import isleap
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, select, update
+from croniter import croniter
+from sqlalchemy import Connection, and_, func, select, update
 
 from kairos.clock import ensure_utc
 from kairos.contacts.changes import ChangeBatch
-from kairos.contacts.tables import contact_change, contact_tag, tag
+from kairos.contacts.tables import contact, contact_change, contact_tag, tag
 from kairos.db.dialect import chunks
 from kairos.events.tables import event
 from kairos.journeys.definition import (
+    DateTrigger,
     EventTrigger,
     JourneyDefinition,
+    ScheduleTrigger,
     SegmentTrigger,
     TagTrigger,
     WaitForEventNode,
@@ -34,10 +38,12 @@ from kairos.journeys.definition import (
 from kairos.journeys.engine import ACTIVE, CONVERTED, EXITED, VERSIONS, WAIT, end_enrollments
 from kairos.journeys.entry import Candidate, enroll
 from kairos.journeys.tables import enrollment, journey
+from kairos.messaging.policy import get_policy, zone
 from kairos.segments.behaviour import matching
 from kairos.segments.compiler import context
 from kairos.segments.definition import EventMatch
-from kairos.segments.tables import membership_transition
+from kairos.segments.tables import membership_transition, segment_membership
+from kairos.segments.values import json_value
 
 OVERLAP = timedelta(minutes=2)
 
@@ -202,11 +208,20 @@ def _wake(conn: Connection, ws: int, names: dict[str, list[int]], now: datetime)
 
 
 def scan_triggers(conn: Connection, now: datetime) -> int:
-    """Enroll from segment transitions and added tags since each journey's cursor; returns
-    how many entered."""
+    """Enroll from segment transitions, added tags, dates and schedules since each journey's
+    cursor; returns how many entered."""
     entered = 0
     for row, definition in active_journeys(conn):
         trigger = definition.trigger
+        if isinstance(trigger, DateTrigger):
+            candidates = dated_candidates(conn, row.workspace_id, trigger, now)
+            entered += len(
+                enroll(conn, row.workspace_id, row.id, row.version_id, definition, candidates, now)
+            )
+            continue
+        if isinstance(trigger, ScheduleTrigger):
+            entered += _schedule(conn, row, definition, trigger, now)
+            continue
         if not isinstance(trigger, SegmentTrigger | TagTrigger):
             continue
         cursor = dict(row.cursor or {})
@@ -257,3 +272,100 @@ def _occurrences(
         for r in tagged
     ]
     return candidates, max((ensure_utc(r.created_at) for r in tagged), default=None)
+
+
+# --- dates and schedules ------------------------------------------------------------------
+
+
+def dated_candidates(
+    conn: Connection, workspace_id: int, trigger: DateTrigger, now: datetime
+) -> list[Candidate]:
+    """Contacts whose date attribute (shifted by the offset) is today in their own time zone,
+    where the local time has reached ``trigger.at``. Today is one of at most three dates
+    around the world, so the SQL asks for those month-days (or dates) and Python checks each
+    contact's own."""
+    utc_today = now.date()
+    days = [utc_today + timedelta(days=d) for d in (-1, 0, 1)]
+    targets = {(d - timedelta(days=trigger.offset_days)) for d in days}
+    ctx = context(conn, workspace_id, now)
+    text = json_value(contact.c.traits, trigger.attribute.removeprefix("traits."), None, ctx.dialect)
+    if trigger.anniversary:
+        wanted = sorted(
+            {f"{t.month:02d}-{t.day:02d}" for t in targets}
+            | (
+                {"02-29"}
+                if any(t.month == 2 and t.day == 28 and not isleap(t.year) for t in targets)
+                else set()
+            )
+        )
+        where = func.substr(text, 6, 5).in_(wanted)
+    else:
+        where = func.substr(text, 1, 10).in_(sorted(t.isoformat() for t in targets))
+    rows = conn.execute(
+        select(contact.c.id, contact.c.timezone, text.label("value")).where(
+            contact.c.workspace_id == workspace_id, contact.c.merged_into.is_(None), where
+        )
+    ).all()
+    fallback = get_policy(conn, workspace_id).timezone
+    out = []
+    for cid, tz, value in rows:
+        local = now.astimezone(zone(tz, fallback))
+        if local.time().replace(tzinfo=None) < trigger.at:
+            continue
+        target = local.date() - timedelta(days=trigger.offset_days)
+        try:
+            stored = date.fromisoformat(str(value)[:10])
+        except ValueError:
+            continue
+        if trigger.anniversary:
+            hit = (stored.month, stored.day) == (target.month, target.day) or (
+                (stored.month, stored.day) == (2, 29)
+                and not isleap(target.year)
+                and (target.month, target.day) == (2, 28)
+            )
+        else:
+            hit = stored == target
+        if hit:
+            out.append(
+                Candidate(
+                    cid,
+                    f"date:{local.date().isoformat()}:{cid}",
+                    {"payload": {trigger.attribute: str(value)}},
+                )
+            )
+    return out
+
+
+def _schedule(
+    conn: Connection, row: Any, definition: JourneyDefinition, trigger: ScheduleTrigger, now: datetime
+) -> int:
+    """The cron occurrences since the cursor, per time zone: the segment's members in that
+    zone enter once per occurrence."""
+    cursor = dict(row.cursor or {})
+    since = ensure_utc(datetime.fromisoformat(cursor["since"])) if "since" in cursor else row.updated_at
+    if since >= now:
+        return 0
+    fallback = get_policy(conn, row.workspace_id).timezone
+    members = conn.execute(
+        select(contact.c.id, contact.c.timezone)
+        .join(segment_membership, segment_membership.c.contact_id == contact.c.id)
+        .where(segment_membership.c.segment_id == trigger.segment_id)
+    ).all()
+    by_zone: dict[str, list[int]] = defaultdict(list)
+    for cid, tz in members:
+        by_zone[(tz or fallback) if trigger.timezone == "contact" else fallback].append(cid)
+    candidates: list[Candidate] = []
+    for name, cids in by_zone.items():
+        tz = zone(name, fallback)
+        it = croniter(trigger.cron, since.astimezone(tz))
+        fire = it.get_next(datetime)
+        while fire <= now:
+            stamp = fire.astimezone(UTC).isoformat()
+            candidates += [
+                Candidate(cid, f"cron:{stamp}:{cid}", {"payload": {"scheduled_at": stamp}}) for cid in cids
+            ]
+            fire = it.get_next(datetime)
+    entered = len(enroll(conn, row.workspace_id, row.id, row.version_id, definition, candidates, now))
+    cursor["since"] = now.isoformat()
+    conn.execute(update(journey).where(journey.c.id == row.id).values(cursor=cursor))
+    return entered
