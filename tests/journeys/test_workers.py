@@ -1,0 +1,173 @@
+"""Two worker processes share the journeys and the outbox, and one is killed with SIGKILL
+mid-run: no enrollment is lost, no step happens twice, and no message is sent twice except
+the few the killed worker had in flight."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine, func, insert, select
+
+from kairos.clock import SystemClock
+from kairos.config import Settings
+from kairos.contacts.tables import contact
+from kairos.crypto import Keyring
+from kairos.journeys.engine import VERSIONS
+from kairos.journeys.entry import Candidate, enroll
+from kairos.journeys.service import create_journey, publish
+from kairos.journeys.tables import enrollment, journey_step
+from kairos.messaging import outbox
+from kairos.messaging.service import create_channel, create_template
+from kairos.messaging.tables import message
+from kairos.workspaces.service import CreatedWorkspace
+from tests.messaging.conftest import SmtpServer, smtp_settings
+
+CONTACTS = 3000
+
+
+def _worker(database_url: str, log: Path, *args: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "KAIROS_DATABASE_URL": database_url, "KAIROS_SECRET_KEY": "test-secret",
+           "KAIROS_DISPATCH_BATCH": "100", "KAIROS_WORKER_INTERVAL": "0.05"}  # fmt: skip
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "kairos", "worker", *args], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+def test_two_workers_and_a_sigkill_lose_nothing_and_repeat_nothing(
+    engine: Engine,
+    settings: Settings,
+    database_url: str,
+    workspace: CreatedWorkspace,
+    smtp: SmtpServer,
+    tmp_path: Path,
+) -> None:
+    now = SystemClock().now()
+    with engine.begin() as conn:
+        create_channel(
+            conn,
+            workspace.id,
+            Keyring(settings.resolved_secret_key()),
+            now,
+            name="mail",
+            provider_name="smtp",
+            settings=smtp_settings(smtp),
+            secrets={},
+            is_default=True,
+            rate_limit=None,
+        )
+        tid = create_template(
+            conn,
+            workspace.id,
+            now,
+            name="hello",
+            channel="email",
+            fields={"subject": "Hello {{ contact.first_name }}", "format": "html", "body": "<p>Hi</p>"},
+        )["id"]
+        conn.execute(
+            insert(contact),
+            [
+                {
+                    "workspace_id": workspace.id,
+                    "email": f"w{i}@example.com",
+                    "first_name": f"W{i}",
+                    "external_id": f"w{i}",
+                    "traits": {},
+                    "score": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i in range(CONTACTS)
+            ],
+        )
+        ids = list(conn.execute(select(contact.c.id).where(contact.c.workspace_id == workspace.id)).scalars())
+        j = create_journey(
+            conn,
+            workspace.id,
+            now,
+            name="welcome",
+            description=None,
+            layout=None,
+            definition={
+                "trigger": {"type": "api"},
+                "start": "tag",
+                "nodes": {
+                    "tag": {"type": "update_contact", "add_tags": ["welcomed"], "next": "mail"},
+                    "mail": {
+                        "type": "send",
+                        "channel": "email",
+                        "template_id": tid,
+                        "transactional": True,
+                        "next": None,
+                    },
+                },
+            },
+        )
+        live = publish(conn, workspace.id, j["id"], now)
+        definition = VERSIONS.get(conn, live["version_id"])[2]
+        enroll(
+            conn,
+            workspace.id,
+            j["id"],
+            live["version_id"],
+            definition,
+            [Candidate(c, f"api:{c}") for c in ids],
+            now,
+        )
+    # fmt: skip
+
+    log = tmp_path / "workers.log"
+    a, b = _worker(database_url, log), _worker(database_url, log)
+    deadline = time.monotonic() + 120
+    try:
+        while len(smtp.recorder.received) < CONTACTS // 4:
+            assert a.poll() is None and b.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the workers sent too little:\n" + log.read_text()
+            time.sleep(0.02)  # watching other processes make progress
+        a.send_signal(signal.SIGKILL)
+        a.wait(timeout=30)
+        assert len(smtp.recorder.received) < CONTACTS, "the kill came too late to test anything"
+        with engine.connect() as conn:
+            in_flight = conn.execute(
+                select(func.count()).where(message.c.status == outbox.SENDING)
+            ).scalar_one()
+        while True:  # b carries on alone until only the killed worker's claims are left
+            with engine.connect() as conn:
+                left = conn.execute(
+                    select(func.count()).where(message.c.status == outbox.QUEUED)
+                ).scalar_one()
+                running = conn.execute(
+                    select(func.count()).where(enrollment.c.state == "active")
+                ).scalar_one()
+            if left == 0 and running == 0:
+                break
+            assert b.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+    finally:
+        for proc in (a, b):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=30)
+    later = (SystemClock().now() + outbox.LEASE + timedelta(seconds=1)).isoformat()
+    assert _worker(database_url, log, "--once", "--now", later).wait(timeout=300) == 0, log.read_text()
+
+    with engine.connect() as conn:
+        states = dict(
+            conn.execute(select(enrollment.c.state, func.count()).group_by(enrollment.c.state)).all()
+        )
+        steps = Counter(conn.execute(select(journey_step.c.enrollment_id, journey_step.c.node)).all())
+        messages = conn.execute(select(func.count()).select_from(message)).scalar_one()
+        sent = conn.execute(select(func.count()).where(message.c.status == outbox.SENT)).scalar_one()
+    assert states == {"completed": CONTACTS}
+    assert len(steps) == 2 * CONTACTS and set(steps.values()) == {1}  # every step once
+    assert messages == CONTACTS and sent == CONTACTS  # one message per contact, all sent
+    received = Counter(r.rcpt_tos[0] for r in smtp.recorder.received)
+    assert len(received) == CONTACTS
+    assert sum(n - 1 for n in received.values()) <= in_flight
