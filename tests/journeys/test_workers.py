@@ -121,7 +121,6 @@ def test_two_workers_and_a_sigkill_lose_nothing_and_repeat_nothing(
             [Candidate(c, f"api:{c}") for c in ids],
             now,
         )
-    # fmt: skip
 
     log = tmp_path / "workers.log"
     a, b = _worker(database_url, log), _worker(database_url, log)
