@@ -138,19 +138,19 @@ def run_due(conn: Connection, now: datetime, limit: int = 2000) -> int:
     """Move every due enrollment (up to ``limit``) as far as it goes now; returns how many."""
     import kairos.journeys.nodes  # noqa: F401  (registers the node handlers)
 
+    # Only live journeys: a paused one's due enrollments must not fill every batch.
     q = (
         select(enrollment)
-        .where(enrollment.c.state == ACTIVE, enrollment.c.resume_at <= now)
+        .join(journey, journey.c.id == enrollment.c.journey_id)
+        .where(enrollment.c.state == ACTIVE, enrollment.c.resume_at <= now, journey.c.status == "active")
         .order_by(enrollment.c.resume_at)
         .limit(limit)
     )
     if conn.dialect.name == "postgresql":
-        q = q.with_for_update(skip_locked=True)
+        q = q.with_for_update(skip_locked=True, of=enrollment)
     claimed = [_row_to_enrollment(r) for r in conn.execute(q)]
     if not claimed:
         return 0
-    paused = _paused_journeys(conn, {e.journey_id for e in claimed})
-    claimed = [e for e in claimed if e.journey_id not in paused]
     steps: list[dict[str, Any]] = []
     pending = claimed
     for _ in range(MAX_ROUNDS):
@@ -179,11 +179,6 @@ def run_due(conn: Connection, now: datetime, limit: int = 2000) -> int:
             break
     _write(conn, claimed, steps, now)
     return len(claimed)
-
-
-def _paused_journeys(conn: Connection, journey_ids: set[int]) -> set[int]:
-    rows = conn.execute(select(journey.c.id, journey.c.status).where(journey.c.id.in_(journey_ids)))
-    return {jid for jid, status in rows if status != "active"}
 
 
 def _apply(m: Move, now: datetime, steps: list[dict[str, Any]]) -> None:
