@@ -124,3 +124,17 @@ def test_notify_sales_assigns_owners_in_turn_and_emails_them(
     assert subjects == [f"New lead: L{i} Smith" for i in range(4)]
     assert {r.rcpt_tos[0] for r in smtp.recorder.received} == {"ana@shop.example", "ben@shop.example"}
     assert all(not smtp.recorder.to(f"l{i}@x.example") for i in range(4))  # the lead gets nothing
+
+
+def test_a_tag_taken_away_starts_a_journey(api: Api, worker: Worker, clock: FixedClock) -> None:
+    jid = journey(api, {"trigger": {"type": "tag_removed", "tag": "subscriber"}, "entry": {"reentry": "always"},
+                        "start": "t", "nodes": {"t": {"type": "update_contact", "add_tags": ["lapsed"], "next": None}}})  # fmt: skip
+    cid = make_contact(api, external_id="sub", tags=["subscriber"])
+    worker.run_once()
+    assert enrollments(api, jid) == []  # adding it does not count
+    clock.advance(timedelta(minutes=1))
+    assert api.delete(f"/contacts/{cid}/tags/subscriber").status_code == 200
+    worker.run_once()
+    [e] = enrollments(api, jid)
+    assert (e["contact_id"], e["state"]) == (cid, "completed")
+    assert api.get(f"/contacts/{cid}").json()["tags"] == ["lapsed"]

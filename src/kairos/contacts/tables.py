@@ -93,6 +93,19 @@ contact_tag = Table(
     Index("ix_contact_tag_tag", "tag_id"),
 )
 
+#: Tags taken from contacts, with when: "tag removed" journey triggers read it (a removal
+#: leaves no other trace). Written only on removals, never on the ingest path.
+tag_removal = Table(
+    "tag_removal",
+    metadata,
+    Column("id", BigID, primary_key=True, autoincrement=True),
+    Column("contact_id", BigID, ForeignKey("contact.id", ondelete="CASCADE"), nullable=False),
+    Column("tag_id", BigID, ForeignKey("tag.id", ondelete="CASCADE"), nullable=False),
+    Column("workspace_id", BigID, nullable=False),
+    Column("removed_at", UTCDateTime, nullable=False),
+    Index("ix_tag_removal_tag_removed_at", "tag_id", "removed_at"),
+)
+
 #: Contacts whose data changed since the worker last looked: the worker's work queue.
 contact_change = Table(
     "contact_change",

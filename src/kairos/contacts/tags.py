@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, exists, func, insert, literal, select
 
-from kairos.contacts.tables import contact, contact_tag, tag
+from kairos.contacts.tables import contact, contact_tag, tag, tag_removal
 from kairos.db.dialect import chunks, insert_on_conflict
 from kairos.db.types import BigID, UTCDateTime
 from kairos.errors import InvalidInput
@@ -61,7 +61,20 @@ def add_tags(conn: Connection, workspace_id: int, pairs: Iterable[tuple[int, str
     return conn.execute(stmt, rows).rowcount or 0
 
 
-def remove_tag(conn: Connection, workspace_id: int, contact_id: int, name: str) -> bool:
+def _log_removals(
+    conn: Connection, workspace_id: int, tag_id: int, contact_ids: list[int], now: datetime
+) -> None:
+    if contact_ids:
+        conn.execute(
+            insert(tag_removal),
+            [
+                {"contact_id": cid, "tag_id": tag_id, "workspace_id": workspace_id, "removed_at": now}
+                for cid in contact_ids
+            ],
+        )
+
+
+def remove_tag(conn: Connection, workspace_id: int, contact_id: int, name: str, now: datetime) -> bool:
     tag_id = conn.execute(
         select(tag.c.id).where(tag.c.workspace_id == workspace_id, tag.c.name == validate_tag(name))
     ).scalar()
@@ -70,6 +83,8 @@ def remove_tag(conn: Connection, workspace_id: int, contact_id: int, name: str) 
     result = conn.execute(
         delete(contact_tag).where(contact_tag.c.contact_id == contact_id, contact_tag.c.tag_id == tag_id)
     )
+    if result.rowcount:
+        _log_removals(conn, workspace_id, tag_id, [contact_id], now)
     return bool(result.rowcount)
 
 
@@ -99,7 +114,9 @@ def tag_contacts(
     return added
 
 
-def untag_contacts(conn: Connection, workspace_id: int, name: str, contact_ids: Iterable[int]) -> list[int]:
+def untag_contacts(
+    conn: Connection, workspace_id: int, name: str, contact_ids: Iterable[int], now: datetime
+) -> list[int]:
     """Take the tag ``name`` from these contacts; returns those that had it."""
     tag_id = conn.execute(
         select(tag.c.id).where(tag.c.workspace_id == workspace_id, tag.c.name == validate_tag(name))
@@ -110,6 +127,7 @@ def untag_contacts(conn: Connection, workspace_id: int, name: str, contact_ids: 
     for part in chunks(dict.fromkeys(contact_ids)):
         stmt = delete(contact_tag).where(contact_tag.c.tag_id == tag_id, contact_tag.c.contact_id.in_(part))
         removed += conn.execute(stmt.returning(contact_tag.c.contact_id)).scalars()
+    _log_removals(conn, workspace_id, tag_id, removed, now)
     return removed
 
 

@@ -68,9 +68,10 @@ class SegmentTrigger(_Model):
 
 
 class TagTrigger(_Model):
-    """Enter when the tag is added to the contact (by anyone: API, import, tag rule)."""
+    """Enter when the tag is added to (or removed from) the contact — by anyone: the API,
+    an import, a tag rule, a journey."""
 
-    type: Literal["tag_added"] = "tag_added"
+    type: Literal["tag_added", "tag_removed"] = "tag_added"
     tag: str = Field(min_length=1, max_length=100)
 
 

@@ -234,7 +234,7 @@ def update_contact(ctx: Context, node: UpdateContactNode, members: list[Enrollme
         )
     for t in node.remove_tags:
         for cid in contact_ids:
-            remove_tag(ctx.conn, ctx.workspace_id, cid, t)
+            remove_tag(ctx.conn, ctx.workspace_id, cid, t, ctx.now)
     mark_changed(ctx.conn, ctx.workspace_id, contact_ids, ctx.now)
     return [Move(e, "next", node.next) for e in members]
 

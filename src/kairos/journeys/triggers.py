@@ -23,7 +23,7 @@ from sqlalchemy import Connection, and_, func, select, update
 
 from kairos.clock import ensure_utc
 from kairos.contacts.changes import ChangeBatch
-from kairos.contacts.tables import contact, contact_change, contact_tag, tag
+from kairos.contacts.tables import contact, contact_change, contact_tag, tag, tag_removal
 from kairos.db.dialect import chunks
 from kairos.events.tables import event
 from kairos.journeys.definition import (
@@ -257,21 +257,28 @@ def _occurrences(
             for r in rows
         ]
         return candidates, max((ensure_utc(r.at) for r in rows), default=None)
+    if trigger.type == "tag_removed":
+        stamp = tag_removal.c.removed_at
+        base = select(tag_removal.c.contact_id, stamp.label("at")).join(
+            tag, and_(tag.c.id == tag_removal.c.tag_id, tag.c.workspace_id == workspace_id)
+        )
+    else:
+        stamp = contact_tag.c.created_at
+        base = select(contact_tag.c.contact_id, stamp.label("at")).join(
+            tag, and_(tag.c.id == contact_tag.c.tag_id, tag.c.workspace_id == workspace_id)
+        )
     tagged = conn.execute(
-        select(contact_tag.c.contact_id, contact_tag.c.created_at)
-        .join(tag, and_(tag.c.id == contact_tag.c.tag_id, tag.c.workspace_id == workspace_id))
-        .where(tag.c.name == trigger.tag, contact_tag.c.created_at >= since, contact_tag.c.created_at <= now)
-        .order_by(contact_tag.c.created_at)
+        base.where(tag.c.name == trigger.tag, stamp >= since, stamp <= now).order_by(stamp)
     ).all()
     candidates = [
         Candidate(
             r.contact_id,
-            f"tag:{trigger.tag}:{r.contact_id}:{ensure_utc(r.created_at).isoformat()}",
+            f"{trigger.type}:{trigger.tag}:{r.contact_id}:{ensure_utc(r.at).isoformat()}",
             {"payload": {"tag": trigger.tag}},
         )
         for r in tagged
     ]
-    return candidates, max((ensure_utc(r.created_at) for r in tagged), default=None)
+    return candidates, max((ensure_utc(r.at) for r in tagged), default=None)
 
 
 # --- dates and schedules ------------------------------------------------------------------

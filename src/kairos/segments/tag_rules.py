@@ -59,7 +59,7 @@ def apply_tag_rules(
         ids = tag_contacts(conn, seg.workspace_id, name, entered, now) if entered else []
         if exited:
             kept = _tagged_elsewhere(conn, seg, name, exited)
-            ids += untag_contacts(conn, seg.workspace_id, name, [c for c in exited if c not in kept])
+            ids += untag_contacts(conn, seg.workspace_id, name, [c for c in exited if c not in kept], now)
         if ids:
             changed_tags.add(name)
             changed.update(ids)

@@ -160,7 +160,7 @@ def remove_contact_tag(contact_id: int, tag: str, state: StateDep, ws: Workspace
     """Idempotent: removing a tag the contact does not have is not an error."""
     with state.engine.begin() as conn:
         cid = service.live_contact_id(conn, ws.id, contact_id)
-        if remove_tag(conn, ws.id, cid, tag):
+        if remove_tag(conn, ws.id, cid, tag, state.clock.now()):
             service.mark_changed(conn, ws.id, [cid], state.clock.now())
         return service.get_contact(conn, ws.id, cid)
 
