@@ -138,3 +138,24 @@ def test_a_tag_taken_away_starts_a_journey(api: Api, worker: Worker, clock: Fixe
     [e] = enrollments(api, jid)
     assert (e["contact_id"], e["state"]) == (cid, "completed")
     assert api.get(f"/contacts/{cid}").json()["tags"] == ["lapsed"]
+
+
+def test_an_attribute_change_starts_a_journey(api: Api, worker: Worker, clock: FixedClock) -> None:
+    gold = make_contact(api, external_id="g", traits={"plan": "silver"})
+    make_contact(api, external_id="s", traits={"plan": "silver"})
+    worker.run_once()
+    jid = journey(api, {"trigger": {"type": "attribute_changed", "attribute": "plan", "to": "gold"},
+                        "entry": {"reentry": "always"}, "start": "t",
+                        "nodes": {"t": {"type": "update_contact", "add_tags": ["upgraded"], "next": None}}})  # fmt: skip
+    worker.run_once()
+    assert enrollments(api, jid) == []  # values at publish time are the baseline
+    clock.advance(timedelta(minutes=1))
+    assert api.patch(f"/contacts/{gold}", {"traits": {"plan": "gold"}}).status_code == 200
+    late = make_contact(api, external_id="new", traits={"plan": "gold"})  # first set: a change from nothing
+    worker.run_once()
+    assert {e["contact_id"] for e in enrollments(api, jid)} == {gold, late}
+    [e] = [e for e in enrollments(api, jid) if e["contact_id"] == gold]
+    assert e["payload"]["payload"] == {"attribute": "plan", "from": "silver", "to": "gold"}
+    assert api.patch(f"/contacts/{gold}", {"traits": {"nickname": "G"}}).status_code == 200
+    worker.run_once()
+    assert len(enrollments(api, jid)) == 2  # another attribute changed: nothing

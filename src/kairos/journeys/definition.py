@@ -75,6 +75,15 @@ class TagTrigger(_Model):
     tag: str = Field(min_length=1, max_length=100)
 
 
+class AttributeTrigger(_Model):
+    """Enter when a contact field or custom attribute changes value (to ``to``, if given).
+    A value first set counts as a change from nothing."""
+
+    type: Literal["attribute_changed"] = "attribute_changed"
+    attribute: str = Field(min_length=1, max_length=100)
+    to: str | float | bool | None = Field(None, description="Only changes to this value")
+
+
 class DateTrigger(_Model):
     """Enter on a date from a contact attribute, at a local time in the contact's time zone:
     every year on its anniversary (birthday, membership day), or once, ``offset_days`` before
@@ -114,7 +123,13 @@ class ApiTrigger(_Model):
 
 
 Trigger = Annotated[
-    EventTrigger | SegmentTrigger | TagTrigger | DateTrigger | ScheduleTrigger | ApiTrigger,
+    EventTrigger
+    | SegmentTrigger
+    | TagTrigger
+    | AttributeTrigger
+    | DateTrigger
+    | ScheduleTrigger
+    | ApiTrigger,
     Field(discriminator="type"),
 ]
 

@@ -19,10 +19,11 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from kairos.errors import Conflict, InvalidInput, NotFound
-from kairos.journeys.definition import ApiTrigger, parse_journey
+from kairos.journeys.definition import ApiTrigger, AttributeTrigger, parse_journey
 from kairos.journeys.engine import ACTIVE, ENDED, EXITED, VERSIONS, end_enrollments
 from kairos.journeys.entry import Candidate, enroll
 from kairos.journeys.tables import enrollment, journey, journey_step, journey_version
+from kairos.journeys.triggers import watch_all
 from kairos.messaging.tables import subscription_topic, template
 from kairos.segments.tables import segment
 
@@ -161,6 +162,8 @@ def publish(conn: Connection, workspace_id: int, journey_id: int, now: datetime)
     values: dict[str, Any] = {"version_id": vid, "status": "active", "updated_at": now}
     if current["status"] != "active":
         values["cursor"] = {"since": now.isoformat()}  # triggers count from going live
+    if isinstance(parsed.trigger, AttributeTrigger):
+        watch_all(conn, workspace_id, journey_id, parsed.trigger.attribute)
     conn.execute(update(journey).where(journey.c.id == journey_id).values(**values))
     return get_journey(conn, workspace_id, journey_id)
 

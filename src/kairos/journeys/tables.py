@@ -89,3 +89,14 @@ journey_step = Table(
     Index("ix_journey_step_journey_node", "journey_id", "node"),
     Index("ix_journey_step_enrollment", "enrollment_id"),
 )
+
+#: The last value of the attribute an ``attribute_changed`` journey watches, per contact:
+#: the trigger compares each changed contact's value with it. Filled for every contact when
+#: the journey goes live, so the first change after that counts.
+journey_watch = Table(
+    "journey_watch",
+    metadata,
+    Column("journey_id", BigID, ForeignKey("journey.id", ondelete="CASCADE"), primary_key=True),
+    Column("contact_id", BigID, ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True),
+    Column("value", Text),
+)

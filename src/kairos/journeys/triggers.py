@@ -19,14 +19,16 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from croniter import croniter
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, Text, and_, cast, delete, func, insert, literal, select, update
 
 from kairos.clock import ensure_utc
 from kairos.contacts.changes import ChangeBatch
 from kairos.contacts.tables import contact, contact_change, contact_tag, tag, tag_removal
-from kairos.db.dialect import chunks
+from kairos.db.dialect import chunks, insert_on_conflict
+from kairos.db.types import BigID
 from kairos.events.tables import event
 from kairos.journeys.definition import (
+    AttributeTrigger,
     DateTrigger,
     EventTrigger,
     JourneyDefinition,
@@ -37,13 +39,13 @@ from kairos.journeys.definition import (
 )
 from kairos.journeys.engine import ACTIVE, CONVERTED, EXITED, VERSIONS, WAIT, end_enrollments
 from kairos.journeys.entry import Candidate, enroll
-from kairos.journeys.tables import enrollment, journey
+from kairos.journeys.tables import enrollment, journey, journey_watch
 from kairos.messaging.policy import get_policy, zone
 from kairos.segments.behaviour import matching
 from kairos.segments.compiler import context
 from kairos.segments.definition import EventMatch
 from kairos.segments.tables import membership_transition, segment_membership
-from kairos.segments.values import json_value
+from kairos.segments.values import BUILTIN_FIELDS, json_value
 
 OVERLAP = timedelta(minutes=2)
 
@@ -98,6 +100,9 @@ def journey_changes(conn: Connection, batch: ChangeBatch, now: datetime) -> None
         for cid, change in changes.items():
             for name in change.events:
                 names[name].append(cid)
+        for row, definition in by_ws.get(ws, []):
+            if isinstance(definition.trigger, AttributeTrigger):
+                _attribute_changes(conn, ws, row, definition, definition.trigger, changes, now)
         if not names:
             continue
         for row, definition in by_ws.get(ws, []):
@@ -279,6 +284,70 @@ def _occurrences(
         for r in tagged
     ]
     return candidates, max((ensure_utc(r.at) for r in tagged), default=None)
+
+
+# --- attribute changes ----------------------------------------------------------------
+
+
+def attribute_value(conn: Connection, workspace_id: int, attribute: str) -> Any:
+    """The attribute as SQL text: a contact column, or a trait."""
+    if attribute in BUILTIN_FIELDS:
+        return cast(contact.c[attribute], Text)
+    return json_value(contact.c.traits, attribute.removeprefix("traits."), None, conn.dialect.name)
+
+
+def watch_all(conn: Connection, workspace_id: int, journey_id: int, attribute: str) -> None:
+    """Remember every contact's current value (when an attribute journey goes live)."""
+    conn.execute(delete(journey_watch).where(journey_watch.c.journey_id == journey_id))
+    value = attribute_value(conn, workspace_id, attribute)
+    rows = select(literal(journey_id, BigID), contact.c.id, value).where(
+        contact.c.workspace_id == workspace_id, contact.c.merged_into.is_(None)
+    )
+    conn.execute(insert(journey_watch).from_select(["journey_id", "contact_id", "value"], rows))
+
+
+def _attribute_changes(
+    conn: Connection, ws: int, row: Any, definition: JourneyDefinition, trigger: AttributeTrigger,
+    changes: dict[int, Any], now: datetime,
+) -> None:  # fmt: skip
+    contacts = [cid for cid, change in changes.items() if change.profile or change.everything]
+    if not contacts:
+        return
+    value = attribute_value(conn, ws, trigger.attribute)
+    wanted = None if trigger.to is None else _as_text(trigger.to)
+    candidates: list[Candidate] = []
+    updates: list[dict[str, Any]] = []
+    for part in chunks(contacts):
+        current: dict[int, Any] = dict(
+            conn.execute(select(contact.c.id, value).where(contact.c.id.in_(part))).all()
+        )
+        seen = dict(conn.execute(
+            select(journey_watch.c.contact_id, journey_watch.c.value)
+            .where(journey_watch.c.journey_id == row.id, journey_watch.c.contact_id.in_(part))
+        ).all())  # fmt: skip
+        for cid, new in current.items():
+            old = seen.get(cid)
+            if new == old:
+                continue
+            updates.append({"journey_id": row.id, "contact_id": cid, "value": new})
+            if new is not None and (wanted is None or new == wanted):
+                payload = {"attribute": trigger.attribute, "from": old, "to": new}
+                candidates.append(Candidate(cid, f"attr:{cid}:{now.isoformat()}", {"payload": payload}))
+    if updates:
+        stmt = insert_on_conflict(conn, journey_watch)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["journey_id", "contact_id"], set_={"value": stmt.excluded.value}
+            ),
+            updates,
+        )
+    enroll(conn, ws, row.id, row.version_id, definition, candidates, now)
+
+
+def _as_text(value: str | float | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 # --- dates and schedules ------------------------------------------------------------------
