@@ -20,6 +20,7 @@ from kairos.api.routes import (
     computed_traits,
     consent,
     contacts,
+    journey_simulation,
     journeys,
     messaging,
     public,
@@ -120,6 +121,7 @@ def create_app(
         messaging,
         consent,
         journeys,
+        journey_simulation,
     ):
         api.include_router(module.router, prefix="/api/v1")
     api.include_router(public.router)
