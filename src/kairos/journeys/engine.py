@@ -126,7 +126,7 @@ class Versions:
 VERSIONS = Versions()
 
 
-def _row_to_enrollment(r: Any) -> Enrollment:
+def enrollment_of(r: Any) -> Enrollment:
     return Enrollment(
         id=r.id, workspace_id=r.workspace_id, journey_id=r.journey_id, version_id=r.version_id,
         contact_id=r.contact_id, node=r.node, phase=r.phase, resume_at=r.resume_at, node_at=r.node_at,
@@ -136,8 +136,6 @@ def _row_to_enrollment(r: Any) -> Enrollment:
 
 def run_due(conn: Connection, now: datetime, limit: int = 2000) -> int:
     """Move every due enrollment (up to ``limit``) as far as it goes now; returns how many."""
-    import kairos.journeys.nodes  # noqa: F401  (registers the node handlers)
-
     # Only live journeys: a paused one's due enrollments must not fill every batch.
     q = (
         select(enrollment)
@@ -148,9 +146,18 @@ def run_due(conn: Connection, now: datetime, limit: int = 2000) -> int:
     )
     if conn.dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True, of=enrollment)
-    claimed = [_row_to_enrollment(r) for r in conn.execute(q)]
+    claimed = [enrollment_of(r) for r in conn.execute(q)]
     if not claimed:
         return 0
+    advance(conn, claimed, now)
+    return len(claimed)
+
+
+def advance(conn: Connection, claimed: list[Enrollment], now: datetime) -> None:
+    """Move these (claimed, due) enrollments as far as they go at ``now`` and write it all:
+    the scheduler's core, also used by the simulation for its one enrollment."""
+    import kairos.journeys.nodes  # noqa: F401  (registers the node handlers)
+
     steps: list[dict[str, Any]] = []
     pending = claimed
     for _ in range(MAX_ROUNDS):
@@ -168,17 +175,13 @@ def run_due(conn: Connection, now: datetime, limit: int = 2000) -> int:
                 moves = HANDLERS[node.type](ctx, node, members)
             for m in moves:
                 _apply(m, now, steps)
-                if (
-                    m.enrollment.state == ACTIVE
-                    and m.enrollment.resume_at is not None
-                    and m.enrollment.resume_at <= now
-                ):
-                    moved.append(m.enrollment)
+                e = m.enrollment
+                if e.state == ACTIVE and e.resume_at is not None and e.resume_at <= now:
+                    moved.append(e)
         pending = moved
         if not pending:
             break
     _write(conn, claimed, steps, now)
-    return len(claimed)
 
 
 def _apply(m: Move, now: datetime, steps: list[dict[str, Any]]) -> None:

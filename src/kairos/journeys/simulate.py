@@ -10,8 +10,7 @@ nothing is sent. Everything happens in one transaction, always rolled back.
 
 Two narrowings keep a simulation off everyone else's rows (even rolled back, it would lock
 them and take time): ``_process`` is ``process_changes`` for the simulated contact only, and
-``_advance`` is ``run_due``'s loop for the simulated enrollment only (same handlers, same
-``_apply`` and ``_write``). ``_refresh`` stands for the worker's periodic refreshes of
+``_advance`` hands the simulated enrollment alone to the scheduler's ``engine.advance``. ``_refresh`` stands for the worker's periodic refreshes of
 time-dependent traits and segments; at its production cadence it costs a refresh of every
 segment per few virtual minutes, so it runs only for journeys with condition nodes (the only
 nodes that read segments) and once at the start (for the entry rules).
@@ -270,28 +269,12 @@ def _refresh(conn: Connection, ws: int, cid: int, now: datetime) -> None:
 
 
 def _advance(conn: Connection, eid: int, now: datetime) -> bool:
-    """``run_due`` for one enrollment: the same handlers, moves and writes. False if not due."""
-    import kairos.journeys.nodes  # noqa: F401  (registers the node handlers)
-
-    je, e = journey_engine, enrollment.c
+    """``run_due`` for one enrollment (the engine's own ``advance``). False if not due."""
+    e = enrollment.c
     row = conn.execute(select(enrollment).where(e.id == eid, e.state == ACTIVE, e.resume_at <= now)).first()
     if row is None:
         return False
-    en = je._row_to_enrollment(row)
-    steps: list[dict[str, Any]] = []
-    for _ in range(je.MAX_ROUNDS):
-        journey_id, workspace_id, definition = VERSIONS.get(conn, en.version_id)
-        node = definition.nodes.get(en.node or "")
-        if node is None:  # as run_due: cannot happen with immutable versions
-            moves = [je.Move(en, "missing_node", target=None, state=je.EXITED)]
-        else:
-            ctx = je.Context(conn, now, definition, journey_id, workspace_id, en.version_id)
-            moves = je.HANDLERS[node.type](ctx, node, [en])
-        for move in moves:
-            je._apply(move, now, steps)
-        if not (en.state == ACTIVE and en.resume_at is not None and en.resume_at <= now):
-            break
-    je._write(conn, [en], steps, now)
+    journey_engine.advance(conn, [journey_engine.enrollment_of(row)], now)
     return True
 
 
