@@ -11,9 +11,10 @@ nothing is sent. Everything happens in one transaction, always rolled back.
 Two narrowings keep a simulation off everyone else's rows (even rolled back, it would lock
 them and take time): ``_process`` is ``process_changes`` for the simulated contact only, and
 ``_advance`` hands the simulated enrollment alone to the scheduler's ``engine.advance``.
-``_refresh`` stands for the worker's periodic refreshes of time-dependent traits and segments; at its production cadence it costs a refresh of every
-segment per few virtual minutes, so it runs only for journeys with condition nodes (the only
-nodes that read segments) and once at the start (for the entry rules).
+``_refresh`` stands for the worker's periodic refreshes of time-dependent traits and
+segments; at its production cadence it costs a refresh of every segment per few virtual
+minutes, so it runs only for journeys with condition nodes (the only nodes that read
+segments) and once at the start (for the entry rules).
 """
 
 from __future__ import annotations
