@@ -98,7 +98,7 @@ def test_wait_until_a_date_from_an_attribute(api: Api, worker: Worker, clock: Fi
     clock.set(datetime(2026, 3, 8, 12, 0, tzinfo=UTC))
     worker.run_once()
     assert {e["state"] for e in enrollments(api, jid)} == {"completed"}
-    steps = api.get(f"/journeys/{jid}/stats").json()["nodes"]["before"]
+    steps = api.get(f"/journeys/{jid}/stats").json()["nodes"]["before"]["outcomes"]
     assert steps == {"waiting": 1, "next": 1, "no_date": 1}
 
 

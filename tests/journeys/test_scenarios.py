@@ -83,9 +83,10 @@ def test_story_1_browse_without_buying(
     [e] = enrollments(api, jid)
     assert (e["state"], e["exit_reason"]) == ("converted", "goal")
     stats = api.get(f"/journeys/{jid}/stats").json()["nodes"]
-    assert stats["evening"] == {"waiting": 1, "next": 1}
-    assert stats["sms"] == {"next": 1}
-    assert stats["wait"]["goal"] == 1
+    assert stats["evening"] == {"entered": 1, "current": 0, "passed": 1, "exited": 0, "converted": 0,
+                                "outcomes": {"waiting": 1, "next": 1}}  # fmt: skip
+    assert stats["sms"]["outcomes"] == {"next": 1}
+    assert (stats["wait"]["entered"], stats["wait"]["converted"]) == (1, 1)
 
 
 def test_wait_for_an_event_with_a_timeout(
@@ -125,7 +126,7 @@ def test_wait_for_an_event_with_a_timeout(
         for cid in (ann, bob)
     }
     assert tags == {ann: {"engaged"}, bob: {"cold"}}
-    stats = api.get(f"/journeys/{jid}/stats").json()["nodes"]["opened"]
+    stats = api.get(f"/journeys/{jid}/stats").json()["nodes"]["opened"]["outcomes"]
     assert (stats["event"], stats["timeout"]) == (1, 1)
 
 
@@ -249,3 +250,30 @@ def test_bad_definitions_name_the_node(api: Api, email_channel: dict[str, Any]) 
     for definition, expected in cases:
         r = api.post("/journeys", {"name": "bad", "definition": definition})
         assert r.status_code == 422 and expected in r.json()["message"], (expected, r.json())
+
+
+def test_a_branch_takes_the_first_case_that_holds(api: Api, worker: Worker) -> None:
+    assert api.post("/attributes", {"name": "points", "type": "number"}).status_code == 201
+
+    def at_least(n: int) -> dict[str, Any]:
+        return {"type": "attribute", "attribute": "points", "operator": "gte", "value": n}
+
+    jid = journey(api, {"trigger": {"type": "api"}, "start": "tier", "nodes": {
+        "tier": {"type": "branch", "otherwise": "b", "cases": [
+            {"name": "gold", "condition": at_least(80), "next": "g"},
+            {"name": "silver", "condition": at_least(50), "next": "s"}]},
+        "g": {"type": "update_contact", "add_tags": ["gold"], "next": None},
+        "s": {"type": "update_contact", "add_tags": ["silver"], "next": None},
+        "b": {"type": "update_contact", "add_tags": ["bronze"], "next": None}}})  # fmt: skip
+    people = {name: make_contact(api, external_id=name, traits={"points": points})
+              for name, points in (("a", 90), ("b", 60), ("c", 10))}  # fmt: skip
+    for cid in people.values():
+        api.post(f"/journeys/{jid}/enrollments", {"contact_id": cid})
+    worker.run_once()
+    assert api.get(f"/journeys/{jid}/stats").json()["nodes"]["tier"]["outcomes"] == {
+        "gold": 1,
+        "silver": 1,
+        "otherwise": 1,
+    }
+    tags = {name: api.get(f"/contacts/{cid}").json()["tags"] for name, cid in people.items()}
+    assert tags == {"a": ["gold"], "b": ["silver"], "c": ["bronze"]}

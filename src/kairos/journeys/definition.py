@@ -211,6 +211,28 @@ class ConditionNode(_Model):
     no: str | None = None
 
 
+class Case(_Model):
+    name: str = Field(min_length=1, max_length=64)
+    condition: Condition
+    next: str | None = None
+
+
+class BranchNode(_Model):
+    """Several ways: the first case whose condition holds for the contact now, else
+    ``otherwise``."""
+
+    type: Literal["branch"] = "branch"
+    cases: list[Case] = Field(min_length=1, max_length=20)
+    otherwise: str | None = None
+
+    @field_validator("cases")
+    @classmethod
+    def _names(cls, cases: list[Case]) -> list[Case]:
+        if len({c.name for c in cases}) != len(cases) or any(c.name == "otherwise" for c in cases):
+            raise ValueError("case names must differ (and 'otherwise' is taken)")
+        return cases
+
+
 class SplitBranch(_Model):
     name: str = Field(min_length=1, max_length=64)
     weight: float = Field(gt=0)
@@ -304,6 +326,7 @@ Node = Annotated[
     | WaitUntilDateNode
     | WaitForEventNode
     | ConditionNode
+    | BranchNode
     | SplitNode
     | SendNode
     | UpdateContactNode
@@ -343,6 +366,11 @@ def branches(node: Any) -> list[tuple[str, str | None]]:
         return [("next", node.next), ("timeout_next", node.timeout_next)]
     if isinstance(node, SplitNode):
         return [(f"branches[{i}].next", b.next) for i, b in enumerate(node.branches)]
+    if isinstance(node, BranchNode):
+        return [
+            *((f"cases[{i}].next", c.next) for i, c in enumerate(node.cases)),
+            ("otherwise", node.otherwise),
+        ]
     if isinstance(node, ExitNode):
         return []
     return [("next", node.next)]
@@ -409,5 +437,5 @@ def parse_journey(data: Any) -> JourneyDefinition:
     return definition
 
 
-for _model in (ConditionNode, JourneyDefinition):
+for _model in (ConditionNode, Case, BranchNode, JourneyDefinition):
     _model.model_rebuild()

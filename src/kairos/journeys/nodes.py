@@ -19,6 +19,7 @@ from kairos.contacts.service import apply_profile_changes, mark_changed
 from kairos.contacts.tables import contact
 from kairos.contacts.tags import add_tags, remove_tag
 from kairos.journeys.definition import (
+    BranchNode,
     ConditionNode,
     ExitNode,
     NotifySalesNode,
@@ -143,6 +144,20 @@ def condition(ctx: Context, node: ConditionNode, members: list[Enrollment]) -> l
     definition = SegmentDefinition(root=node.condition)
     holds = evaluate(ctx.conn, ctx.workspace_id, definition, ctx.now, [e.contact_id for e in members])
     return [Move(e, "yes", node.yes) if e.contact_id in holds else Move(e, "no", node.no) for e in members]
+
+
+@handler("branch")
+def branch(ctx: Context, node: BranchNode, members: list[Enrollment]) -> list[Move]:
+    moves: list[Move] = []
+    left = members
+    for case in node.cases:
+        if not left:
+            break
+        holds = evaluate(ctx.conn, ctx.workspace_id, SegmentDefinition(root=case.condition), ctx.now,
+                         [e.contact_id for e in left])  # fmt: skip
+        moves += [Move(e, case.name, case.next) for e in left if e.contact_id in holds]
+        left = [e for e in left if e.contact_id not in holds]
+    return moves + [Move(e, "otherwise", node.otherwise) for e in left]
 
 
 @handler("split")

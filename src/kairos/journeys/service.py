@@ -326,20 +326,46 @@ def remove_enrollment(
         end_enrollments(conn, [tuple(row[:6])], EXITED, "removed", now)  # type: ignore[list-item]
 
 
-def node_counts(conn: Connection, workspace_id: int, journey_id: int) -> dict[str, dict[str, int]]:
-    """Per node: how many passed it by outcome (the step log) and how many are there now."""
+#: Outcomes that end an enrollment at a node other than by moving on
+_EXITS = {"exit", "exit_rule", "removed", "missing_node"}
+
+
+def node_counts(conn: Connection, workspace_id: int, journey_id: int) -> dict[str, dict[str, Any]]:
+    """Per node: ``entered`` (enrollments that reached it), ``current`` (there now),
+    ``passed`` (moved on), ``exited`` and ``converted`` (ended there by an exit or the goal),
+    and ``outcomes``: passages by branch taken."""
     get_journey(conn, workspace_id, journey_id)
-    out: dict[str, dict[str, int]] = {}
-    for node, outcome, count in conn.execute(
-        select(journey_step.c.node, journey_step.c.outcome, func.count())
-        .where(journey_step.c.journey_id == journey_id)
-        .group_by(journey_step.c.node, journey_step.c.outcome)
+    out: dict[str, dict[str, Any]] = {}
+
+    def node(name: str) -> dict[str, Any]:
+        return out.setdefault(
+            name, {"entered": 0, "current": 0, "passed": 0, "exited": 0, "converted": 0, "outcomes": {}}
+        )
+
+    s = journey_step.c
+    for name, outcome, count in conn.execute(
+        select(s.node, s.outcome, func.count()).where(s.journey_id == journey_id).group_by(s.node, s.outcome)
     ):
-        out.setdefault(node, {})[outcome] = count
-    for node, count in conn.execute(
+        entry = node(name)
+        entry["outcomes"][outcome] = count
+        if outcome == "goal":
+            entry["converted"] += count
+        elif outcome in _EXITS:
+            entry["exited"] += count
+        elif outcome != "waiting":
+            entry["passed"] += count
+    for name, count in conn.execute(
+        select(s.node, func.count(func.distinct(s.enrollment_id)))
+        .where(s.journey_id == journey_id)
+        .group_by(s.node)
+    ):
+        node(name)["entered"] = count
+    for name, count in conn.execute(
         select(enrollment.c.node, func.count())
         .where(enrollment.c.journey_id == journey_id, enrollment.c.state == ACTIVE)
         .group_by(enrollment.c.node)
     ):
-        out.setdefault(node or "", {})["current"] = count
+        entry = node(name or "")
+        entry["current"] = count
+        entry["entered"] = max(entry["entered"], count)  # arrived, not yet handled
     return out
