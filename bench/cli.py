@@ -324,7 +324,9 @@ def e2e(
 
     figures = _guard(
         lambda: run_e2e(
-            Options(probes=probes, rate=rate, warmup=warmup, timeout=timeout, separate_worker=separate_worker),
+            Options(
+                probes=probes, rate=rate, warmup=warmup, timeout=timeout, separate_worker=separate_worker
+            ),
             database_url=database_url,
             keep=keep,
             say=_say(as_json),
