@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Text, bindparam, cast, insert, select, update
 
+from kairos.db.dialect import FastStatement, json_converter, time_converter
 from kairos.journeys.definition import JourneyDefinition, parse_journey
 from kairos.journeys.tables import enrollment, journey, journey_step, journey_version
 
@@ -51,11 +52,16 @@ class Enrollment:
     node_at: datetime
     woken_at: datetime | None
     steps: int
-    payload: dict[str, Any] | None
+    payload_json: str | None  # the trigger's payload as stored; decoded only by nodes that use it
     state: str = ACTIVE
     wait_event: str | None = None
     exit_reason: str | None = None
     dirty: bool = False
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        data = orjson.loads(self.payload_json) if self.payload_json else None
+        return data if isinstance(data, dict) else {}
 
 
 @dataclass(slots=True)
@@ -126,11 +132,23 @@ class Versions:
 VERSIONS = Versions()
 
 
+#: What the scheduler reads of an enrollment (the payload as text: most nodes never need it)
+CLAIM_COLUMNS = (
+    enrollment.c.id, enrollment.c.workspace_id, enrollment.c.journey_id, enrollment.c.version_id,
+    enrollment.c.contact_id, enrollment.c.node, enrollment.c.phase, enrollment.c.resume_at,
+    enrollment.c.node_at,
+    enrollment.c.woken_at, enrollment.c.steps, cast(enrollment.c.payload, Text).label("payload_json"),
+    enrollment.c.state, enrollment.c.wait_event,
+)  # fmt: skip
+
+
 def enrollment_of(r: Any) -> Enrollment:
+    """A row of ``CLAIM_COLUMNS`` as an ``Enrollment``."""
     return Enrollment(
         id=r.id, workspace_id=r.workspace_id, journey_id=r.journey_id, version_id=r.version_id,
         contact_id=r.contact_id, node=r.node, phase=r.phase, resume_at=r.resume_at, node_at=r.node_at,
-        woken_at=r.woken_at, steps=r.steps, payload=r.payload, state=r.state, wait_event=r.wait_event,
+        woken_at=r.woken_at, steps=r.steps, payload_json=r.payload_json, state=r.state,
+        wait_event=r.wait_event,
     )  # fmt: skip
 
 
@@ -138,7 +156,7 @@ def run_due(conn: Connection, now: datetime, limit: int = 2000) -> int:
     """Move every due enrollment (up to ``limit``) as far as it goes now; returns how many."""
     # Only live journeys: a paused one's due enrollments must not fill every batch.
     q = (
-        select(enrollment)
+        select(*CLAIM_COLUMNS)
         .join(journey, journey.c.id == enrollment.c.journey_id)
         .where(enrollment.c.state == ACTIVE, enrollment.c.resume_at <= now, journey.c.status == "active")
         .order_by(enrollment.c.resume_at)
@@ -158,7 +176,7 @@ def advance(conn: Connection, claimed: list[Enrollment], now: datetime) -> None:
     the scheduler's core, also used by the simulation for its one enrollment."""
     import kairos.journeys.nodes  # noqa: F401  (registers the node handlers)
 
-    steps: list[dict[str, Any]] = []
+    steps: list[tuple[Any, ...]] = []
     pending = claimed
     for _ in range(MAX_ROUNDS):
         groups: dict[tuple[int, str], list[Enrollment]] = defaultdict(list)
@@ -184,14 +202,12 @@ def advance(conn: Connection, claimed: list[Enrollment], now: datetime) -> None:
     _write(conn, claimed, steps, now)
 
 
-def _apply(m: Move, now: datetime, steps: list[dict[str, Any]]) -> None:
+def _apply(m: Move, now: datetime, steps: list[tuple[Any, ...]]) -> None:
     e = m.enrollment
     e.dirty = True
     steps.append(
-        {"workspace_id": e.workspace_id, "journey_id": e.journey_id, "version_id": e.version_id,
-         "enrollment_id": e.id, "contact_id": e.contact_id, "node": e.node or "", "outcome": m.outcome,
-         "detail": m.detail, "at": now}
-    )  # fmt: skip
+        (e.workspace_id, e.journey_id, e.version_id, e.id, e.contact_id, e.node or "", m.outcome, m.detail)
+    )
     e.steps += 1
     if m.state in ENDED:
         e.state, e.exit_reason, e.resume_at, e.wait_event = m.state, m.outcome, None, None
@@ -206,35 +222,45 @@ def _apply(m: Move, now: datetime, steps: list[dict[str, Any]]) -> None:
     e.node, e.phase, e.resume_at, e.node_at = m.target, ENTER, now, now
 
 
-_SAVE = (
-    update(enrollment)
+# The two writes of every pass go straight to the driver (``FastStatement``): SQLAlchemy's
+# per-row parameter processing cost more than the writes themselves (docs/benchmarks.md, B5).
+_SAVE_NAMES = (
+    "state", "node", "phase", "resume_at", "node_at", "woken_at", "wait_event", "steps", "exit_reason",
+    "active", "ended_at", "now", "eid",
+)  # fmt: skip
+_SAVE = FastStatement(
+    lambda _conn: update(enrollment)
     .where(enrollment.c.id == bindparam("eid"))
     .values(
         state=bindparam("state"), node=bindparam("node"), phase=bindparam("phase"),
         resume_at=bindparam("resume_at"), node_at=bindparam("node_at"), woken_at=bindparam("woken_at"),
         wait_event=bindparam("wait_event"), steps=bindparam("steps"), exit_reason=bindparam("exit_reason"),
         active_journey_id=bindparam("active"), ended_at=bindparam("ended_at"), updated_at=bindparam("now"),
-    )
+    ),
+    _SAVE_NAMES,
 )  # fmt: skip
+_STEP_COLUMNS = ("workspace_id", "journey_id", "version_id", "enrollment_id", "contact_id", "node", "outcome",
+                 "detail", "at")  # fmt: skip
+_INSERT_STEPS = FastStatement.insert(journey_step, _STEP_COLUMNS)
 
 
 def _write(
-    conn: Connection, enrollments: list[Enrollment], steps: list[dict[str, Any]], now: datetime
+    conn: Connection, enrollments: list[Enrollment], steps: list[tuple[Any, ...]], now: datetime
 ) -> None:
+    t = time_converter(conn)
+    j = json_converter(conn)
+    stamp = t(now)
     rows = [
-        {
-            "eid": e.id, "state": e.state, "node": e.node, "phase": e.phase, "resume_at": e.resume_at,
-            "node_at": e.node_at, "woken_at": e.woken_at, "wait_event": e.wait_event, "steps": e.steps,
-            "exit_reason": e.exit_reason, "active": e.journey_id if e.state == ACTIVE else None,
-            "ended_at": now if e.state in ENDED else None, "now": now,
-        }
+        (
+            e.state, e.node, e.phase, t(e.resume_at), t(e.node_at), t(e.woken_at), e.wait_event, e.steps,
+            e.exit_reason, e.journey_id if e.state == ACTIVE else None, stamp if e.state in ENDED else None,
+            stamp, e.id,
+        )
         for e in enrollments
         if e.dirty
     ]  # fmt: skip
-    if rows:
-        conn.execute(_SAVE, rows)
-    if steps:
-        conn.execute(insert(journey_step), steps)
+    _SAVE.execute(conn, rows)
+    _INSERT_STEPS.execute(conn, [(*step[:7], j(step[7]), stamp) for step in steps])
 
 
 def end_enrollments(

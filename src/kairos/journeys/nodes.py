@@ -176,7 +176,7 @@ def split(ctx: Context, node: SplitNode, members: list[Enrollment]) -> list[Move
 
 
 def _message_data(e: Enrollment) -> dict[str, Any]:
-    payload = e.payload or {}
+    payload = e.payload
     return {"payload": payload.get("payload") or {}, "event": payload.get("event") or {}}
 
 

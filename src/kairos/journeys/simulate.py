@@ -272,7 +272,9 @@ def _refresh(conn: Connection, ws: int, cid: int, now: datetime) -> None:
 def _advance(conn: Connection, eid: int, now: datetime) -> bool:
     """``run_due`` for one enrollment (the engine's own ``advance``). False if not due."""
     e = enrollment.c
-    row = conn.execute(select(enrollment).where(e.id == eid, e.state == ACTIVE, e.resume_at <= now)).first()
+    row = conn.execute(
+        select(*journey_engine.CLAIM_COLUMNS).where(e.id == eid, e.state == ACTIVE, e.resume_at <= now)
+    ).first()
     if row is None:
         return False
     journey_engine.advance(conn, [journey_engine.enrollment_of(row)], now)
