@@ -8,7 +8,17 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "kairos"
-DOMAIN = ["contacts", "events", "segments", "workspaces", "db", "messaging", "journeys"]
+DOMAIN = [
+    "contacts",
+    "events",
+    "segments",
+    "workspaces",
+    "db",
+    "messaging",
+    "journeys",
+    "campaigns",
+    "offers",
+]
 FORBIDDEN = ("kairos.api", "kairos.worker", "kairos.cli")
 
 

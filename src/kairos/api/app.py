@@ -17,12 +17,14 @@ from kairos.api.deps import AppState
 from kairos.api.ingest import IngestApp
 from kairos.api.routes import (
     attributes,
+    campaigns,
     computed_traits,
     consent,
     contacts,
     journey_simulation,
     journeys,
     messaging,
+    offers,
     public,
     segments,
     tag_rules,
@@ -122,6 +124,8 @@ def create_app(
         consent,
         journeys,
         journey_simulation,
+        campaigns,
+        offers,
     ):
         api.include_router(module.router, prefix="/api/v1")
     api.include_router(public.router)

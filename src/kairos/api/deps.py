@@ -10,14 +10,16 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, Header, Query, Request
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from kairos.clock import Clock
 from kairos.config import Settings
 from kairos.crypto import Keyring
+from kairos.db.engine import reading
 from kairos.errors import InvalidInput, Unauthorized
 from kairos.messaging.tracking import Links
-from kairos.workspaces.service import KeyResolver, Workspace
+from kairos.workspaces.service import KeyResolver, Workspace, hash_key
+from kairos.workspaces.tables import api_key
 
 
 @dataclass
@@ -53,6 +55,23 @@ def current_workspace(state: StateDep, authorization: Annotated[str | None, Head
 
 
 WorkspaceDep = Annotated[Workspace, Depends(current_workspace)]
+
+
+def current_key_id(
+    state: StateDep, ws: WorkspaceDep, authorization: Annotated[str | None, Header()] = None
+) -> int:
+    """Which API key made the request (approvals need two different ones)."""
+    token = (authorization or "").partition(" ")[2].strip()
+    with reading(state.engine) as conn:
+        key_id = conn.execute(
+            select(api_key.c.id).where(api_key.c.key_hash == hash_key(token), api_key.c.workspace_id == ws.id)
+        ).scalar()
+    if key_id is None:
+        raise Unauthorized("unknown or revoked API key", code="unauthorized")
+    return int(key_id)
+
+
+ApiKeyIdDep = Annotated[int, Depends(current_key_id)]
 
 IdempotencyKey = Annotated[
     str | None,

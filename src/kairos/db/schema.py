@@ -1,19 +1,23 @@
 """Imports every table module so ``metadata`` is complete (migrations, tests)."""
 
+from kairos.campaigns import tables as campaigns_tables
 from kairos.contacts import tables as contacts_tables
 from kairos.db.metadata import metadata
 from kairos.events import tables as events_tables
 from kairos.journeys import tables as journeys_tables
 from kairos.messaging import tables as messaging_tables
+from kairos.offers import tables as offers_tables
 from kairos.segments import tables as segments_tables
 from kairos.workspaces import tables as workspaces_tables
 
 __all__ = [
+    "campaigns_tables",
     "contacts_tables",
     "events_tables",
     "journeys_tables",
     "messaging_tables",
     "metadata",
+    "offers_tables",
     "segments_tables",
     "workspaces_tables",
 ]

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
+from kairos.campaigns.broadcasts import run_broadcasts
 from kairos.clock import Clock
 from kairos.config import Settings
 from kairos.contacts.changes import process_changes
@@ -23,6 +24,7 @@ from kairos.journeys.engine import run_due
 from kairos.journeys.triggers import journey_changes, scan_triggers
 from kairos.messaging.channels import ChannelOptions
 from kairos.messaging.dispatcher import Dispatcher
+from kairos.offers.redemption import redeem_coupons
 from kairos.segments.membership import reevaluate_contacts, refresh_due
 from kairos.segments.traits import recompute_traits, refresh_traits_due
 from kairos.workspaces.idempotency import purge
@@ -40,10 +42,11 @@ JOBS: list[Job] = [
         "contact_changes",
         # journeys last: they read the segment transitions the pass just recorded
         lambda conn, now: process_changes(
-            conn, now, [recompute_traits, reevaluate_contacts, journey_changes]
+            conn, now, [recompute_traits, reevaluate_contacts, redeem_coupons, journey_changes]
         ),
     ),
     ("journey_triggers", scan_triggers),
+    ("broadcasts", run_broadcasts),
     ("journeys", run_due),
     ("idempotency_purge", purge),
 ]

@@ -1,0 +1,1 @@
+"""Campaigns: plans with goals, budgets and approval; broadcasts to segments."""

@@ -1,0 +1,290 @@
+"""Broadcasts: a segment, a template and a moment, through the outbox.
+
+- **When.** At an instant (``send_at``), or at a local time in each contact's own time zone
+  (``local_date`` + ``local_time``, story 2's "tomorrow 10:00 local"). A local-time broadcast
+  starts when the first time zone reaches that time (UTC+14); each contact's message is
+  queued with its own due time, and the outbox holds it until then.
+- **Who.** The segment's members when the broadcast starts, recorded as recipients (the
+  audience snapshot), so reports and resumption refer to who was targeted, not who matches
+  later.
+- **How.** A worker job queues the snapshot in chunks through ``outbox.enqueue`` with the
+  key ``broadcast:<id>:<contact>``: a crash between chunks resumes with the recipients that
+  have no message yet, and never queues one twice. Consent, suppression, caps and quiet
+  hours apply at send time, as for every message.
+- **Pause, resume, cancel.** Pausing stops the queuing and holds the messages already queued
+  (not yet sent); resuming releases them at their planned time (or now, if it has passed);
+  cancelling skips them with reason ``broadcast_cancelled``.
+
+Status: ``draft → scheduled → sending`` (snapshot taken, queuing) ``→ queued`` (every
+recipient has a message; the outbox sends each at its time), or ``paused``/``cancelled``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, insert, literal, select, update
+
+from kairos.campaigns.tables import broadcast, broadcast_recipient, campaign
+from kairos.contacts.tables import contact
+from kairos.db.types import BigID
+from kairos.errors import Conflict, InvalidInput, NotFound
+from kairos.messaging import outbox
+from kairos.messaging.policy import get_policy, zone
+from kairos.messaging.tables import message, subscription_topic, template
+from kairos.segments.tables import segment, segment_membership
+
+CHUNK = 5000
+#: Where held messages of a paused broadcast wait (far beyond any real due time)
+HELD = datetime(9999, 1, 1, tzinfo=UTC)
+EARLIEST_OFFSET = timedelta(hours=14)  # UTC+14 (Line Islands) reaches a local time first
+
+
+def _planned(b: Any, tz_name: str | None, fallback: str, now: datetime) -> datetime:
+    """When this contact's message is due: the instant, or the local time in its zone."""
+    if b.local_date is None:
+        return max(b.send_at or now, now)
+    local = datetime.combine(date.fromisoformat(b.local_date), time.fromisoformat(b.local_time))
+    return max(local.replace(tzinfo=zone(tz_name, fallback)).astimezone(UTC), now)
+
+
+def _check(conn: Connection, workspace_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    if (
+        data.get("segment_id") is None
+        or conn.execute(
+            select(segment.c.id).where(
+                segment.c.id == data["segment_id"], segment.c.workspace_id == workspace_id
+            )
+        ).first()
+        is None
+    ):
+        raise InvalidInput(f"no segment {data.get('segment_id')}", code="unknown_segment")
+    found = conn.execute(
+        select(template.c.channel).where(
+            template.c.id == data["template_id"], template.c.workspace_id == workspace_id
+        )
+    ).scalar()
+    if found is None:
+        raise InvalidInput(f"no template {data['template_id']}", code="unknown_template")
+    if found != data["channel"]:
+        raise InvalidInput(f"template {data['template_id']} is for {found}, not {data['channel']}",
+                           code="template_channel_mismatch")  # fmt: skip
+    if data.get("topic_id") is not None and conn.execute(
+        select(subscription_topic.c.id).where(subscription_topic.c.id == data["topic_id"],
+                                              subscription_topic.c.workspace_id == workspace_id)
+    ).first() is None:  # fmt: skip
+        raise InvalidInput(f"no topic {data['topic_id']}", code="unknown_topic")
+    if (
+        data.get("campaign_id") is not None
+        and conn.execute(
+            select(campaign.c.id).where(
+                campaign.c.id == data["campaign_id"], campaign.c.workspace_id == workspace_id
+            )
+        ).first()
+        is None
+    ):
+        raise InvalidInput(f"no campaign {data['campaign_id']}", code="unknown_campaign")
+    has_instant = data.get("send_at") is not None
+    has_local = data.get("local_date") is not None or data.get("local_time") is not None
+    if has_instant and has_local:
+        raise InvalidInput("give send_at, or local_date with local_time, not both", code="invalid_schedule")
+    out = dict(data)
+    if has_local:
+        try:
+            day = date.fromisoformat(str(data.get("local_date")))
+            at = time.fromisoformat(str(data.get("local_time")))
+        except ValueError:
+            raise InvalidInput(
+                "local_date is YYYY-MM-DD and local_time HH:MM", code="invalid_schedule"
+            ) from None
+        out["local_date"], out["local_time"] = day.isoformat(), at.strftime("%H:%M")
+        out["starts_at"] = datetime.combine(day, at, tzinfo=UTC) - EARLIEST_OFFSET
+    return out
+
+
+def create_broadcast(
+    conn: Connection, workspace_id: int, now: datetime, data: dict[str, Any]
+) -> dict[str, Any]:
+    values = _check(conn, workspace_id, data)
+    if values.get("starts_at") is None:
+        values["starts_at"] = values.get("send_at")
+    bid = conn.execute(
+        insert(broadcast)
+        .values(workspace_id=workspace_id, status="draft", queued=0, created_at=now, updated_at=now, **values)
+        .returning(broadcast.c.id)
+    ).scalar_one()
+    return get_broadcast(conn, workspace_id, bid)
+
+
+def get_broadcast(conn: Connection, workspace_id: int, broadcast_id: int) -> dict[str, Any]:
+    row = conn.execute(
+        select(broadcast).where(broadcast.c.workspace_id == workspace_id, broadcast.c.id == broadcast_id)
+    ).mappings().first()  # fmt: skip
+    if row is None:
+        raise NotFound(f"no broadcast {broadcast_id}", code="broadcast_not_found")
+    return dict(row)
+
+
+def list_broadcasts(
+    conn: Connection, workspace_id: int, campaign_id: int | None = None
+) -> list[dict[str, Any]]:
+    q = select(broadcast).where(broadcast.c.workspace_id == workspace_id)
+    if campaign_id is not None:
+        q = q.where(broadcast.c.campaign_id == campaign_id)
+    return [dict(r) for r in conn.execute(q.order_by(broadcast.c.id)).mappings()]
+
+
+def schedule(conn: Connection, workspace_id: int, broadcast_id: int, now: datetime) -> dict[str, Any]:
+    """Draft → scheduled (a broadcast without a time goes now). A campaign that needs
+    approval must have it."""
+    b = get_broadcast(conn, workspace_id, broadcast_id)
+    if b["status"] != "draft":
+        raise Conflict(f"a {b['status']} broadcast cannot be scheduled", code="invalid_transition")
+    if b["campaign_id"] is not None:
+        c = conn.execute(select(campaign).where(campaign.c.id == b["campaign_id"])).mappings().one()
+        if c["requires_approval"] and c["approved_at"] is None:
+            raise Conflict("the campaign needs approval before it sends", code="approval_required")
+    starts = b["starts_at"] or now
+    conn.execute(
+        update(broadcast)
+        .where(broadcast.c.id == broadcast_id)
+        .values(status="scheduled", starts_at=starts, updated_at=now)
+    )
+    return get_broadcast(conn, workspace_id, broadcast_id)
+
+
+def _queued_messages(broadcast_id: int) -> Any:
+    m = message.c
+    return (m.source == "broadcast", m.source_id == str(broadcast_id), m.status == outbox.QUEUED)
+
+
+def pause(conn: Connection, workspace_id: int, broadcast_id: int, now: datetime) -> dict[str, Any]:
+    b = get_broadcast(conn, workspace_id, broadcast_id)
+    if b["status"] not in ("scheduled", "sending", "queued"):
+        raise Conflict(f"a {b['status']} broadcast cannot be paused", code="invalid_transition")
+    conn.execute(
+        update(broadcast).where(broadcast.c.id == broadcast_id).values(status="paused", updated_at=now)
+    )
+    conn.execute(
+        update(message)
+        .where(*_queued_messages(broadcast_id))
+        .values(next_attempt_at=HELD, reason="broadcast_paused", updated_at=now)
+    )
+    return get_broadcast(conn, workspace_id, broadcast_id)
+
+
+def resume(conn: Connection, workspace_id: int, broadcast_id: int, now: datetime) -> dict[str, Any]:
+    b = get_broadcast(conn, workspace_id, broadcast_id)
+    if b["status"] != "paused":
+        raise Conflict(f"a {b['status']} broadcast cannot be resumed", code="invalid_transition")
+    status = "sending" if b["snapshot_at"] is not None else "scheduled"
+    conn.execute(
+        update(broadcast).where(broadcast.c.id == broadcast_id).values(status=status, updated_at=now)
+    )
+    row = conn.execute(select(broadcast).where(broadcast.c.id == broadcast_id)).one()
+    fallback = get_policy(conn, workspace_id).timezone
+    held = conn.execute(
+        select(message.c.id, contact.c.timezone)
+        .join(contact, contact.c.id == message.c.contact_id)
+        .where(*_queued_messages(broadcast_id), message.c.reason == "broadcast_paused")
+    ).all()
+    if held:
+        conn.execute(
+            update(message)
+            .where(message.c.id == bindparam("mid"))
+            .values(next_attempt_at=bindparam("at"), reason=None, updated_at=now),
+            [{"mid": mid, "at": _planned(row, tz, fallback, now)} for mid, tz in held],
+        )
+    return get_broadcast(conn, workspace_id, broadcast_id)
+
+
+def cancel(conn: Connection, workspace_id: int, broadcast_id: int, now: datetime) -> dict[str, Any]:
+    b = get_broadcast(conn, workspace_id, broadcast_id)
+    if b["status"] == "cancelled":
+        raise Conflict(f"a {b['status']} broadcast cannot be cancelled", code="invalid_transition")
+    conn.execute(
+        update(broadcast).where(broadcast.c.id == broadcast_id).values(status="cancelled", updated_at=now)
+    )
+    conn.execute(
+        update(message)
+        .where(*_queued_messages(broadcast_id))
+        .values(status=outbox.SKIPPED, reason="broadcast_cancelled", updated_at=now)
+    )
+    return get_broadcast(conn, workspace_id, broadcast_id)
+
+
+def run_broadcasts(conn: Connection, now: datetime) -> int:
+    """Worker job: start due broadcasts (audience snapshot) and queue one chunk of each
+    sending broadcast's recipients. Returns how many messages it queued or recipients it
+    recorded (0: nothing to do)."""
+    done = 0
+    due = conn.execute(
+        select(broadcast)
+        .where(broadcast.c.status.in_(("scheduled", "sending")), broadcast.c.starts_at <= now)
+        .order_by(broadcast.c.starts_at)
+        .limit(20)
+    ).all()
+    for b in due:
+        if b.status == "scheduled":
+            done += _snapshot(conn, b, now)
+            continue
+        done += _queue_chunk(conn, b, now)
+    return done
+
+
+def _snapshot(conn: Connection, b: Any, now: datetime) -> int:
+    members = select(literal(b.id, BigID), segment_membership.c.contact_id).where(
+        segment_membership.c.segment_id == b.segment_id
+    )
+    conn.execute(insert(broadcast_recipient).from_select(["broadcast_id", "contact_id"], members))
+    audience = conn.execute(
+        select(func.count()).where(broadcast_recipient.c.broadcast_id == b.id)
+    ).scalar_one()
+    conn.execute(
+        update(broadcast)
+        .where(broadcast.c.id == b.id)
+        .values(status="sending", audience=audience, snapshot_at=now, updated_at=now)
+    )
+    return max(audience, 1)
+
+
+def _queue_chunk(conn: Connection, b: Any, now: datetime) -> int:
+    pending = conn.execute(
+        select(broadcast_recipient.c.contact_id, contact.c.timezone)
+        .join(contact, contact.c.id == broadcast_recipient.c.contact_id)
+        .where(broadcast_recipient.c.broadcast_id == b.id, broadcast_recipient.c.message_id.is_(None))
+        .order_by(broadcast_recipient.c.contact_id)
+        .limit(CHUNK)
+    ).all()
+    if not pending:
+        conn.execute(update(broadcast).where(broadcast.c.id == b.id).values(status="queued", updated_at=now))
+        return 1
+    fallback = get_policy(conn, b.workspace_id).timezone
+    ids = outbox.enqueue(
+        conn,
+        b.workspace_id,
+        [
+            outbox.NewMessage(
+                contact_id=cid, channel=b.channel, template_id=b.template_id, topic_id=b.topic_id,
+                source="broadcast", source_id=str(b.id), idempotency_key=f"broadcast:{b.id}:{cid}",
+                send_at=_planned(b, tz, fallback, now),
+            )
+            for cid, tz in pending
+        ],
+        now,
+    )  # fmt: skip
+    conn.execute(
+        update(broadcast_recipient)
+        .where(
+            broadcast_recipient.c.broadcast_id == b.id, broadcast_recipient.c.contact_id == bindparam("cid")
+        )
+        .values(message_id=bindparam("mid")),
+        [{"cid": cid, "mid": mid} for (cid, _), mid in zip(pending, ids, strict=True)],
+    )
+    conn.execute(
+        update(broadcast)
+        .where(broadcast.c.id == b.id)
+        .values(queued=broadcast.c.queued + len(ids), updated_at=now)
+    )
+    return len(ids)

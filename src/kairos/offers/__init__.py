@@ -1,0 +1,1 @@
+"""Offers and coupons: the offer library, coupon pools, matching, assignment, redemption."""
