@@ -32,8 +32,9 @@ def test_story_1_browse_without_buying(
     api: Api, workspace: CreatedWorkspace, sms_channel: dict[str, Any], twilio: TwilioFake, worker: Worker,
     clock: FixedClock,
 ) -> None:  # fmt: skip
-    """Viewed product A, then three days without a view or an order → tagged → a journey
-    waits for 20:00 in the shopper's time zone, sends an SMS, and the order converts."""
+    """Viewed product A, then three days without a view or an order → tagged → the journey
+    picks the best matching offer and gives a unique coupon code, waits for 20:00 in the
+    shopper's time zone, sends the code by SMS, and the order with the code converts."""
     segment = api.post("/segments", {"name": "browsed A, no order", "definition": {"root": {"type": "all", "conditions": [
         {"type": "performed", "event": "Product Viewed", "where": [{"property": "product_id", "operator": "eq", "value": "A"}]},
         {"type": "not_performed", "event": "Product Viewed", "window": {"last": {"amount": 3, "unit": "days"}}},
@@ -45,12 +46,22 @@ def test_story_1_browse_without_buying(
         ).status_code
         == 201
     )
-    text = "Hi {{ contact.first_name }}, 10% off {{ payload.tag }} today"
+    # the offer library: a 10 % coupon for A's category beats a generic 5 % for these shoppers
+    browsed = {"type": "tag", "tag": "browsed-A-no-order"}
+    shoes = api.post("/offers", {"key": "shoes-10", "name": "10% off shoes", "kind": "discount_percent", "value": 10,
+                                 "priority": 10, "coupon_mode": "pool", "eligibility": browsed}).json()  # fmt: skip
+    api.post(
+        "/offers",
+        {"key": "generic-5", "name": "5% off", "kind": "discount_percent", "value": 5, "priority": 1},
+    )
+    assert api.post(f"/offers/{shoes['id']}/codes/generate", {"count": 5}).status_code in (200, 201)
+    text = "Hi {{ contact.first_name }}, {{ offer.name }} with code {{ offer.code }} today"
     jid = journey(api, {
         "trigger": {"type": "tag_added", "tag": "browsed-A-no-order"},
         "goal": {"event": "Order Completed"},
-        "start": "evening",
+        "start": "offer",
         "nodes": {
+            "offer": {"type": "assign_offer", "next": "evening", "none_next": None},
             "evening": {"type": "wait_until", "time": "20:00", "next": "sms"},
             "sms": {"type": "send", "channel": "sms", "template_id": sms_template(api, text), "next": "wait"},
             "wait": {"type": "wait", "duration": {"days": 7}, "next": None},
@@ -67,6 +78,8 @@ def test_story_1_browse_without_buying(
     worker.run_once()
     [e] = enrollments(api, jid)
     assert (e["contact_id"], e["node"], e["state"]) == (cid, "evening", "active")
+    code = e["payload"]["offer"]["code"]
+    assert e["payload"]["offer"]["key"] == "shoes-10" and len(code) >= 6
     # 2026-03-05 12:10 UTC is 07:10 in New York (EST): 20:00 there is 01:00 UTC the next day
     assert e["resume_at"].startswith("2026-03-06T01:00:00")
     assert twilio.requests == []
@@ -75,17 +88,19 @@ def test_story_1_browse_without_buying(
     worker.run_once()
     [sent] = twilio.requests
     assert sent.form()["To"] == "+12125550199"
-    assert sent.form()["Body"] == "Hi Sam, 10% off browsed-A-no-order today"
+    assert sent.form()["Body"] == f"Hi Sam, 10% off shoes with code {code} today"
 
     clock.advance(timedelta(hours=2))
-    track(api, workspace.write_key, "shopper", "Order Completed", revenue=42.0)
+    track(api, workspace.write_key, "shopper", "Order Completed", revenue=42.0, coupon=code.lower())
     worker.run_once()
     [e] = enrollments(api, jid)
     assert (e["state"], e["exit_reason"]) == ("converted", "goal")
+    redeemed = api.get(f"/offers/{shoes['id']}/codes", params={"status": "redeemed"}).json()["data"]
+    assert [c["code"] for c in redeemed] == [code]
     stats = api.get(f"/journeys/{jid}/stats").json()["nodes"]
     assert stats["evening"] == {"entered": 1, "current": 0, "passed": 1, "exited": 0, "converted": 0,
                                 "outcomes": {"waiting": 1, "next": 1}}  # fmt: skip
-    assert stats["sms"]["outcomes"] == {"next": 1}
+    assert stats["offer"]["outcomes"] == {"next": 1}
     assert (stats["wait"]["entered"], stats["wait"]["converted"]) == (1, 1)
 
 

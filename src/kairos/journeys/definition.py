@@ -316,6 +316,17 @@ class NotifySalesNode(_Model):
         return self
 
 
+class AssignOfferNode(_Model):
+    """Pick the best offer the contact is eligible for (among ``offer_keys``, or all) and give
+    it — a unique coupon code from its pool — exactly once; later messages show it as
+    ``{{ offer.code }}``. No offer, or none left: ``none_next``."""
+
+    type: Literal["assign_offer"] = "assign_offer"
+    offer_keys: list[str] | None = Field(None, min_length=1, max_length=50)
+    next: str | None = None
+    none_next: str | None = None
+
+
 class ExitNode(_Model):
     type: Literal["exit"] = "exit"
 
@@ -332,6 +343,7 @@ Node = Annotated[
     | UpdateContactNode
     | WebhookNode
     | NotifySalesNode
+    | AssignOfferNode
     | ExitNode,
     Field(discriminator="type"),
 ]
@@ -373,6 +385,8 @@ def branches(node: Any) -> list[tuple[str, str | None]]:
         ]
     if isinstance(node, ExitNode):
         return []
+    if isinstance(node, AssignOfferNode):
+        return [("next", node.next), ("none_next", node.none_next)]
     return [("next", node.next)]
 
 

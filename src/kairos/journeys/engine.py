@@ -58,10 +58,17 @@ class Enrollment:
     exit_reason: str | None = None
     dirty: bool = False
 
+    payload_changed: bool = False
+
     @property
     def payload(self) -> dict[str, Any]:
         data = orjson.loads(self.payload_json) if self.payload_json else None
         return data if isinstance(data, dict) else {}
+
+    def remember(self, key: str, value: Any) -> None:
+        """Keep something in the payload for later nodes (an assigned offer's code)."""
+        self.payload_json = orjson.dumps({**self.payload, key: value}).decode()
+        self.payload_changed = True
 
 
 @dataclass(slots=True)
@@ -239,6 +246,12 @@ _SAVE = FastStatement(
     ),
     _SAVE_NAMES,
 )  # fmt: skip
+_SAVE_PAYLOAD = FastStatement(
+    lambda _conn: (
+        update(enrollment).where(enrollment.c.id == bindparam("eid")).values(payload=bindparam("payload"))
+    ),
+    ("payload", "eid"),
+)
 _STEP_COLUMNS = ("workspace_id", "journey_id", "version_id", "enrollment_id", "contact_id", "node", "outcome",
                  "detail", "at")  # fmt: skip
 _INSERT_STEPS = FastStatement.insert(journey_step, _STEP_COLUMNS)
@@ -260,6 +273,9 @@ def _write(
         if e.dirty
     ]  # fmt: skip
     _SAVE.execute(conn, rows)
+    changed = [(e.payload_json, e.id) for e in enrollments if e.payload_changed]
+    if changed:
+        _SAVE_PAYLOAD.execute(conn, changed)
     _INSERT_STEPS.execute(conn, [(*step[:7], j(step[7]), stamp) for step in steps])
 
 

@@ -19,6 +19,7 @@ from kairos.contacts.service import apply_profile_changes, mark_changed
 from kairos.contacts.tables import contact
 from kairos.contacts.tags import add_tags, remove_tag
 from kairos.journeys.definition import (
+    AssignOfferNode,
     BranchNode,
     ConditionNode,
     ExitNode,
@@ -35,6 +36,8 @@ from kairos.journeys.definition import (
 from kairos.journeys.engine import ENTER, EXITED, STAY, Context, Enrollment, Move, handler
 from kairos.messaging.outbox import NewMessage, enqueue
 from kairos.messaging.policy import get_policy, zone
+from kairos.offers.assignment import assign
+from kairos.offers.matching import best_offers
 from kairos.segments.compiler import evaluate
 from kairos.segments.definition import SegmentDefinition
 
@@ -177,7 +180,10 @@ def split(ctx: Context, node: SplitNode, members: list[Enrollment]) -> list[Move
 
 def _message_data(e: Enrollment) -> dict[str, Any]:
     payload = e.payload
-    return {"payload": payload.get("payload") or {}, "event": payload.get("event") or {}}
+    data = {"payload": payload.get("payload") or {}, "event": payload.get("event") or {}}
+    if payload.get("offer"):
+        data["offer"] = payload["offer"]
+    return data
 
 
 @handler("send")
@@ -300,6 +306,36 @@ def notify_sales(ctx: Context, node: NotifySalesNode, members: list[Enrollment])
             )
     enqueue(ctx.conn, ctx.workspace_id, messages, ctx.now)
     return [Move(e, "next", node.next, detail={"owner": owners[e.id]}) for e in members]
+
+
+@handler("assign_offer")
+def assign_offer(ctx: Context, node: AssignOfferNode, members: list[Enrollment]) -> list[Move]:
+    """Match set-based, then assign per chosen offer; the offer (with its code) is kept in
+    the enrollment's payload for the messages that follow."""
+    by_contact = {e.contact_id: e for e in members}
+    matches = best_offers(ctx.conn, ctx.workspace_id, list(by_contact), ctx.now, offer_keys=node.offer_keys)
+    groups: dict[int, list[int]] = {}
+    for cid, match in matches.items():
+        if match is not None:
+            groups.setdefault(match.offer_id, []).append(cid)
+    given: dict[int, Any] = {}
+    for offer_id, cids in groups.items():
+        result = assign(
+            ctx.conn, ctx.workspace_id, offer_id, cids, ctx.now, source=f"journey:{ctx.journey_id}"
+        )
+        given.update(result.assigned)
+    moves = []
+    for e in members:
+        assignment = given.get(e.contact_id)
+        if assignment is None:
+            moves.append(Move(e, "none", node.none_next))
+            continue
+        offer = assignment.template()
+        e.remember("offer", offer)
+        moves.append(
+            Move(e, "next", node.next, detail={"offer": offer.get("key"), "code": offer.get("code")})
+        )
+    return moves
 
 
 @handler("exit")

@@ -25,6 +25,7 @@ from kairos.journeys.entry import Candidate, enroll
 from kairos.journeys.tables import enrollment, journey, journey_step, journey_version
 from kairos.journeys.triggers import watch_all
 from kairos.messaging.tables import subscription_topic, template
+from kairos.offers.tables import offer
 from kairos.segments.tables import segment
 
 STATUSES = ("draft", "active", "paused", "archived")
@@ -32,7 +33,13 @@ STATUSES = ("draft", "active", "paused", "archived")
 
 def _check_references(conn: Connection, workspace_id: int, definition: Any) -> None:
     """Templates, topics and segments a definition names must exist in the workspace."""
-    from kairos.journeys.definition import NotifySalesNode, ScheduleTrigger, SegmentTrigger, SendNode
+    from kairos.journeys.definition import (
+        AssignOfferNode,
+        NotifySalesNode,
+        ScheduleTrigger,
+        SegmentTrigger,
+        SendNode,
+    )
 
     segment_ids = set()
     if isinstance(definition.trigger, SegmentTrigger | ScheduleTrigger):
@@ -48,6 +55,19 @@ def _check_references(conn: Connection, workspace_id: int, definition: Any) -> N
         ):
             raise InvalidInput(f"no segment {sid}", code="unknown_segment")
     for node_id, node in definition.nodes.items():
+        if isinstance(node, AssignOfferNode) and node.offer_keys:
+            known = set(
+                conn.execute(
+                    select(offer.c.key).where(
+                        offer.c.workspace_id == workspace_id, offer.c.key.in_(node.offer_keys)
+                    )
+                ).scalars()
+            )
+            missing = [k for k in node.offer_keys if k not in known]
+            if missing:
+                raise InvalidInput(
+                    f"nodes.{node_id}.offer_keys: no offer {missing[0]!r}", code="unknown_offer"
+                )
         if isinstance(node, NotifySalesNode) and node.template_id is not None:
             node = SendNode(channel="email", template_id=node.template_id)  # the same checks
         if isinstance(node, SendNode):

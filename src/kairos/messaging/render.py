@@ -65,6 +65,7 @@ def context(
         "computed": contact_view.get("_computed", {}),
         "event": data.get("event") or {},
         "payload": data.get("payload") or {},
+        "offer": data.get("offer") or {},
         "message": {"id": message_id},
         "links": links,
     }
