@@ -80,7 +80,12 @@ class BroadcastCreate(BaseModel):
     campaign_id: int | None = None
     segment_id: int
     channel: ChannelKind
-    template_id: int
+    template_id: int | None = Field(None, description="The content; or an experiment's variants")
+    experiment: dict[str, Any] | None = Field(
+        None,
+        description="{variants: [{name, template_id, weight}], holdout_percent, test_percent, metric: "
+        "open|click|conversion, window_hours, goal_event}: the winner goes to the rest after the window",
+    )
     topic_id: int | None = None
     send_at: datetime | None = Field(
         None, description="An instant; or local_date + local_time; or neither: now"
@@ -101,7 +106,11 @@ class BroadcastRead(BaseModel):
     local_date: str | None
     local_time: str | None
     starts_at: datetime | None
-    status: Literal["draft", "scheduled", "sending", "queued", "paused", "cancelled"]
+    status: Literal["draft", "scheduled", "sending", "testing", "queued", "paused", "cancelled"]
+    experiment: dict[str, Any] | None
+    winner: str | None
+    results: dict[str, Any] | None
+    test_ends_at: datetime | None
     audience: int | None
     queued: int
     snapshot_at: datetime | None

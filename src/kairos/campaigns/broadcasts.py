@@ -24,8 +24,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, literal, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, literal, or_, select, update
 
+from kairos.campaigns.experiments import (
+    assign_variant,
+    holdout_lift,
+    parse_experiment,
+    pick_winner,
+    variant_results,
+    window,
+)
 from kairos.campaigns.tables import broadcast, broadcast_recipient, campaign
 from kairos.contacts.tables import contact
 from kairos.db.types import BigID
@@ -60,16 +68,19 @@ def _check(conn: Connection, workspace_id: int, data: dict[str, Any]) -> dict[st
         is None
     ):
         raise InvalidInput(f"no segment {data.get('segment_id')}", code="unknown_segment")
-    found = conn.execute(
-        select(template.c.channel).where(
-            template.c.id == data["template_id"], template.c.workspace_id == workspace_id
-        )
-    ).scalar()
-    if found is None:
-        raise InvalidInput(f"no template {data['template_id']}", code="unknown_template")
-    if found != data["channel"]:
-        raise InvalidInput(f"template {data['template_id']} is for {found}, not {data['channel']}",
-                           code="template_channel_mismatch")  # fmt: skip
+    exp = parse_experiment(data["experiment"]) if data.get("experiment") is not None else None
+    if (exp is None) == (data.get("template_id") is None):
+        raise InvalidInput("give a template_id, or an experiment with variants", code="invalid_content")
+    for tid in [v.template_id for v in exp.variants] if exp else [data["template_id"]]:
+        found = conn.execute(
+            select(template.c.channel).where(template.c.id == tid, template.c.workspace_id == workspace_id)
+        ).scalar()
+        if found is None:
+            raise InvalidInput(f"no template {tid}", code="unknown_template")
+        if found != data["channel"]:
+            raise InvalidInput(
+                f"template {tid} is for {found}, not {data['channel']}", code="template_channel_mismatch"
+            )
     if data.get("topic_id") is not None and conn.execute(
         select(subscription_topic.c.id).where(subscription_topic.c.id == data["topic_id"],
                                               subscription_topic.c.workspace_id == workspace_id)
@@ -90,6 +101,8 @@ def _check(conn: Connection, workspace_id: int, data: dict[str, Any]) -> dict[st
     if has_instant and has_local:
         raise InvalidInput("give send_at, or local_date with local_time, not both", code="invalid_schedule")
     out = dict(data)
+    if exp is not None:
+        out["experiment"] = exp.model_dump()
     if has_local:
         try:
             day = date.fromisoformat(str(data.get("local_date")))
@@ -221,15 +234,22 @@ def run_broadcasts(conn: Connection, now: datetime) -> int:
     done = 0
     due = conn.execute(
         select(broadcast)
-        .where(broadcast.c.status.in_(("scheduled", "sending")), broadcast.c.starts_at <= now)
+        .where(
+            or_(
+                and_(broadcast.c.status.in_(("scheduled", "sending")), broadcast.c.starts_at <= now),
+                and_(broadcast.c.status == "testing", broadcast.c.test_ends_at <= now),
+            )
+        )
         .order_by(broadcast.c.starts_at)
         .limit(20)
     ).all()
     for b in due:
         if b.status == "scheduled":
             done += _snapshot(conn, b, now)
-            continue
-        done += _queue_chunk(conn, b, now)
+        elif b.status == "testing":
+            done += _judge(conn, b, now)
+        else:
+            done += _queue_chunk(conn, b, now)
     return done
 
 
@@ -241,6 +261,21 @@ def _snapshot(conn: Connection, b: Any, now: datetime) -> int:
     audience = conn.execute(
         select(func.count()).where(broadcast_recipient.c.broadcast_id == b.id)
     ).scalar_one()
+    if b.experiment is not None:
+        exp = parse_experiment(b.experiment)
+        ids = conn.execute(
+            select(broadcast_recipient.c.contact_id).where(broadcast_recipient.c.broadcast_id == b.id)
+        ).scalars()
+        rows = [{"cid": cid, "variant": assign_variant(exp, b.id, cid)} for cid in ids]
+        conn.execute(
+            update(broadcast_recipient)
+            .where(
+                broadcast_recipient.c.broadcast_id == b.id,
+                broadcast_recipient.c.contact_id == bindparam("cid"),
+            )
+            .values(variant=bindparam("variant")),
+            [r for r in rows if r["variant"] is not None],
+        )
     conn.execute(
         update(broadcast)
         .where(broadcast.c.id == b.id)
@@ -250,27 +285,41 @@ def _snapshot(conn: Connection, b: Any, now: datetime) -> int:
 
 
 def _queue_chunk(conn: Connection, b: Any, now: datetime) -> int:
-    pending = conn.execute(
-        select(broadcast_recipient.c.contact_id, contact.c.timezone)
-        .join(contact, contact.c.id == broadcast_recipient.c.contact_id)
-        .where(broadcast_recipient.c.broadcast_id == b.id, broadcast_recipient.c.message_id.is_(None))
-        .order_by(broadcast_recipient.c.contact_id)
+    r = broadcast_recipient.c
+    q = (
+        select(r.contact_id, contact.c.timezone, r.variant)
+        .join(contact, contact.c.id == r.contact_id)
+        .where(r.broadcast_id == b.id, r.message_id.is_(None))
+        .order_by(r.contact_id)
         .limit(CHUNK)
-    ).all()
+    )
+    exp = parse_experiment(b.experiment) if b.experiment is not None else None
+    if exp is not None:  # the holdout never gets one; the remainder waits for the winner
+        q = q.where(r.variant.is_not(None), r.variant != "holdout")
+    pending = conn.execute(q).all()
     if not pending:
+        if exp is not None and b.winner is None:
+            # the test group is queued: judge it when the window has passed
+            conn.execute(
+                update(broadcast)
+                .where(broadcast.c.id == b.id)
+                .values(status="testing", test_ends_at=now + window(exp), updated_at=now)
+            )
+            return 1
         conn.execute(update(broadcast).where(broadcast.c.id == b.id).values(status="queued", updated_at=now))
         return 1
+    templates = {v.name: v.template_id for v in exp.variants} if exp is not None else {}
     fallback = get_policy(conn, b.workspace_id).timezone
     ids = outbox.enqueue(
         conn,
         b.workspace_id,
         [
             outbox.NewMessage(
-                contact_id=cid, channel=b.channel, template_id=b.template_id, topic_id=b.topic_id,
-                source="broadcast", source_id=str(b.id), idempotency_key=f"broadcast:{b.id}:{cid}",
-                send_at=_planned(b, tz, fallback, now),
+                contact_id=cid, channel=b.channel, template_id=templates.get(variant, b.template_id),
+                topic_id=b.topic_id, source="broadcast", source_id=str(b.id),
+                idempotency_key=f"broadcast:{b.id}:{cid}", send_at=_planned(b, tz, fallback, now),
             )
-            for cid, tz in pending
+            for cid, tz, variant in pending
         ],
         now,
     )  # fmt: skip
@@ -280,7 +329,7 @@ def _queue_chunk(conn: Connection, b: Any, now: datetime) -> int:
             broadcast_recipient.c.broadcast_id == b.id, broadcast_recipient.c.contact_id == bindparam("cid")
         )
         .values(message_id=bindparam("mid")),
-        [{"cid": cid, "mid": mid} for (cid, _), mid in zip(pending, ids, strict=True)],
+        [{"cid": row[0], "mid": mid} for row, mid in zip(pending, ids, strict=True)],
     )
     conn.execute(
         update(broadcast)
@@ -288,3 +337,26 @@ def _queue_chunk(conn: Connection, b: Any, now: datetime) -> int:
         .values(queued=broadcast.c.queued + len(ids), updated_at=now)
     )
     return len(ids)
+
+
+def _judge(conn: Connection, b: Any, now: datetime) -> int:
+    """The test window has passed: compare the variants, pick the winner, record the results
+    (with the lift over the holdout), and give the remainder the winning variant."""
+    exp = parse_experiment(b.experiment)
+    since = b.snapshot_at or b.starts_at or now
+    results = variant_results(conn, b.id, exp, broadcast_recipient, since, now)
+    winner, confidence = pick_winner(results)
+    lift = holdout_lift(conn, b.id, exp, broadcast_recipient, since, now)
+    conn.execute(
+        update(broadcast_recipient)
+        .where(broadcast_recipient.c.broadcast_id == b.id, broadcast_recipient.c.variant.is_(None))
+        .values(variant=winner)
+    )
+    conn.execute(
+        update(broadcast).where(broadcast.c.id == b.id).values(
+            status="sending", winner=winner, updated_at=now,
+            results={"metric": exp.metric, "variants": results, "winner": winner, "confidence": confidence,
+                     "judged_at": now.isoformat(), "holdout": lift},
+        )
+    )  # fmt: skip
+    return 1

@@ -71,6 +71,10 @@ broadcast = Table(
     Column("audience", Integer),  # recipients in the snapshot
     Column("queued", Integer, nullable=False, default=0),
     Column("snapshot_at", UTCDateTime),
+    Column("experiment", JSONDoc),  # variants, holdout, test group, metric, window (experiments.py)
+    Column("test_ends_at", UTCDateTime),  # when the test phase is judged
+    Column("winner", String(64)),
+    Column("results", JSONDoc),  # per variant, the winner's confidence, the lift over the holdout
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_broadcast_due", "status", "starts_at"),
@@ -84,5 +88,6 @@ broadcast_recipient = Table(
     Column("broadcast_id", BigID, ForeignKey("broadcast.id", ondelete="CASCADE"), primary_key=True),
     Column("contact_id", BigID, ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True),
     Column("message_id", BigID),
+    Column("variant", String(64)),  # experiments: a variant, "holdout", or None (waits for the winner)
     Index("ix_broadcast_recipient_pending", "broadcast_id", "message_id"),
 )
