@@ -18,6 +18,7 @@ DOMAIN = [
     "journeys",
     "campaigns",
     "offers",
+    "analytics",
 ]
 FORBIDDEN = ("kairos.api", "kairos.worker", "kairos.cli")
 

@@ -26,6 +26,7 @@ from kairos.api.routes import (
     messaging,
     offers,
     public,
+    reports,
     segments,
     tag_rules,
     tags,
@@ -126,6 +127,7 @@ def create_app(
         journey_simulation,
         campaigns,
         offers,
+        reports,
     ):
         api.include_router(module.router, prefix="/api/v1")
     api.include_router(public.router)

@@ -1,0 +1,1 @@
+"""Analytics: attribution of conversions to messages, and reports per broadcast, campaign and journey."""

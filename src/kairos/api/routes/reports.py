@@ -1,0 +1,117 @@
+"""/api/v1/reports — thin: parse, call ``kairos.analytics.reports``, shape the answer (JSON
+or CSV)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection
+
+from kairos.analytics import reports
+from kairos.api.deps import StateDep, WorkspaceDep
+from kairos.db.engine import reading
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+
+Model = Annotated[str, Query(description="Attribution model: last, first or linear")]
+Format = Annotated[Literal["json", "csv"], Query(description="csv: the report rows as CSV")]
+
+
+class FunnelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    steps: list[str] = Field(min_length=2, max_length=10, description="Event names, in order")
+    start: datetime
+    end: datetime
+    within_days: int = Field(7, ge=1, le=365, description="All steps within this many days of the first")
+
+
+def _cell(value: Any) -> Any:
+    """Spreadsheets run cells starting with = + - @ as formulas: quote them."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def _csv(report: dict[str, Any], by: str) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    key = by.removeprefix("by_")
+    writer.writerow([key, *reports.FIGURES])
+    writer.writerow(["total", *(report["totals"][f] for f in reports.FIGURES)])
+    for row in report[by]:
+        writer.writerow([_cell(row[key]), *(_cell(row[f]) for f in reports.FIGURES)])
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
+
+
+def _answer(
+    state: StateDep, format: str, by: str, build: Callable[[Connection], dict[str, Any]]
+) -> dict[str, Any] | Response:
+    with reading(state.engine) as conn:
+        report = build(conn)
+    return _csv(report, by) if format == "csv" else report
+
+
+@router.get("/broadcasts/{broadcast_id}")
+def broadcast_report(
+    broadcast_id: int, state: StateDep, ws: WorkspaceDep, model: Model = "last", format: Format = "json"
+) -> Any:
+    """Reach, engagement, conversions, revenue, cost and ROI of a broadcast, by channel."""
+    now = state.clock.now()
+    return _answer(
+        state, format, "by_channel", lambda c: reports.broadcast_report(c, ws.id, broadcast_id, now, model)
+    )
+
+
+@router.get("/campaigns/{campaign_id}")
+def campaign_report(
+    campaign_id: int, state: StateDep, ws: WorkspaceDep, model: Model = "last", format: Format = "json"
+) -> Any:
+    """The campaign's broadcasts together, by channel, with the budget used."""
+    now = state.clock.now()
+    return _answer(
+        state, format, "by_channel", lambda c: reports.campaign_report(c, ws.id, campaign_id, now, model)
+    )
+
+
+@router.get("/journeys/{journey_id}")
+def journey_report(
+    journey_id: int, state: StateDep, ws: WorkspaceDep, model: Model = "last", format: Format = "json"
+) -> Any:
+    """The journey's messages by node, with its enrollments."""
+    now = state.clock.now()
+    return _answer(
+        state, format, "by_node", lambda c: reports.journey_report(c, ws.id, journey_id, now, model)
+    )
+
+
+@router.get("/timeseries")
+def timeseries(
+    state: StateDep,
+    ws: WorkspaceDep,
+    source: Annotated[str, Query(description="broadcast, campaign or journey")],
+    id: int,
+    start: datetime,
+    end: datetime,
+    metric: str | None = None,
+    model: Model = "last",
+) -> dict[str, Any]:
+    """Per UTC day: sent, opened, clicked, converted, revenue (or just ``metric``)."""
+    with reading(state.engine) as conn:
+        return reports.timeseries(
+            conn, ws.id, source=source, source_id=id, start=start, end=end, now=state.clock.now(),
+            metric=metric, model=model,
+        )  # fmt: skip
+
+
+@router.post("/funnel")
+def funnel(body: FunnelRequest, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
+    """Contacts who did each step in order, within ``within_days`` of their first step."""
+    with reading(state.engine) as conn:
+        return reports.funnel(conn, ws.id, body.steps, body.start, body.end, body.within_days)
