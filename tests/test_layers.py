@@ -19,6 +19,7 @@ DOMAIN = [
     "campaigns",
     "offers",
     "analytics",
+    "forms",
 ]
 FORBIDDEN = ("kairos.api", "kairos.worker", "kairos.cli")
 

@@ -104,7 +104,11 @@ def test_story_1_browse_without_buying(
     assert (stats["wait"]["entered"], stats["wait"]["converted"]) == (1, 1)
     # the journey's report: reached 1, converted 1, the order's revenue
     report = api.get(f"/reports/journeys/{jid}").json()
-    assert (report["totals"]["sent"], report["totals"]["converted"], report["totals"]["revenue"]) == (1, 1, 42.0)
+    assert (report["totals"]["sent"], report["totals"]["converted"], report["totals"]["revenue"]) == (
+        1,
+        1,
+        42.0,
+    )
     assert [row["node"] for row in report["by_node"]] == ["sms"]
 
 

@@ -21,6 +21,8 @@ from kairos.api.routes import (
     computed_traits,
     consent,
     contacts,
+    forms,
+    forms_public,
     journey_simulation,
     journeys,
     messaging,
@@ -128,9 +130,11 @@ def create_app(
         campaigns,
         offers,
         reports,
+        forms,
     ):
         api.include_router(module.router, prefix="/api/v1")
     api.include_router(public.router)
+    api.include_router(forms_public.router)
 
     @api.get("/health", tags=["meta"])
     def health() -> dict[str, str]:

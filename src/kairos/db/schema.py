@@ -4,6 +4,7 @@ from kairos.campaigns import tables as campaigns_tables
 from kairos.contacts import tables as contacts_tables
 from kairos.db.metadata import metadata
 from kairos.events import tables as events_tables
+from kairos.forms import tables as forms_tables
 from kairos.journeys import tables as journeys_tables
 from kairos.messaging import tables as messaging_tables
 from kairos.offers import tables as offers_tables
@@ -14,6 +15,7 @@ __all__ = [
     "campaigns_tables",
     "contacts_tables",
     "events_tables",
+    "forms_tables",
     "journeys_tables",
     "messaging_tables",
     "metadata",

@@ -1,0 +1,187 @@
+"""/api/v1/forms and /api/v1/landing-pages — thin: parse, call ``kairos.forms``, shape the
+answer (docs/forms.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from kairos.api.deps import IdempotencyKey, StateDep, WorkspaceDep
+from kairos.api.schemas import Page
+from kairos.api.transactions import idempotent_create
+from kairos.db.engine import reading
+from kairos.forms import pages, service
+
+router = APIRouter(tags=["forms"])
+
+Status = Literal["active", "paused"]
+
+
+class FormField(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="email, phone, first_name, last_name or a custom trait name")
+    label: str | None = Field(None, max_length=500)
+    type: Literal["text", "email", "tel", "checkbox", "select"] = "text"
+    required: bool = False
+    options: list[str] | None = None
+
+
+class ConsentItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    topic_id: int
+    label: str = Field(min_length=1, max_length=2000, description="The wording shown next to the box")
+    wording_version: str = Field("1", min_length=1, max_length=64)
+    required: bool = False
+
+
+class FormFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    fields: list[FormField] | None = Field(None, max_length=50)
+    consent: list[ConsentItem] | None = Field(None, max_length=20)
+    return_urls: list[str] | None = Field(
+        None, max_length=50, description="Allowed return URLs: exact https URLs or prefixes"
+    )
+    success_message: str | None = Field(None, max_length=2000)
+
+
+class FormCreate(FormFields):
+    key: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=200)
+    fields: list[FormField] = Field(min_length=1, max_length=50)
+    status: Status = "active"
+
+
+class FormUpdate(FormFields):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    status: Status | None = None
+
+
+class FormRead(BaseModel):
+    id: int
+    key: str
+    name: str
+    fields: list[dict[str, Any]]
+    consent: list[dict[str, Any]]
+    return_urls: list[str]
+    success_message: str | None
+    status: str
+    url: str = Field(description="Path of the hosted form")
+    created_at: datetime
+    updated_at: datetime
+
+
+class PageCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    slug: str = Field(min_length=1, max_length=100)
+    title: str = Field(min_length=1, max_length=200)
+    template_id: int = Field(description="An email template; its body (MJML or HTML) is the page")
+    form_id: int | None = Field(None, description="Embedded where the body says {{ form }}")
+    status: Status = "active"
+
+
+class PageUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(None, min_length=1, max_length=200)
+    template_id: int | None = None
+    form_id: int | None = None
+    status: Status | None = None
+
+
+class PageRead(BaseModel):
+    id: int
+    slug: str
+    title: str
+    template_id: int | None
+    form_id: int | None
+    status: str
+    url: str = Field(description="Path of the hosted page")
+    created_at: datetime
+    updated_at: datetime
+
+
+def _form_out(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "url": f"/f/{row['workspace_id']}/{row['key']}"}
+
+
+def _page_out(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "url": f"/lp/{row['workspace_id']}/{row['slug']}"}
+
+
+@router.get("/forms", response_model=Page[FormRead])
+def read_forms(state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
+    with reading(state.engine) as conn:
+        return {"data": [_form_out(r) for r in service.list_forms(conn, ws.id)], "next": None}
+
+
+@router.post("/forms", response_model=FormRead, status_code=201)
+def create_form(
+    body: FormCreate, state: StateDep, ws: WorkspaceDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    """422 for an invalid field name or type, an unknown topic, a return URL that is not an
+    absolute https URL; 409 `form_exists` for a taken key."""
+    values = body.model_dump(exclude_none=True)
+
+    def create(conn: Any) -> tuple[int, Any]:
+        row = service.create_form(conn, ws.id, state.clock.now(), **values)
+        return 201, jsonable_encoder(FormRead.model_validate(_form_out(row)))
+
+    return idempotent_create(state, ws.id, idempotency_key, "POST /forms", values, create)
+
+
+@router.get("/forms/{form_id}", response_model=FormRead)
+def read_form(form_id: int, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
+    with reading(state.engine) as conn:
+        return _form_out(service.get_form(conn, ws.id, form_id))
+
+
+@router.patch("/forms/{form_id}", response_model=FormRead)
+def update_form(form_id: int, body: FormUpdate, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
+    with state.engine.begin() as conn:
+        row = service.update_form(
+            conn, ws.id, form_id, state.clock.now(), body.model_dump(exclude_unset=True)
+        )
+    return _form_out(row)
+
+
+@router.get("/landing-pages", response_model=Page[PageRead])
+def read_landing_pages(state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
+    with reading(state.engine) as conn:
+        return {"data": [_page_out(r) for r in pages.list_landing_pages(conn, ws.id)], "next": None}
+
+
+@router.post("/landing-pages", response_model=PageRead, status_code=201)
+def create_landing_page(
+    body: PageCreate, state: StateDep, ws: WorkspaceDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    """422 for an unknown email template or form; 409 `landing_page_exists` for a taken slug."""
+    values = body.model_dump()
+
+    def create(conn: Any) -> tuple[int, Any]:
+        row = pages.create_landing_page(conn, ws.id, state.clock.now(), **values)
+        return 201, jsonable_encoder(PageRead.model_validate(_page_out(row)))
+
+    return idempotent_create(state, ws.id, idempotency_key, "POST /landing-pages", values, create)
+
+
+@router.get("/landing-pages/{page_id}", response_model=PageRead)
+def read_landing_page(page_id: int, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
+    with reading(state.engine) as conn:
+        return _page_out(pages.get_landing_page(conn, ws.id, page_id))
+
+
+@router.patch("/landing-pages/{page_id}", response_model=PageRead)
+def update_landing_page(page_id: int, body: PageUpdate, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
+    with state.engine.begin() as conn:
+        changes = body.model_dump(exclude_unset=True)
+        row = pages.update_landing_page(conn, ws.id, page_id, state.clock.now(), changes)
+    return _page_out(row)

@@ -1,0 +1,140 @@
+"""Hosted forms and landing pages (no API key): ``/f/{workspace}/{key}`` and
+``/lp/{workspace}/{slug}`` (docs/forms.md).
+
+A submission that looks automated (honeypot filled, render timestamp missing, forged, under
+2 s or over 24 h old) gets the same thank-you page as a real one and stores nothing. After a
+real one, the visitor is redirected (303) only to a ``return_url`` on the form's allowlist;
+anything else gets the thank-you page, so this is no open redirect.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Cookie, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from kairos.api.deps import StateDep
+from kairos.db.engine import reading
+from kairos.errors import InvalidInput
+from kairos.forms import pages, render, service
+from kairos.messaging.service import get_template
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["public"])
+HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "strict-origin-when-cross-origin"}
+
+
+def _html(doc: tuple[str, int]) -> HTMLResponse:
+    return HTMLResponse(doc[0], status_code=doc[1], headers=HEADERS)
+
+
+def _missing() -> HTMLResponse:
+    return _html(render.page("Not found", "<p>This page is not available.</p>", 404))
+
+
+def _first(values: dict[str, list[str]], name: str) -> str | None:
+    found = values.get(name)
+    return found[0] if found else None
+
+
+def _form_path(workspace_id: int, key: str) -> str:
+    return f"/f/{workspace_id}/{key}"
+
+
+@router.get("/f/{workspace_id}/{key}", include_in_schema=False)
+def show_form(
+    workspace_id: int,
+    key: str,
+    state: StateDep,
+    anonymous_id: str | None = None,
+    return_url: str | None = None,
+    ajs_anonymous_id: Annotated[str | None, Cookie()] = None,
+) -> HTMLResponse:
+    """The form page. ``anonymous_id`` (query) or the ``ajs_anonymous_id`` cookie links the
+    submission to earlier anonymous visits; ``return_url`` is kept for after submitting."""
+    with reading(state.engine) as conn:
+        form = service.form_by_key(conn, workspace_id, key)
+    if form is None:
+        return _missing()
+    token = service.render_token(state.keyring, workspace_id, form["id"], state.clock.now())
+    anon = service.clean_anonymous_id(anonymous_id or ajs_anonymous_id)
+    body = render.form_html(
+        form, action=_form_path(workspace_id, key), token=token, anonymous_id=anon, return_url=return_url
+    )
+    return _html(render.page(form["name"], body))
+
+
+@router.post("/f/{workspace_id}/{key}", include_in_schema=False)
+async def submit_form(workspace_id: int, key: str, request: Request, state: StateDep) -> Response:
+    values = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=200)
+    now = state.clock.now()
+    with reading(state.engine) as conn:
+        form = service.form_by_key(conn, workspace_id, key)
+    if form is None:
+        return _missing()
+    reason = service.spam_reason(state.keyring, workspace_id, form["id"], values, now)
+    if reason is not None:
+        ip = request.client.host if request.client else None
+        log.warning("form %s/%s: submission from %s dropped as spam (%s)", workspace_id, key, ip, reason)
+        return _html(render.thank_you(form))
+    ip = request.client.host if request.client else None
+    try:
+        with state.engine.begin() as conn:
+            service.submit(
+                conn, workspace_id, form, values, ip=ip, user_agent=request.headers.get("user-agent"),
+                anonymous_id=_first(values, "anonymous_id"), now=now,
+            )  # fmt: skip
+    except InvalidInput as exc:
+        token = service.render_token(state.keyring, workspace_id, form["id"], now)
+        body = render.form_html(
+            form, action=_form_path(workspace_id, key), token=token,
+            anonymous_id=_first(values, "anonymous_id"),
+            return_url=_first(values, "return_url"), values=values, error=exc.message,
+        )  # fmt: skip
+        return _html(render.page(form["name"], body, 422))
+    state.wake()
+    return_url = (values.get("return_url") or [""])[0]
+    if return_url and service.return_url_allowed(return_url, form["return_urls"]):
+        return RedirectResponse(return_url, status_code=303, headers=HEADERS)
+    return _html(render.thank_you(form))
+
+
+@router.get("/lp/{workspace_id}/{slug}", include_in_schema=False)
+def show_landing_page(
+    workspace_id: int,
+    slug: str,
+    request: Request,
+    state: StateDep,
+    anonymous_id: str | None = None,
+    ajs_anonymous_id: Annotated[str | None, Cookie()] = None,
+) -> HTMLResponse:
+    """The page's template rendered with ``{page, form}``; a ``page`` event is recorded when
+    the visitor's anonymous id is already known."""
+    now = state.clock.now()
+    anon = service.clean_anonymous_id(anonymous_id or ajs_anonymous_id)
+    with state.engine.begin() as conn:
+        page = pages.landing_page_by_slug(conn, workspace_id, slug)
+        if page is None or page["template_id"] is None:
+            return _missing()
+        fields = get_template(conn, workspace_id, page["template_id"])["fields"]
+        form = service.get_form(conn, workspace_id, page["form_id"]) if page["form_id"] else None
+        if form is not None and form["status"] != "active":
+            form = None
+        recorded = pages.record_page_view(conn, workspace_id, page, str(request.url), anon, now)
+    form_html = None
+    if form is not None:
+        token = service.render_token(state.keyring, workspace_id, form["id"], now)
+        form_html = render.form_html(
+            form, action=_form_path(workspace_id, form["key"]), token=token, anonymous_id=anon
+        )
+    try:
+        doc = render.landing_page_html(page, fields, form_html, str(request.url))
+    except InvalidInput as exc:
+        log.warning("landing page %s/%s does not render: %s", workspace_id, slug, exc.message)
+        return _missing()
+    if recorded:
+        state.wake()
+    return HTMLResponse(doc, headers=HEADERS)

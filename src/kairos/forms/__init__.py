@@ -1,0 +1,1 @@
+"""Hosted forms and landing pages that capture and merge contacts (docs/forms.md)."""

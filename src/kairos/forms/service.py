@@ -1,0 +1,355 @@
+"""Forms and landing pages: validation, storage, submissions and spam checks (docs/forms.md).
+
+A submission becomes two Segment messages ingested through the normal pipeline, so identity
+resolution decides who the lead is: an ``identify`` (the fields as traits, the email and phone
+as identities) and a ``track`` ``form_submitted``, both carrying the browser's anonymous id
+(or a fresh one). A known email finds its contact; an anonymous id seen before merges the
+earlier anonymous visits into it. Ticked consent checkboxes subscribe the contact with the
+wording version and IP as evidence; double opt-in topics go pending and email a confirmation.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from kairos.contacts.fields import RESERVED_NAMES, normalize_email, normalize_phone
+from kairos.contacts.service import find_contact_id
+from kairos.crypto import Keyring
+from kairos.errors import Conflict, InvalidInput, NotFound
+from kairos.events.ingest import ingest
+from kairos.events.messages import parse_message
+from kairos.forms.tables import form
+from kairos.messaging import consent
+from kairos.workspaces.tables import workspace
+
+log = logging.getLogger(__name__)
+
+FIELD_TYPES = ("text", "email", "tel", "checkbox", "select")
+STATUSES = ("active", "paused")
+#: attributes a field may fill besides custom traits, with the input type each needs
+PROFILE_FIELD_TYPES = {"email": "email", "phone": "tel", "first_name": "text", "last_name": "text"}
+#: names the hosted form itself posts
+HIDDEN_NAMES = frozenset({"anonymous_id", "return_url", "consent", "_k_ts", "_k_hp"})
+HONEYPOT = "_k_hp"
+TIMESTAMP = "_k_ts"
+MIN_AGE_SECONDS = 2
+MAX_AGE_SECONDS = 24 * 3600
+MAX_VALUE_LENGTH = 1000
+_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")
+_TRAIT = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_ANON = re.compile(r"[A-Za-z0-9._:-]{1,200}")
+
+FORM_FIELDS = ("name", "fields", "consent", "return_urls", "success_message", "status")
+
+
+# --- validation ---------------------------------------------------------------------------
+
+
+def check_slug(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not _SLUG.fullmatch(value):
+        raise InvalidInput(
+            f"{what}: {value!r} must be lower-case letters, digits, '-' or '_' (at most 100)",
+            code=f"invalid_{what}",
+        )
+    return value
+
+
+def _check_fields(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if not fields:
+        raise InvalidInput("fields: give at least one field", code="invalid_fields")
+    seen: set[str] = set()
+    out = []
+    for i, f in enumerate(fields):
+        name, kind = f.get("name"), f.get("type", "text")
+        where = f"fields[{i}]"
+        if not isinstance(name, str) or not _TRAIT.fullmatch(name):
+            raise InvalidInput(f"{where}.name: {name!r} is not a valid attribute name", code="invalid_field")
+        if name in HIDDEN_NAMES or (name in RESERVED_NAMES and name not in PROFILE_FIELD_TYPES):
+            raise InvalidInput(f"{where}.name: {name!r} is reserved", code="invalid_field")
+        if name in seen:
+            raise InvalidInput(f"{where}.name: {name!r} appears twice", code="invalid_field")
+        seen.add(name)
+        if kind not in FIELD_TYPES:
+            raise InvalidInput(f"{where}.type: use one of {', '.join(FIELD_TYPES)}", code="invalid_field")
+        wanted = PROFILE_FIELD_TYPES.get(name)
+        if wanted is not None and kind != wanted:
+            raise InvalidInput(f"{where}.type: {name} needs type {wanted}", code="invalid_field")
+        options = f.get("options")
+        if kind == "select":
+            if not options or not all(isinstance(o, str) and o for o in options):
+                raise InvalidInput(f"{where}.options: a select needs options", code="invalid_field")
+        elif options:
+            raise InvalidInput(f"{where}.options: only select fields have options", code="invalid_field")
+        out.append(
+            {
+                "name": name,
+                "label": str(f.get("label") or name),
+                "type": kind,
+                "required": bool(f.get("required", False)),
+                **({"options": list(options or ())} if kind == "select" else {}),
+            }
+        )
+    if not seen & {"email", "phone"}:
+        raise InvalidInput("fields: a form needs an email or phone field", code="invalid_fields")
+    return out
+
+
+def _check_consent(conn: Connection, workspace_id: int, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out, seen = [], set()
+    for i, c in enumerate(items):
+        topic_id = c.get("topic_id")
+        if not isinstance(topic_id, int) or topic_id in seen:
+            raise InvalidInput(f"consent[{i}].topic_id: missing or repeated", code="invalid_consent")
+        seen.add(topic_id)
+        try:
+            consent.get_topic(conn, workspace_id, topic_id)
+        except NotFound:
+            raise InvalidInput(
+                f"consent[{i}].topic_id: no topic {topic_id}", code="invalid_consent"
+            ) from None
+        label = c.get("label")
+        if not isinstance(label, str) or not label.strip():
+            raise InvalidInput(f"consent[{i}].label: the wording is required", code="invalid_consent")
+        out.append(
+            {
+                "topic_id": topic_id,
+                "label": label,
+                "wording_version": str(c.get("wording_version") or "1"),
+                "required": bool(c.get("required", False)),
+            }
+        )
+    return out
+
+
+def _check_return_urls(urls: list[Any]) -> list[str]:
+    for i, u in enumerate(urls):
+        parts = urlsplit(u) if isinstance(u, str) else None
+        if parts is None or parts.scheme != "https" or not parts.hostname or "@" in parts.netloc:
+            raise InvalidInput(
+                f"return_urls[{i}]: {u!r} is not an absolute https URL", code="invalid_return_url"
+            )
+    return list(urls)
+
+
+def return_url_allowed(url: str, allowlist: list[str]) -> bool:
+    """Exactly a listed URL, or under a listed prefix on the same https origin (``…/thanks``
+    allows ``…/thanks?x=1`` and ``…/thanks/more``, never ``…/thanksgiving``)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    if parts.scheme != "https" or not parts.hostname or "@" in parts.netloc or "\\" in url:
+        return False
+    for allowed in allowlist:
+        if url == allowed:
+            return True
+        a = urlsplit(allowed)
+        if (a.scheme, a.netloc.lower()) != (parts.scheme, parts.netloc.lower()) or not url.startswith(
+            allowed
+        ):
+            continue
+        if allowed.endswith(("/", "?", "&")) or url[len(allowed)] in "/?#":
+            return True
+    return False
+
+
+def _check_form(conn: Connection, workspace_id: int, values: dict[str, Any]) -> dict[str, Any]:
+    name = values.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput("name: required", code="invalid_name")
+    if values.get("status") not in STATUSES:
+        raise InvalidInput(f"status: use one of {', '.join(STATUSES)}", code="invalid_status")
+    return {
+        "name": name,
+        "fields": _check_fields(list(values.get("fields") or ())),
+        "consent": _check_consent(conn, workspace_id, list(values.get("consent") or [])),
+        "return_urls": _check_return_urls(list(values.get("return_urls") or [])),
+        "success_message": values.get("success_message"),
+        "status": values["status"],
+    }
+
+
+# --- forms ---------------------------------------------------------------------------------
+
+
+def create_form(
+    conn: Connection, workspace_id: int, now: datetime, *, key: str, **fields: Any
+) -> dict[str, Any]:
+    values = _check_form(conn, workspace_id, {"status": "active", **fields})
+    row = {
+        **values,
+        "workspace_id": workspace_id,
+        "key": check_slug(key, "key"),
+        "created_at": now,
+        "updated_at": now,
+    }
+    try:
+        with conn.begin_nested():
+            new_id = conn.execute(insert(form).values(row).returning(form.c.id)).scalar_one()
+    except IntegrityError:
+        raise Conflict(f"key: a form with key {key!r} exists", code="form_exists") from None
+    return get_form(conn, workspace_id, new_id)
+
+
+def update_form(
+    conn: Connection, workspace_id: int, form_id: int, now: datetime, changes: dict[str, Any]
+) -> dict[str, Any]:
+    unknown = set(changes) - set(FORM_FIELDS)
+    if unknown:
+        raise InvalidInput(f"{sorted(unknown)[0]}: cannot be changed", code="invalid_field")
+    current = get_form(conn, workspace_id, form_id)
+    values = _check_form(conn, workspace_id, {f: current[f] for f in FORM_FIELDS} | changes)
+    conn.execute(update(form).where(form.c.id == form_id).values({**values, "updated_at": now}))
+    return get_form(conn, workspace_id, form_id)
+
+
+def get_form(conn: Connection, workspace_id: int, form_id: int) -> dict[str, Any]:
+    row = conn.execute(select(form).where(form.c.workspace_id == workspace_id, form.c.id == form_id)).first()
+    if row is None:
+        raise NotFound(f"no form {form_id}", code="form_not_found")
+    return dict(row._mapping)
+
+
+def form_by_key(conn: Connection, workspace_id: int, key: str) -> dict[str, Any] | None:
+    """The active form with this key, else None (paused forms are not served)."""
+    row = conn.execute(
+        select(form).where(form.c.workspace_id == workspace_id, form.c.key == key, form.c.status == "active")
+    ).first()
+    return None if row is None else dict(row._mapping)
+
+
+def list_forms(conn: Connection, workspace_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(select(form).where(form.c.workspace_id == workspace_id).order_by(form.c.id))
+    return [dict(r._mapping) for r in rows]
+
+
+# --- spam protection ----------------------------------------------------------------------
+
+
+def render_token(keyring: Keyring, workspace_id: int, form_id: int, now: datetime) -> str:
+    return keyring.sign("form", workspace_id, form_id, int(now.timestamp()))
+
+
+def spam_reason(
+    keyring: Keyring, workspace_id: int, form_id: int, values: dict[str, list[str]], now: datetime
+) -> str | None:
+    """Why this submission looks automated (honeypot filled, no valid render timestamp, posted
+    under 2 s after rendering or over 24 h later), or None."""
+    if any(v.strip() for v in values.get(HONEYPOT, [])):
+        return "honeypot"
+    found = keyring.verify("form", (values.get(TIMESTAMP) or [""])[0], 3)
+    if found is None or found[0][:2] != (workspace_id, form_id):
+        return "bad_timestamp"
+    age = now.timestamp() - found[0][2]
+    if age < MIN_AGE_SECONDS:
+        return "too_fast"
+    if age > MAX_AGE_SECONDS:
+        return "expired"
+    return None
+
+
+# --- submissions --------------------------------------------------------------------------
+
+
+def clean_anonymous_id(raw: str | None) -> str | None:
+    """The Segment ``ajs_anonymous_id`` cookie value (JSON-quoted by analytics.js) or None."""
+    text = (raw or "").strip().strip('"')
+    return text if _ANON.fullmatch(text) else None
+
+
+def workspace_country(conn: Connection, workspace_id: int) -> str | None:
+    settings = conn.execute(select(workspace.c.settings).where(workspace.c.id == workspace_id)).scalar()
+    country = (settings or {}).get("default_country")
+    return country if isinstance(country, str) else None
+
+
+def _value(f: dict[str, Any], raw: list[str], country: str | None) -> Any:
+    text = raw[0].strip() if raw else ""
+    label = f["label"]
+    if f["type"] == "checkbox":
+        if f["required"] and not text:
+            raise InvalidInput(f"{label}: please tick this box", code="field_required")
+        return bool(text)
+    if not text:
+        if f["required"]:
+            raise InvalidInput(f"{label}: this field is required", code="field_required")
+        return None
+    if len(text) > MAX_VALUE_LENGTH:
+        raise InvalidInput(f"{label}: at most {MAX_VALUE_LENGTH} characters", code="field_too_long")
+    if f["type"] == "email":
+        try:
+            return normalize_email(text)
+        except InvalidInput:
+            raise InvalidInput(f"{label}: not a valid email address", code="invalid_email") from None
+    if f["type"] == "tel":
+        try:
+            return normalize_phone(text, country)
+        except InvalidInput:
+            raise InvalidInput(f"{label}: not a valid phone number", code="invalid_phone") from None
+    if f["type"] == "select" and text not in f["options"]:
+        raise InvalidInput(f"{label}: choose one of the options", code="invalid_option")
+    return text
+
+
+def submit(
+    conn: Connection,
+    workspace_id: int,
+    form_row: dict[str, Any],
+    values: dict[str, list[str]],
+    *,
+    ip: str | None,
+    user_agent: str | None,
+    anonymous_id: str | None,
+    now: datetime,
+) -> int:
+    """Validate a submission, create or merge its contact, record ``form_submitted`` and the
+    consents; returns the contact id. Raises ``InvalidInput`` before writing anything."""
+    country = workspace_country(conn, workspace_id)
+    traits: dict[str, Any] = {}
+    for f in form_row["fields"]:
+        value = _value(f, values.get(f["name"], []), country)
+        if value is not None:
+            traits[f["name"]] = value
+    if "email" not in traits and "phone" not in traits:
+        raise InvalidInput("give an email address or a phone number", code="identity_required")
+    ticked = set(values.get("consent", []))
+    chosen = []
+    for c in form_row["consent"]:
+        if str(c["topic_id"]) in ticked:
+            chosen.append(c)
+        elif c["required"]:
+            raise InvalidInput(f"{c['label']}: please tick this box", code="consent_required")
+    anon = clean_anonymous_id(anonymous_id) or str(uuid.uuid4())
+    context: dict[str, Any] = {"ip": ip, "userAgent": user_agent, "library": {"name": "kairos-forms"}}
+    context = {k: v for k, v in context.items() if v is not None}
+    key = form_row["key"]
+    properties = {"form_key": key, "form_id": form_row["id"], **traits}
+    if chosen:
+        properties["consents"] = [c["topic_id"] for c in chosen]
+    base = {"anonymousId": anon, "context": context, "timestamp": now.isoformat()}
+    messages = [
+        parse_message({**base, "type": "identify", "traits": traits}, country, now),
+        parse_message(
+            {**base, "type": "track", "event": "form_submitted", "properties": properties}, country, now
+        ),
+    ]
+    ingest(conn, workspace_id, messages, now)
+    contact_id = find_contact_id(conn, workspace_id, "anonymous_id", anon)
+    if contact_id is None:  # pragma: no cover - ingest always records the anonymous id
+        raise NotFound("the submission's contact was not found", code="contact_not_found")
+    for c in chosen:
+        topic = consent.get_topic(conn, workspace_id, c["topic_id"])
+        consent.subscribe(
+            conn, workspace_id, contact_id, topic, now, source=f"form:{key}",
+            wording_version=c["wording_version"], ip=ip, user_agent=user_agent,
+        )  # fmt: skip
+    log.info("form %s/%s: submission stored for contact %s", workspace_id, key, contact_id)
+    return contact_id
