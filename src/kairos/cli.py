@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -85,7 +86,9 @@ def worker(
     once: Annotated[bool, typer.Option("--once", help="Run one pass of everything due, then exit")] = False,
     now: Annotated[str | None, typer.Option(help="With --once: the instant to run as (ISO 8601)")] = None,
 ) -> None:
-    """Run the engine loops (changed contacts, and later journeys and delivery)."""
+    """Run the engine loops: changed contacts, triggers, journeys, broadcasts and delivery.
+    SIGTERM (and Ctrl-C) stop it after the pass in progress, so a batch being sent is
+    recorded rather than left to be sent again after its lease."""
     from kairos.worker.loop import Worker, build_dispatcher
 
     settings = get_settings()
@@ -99,7 +102,8 @@ def worker(
         done = loop.run_once()
         console.print(f"worker pass as of {clock.now().isoformat()}: {done}")
         return
-    console.print("worker running; Ctrl-C to stop")
+    console.print("worker running; Ctrl-C or SIGTERM to stop")
+    signal.signal(signal.SIGTERM, lambda *_: loop.request_stop())
     with contextlib.suppress(KeyboardInterrupt):
         loop.run_forever()
 

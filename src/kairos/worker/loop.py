@@ -109,6 +109,11 @@ class Worker:
                 self._wake.wait(self.interval)
                 self._wake.clear()
 
+    def request_stop(self) -> None:
+        """Stop ``run_forever`` after the pass in progress (safe from a signal handler)."""
+        self._stop.set()
+        self._wake.set()
+
     def wake(self) -> None:
         """New work was just committed (ingest in the same process): look now rather than
         at the end of the interval."""
