@@ -41,8 +41,14 @@ def track(api: Api, write_key: str, user_id: str, event: str, **properties: Any)
     assert r.status_code == 200, r.text
 
 
-def journey(api: Api, definition: dict[str, Any], name: str = "j", publish: bool = True) -> int:
-    r = api.post("/journeys", {"name": name, "definition": definition})
+def journey(
+    api: Api,
+    definition: dict[str, Any],
+    name: str = "j",
+    publish: bool = True,
+    campaign_id: int | None = None,
+) -> int:
+    r = api.post("/journeys", {"name": name, "definition": definition, "campaign_id": campaign_id})
     assert r.status_code == 201, r.text
     jid = int(r.json()["id"])
     if publish:

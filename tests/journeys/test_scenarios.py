@@ -56,6 +56,8 @@ def test_story_1_browse_without_buying(
     )
     assert api.post(f"/offers/{shoes['id']}/codes/generate", {"count": 5}).status_code in (200, 201)
     text = "Hi {{ contact.first_name }}, {{ offer.name }} with code {{ offer.code }} today"
+    campaign = api.post("/campaigns", {"name": "Browse abandonment", "costs": {"sms": 0.05},
+                                       "goal": {"event": "Order Completed", "window_days": 7}}).json()  # fmt: skip
     jid = journey(api, {
         "trigger": {"type": "tag_added", "tag": "browsed-A-no-order"},
         "goal": {"event": "Order Completed"},
@@ -66,7 +68,7 @@ def test_story_1_browse_without_buying(
             "sms": {"type": "send", "channel": "sms", "template_id": sms_template(api, text), "next": "wait"},
             "wait": {"type": "wait", "duration": {"days": 7}, "next": None},
         },
-    })  # fmt: skip
+    }, campaign_id=campaign["id"])  # fmt: skip
     cid = make_contact(
         api, external_id="shopper", first_name="Sam", phone="+12125550199", timezone="America/New_York"
     )
@@ -110,6 +112,10 @@ def test_story_1_browse_without_buying(
         42.0,
     )
     assert [row["node"] for row in report["by_node"]] == ["sms"]
+    # … and the campaign's, with the SMS's cost
+    totals = api.get(f"/reports/campaigns/{campaign['id']}").json()["totals"]
+    assert (totals["targeted"], totals["sent"], totals["converted"], totals["revenue"]) == (1, 1, 1, 42.0)
+    assert totals["cost"] == 0.05 and totals["roi"] == (42.0 - 0.05) / 0.05
 
 
 def test_wait_for_an_event_with_a_timeout(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, String, and_, case, cast, false, func, select
+from sqlalchemy import Connection, String, and_, case, cast, false, func, or_, select
 
 from kairos.analytics.attribution import Goal, check_model, check_range, credits, day_of, funnel, parse_goal
 
@@ -229,11 +229,24 @@ def _campaign_scope(conn: Connection, ws: int, campaign_id: int) -> tuple[Scope,
     targeted = conn.execute(
         select(func.count()).where(broadcast_recipient.c.broadcast_id.in_(ids))
     ).scalar_one()
+    journeys = list(
+        conn.execute(
+            select(journey.c.id).where(journey.c.campaign_id == campaign_id, journey.c.workspace_id == ws)
+        ).scalars()
+    )
+    if journeys:
+        targeted += conn.execute(
+            select(func.count()).where(enrollment.c.journey_id.in_(journeys))
+        ).scalar_one()
     header = {"campaign": {"id": plan.id, "name": plan.name, "status": plan.status}}
-    where = [
-        message.c.source == "broadcast",
-        message.c.source_id.in_(select(cast(ids.subquery().c.id, String))),
+    parts = [
+        and_(
+            message.c.source == "broadcast",
+            message.c.source_id.in_(select(cast(ids.subquery().c.id, String))),
+        )
     ]
+    parts += [and_(message.c.source == "journey", message.c.source_id.like(f"{jid}:%")) for jid in journeys]
+    where = [or_(*parts)]
     return Scope(where, message.c.channel, parse_goal(plan.goal), dict(plan.costs or {}), header), int(
         targeted
     )
@@ -271,8 +284,7 @@ def broadcast_report(
 def campaign_report(
     conn: Connection, ws: int, campaign_id: int, now: datetime, model: str = "last"
 ) -> dict[str, Any]:
-    """Messages of the campaign's broadcasts (journeys have no campaign yet), by channel,
-    with the budget used."""
+    """Messages of the campaign's broadcasts and journeys, by channel, with the budget used."""
     scope, targeted = _campaign_scope(conn, ws, campaign_id)
     out = _report(conn, ws, scope, model, now, targeted, "by_channel")
     plan = _campaign_plan(conn, ws, campaign_id)

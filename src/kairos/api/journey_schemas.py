@@ -19,6 +19,7 @@ class JourneyCreate(BaseModel):
     layout: dict[str, Any] | None = Field(
         None, description="UI positions of the nodes, kept beside the definition"
     )
+    campaign_id: int | None = Field(None, description="The campaign whose reports include this journey")
 
 
 class JourneyUpdate(BaseModel):
@@ -28,6 +29,7 @@ class JourneyUpdate(BaseModel):
     description: str | None = None
     definition: dict[str, Any] | None = Field(None, description="Replaces the draft; publish to make it live")
     layout: dict[str, Any] | None = None
+    campaign_id: int | None = None
 
 
 class JourneyRead(BaseModel):
@@ -39,6 +41,7 @@ class JourneyRead(BaseModel):
     layout: dict[str, Any] | None
     version_id: int | None
     version: int | None = Field(description="Number of the live version")
+    campaign_id: int | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -101,6 +101,19 @@ def _check_references(conn: Connection, workspace_id: int, definition: Any) -> N
                 )
 
 
+def _check_campaign(conn: Connection, workspace_id: int, campaign_id: int | None) -> None:
+    from kairos.campaigns.tables import campaign
+
+    if (
+        campaign_id is not None
+        and conn.execute(
+            select(campaign.c.id).where(campaign.c.id == campaign_id, campaign.c.workspace_id == workspace_id)
+        ).first()
+        is None
+    ):
+        raise InvalidInput(f"no campaign {campaign_id}", code="unknown_campaign")
+
+
 def create_journey(
     conn: Connection,
     workspace_id: int,
@@ -110,9 +123,11 @@ def create_journey(
     description: str | None,
     definition: dict[str, Any],
     layout: dict[str, Any] | None,
+    campaign_id: int | None = None,
 ) -> dict[str, Any]:
     parsed = parse_journey(definition)
     _check_references(conn, workspace_id, parsed)
+    _check_campaign(conn, workspace_id, campaign_id)
     if conn.execute(
         select(journey.c.id).where(journey.c.workspace_id == workspace_id, journey.c.name == name)
     ).first():
@@ -126,6 +141,7 @@ def create_journey(
             status="draft",
             draft=parsed.model_dump(mode="json"),
             layout=layout,
+            campaign_id=campaign_id,
             created_at=now,
             updated_at=now,
         )
@@ -147,7 +163,9 @@ def update_journey(
         parsed = parse_journey(changes["definition"])
         _check_references(conn, workspace_id, parsed)
         values["draft"] = parsed.model_dump(mode="json")
-    for key in ("name", "description", "layout"):
+    if "campaign_id" in changes:
+        _check_campaign(conn, workspace_id, changes["campaign_id"])
+    for key in ("name", "description", "layout", "campaign_id"):
         if key in changes:
             values[key] = changes[key]
     conn.execute(update(journey).where(journey.c.id == journey_id).values(**values))

@@ -17,6 +17,7 @@ journey = Table(
     Column("draft", JSONDoc),  # the definition being edited (None: same as the live version)
     Column("layout", JSONDoc),  # UI positions of the draft's nodes
     Column("version_id", BigID),  # the live version: new enrollments use it
+    Column("campaign_id", BigID, ForeignKey("campaign.id", ondelete="SET NULL")),  # reports roll up to it
     #: where each trigger source was read up to (segment transitions, tags): {source: marker}
     Column("cursor", JSONDoc),
     Column("created_at", UTCDateTime, nullable=False),
