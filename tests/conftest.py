@@ -142,6 +142,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def worker_process(database_url: str, log: Path, *args: str, **env: str) -> subprocess.Popen[bytes]:
+    """A real ``kairos worker`` process on the test database (``args``: e.g. ``--once``;
+    ``env``: more ``KAIROS_*`` settings), its output appended to ``log``."""
+    environ = {**os.environ, "KAIROS_DATABASE_URL": database_url, "KAIROS_SECRET_KEY": "test-secret", **env}
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "kairos", "worker", *args],
+            env=environ,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
 @dataclass
 class LiveServer:
     url: str

@@ -4,10 +4,8 @@ the few the killed worker had in flight."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import timedelta
@@ -27,18 +25,16 @@ from kairos.messaging import outbox
 from kairos.messaging.service import create_channel, create_template
 from kairos.messaging.tables import message
 from kairos.workspaces.service import CreatedWorkspace
+from tests.conftest import worker_process
 from tests.messaging.conftest import SmtpServer, smtp_settings
 
 CONTACTS = 3000
 
 
 def _worker(database_url: str, log: Path, *args: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "KAIROS_DATABASE_URL": database_url, "KAIROS_SECRET_KEY": "test-secret",
-           "KAIROS_DISPATCH_BATCH": "100", "KAIROS_WORKER_INTERVAL": "0.05"}  # fmt: skip
-    with open(log, "ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "kairos", "worker", *args], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
+    return worker_process(
+        database_url, log, *args, KAIROS_DISPATCH_BATCH="100", KAIROS_WORKER_INTERVAL="0.05"
+    )
 
 
 def test_two_workers_and_a_sigkill_lose_nothing_and_repeat_nothing(

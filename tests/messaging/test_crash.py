@@ -4,10 +4,8 @@ the kill (at most one claimed batch) can arrive twice."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import timedelta
@@ -23,6 +21,7 @@ from kairos.messaging import outbox
 from kairos.messaging.service import create_channel, create_template
 from kairos.messaging.tables import message
 from kairos.workspaces.service import CreatedWorkspace
+from tests.conftest import worker_process
 from tests.messaging.conftest import SmtpServer, smtp_settings
 
 CONTACTS = 3000
@@ -30,16 +29,7 @@ BATCH = 100
 
 
 def _worker(database_url: str, log: Path, *args: str) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "KAIROS_DATABASE_URL": database_url,
-        "KAIROS_SECRET_KEY": "test-secret",
-        "KAIROS_DISPATCH_BATCH": str(BATCH),
-    }
-    with open(log, "ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "kairos", "worker", *args], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
+    return worker_process(database_url, log, *args, KAIROS_DISPATCH_BATCH=str(BATCH))
 
 
 def test_sigkill_during_a_send_loses_nothing_and_duplicates_only_the_batch_in_flight(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
@@ -63,6 +64,24 @@ def process_changes(
         delete(contact_change).where(contact_change.c.contact_id.in_(ids), contact_change.c.changed_at <= now)
     )
     return len(rows)
+
+
+def new_events(conn: Connection, contact_ids: Sequence[int], *where: Any) -> list[Any]:
+    """The events (id, contact_id, name, properties, timestamp, received_at) these queued
+    contacts received since they were queued, matching ``where``, oldest first: what change
+    handlers (journey triggers, coupon redemption) react to."""
+    e = event.c
+    out: list[Any] = []
+    for part in chunks(contact_ids):
+        out.extend(
+            conn.execute(
+                select(e.id, e.contact_id, e.name, e.properties, e.timestamp, e.received_at)
+                .join(contact_change, contact_change.c.contact_id == e.contact_id)
+                .where(e.contact_id.in_(part), e.received_at >= contact_change.c.changed_at, *where)
+                .order_by(e.id)
+            ).all()
+        )
+    return out
 
 
 def what_changed(conn: Connection, contact_ids: Sequence[int]) -> dict[int, Change]:

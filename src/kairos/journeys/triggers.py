@@ -22,11 +22,10 @@ from croniter import croniter
 from sqlalchemy import Connection, Text, and_, cast, delete, func, insert, literal, select, update
 
 from kairos.clock import ensure_utc
-from kairos.contacts.changes import ChangeBatch
-from kairos.contacts.tables import contact, contact_change, contact_tag, tag, tag_removal
+from kairos.contacts.changes import ChangeBatch, new_events
+from kairos.contacts.tables import contact, contact_tag, tag, tag_removal
 from kairos.db.dialect import chunks, insert_on_conflict
 from kairos.db.types import BigID
-from kairos.events.tables import event
 from kairos.journeys.definition import (
     AttributeTrigger,
     DateTrigger,
@@ -63,34 +62,12 @@ def _events(
     conn: Connection, workspace_id: int, match: EventMatch, contact_ids: list[int], now: datetime
 ) -> list[Any]:
     """Events matching ``match`` that these queued contacts received since they were queued."""
-    ctx = context(conn, workspace_id, now)
-    out: list[Any] = []
-    for part in chunks(contact_ids):
-        out.extend(
-            conn.execute(
-                select(
-                    event.c.id,
-                    event.c.contact_id,
-                    event.c.name,
-                    event.c.properties,
-                    event.c.timestamp,
-                    event.c.received_at,
-                )
-                .join(contact_change, contact_change.c.contact_id == event.c.contact_id)
-                .where(
-                    event.c.contact_id.in_(part),
-                    event.c.received_at >= contact_change.c.changed_at,
-                    *matching(match, ctx, "match"),
-                )
-                .order_by(event.c.id)
-            ).all()
-        )
-    return out
+    return new_events(conn, contact_ids, *matching(match, context(conn, workspace_id, now), "match"))
 
 
 def journey_changes(conn: Connection, batch: ChangeBatch, now: datetime) -> None:
     journeys = active_journeys(conn, set(batch))
-    if not journeys and not _any_waits(conn, batch):
+    if not journeys and not _any_waits(conn):
         return
     by_ws: dict[int, list[tuple[Any, JourneyDefinition]]] = defaultdict(list)
     for row, definition in journeys:
@@ -122,7 +99,7 @@ def _event_view(e: Any) -> dict[str, Any]:
     return {"name": e.name, "properties": e.properties, "timestamp": ensure_utc(e.timestamp).isoformat()}
 
 
-def _any_waits(conn: Connection, batch: ChangeBatch) -> bool:
+def _any_waits(conn: Connection) -> bool:
     return (
         conn.execute(
             select(enrollment.c.id)

@@ -134,7 +134,3 @@ def render_content(
         content["headers"] = headers
         content["date"] = now
     return content
-
-
-def compile_inline(channel: str, fields: dict[str, Any]) -> CompiledTemplate:
-    return compile_template(channel, fields)

@@ -25,8 +25,8 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from kairos.contacts.changes import ChangeBatch
-from kairos.contacts.tables import contact, contact_change
+from kairos.contacts.changes import ChangeBatch, new_events
+from kairos.contacts.tables import contact
 from kairos.db.dialect import chunks
 from kairos.events.tables import event
 from kairos.offers.service import normalize_code
@@ -63,21 +63,11 @@ def _orders(conn: Connection, contact_ids: list[int], names: set[str]) -> list[O
     """Order events with a code that these queued contacts received since they were queued,
     oldest first."""
     out: list[Order] = []
-    for part in chunks(contact_ids):
-        rows = conn.execute(
-            select(event.c.id, event.c.contact_id, event.c.properties, event.c.timestamp)
-            .join(contact_change, contact_change.c.contact_id == event.c.contact_id)
-            .where(
-                event.c.contact_id.in_(part),
-                event.c.name.in_(sorted(names)),
-                event.c.received_at >= contact_change.c.changed_at,
-            )
-        )
-        for eid, cid, properties, at in rows:
-            code = _code(properties)
-            if code is not None:
-                out.append(Order(eid, cid, code, at))
-    return sorted(out, key=lambda o: o.event_id)
+    for e in new_events(conn, contact_ids, event.c.name.in_(sorted(names))):
+        code = _code(e.properties)
+        if code is not None:
+            out.append(Order(e.id, e.contact_id, code, e.timestamp))
+    return sorted(out, key=lambda o: o.event_id)  # across chunks too
 
 
 def _code(properties: Any) -> str | None:

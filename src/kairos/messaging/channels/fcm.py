@@ -215,17 +215,13 @@ class FcmChannel(HttpChannel):
         return classify(msg, response, error)
 
 
-def _factory(settings: Settings, secrets: Secrets, options: ChannelOptions) -> FcmChannel:
-    return FcmChannel(settings, secrets, options)
-
-
 PROVIDER = register(
     Provider(
         name="fcm",
         kind="push",
         settings_model=Settings,
         secrets_model=Secrets,
-        factory=_factory,
+        factory=FcmChannel,  # (settings, secrets, options)
         description="Push notifications through Firebase Cloud Messaging (HTTP v1)",
     )
 )

@@ -102,17 +102,13 @@ class TwilioChannel(HttpChannel):
         return classify(msg, response, error)
 
 
-def _factory(settings: Settings, secrets: Secrets, options: ChannelOptions) -> TwilioChannel:
-    return TwilioChannel(settings, secrets, options)
-
-
 PROVIDER = register(
     Provider(
         name="twilio",
         kind="sms",
         settings_model=Settings,
         secrets_model=Secrets,
-        factory=_factory,
+        factory=TwilioChannel,  # (settings, secrets, options)
         description="SMS through Twilio's Programmable Messaging API",
     )
 )

@@ -228,17 +228,13 @@ def _read_capped(response: httpx.Response) -> bytes:
     return b"".join(chunks)[:MAX_ANSWER]
 
 
-def _factory(settings: Settings, secrets: Secrets, options: ChannelOptions) -> WebhookChannel:
-    return WebhookChannel(settings, secrets, options)
-
-
 PROVIDER = register(
     Provider(
         name="webhook",
         kind="webhook",
         settings_model=Settings,
         secrets_model=Secrets,
-        factory=_factory,
+        factory=WebhookChannel,  # (settings, secrets, options)
         description="Signed JSON POSTs (Standard Webhooks) to a URL",
     )
 )

@@ -165,17 +165,13 @@ class WechatChannel(HttpChannel):
         return failed(msg, error)
 
 
-def _factory(settings: Settings, secrets: Secrets, options: ChannelOptions) -> WechatChannel:
-    return WechatChannel(settings, secrets, options)
-
-
 PROVIDER = register(
     Provider(
         name="wechat",
         kind="wechat",
         settings_model=Settings,
         secrets_model=Secrets,
-        factory=_factory,
+        factory=WechatChannel,  # (settings, secrets, options)
         description="Template messages through a WeChat Official Account",
     )
 )
