@@ -115,3 +115,19 @@ contact_change = Table(
     Column("changed_at", UTCDateTime, nullable=False),
     Index("ix_contact_change_changed_at", "changed_at"),
 )
+
+#: Every change of a contact's lifecycle stage (lead → MQL → SQL → customer …), for the
+#: lifecycle movement report. Written by ``contacts.lifecycle.set_stage`` only.
+lifecycle_change = Table(
+    "lifecycle_change",
+    metadata,
+    Column("id", BigID, primary_key=True, autoincrement=True),
+    Column("workspace_id", BigID, ForeignKey("workspace.id", ondelete="CASCADE"), nullable=False),
+    Column("contact_id", BigID, ForeignKey("contact.id", ondelete="CASCADE"), nullable=False),
+    Column("from_stage", String(40)),  # None: the contact had no stage
+    Column("to_stage", String(40)),  # None: the stage was cleared
+    Column("source", String(40), nullable=False),  # api, journey, import, scoring …
+    Column("changed_at", UTCDateTime, nullable=False),
+    Index("ix_lifecycle_change_workspace_changed_at", "workspace_id", "changed_at"),
+    Index("ix_lifecycle_change_contact", "contact_id"),
+)

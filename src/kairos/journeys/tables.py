@@ -1,7 +1,18 @@
 """Journey tables: journeys with their draft, immutable published versions, enrollments (the
 durable state of each contact in a journey) and the step log."""
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from kairos.db.metadata import metadata
 from kairos.db.types import BigID, JSONDoc, UTCDateTime
@@ -100,4 +111,23 @@ journey_watch = Table(
     Column("journey_id", BigID, ForeignKey("journey.id", ondelete="CASCADE"), primary_key=True),
     Column("contact_id", BigID, ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True),
     Column("value", Text),
+)
+
+#: The experiment of a split node with an automatic winner, per journey version and node:
+#: when its test began (the first enrollment), and once decided the winning branch, the
+#: confidence of the test and the per-branch results it was decided on.
+journey_split = Table(
+    "journey_split",
+    metadata,
+    Column("version_id", BigID, ForeignKey("journey_version.id", ondelete="CASCADE"), nullable=False),
+    Column("node", String(64), nullable=False),
+    Column("journey_id", BigID, ForeignKey("journey.id", ondelete="CASCADE"), nullable=False),
+    Column("workspace_id", BigID, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("decided_at", UTCDateTime),
+    Column("winner", String(64)),
+    Column("confidence", Float),
+    Column("results", JSONDoc),
+    PrimaryKeyConstraint("version_id", "node"),
+    Index("ix_journey_split_journey", "journey_id"),
 )
