@@ -150,6 +150,7 @@ message = Table(
     Index("ix_message_due", "status", "next_attempt_at"),
     Index("ix_message_contact_sent", "contact_id", "sent_at"),
     Index("ix_message_provider", "provider_id"),
+    Index("ix_message_source", "workspace_id", "source", "source_id"),  # reports
 )
 
 #: What happened to a message after it left: delivered, opened, clicked, bounced,
