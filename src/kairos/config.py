@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     cors_origins: str = Field(
         "*", description="Origins allowed to call the ingest API from browsers (comma-separated)"
     )
+    captcha_verify_url: str | None = Field(
+        None,
+        description="Send every form CAPTCHA verification (Turnstile, hCaptcha, reCAPTCHA "
+        "siteverify) to this URL instead of the provider's: tests, or an egress gateway",
+    )
 
     def resolved_secret_key(self) -> str:
         if self.secret_key is not None:

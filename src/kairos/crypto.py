@@ -1,5 +1,6 @@
-"""Keys derived from the server's secret key: encryption of stored provider secrets and
-signed tokens for public links (tracking, unsubscribe, preference centre, confirmation).
+"""Keys derived from the server's secret key: encryption of stored provider secrets, signed
+tokens for public links (tracking, unsubscribe, preference centre, confirmation) and keyed
+hashes of values that must not be stored readable (form clients' IP addresses).
 
 One secret (``KAIROS_SECRET_KEY``) yields independent keys per purpose through HKDF, so a
 token minted for an open pixel can never pass as an unsubscribe token. Tokens carry a
@@ -37,6 +38,7 @@ class Keyring:
             raise ValueError("the secret key must be at least 8 characters")
         self._secret = secret_key.encode()
         self._mac_keys: dict[str, bytes] = {}
+        self._digest_keys: dict[str, bytes] = {}
 
     def _derive(self, purpose: str) -> bytes:
         hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"kairos", info=purpose.encode())
@@ -57,6 +59,17 @@ class Keyring:
         except InvalidToken:
             raise ValueError("stored secrets do not decrypt with this secret key") from None
         return data
+
+    # --- keyed hashes ------------------------------------------------------------------
+
+    def digest(self, purpose: str, data: bytes) -> str:
+        """A keyed hash of ``data`` (128-bit truncated HMAC-SHA256, hex), for values that are
+        matched but must never be stored readable (e.g. a client's IP address). Without the
+        secret key the small space of such values cannot be searched."""
+        key = self._digest_keys.get(purpose)
+        if key is None:
+            key = self._digest_keys[purpose] = self._derive("digest:" + purpose)
+        return hmac.digest(key, data, "sha256")[:MAC_BYTES].hex()
 
     # --- signed tokens ----------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """HTML of hosted forms and landing pages. Every value written by a marketer or a visitor is
-escaped; the only script is the fixed inline one copying the Segment anonymous id cookie."""
+escaped; the only scripts are the fixed inline one copying the Segment anonymous id cookie and,
+on a form with a CAPTCHA, its provider's widget script (a fixed URL)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from kairos.forms import captcha
 from kairos.forms.service import HONEYPOT, TIMESTAMP
 from kairos.messaging.templates import compile_template
 
@@ -71,8 +73,9 @@ def form_html(
     values: dict[str, list[str]] | None = None,
     error: str | None = None,
 ) -> str:
-    """The ``<form>`` element with its fields, consent checkboxes, the signed render
-    timestamp, the honeypot and the anonymous id (prefilled, else from the cookie)."""
+    """The ``<form>`` element with its fields, consent checkboxes, the CAPTCHA widget (if the
+    form has one), the signed render timestamp, the honeypot and the anonymous id (prefilled,
+    else from the cookie)."""
     values = values or {}
     parts = [f"<form class='kairos-form' method='post' action='{html.escape(action)}'>"]
     if error:
@@ -87,6 +90,13 @@ def form_html(
         parts.append(
             f"<div><label><input type='checkbox' name='consent' value='{c['topic_id']}'{checked}{req}> "
             f"{html.escape(c['label'])}</label></div>"
+        )
+    config = form.get("captcha")
+    if config:
+        provider = captcha.PROVIDERS[config["provider"]]
+        parts.append(
+            f"<div class='{provider.widget_class}' data-sitekey='{html.escape(config['site_key'])}'></div>"
+            f"<script src='{provider.script}' async defer></script>"
         )
     parts.append(
         f"<input type='hidden' name='{TIMESTAMP}' value='{html.escape(token)}'>"

@@ -6,27 +6,37 @@ as identities) and a ``track`` ``form_submitted``, both carrying the browser's a
 (or a fresh one). A known email finds its contact; an anonymous id seen before merges the
 earlier anonymous visits into it. Ticked consent checkboxes subscribe the contact with the
 wording version and IP as evidence; double opt-in topics go pending and email a confirmation.
+
+Spam protection, in the order a submission meets it: the honeypot and the signed render
+timestamp (dropped silently), the form's CAPTCHA if it has one (``kairos.forms.captcha``),
+then its rate limit: at most ``max`` accepted submissions per client and form in
+``window_seconds``, counted in the database (so every server process shares it) on a keyed
+hash of the client's address.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import math
 import re
+import struct
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kairos.contacts.fields import RESERVED_NAMES, normalize_email, normalize_phone
 from kairos.contacts.service import find_contact_id
 from kairos.crypto import Keyring
-from kairos.errors import Conflict, InvalidInput, NotFound
+from kairos.errors import Conflict, InvalidInput, NotFound, Unavailable
 from kairos.events.ingest import ingest
 from kairos.events.messages import parse_message
-from kairos.forms.tables import form
+from kairos.forms import captcha
+from kairos.forms.tables import form, form_rate_hit
 from kairos.messaging import consent
 from kairos.workspaces.tables import workspace
 
@@ -43,11 +53,18 @@ TIMESTAMP = "_k_ts"
 MIN_AGE_SECONDS = 2
 MAX_AGE_SECONDS = 24 * 3600
 MAX_VALUE_LENGTH = 1000
+#: the rate limit of a form created without one
+DEFAULT_RATE_LIMIT = {"max": 5, "window_seconds": 600}
+RATE_LIMIT_MAX = 1000
+RATE_LIMIT_WINDOW_MAX = 24 * 3600  # also how long the worker keeps any rate hit
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")
 _TRAIT = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _ANON = re.compile(r"[A-Za-z0-9._:-]{1,200}")
+_SITE_KEY = re.compile(r"[A-Za-z0-9._-]{1,200}")
 
-FORM_FIELDS = ("name", "fields", "consent", "return_urls", "success_message", "status")
+FORM_FIELDS = (
+    "name", "fields", "consent", "return_urls", "success_message", "status", "rate_limit", "captcha",
+)  # fmt: skip
 
 
 # --- validation ---------------------------------------------------------------------------
@@ -161,7 +178,69 @@ def return_url_allowed(url: str, allowlist: list[str]) -> bool:
     return False
 
 
-def _check_form(conn: Connection, workspace_id: int, values: dict[str, Any]) -> dict[str, Any]:
+def _whole(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _check_rate_limit(value: Any) -> dict[str, Any]:
+    """``{max, window_seconds}`` → the columns; None: no limit."""
+    if value is None:
+        return {"rate_limit_max": None, "rate_limit_window": None}
+    if not isinstance(value, dict) or set(value) - {"max", "window_seconds"}:
+        raise InvalidInput("rate_limit: give {max, window_seconds} or null", code="invalid_rate_limit")
+    top, window = value.get("max"), value.get("window_seconds")
+    if not _whole(top, 1, RATE_LIMIT_MAX):
+        raise InvalidInput(
+            f"rate_limit.max: a whole number from 1 to {RATE_LIMIT_MAX}", code="invalid_rate_limit"
+        )
+    if not _whole(window, 1, RATE_LIMIT_WINDOW_MAX):
+        raise InvalidInput(
+            f"rate_limit.window_seconds: a whole number of seconds from 1 to {RATE_LIMIT_WINDOW_MAX}",
+            code="invalid_rate_limit",
+        )
+    return {"rate_limit_max": top, "rate_limit_window": window}
+
+
+def _check_captcha(value: Any, keyring: Keyring, current: dict[str, Any] | None) -> dict[str, Any]:
+    """``{provider, site_key, secret}`` → the columns, the secret encrypted; None: no CAPTCHA.
+    Without ``secret``, the form's current secret is kept if it has one for this provider."""
+    if value is None:
+        return {"captcha_provider": None, "captcha_site_key": None, "captcha_secret": None}
+    if not isinstance(value, dict) or set(value) - {"provider", "site_key", "secret"}:
+        raise InvalidInput("captcha: give {provider, site_key, secret} or null", code="invalid_captcha")
+    provider, site_key, secret = value.get("provider"), value.get("site_key"), value.get("secret")
+    if provider not in captcha.PROVIDERS:
+        raise InvalidInput(
+            f"captcha.provider: use one of {', '.join(captcha.PROVIDERS)}", code="invalid_captcha"
+        )
+    if not isinstance(site_key, str) or not _SITE_KEY.fullmatch(site_key):
+        raise InvalidInput(
+            "captcha.site_key: the provider's site key (letters, digits, '.', '-', '_')",
+            code="invalid_captcha",
+        )
+    if secret is None:
+        same = current is not None and (current.get("captcha") or {}).get("provider") == provider
+        stored = current.get("captcha_secret") if same and current is not None else None
+        if stored is None:
+            raise InvalidInput(
+                "captcha.secret: the provider's secret key is required", code="invalid_captcha"
+            )
+    elif not isinstance(secret, str) or not secret.strip() or len(secret) > 500:
+        raise InvalidInput(
+            "captcha.secret: the provider's secret key (at most 500 characters)", code="invalid_captcha"
+        )
+    else:
+        stored = keyring.encrypt({"secret": secret.strip()})
+    return {"captcha_provider": provider, "captcha_site_key": site_key, "captcha_secret": stored}
+
+
+def _check_form(
+    conn: Connection,
+    workspace_id: int,
+    values: dict[str, Any],
+    keyring: Keyring,
+    current: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     name = values.get("name")
     if not isinstance(name, str) or not name.strip():
         raise InvalidInput("name: required", code="invalid_name")
@@ -174,6 +253,8 @@ def _check_form(conn: Connection, workspace_id: int, values: dict[str, Any]) -> 
         "return_urls": _check_return_urls(list(values.get("return_urls") or [])),
         "success_message": values.get("success_message"),
         "status": values["status"],
+        **_check_rate_limit(values.get("rate_limit")),
+        **_check_captcha(values.get("captcha"), keyring, current),
     }
 
 
@@ -181,9 +262,12 @@ def _check_form(conn: Connection, workspace_id: int, values: dict[str, Any]) -> 
 
 
 def create_form(
-    conn: Connection, workspace_id: int, now: datetime, *, key: str, **fields: Any
+    conn: Connection, workspace_id: int, now: datetime, *, key: str, keyring: Keyring, **fields: Any
 ) -> dict[str, Any]:
-    values = _check_form(conn, workspace_id, {"status": "active", **fields})
+    """A form; without ``rate_limit`` it gets ``DEFAULT_RATE_LIMIT`` (``rate_limit=None``: no
+    limit). A CAPTCHA's secret is stored encrypted with ``keyring``."""
+    defaults = {"status": "active", "rate_limit": DEFAULT_RATE_LIMIT}
+    values = _check_form(conn, workspace_id, defaults | fields, keyring)
     row = {
         **values,
         "workspace_id": workspace_id,
@@ -200,22 +284,40 @@ def create_form(
 
 
 def update_form(
-    conn: Connection, workspace_id: int, form_id: int, now: datetime, changes: dict[str, Any]
+    conn: Connection,
+    workspace_id: int,
+    form_id: int,
+    now: datetime,
+    changes: dict[str, Any],
+    *,
+    keyring: Keyring,
 ) -> dict[str, Any]:
     unknown = set(changes) - set(FORM_FIELDS)
     if unknown:
         raise InvalidInput(f"{sorted(unknown)[0]}: cannot be changed", code="invalid_field")
     current = get_form(conn, workspace_id, form_id)
-    values = _check_form(conn, workspace_id, {f: current[f] for f in FORM_FIELDS} | changes)
+    values = _check_form(conn, workspace_id, {f: current[f] for f in FORM_FIELDS} | changes, keyring, current)
     conn.execute(update(form).where(form.c.id == form_id).values({**values, "updated_at": now}))
     return get_form(conn, workspace_id, form_id)
+
+
+def _shape(row: Row[Any]) -> dict[str, Any]:
+    """A form row as the domain hands it out: ``rate_limit`` ``{max, window_seconds}`` and
+    ``captcha`` ``{provider, site_key}`` (or None); ``captcha_secret`` stays encrypted and is
+    for ``check_captcha`` only — the API never returns it."""
+    out = dict(row._mapping)
+    top, window = out.pop("rate_limit_max"), out.pop("rate_limit_window")
+    out["rate_limit"] = None if top is None else {"max": top, "window_seconds": window}
+    provider, site_key = out.pop("captcha_provider"), out.pop("captcha_site_key")
+    out["captcha"] = None if provider is None else {"provider": provider, "site_key": site_key}
+    return out
 
 
 def get_form(conn: Connection, workspace_id: int, form_id: int) -> dict[str, Any]:
     row = conn.execute(select(form).where(form.c.workspace_id == workspace_id, form.c.id == form_id)).first()
     if row is None:
         raise NotFound(f"no form {form_id}", code="form_not_found")
-    return dict(row._mapping)
+    return _shape(row)
 
 
 def form_by_key(conn: Connection, workspace_id: int, key: str) -> dict[str, Any] | None:
@@ -223,12 +325,12 @@ def form_by_key(conn: Connection, workspace_id: int, key: str) -> dict[str, Any]
     row = conn.execute(
         select(form).where(form.c.workspace_id == workspace_id, form.c.key == key, form.c.status == "active")
     ).first()
-    return None if row is None else dict(row._mapping)
+    return None if row is None else _shape(row)
 
 
 def list_forms(conn: Connection, workspace_id: int) -> list[dict[str, Any]]:
     rows = conn.execute(select(form).where(form.c.workspace_id == workspace_id).order_by(form.c.id))
-    return [dict(r._mapping) for r in rows]
+    return [_shape(r) for r in rows]
 
 
 # --- spam protection ----------------------------------------------------------------------
@@ -254,6 +356,98 @@ def spam_reason(
     if age > MAX_AGE_SECONDS:
         return "expired"
     return None
+
+
+def check_captcha(
+    keyring: Keyring,
+    form_row: dict[str, Any],
+    values: dict[str, list[str]],
+    ip: str | None,
+    *,
+    verify_url: str | None = None,
+) -> None:
+    """Verify the submission's CAPTCHA token with the form's provider (no-op for a form
+    without one). Raises ``InvalidInput`` (``captcha_required``, ``captcha_failed``) or
+    ``Unavailable`` (``captcha_unavailable``: fail closed). Makes a network call: never run
+    it inside a transaction."""
+    config = form_row.get("captcha")
+    if config is None:
+        return
+    try:
+        secret = keyring.decrypt(form_row["captcha_secret"])["secret"]
+    except ValueError:  # the server's secret key changed since the CAPTCHA was configured
+        log.error("form %s: its CAPTCHA secret does not decrypt; set it again", form_row["id"])
+        raise Unavailable(
+            "The verification (CAPTCHA) is not working right now; please try again later.",
+            code="captcha_unavailable",
+        ) from None
+    captcha.verify(config["provider"], secret, values, ip, verify_url=verify_url)
+
+
+def client_hash(keyring: Keyring, workspace_id: int, ip: str | None) -> str:
+    """The keyed hash standing for a client in rate limits. An IPv6 client counts by its /64
+    (one subscriber's usual allocation, or every address would be a new client); an IPv4-mapped
+    address as the IPv4 one; a missing or unparseable address as itself (all of them one
+    client)."""
+    text = (ip or "").strip()
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        client = text
+    else:
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if isinstance(address, ipaddress.IPv6Address):
+            client = str(ipaddress.IPv6Network((address, 64), strict=False))
+        else:
+            client = str(address)
+    return keyring.digest("form-client", struct.pack(">Q", workspace_id) + client.encode())
+
+
+def take_rate_slot(conn: Connection, form_row: dict[str, Any], client: str, now: datetime) -> int | None:
+    """Count this submission against the form's rate limit: None if it may go ahead (its hit
+    is recorded — in the caller's transaction, so a submission that fails later does not
+    count), else the seconds until the client may submit again (nothing recorded).
+
+    The client's expired hits are deleted on the way. The count and the insert are not
+    atomic on PostgreSQL (read committed): two submissions of one client at the same instant
+    may both pass at the limit; on SQLite writers are serialised and the limit is exact.
+    """
+    limit = form_row.get("rate_limit")
+    if limit is None:
+        return None
+    top: int = limit["max"]
+    window = timedelta(seconds=limit["window_seconds"])
+    mine = (form_rate_hit.c.form_id == form_row["id"], form_rate_hit.c.client_hash == client)
+    conn.execute(delete(form_rate_hit).where(*mine, form_rate_hit.c.created_at <= now - window))
+    times: list[datetime] = list(
+        conn.execute(
+            select(form_rate_hit.c.created_at)
+            .where(*mine, form_rate_hit.c.created_at > now - window)
+            .order_by(form_rate_hit.c.created_at)
+        ).scalars()
+    )
+    if len(times) >= top:
+        # the client is under the limit again once all but max - 1 of its hits expired
+        frees_at = times[len(times) - top] + window
+        return max(1, math.ceil((frees_at - now).total_seconds()))
+    conn.execute(
+        insert(form_rate_hit).values(
+            workspace_id=form_row["workspace_id"], form_id=form_row["id"], client_hash=client, created_at=now
+        )
+    )
+    return None
+
+
+def purge_rate_hits(conn: Connection, now: datetime) -> int:
+    """Delete rate hits older than the longest window a form can have (the worker's periodic
+    purge; hits of clients who come back are deleted as they expire)."""
+    result = conn.execute(
+        delete(form_rate_hit).where(
+            form_rate_hit.c.created_at <= now - timedelta(seconds=RATE_LIMIT_WINDOW_MAX)
+        )
+    )
+    return result.rowcount or 0
 
 
 # --- submissions --------------------------------------------------------------------------

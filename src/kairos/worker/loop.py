@@ -20,6 +20,7 @@ from kairos.clock import Clock
 from kairos.config import Settings
 from kairos.contacts.changes import process_changes
 from kairos.crypto import Keyring
+from kairos.forms.service import purge_rate_hits
 from kairos.journeys.engine import run_due
 from kairos.journeys.triggers import journey_changes, scan_triggers
 from kairos.messaging.channels import ChannelOptions
@@ -49,6 +50,7 @@ JOBS: list[Job] = [
     ("broadcasts", run_broadcasts),
     ("journeys", run_due),
     ("idempotency_purge", purge),
+    ("form_rate_purge", purge_rate_hits),
 ]
 
 

@@ -41,6 +41,31 @@ class ConsentItem(BaseModel):
     required: bool = False
 
 
+class RateLimit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max: int = Field(description="Accepted submissions per client (IP address) and form, 1 to 1000")
+    window_seconds: int = Field(description="Within this many seconds, 1 to 86400")
+
+
+class CaptchaConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    provider: str = Field(description="turnstile, hcaptcha or recaptcha")
+    site_key: str = Field(max_length=200, description="The provider's public site key")
+    secret: str | None = Field(
+        None,
+        max_length=500,
+        description="The provider's secret key; stored encrypted, never returned. May be left out "
+        "of an update that keeps the provider.",
+    )
+
+
+class CaptchaRead(BaseModel):
+    provider: str
+    site_key: str
+
+
 class FormFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -50,6 +75,10 @@ class FormFields(BaseModel):
         None, max_length=50, description="Allowed return URLs: exact https URLs or prefixes"
     )
     success_message: str | None = Field(None, max_length=2000)
+    rate_limit: RateLimit | None = Field(
+        None, description="Per-client limit of accepted submissions; null: none (default 5 per 600 s)"
+    )
+    captcha: CaptchaConfig | None = Field(None, description="A CAPTCHA on the form; null: none")
 
 
 class FormCreate(FormFields):
@@ -73,6 +102,9 @@ class FormRead(BaseModel):
     return_urls: list[str]
     success_message: str | None
     status: str
+    rate_limit: RateLimit | None
+    captcha: CaptchaRead | None
+    captcha_secret_set: bool = Field(description="Whether a CAPTCHA secret is stored (never returned)")
     url: str = Field(description="Path of the hosted form")
     created_at: datetime
     updated_at: datetime
@@ -110,7 +142,12 @@ class PageRead(BaseModel):
 
 
 def _form_out(row: dict[str, Any]) -> dict[str, Any]:
-    return {**row, "url": f"/f/{row['workspace_id']}/{row['key']}"}
+    out = {k: v for k, v in row.items() if k != "captcha_secret"}  # encrypted, yet never shown
+    return {
+        **out,
+        "captcha_secret_set": row["captcha_secret"] is not None,
+        "url": f"/f/{row['workspace_id']}/{row['key']}",
+    }
 
 
 def _page_out(row: dict[str, Any]) -> dict[str, Any]:
@@ -128,11 +165,13 @@ def create_form(
     body: FormCreate, state: StateDep, ws: WorkspaceDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """422 for an invalid field name or type, an unknown topic, a return URL that is not an
-    absolute https URL; 409 `form_exists` for a taken key."""
+    absolute https URL, a bad rate limit or CAPTCHA; 409 `form_exists` for a taken key."""
     values = body.model_dump(exclude_none=True)
+    if "rate_limit" in body.model_fields_set and body.rate_limit is None:
+        values["rate_limit"] = None  # null: no limit (left out: the default)
 
     def create(conn: Any) -> tuple[int, Any]:
-        row = service.create_form(conn, ws.id, state.clock.now(), **values)
+        row = service.create_form(conn, ws.id, state.clock.now(), keyring=state.keyring, **values)
         return 201, jsonable_encoder(FormRead.model_validate(_form_out(row)))
 
     return idempotent_create(state, ws.id, idempotency_key, "POST /forms", values, create)
@@ -148,8 +187,9 @@ def read_form(form_id: int, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]
 def update_form(form_id: int, body: FormUpdate, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
     with state.engine.begin() as conn:
         row = service.update_form(
-            conn, ws.id, form_id, state.clock.now(), body.model_dump(exclude_unset=True)
-        )
+            conn, ws.id, form_id, state.clock.now(), body.model_dump(exclude_unset=True),
+            keyring=state.keyring,
+        )  # fmt: skip
     return _form_out(row)
 
 

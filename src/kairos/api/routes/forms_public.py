@@ -2,23 +2,31 @@
 ``/lp/{workspace}/{slug}`` (docs/forms.md).
 
 A submission that looks automated (honeypot filled, render timestamp missing, forged, under
-2 s or over 24 h old) gets the same thank-you page as a real one and stores nothing. After a
-real one, the visitor is redirected (303) only to a ``return_url`` on the form's allowlist;
-anything else gets the thank-you page, so this is no open redirect.
+2 s or over 24 h old) gets the same thank-you page as a real one and stores nothing. A failed
+CAPTCHA (422), an unreachable CAPTCHA provider (503) and a client over the form's rate limit
+(429 with ``Retry-After``) get the form again with the message and the values kept, as
+invalid input does (422): this route always answers HTML. After a real submission, the
+visitor is redirected (303) only to a ``return_url`` on the form's allowlist; anything else
+gets the thank-you page, so this is no open redirect.
+
+The client's address is ``request.client.host``: behind a reverse proxy, uvicorn replaces it
+with the ``X-Forwarded-For`` client when the proxy is trusted (``--forwarded-allow-ips`` /
+``FORWARDED_ALLOW_IPS``, default 127.0.0.1).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Cookie, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from kairos.api.deps import StateDep
+from kairos.api.deps import AppState, StateDep
 from kairos.db.engine import reading
-from kairos.errors import InvalidInput
+from kairos.errors import InvalidInput, KairosError, Unavailable
 from kairos.forms import pages, render, service
 from kairos.messaging.service import get_template
 
@@ -67,9 +75,43 @@ def show_form(
     return _html(render.page(form["name"], body))
 
 
+def _form_again(
+    state: AppState,
+    workspace_id: int,
+    form: dict[str, Any],
+    values: dict[str, list[str]],
+    message: str,
+    status: int,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The form once more, the visitor's values kept and ``message`` shown."""
+    token = service.render_token(state.keyring, workspace_id, form["id"], state.clock.now())
+    body = render.form_html(
+        form, action=_form_path(workspace_id, form["key"]), token=token,
+        anonymous_id=_first(values, "anonymous_id"),
+        return_url=_first(values, "return_url"), values=values, error=message,
+    )  # fmt: skip
+    doc, code = render.page(form["name"], body, status)
+    return HTMLResponse(doc, status_code=code, headers={**HEADERS, **(headers or {})})
+
+
 @router.post("/f/{workspace_id}/{key}", include_in_schema=False)
 async def submit_form(workspace_id: int, key: str, request: Request, state: StateDep) -> Response:
     values = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=200)
+    ip = request.client.host if request.client else None
+    user_agent = request.headers.get("user-agent")
+    # blocking work (the database, the CAPTCHA provider) stays off the event loop
+    return await run_in_threadpool(_submit, state, workspace_id, key, values, ip, user_agent)
+
+
+def _submit(
+    state: AppState,
+    workspace_id: int,
+    key: str,
+    values: dict[str, list[str]],
+    ip: str | None,
+    user_agent: str | None,
+) -> Response:
     now = state.clock.now()
     with reading(state.engine) as conn:
         form = service.form_by_key(conn, workspace_id, key)
@@ -77,24 +119,32 @@ async def submit_form(workspace_id: int, key: str, request: Request, state: Stat
         return _missing()
     reason = service.spam_reason(state.keyring, workspace_id, form["id"], values, now)
     if reason is not None:
-        ip = request.client.host if request.client else None
         log.warning("form %s/%s: submission from %s dropped as spam (%s)", workspace_id, key, ip, reason)
         return _html(render.thank_you(form))
-    ip = request.client.host if request.client else None
+    try:
+        # a network call: before the transaction, so no lock is held while the provider answers
+        service.check_captcha(state.keyring, form, values, ip, verify_url=state.settings.captcha_verify_url)
+    except KairosError as exc:
+        log.warning("form %s/%s: submission from %s refused (%s)", workspace_id, key, ip, exc.code)
+        status = 503 if isinstance(exc, Unavailable) else 422
+        return _form_again(state, workspace_id, form, values, exc.message, status)
+    client = service.client_hash(state.keyring, workspace_id, ip)
     try:
         with state.engine.begin() as conn:
-            service.submit(
-                conn, workspace_id, form, values, ip=ip, user_agent=request.headers.get("user-agent"),
-                anonymous_id=_first(values, "anonymous_id"), now=now,
-            )  # fmt: skip
+            retry_after = service.take_rate_slot(conn, form, client, now)
+            if retry_after is None:
+                service.submit(
+                    conn, workspace_id, form, values, ip=ip, user_agent=user_agent,
+                    anonymous_id=_first(values, "anonymous_id"), now=now,
+                )  # fmt: skip
     except InvalidInput as exc:
-        token = service.render_token(state.keyring, workspace_id, form["id"], now)
-        body = render.form_html(
-            form, action=_form_path(workspace_id, key), token=token,
-            anonymous_id=_first(values, "anonymous_id"),
-            return_url=_first(values, "return_url"), values=values, error=exc.message,
-        )  # fmt: skip
-        return _html(render.page(form["name"], body, 422))
+        return _form_again(state, workspace_id, form, values, exc.message, 422)
+    if retry_after is not None:
+        log.warning("form %s/%s: submission from %s over the rate limit", workspace_id, key, ip)
+        minutes = (retry_after + 59) // 60
+        wait = f"{minutes} minute{'s' if minutes > 1 else ''}"
+        message = f"Too many submissions from your network. Please try again in {wait}."
+        return _form_again(state, workspace_id, form, values, message, 429, {"Retry-After": str(retry_after)})
     state.wake()
     return_url = (values.get("return_url") or [""])[0]
     if return_url and service.return_url_allowed(return_url, form["return_urls"]):
