@@ -35,10 +35,16 @@ class ContactCreate(ContactBase):
     external_id: str | None = Field(None, max_length=255, description="Your user id (Segment userId)")
     traits: dict[str, Any] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
+    lifecycle_stage: str | None = Field(
+        None, description="Sets the stage (1-40 characters, e.g. lead, mql); null leaves it as it is"
+    )
 
 
 class ContactUpdate(ContactBase):
     external_id: str | None = Field(None, max_length=255, description="Can be set once")
+    lifecycle_stage: str | None = Field(
+        None, description="Sets the stage (1-40 characters, e.g. lead, mql); null clears it"
+    )
     traits: dict[str, Any] | None = Field(
         None, description="Merged into existing traits; null removes a trait"
     )

@@ -14,7 +14,14 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 
 from kairos.contacts.fields import PROFILE_FIELDS
-from kairos.contacts.tables import contact, contact_change, contact_merge, contact_tag, identity
+from kairos.contacts.tables import (
+    contact,
+    contact_change,
+    contact_merge,
+    contact_tag,
+    identity,
+    lifecycle_change,
+)
 from kairos.db.dialect import chunks, insert_on_conflict
 from kairos.events.tables import event
 from kairos.segments.tables import segment, segment_membership
@@ -28,7 +35,11 @@ class Merge:
 
 
 #: (table, column) pairs whose rows simply move from loser to survivor.
-CONTACT_REFERENCES: list[tuple[Table, str]] = [(identity, "contact_id"), (event, "contact_id")]
+CONTACT_REFERENCES: list[tuple[Table, str]] = [
+    (identity, "contact_id"),
+    (event, "contact_id"),
+    (lifecycle_change, "contact_id"),  # the person's stage history goes with them
+]
 
 
 def apply_merges(conn: Connection, workspace_id: int, merges: list[Merge], now: datetime) -> None:

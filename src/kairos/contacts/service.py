@@ -211,7 +211,11 @@ def upsert_contact(
     *,
     default_country: str | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """Create or update the contact identified by ``external_id`` or ``email`` (or phone)."""
+    """Create or update the contact identified by ``external_id`` or ``email`` (or phone).
+    A ``lifecycle_stage`` sets the stage (recorded in its history); null leaves it alone."""
+    from kairos.contacts.lifecycle import clean_stage, set_stage  # here: lifecycle imports this module
+
+    stage = clean_stage(data.get("lifecycle_stage"))
     changes = normalize_profile(data, default_country, attribute_types(conn, workspace_id))
     external_id = data.get("external_id") or None
     claim = claim_for(external_id, changes.fields)
@@ -222,6 +226,8 @@ def upsert_contact(
     resolution = resolve(conn, workspace_id, [claim], now)
     cid = resolution.contact_ids[0]
     apply_profile_changes(conn, {cid: changes}, now)
+    if stage is not None:
+        set_stage(conn, workspace_id, [cid], stage, now, "api")
     if data.get("tags"):
         add_tags(conn, workspace_id, ((cid, t) for t in data["tags"]), now)
     mark_changed(conn, workspace_id, [cid], now)
@@ -238,8 +244,12 @@ def update_contact(
     default_country: str | None = None,
 ) -> dict[str, Any]:
     """Partial update. New email/phone/external_id become identities of this contact; one
-    that already belongs to another contact is a conflict (PATCH never merges silently)."""
+    that already belongs to another contact is a conflict (PATCH never merges silently).
+    ``lifecycle_stage`` sets the stage, null clears it (either recorded in its history)."""
+    from kairos.contacts.lifecycle import clean_stage, set_stage  # here: lifecycle imports this module
+
     cid = live_contact_id(conn, workspace_id, contact_id)
+    stage = clean_stage(data.get("lifecycle_stage"))
     changes = normalize_profile(data, default_country, attribute_types(conn, workspace_id))
     current_ext = conn.execute(select(contact.c.external_id).where(contact.c.id == cid)).scalar()
     keys: list[IdentityKey] = []
@@ -264,6 +274,8 @@ def update_contact(
     if ext and not current_ext:
         conn.execute(update(contact).where(contact.c.id == cid).values(external_id=ext))
     apply_profile_changes(conn, {cid: changes}, now)
+    if "lifecycle_stage" in data:
+        set_stage(conn, workspace_id, [cid], stage, now, "api")
     mark_changed(conn, workspace_id, [cid], now)
     return get_contact(conn, workspace_id, cid)
 
