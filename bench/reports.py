@@ -118,18 +118,21 @@ def _seed(engine: Any, gen: Generated, say: Callable[[str], None]) -> dict[str, 
         )
         say(f"  broadcast {bid}: {audience:,} recipients ({time.perf_counter() - started:.0f} s)")
 
-        def messages(source: str, source_id: str, key: str, sent: datetime, who: Any) -> None:
+        def messages(
+            source: str, source_id: str, key: str, sent: datetime, who: Any, variant: Any = None
+        ) -> None:
             status = case((_hash(contact.c.id, 69621, 1000) < 15, "bounced"), else_="delivered")
             conn.execute(
                 insert(message).from_select(
                     ["workspace_id", "contact_id", "channel", "template_id", "transactional",
                      "idempotency_key", "source", "source_id", "status", "attempts", "next_attempt_at",
-                     "sent_at", "address", "created_at", "updated_at"],
+                     "sent_at", "address", "created_at", "updated_at", "variant"],
                     select(
                         literal(ws), contact.c.id, literal("email"), literal(tpl), literal(False),
                         literal(key) + cast(contact.c.id, String), literal(source), literal(source_id),
                         status,
                         literal(1), at(sent), at(sent), contact.c.email, at(sent), at(sent),
+                        literal(None, String) if variant is None else variant,
                     ).where(live, who),
                 )
             )  # fmt: skip
@@ -138,6 +141,7 @@ def _seed(engine: Any, gen: Generated, say: Callable[[str], None]) -> dict[str, 
             "broadcast", str(bid), f"bench-b{bid}-", t_broadcast,
             contact.c.id.in_(select(broadcast_recipient.c.contact_id).where(
                 broadcast_recipient.c.broadcast_id == bid, broadcast_recipient.c.variant != "holdout")),
+            variant,
         )  # fmt: skip
         conn.execute(
             update(broadcast_recipient)

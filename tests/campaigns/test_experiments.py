@@ -4,13 +4,23 @@ holdout — on simulated data where the true difference is known."""
 
 from __future__ import annotations
 
+import base64
+import math
 import random
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
 
-from kairos.campaigns.experiments import assign_variant, parse_experiment, two_proportion_test
+from kairos.campaigns.experiments import (
+    assign_variant,
+    mean_difference_interval,
+    parse_experiment,
+    pick_winner,
+    student_t_sf,
+    two_proportion_test,
+    welch_test,
+)
 from kairos.campaigns.tables import broadcast_recipient
 from kairos.clock import FixedClock
 from kairos.contacts.tables import contact
@@ -139,3 +149,175 @@ def test_bad_experiments_are_refused(api: Api, email_channel: dict[str, Any]) ->
         assert (r.status_code, r.json()["code"]) == (422, code), r.json()
     both = api.post("/broadcasts", {**base, "template_id": tid, "experiment": {"variants": []}})
     assert both.status_code == 422
+
+
+def ingest(api: Api, ws: CreatedWorkspace, batch: list[dict[str, Any]]) -> None:
+    """Segment messages through the ingest API (``/v1/batch``)."""
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{ws.write_key}:".encode()).decode()}
+    for start in range(0, len(batch), 1000):
+        r = api.http.post("/v1/batch", json={"batch": batch[start : start + 1000]}, headers=auth)
+        assert r.status_code == 200, r.text
+
+
+def identify(api: Api, ws: CreatedWorkspace, people: list[tuple[str, dict[str, Any]]]) -> None:
+    ingest(api, ws, [{"type": "identify", "userId": user, "traits": traits, "messageId": f"id-{user}"}
+                     for user, traits in people])  # fmt: skip
+
+
+def orders(api: Api, ws: CreatedWorkspace, rows: list[tuple[str, str, dict[str, Any]]]) -> None:
+    """Track events: (user id, event, properties)."""
+    ingest(api, ws, [{"type": "track", "userId": user, "event": name, "properties": props,
+                      "messageId": f"m-{i}-{user}"} for i, (user, name, props) in enumerate(rows)])  # fmt: skip
+
+
+def test_revenue_decides_with_welch_and_the_report_breaks_down_by_variant(
+    api: Api, smtp: SmtpServer, email_channel: dict[str, Any], worker: Worker, clock: FixedClock,
+    engine: Engine, workspace: CreatedWorkspace,
+) -> None:  # fmt: skip
+    """Same open rate, same share of buyers, but B's buyers spend three times as much: B wins
+    on revenue per recipient, the remainder gets B, and the per-variant report shows exactly
+    what was simulated (the holdout's own orders included)."""
+    audience = 1000
+    identify(api, workspace, [(f"r{i}", {"email": f"r{i}@example.com"}) for i in range(audience)])
+    with engine.begin() as conn:
+        ids = list(conn.execute(select(contact.c.id).where(contact.c.workspace_id == workspace.id)).scalars())
+        assert len(ids) == audience
+        add_tags(conn, workspace.id, [(cid, "shoppers") for cid in ids], clock.now())
+    seg = api.post(
+        "/segments", {"name": "shoppers", "definition": {"root": {"type": "tag", "tag": "shoppers"}}}
+    ).json()
+    worker.run_once()
+    a = email_template(api, "a", subject="Spring sale")
+    b = email_template(api, "b", subject="Spring sale: the premium picks")
+    experiment = {"variants": [{"name": "A", "template_id": a, "weight": 1}, {"name": "B", "template_id": b, "weight": 1}],
+                  "holdout_percent": 10, "test_percent": 40, "metric": "revenue", "window_hours": 4}  # fmt: skip
+    r = api.post(
+        "/broadcasts",
+        {"name": "premium", "channel": "email", "segment_id": seg["id"], "experiment": experiment},
+    )
+    assert r.status_code == 201, r.text
+    bid = r.json()["id"]
+    api.post(f"/broadcasts/{bid}/schedule")
+    worker.run_once()
+    assert api.get(f"/broadcasts/{bid}").json()["status"] == "testing"
+
+    with engine.connect() as conn:
+        rows = conn.execute(select(broadcast_recipient.c.contact_id, broadcast_recipient.c.variant,
+                                   broadcast_recipient.c.message_id, contact.c.external_id)
+                            .join(contact, contact.c.id == broadcast_recipient.c.contact_id)
+                            .where(broadcast_recipient.c.broadcast_id == bid)).all()  # fmt: skip
+    group = {v: [r for r in rows if r.variant == v] for v in ("A", "B", "holdout", None)}
+    assert all(len(g) > 30 for g in group.values())
+
+    # the truth: a quarter of each variant's recipients buy once; A's orders are 20, B's 60;
+    # 5 % of the holdout buy (20) unprompted. Views with a "revenue" are not orders.
+    rng = random.Random(7)
+    clock.advance(timedelta(hours=1))
+    spent: dict[str, list[float]] = {"A": [], "B": [], "holdout": []}
+    events: list[tuple[str, str, dict[str, Any]]] = []
+    for v, amount, share in (("A", 20.0, 0.25), ("B", 60.0, 0.25), ("holdout", 20.0, 0.05)):
+        for row in group[v]:
+            if rng.random() < share:
+                spent[v].append(amount)
+                key = "revenue" if len(spent[v]) % 2 else "total"  # both read as revenue
+                events.append((row.external_id, "Order Completed", {key: amount}))
+    events += [(row.external_id, "Product Viewed", {"revenue": 999}) for row in group["A"][:20]]
+    orders(api, workspace, events)
+    with engine.begin() as conn:  # opens: people on 10 of A's messages, a machine on 5 of B's
+        record(conn, [Outcome(row.message_id, "opened") for row in group["A"][:10]], clock.now())
+        record(conn, [Outcome(row.message_id, "opened", machine=True) for row in group["B"][:5]], clock.now())
+
+    report = api.get(f"/reports/broadcasts/{bid}").json()
+    assert report["experiment"]["state"] == "testing" and report["experiment"]["winner"] is None
+    assert report["experiment"]["waiting"] == len(group[None])
+
+    clock.advance(timedelta(hours=3, minutes=1))
+    worker.run_once()
+    state = api.get(f"/broadcasts/{bid}").json()
+    assert (state["winner"], state["status"]) == ("B", "queued")
+    results = state["results"]
+    assert results["metric"] == "revenue" and results["confidence"] > 0.99
+    for v in ("A", "B"):
+        got = results["variants"][v]
+        assert (got["sent"], got["successes"]) == (len(group[v]), len(spent[v]))
+        assert got["revenue"] == sum(spent[v]) and got["sum_squares"] == sum(x * x for x in spent[v])
+        assert abs(got["rate"] - sum(spent[v]) / len(group[v])) < 1e-9
+    _, _, p = welch_test(len(group["B"]), sum(spent["B"]), sum(x * x for x in spent["B"]),
+                         len(group["A"]), sum(spent["A"]), sum(x * x for x in spent["A"]))  # fmt: skip
+    assert abs(results["confidence"] - (1 - p)) < 1e-9
+    lift = results["holdout"]
+    assert lift["holdout"] == {"converted": len(spent["holdout"]), "size": len(group["holdout"]),
+                               "revenue": sum(spent["holdout"])}  # fmt: skip
+    assert (
+        lift["revenue_lift"]["ci95"][0]
+        < lift["revenue_lift"]["per_contact"]
+        < lift["revenue_lift"]["ci95"][1]
+    )
+    # the remainder got B's subject, nobody got two emails, the holdout none
+    with engine.connect() as conn:
+        templates = dict(conn.execute(select(message.c.contact_id, message.c.template_id)
+                                      .where(message.c.source_id == str(bid))).all())  # fmt: skip
+    assert {templates[row.contact_id] for row in group[None]} == {b}
+    assert len(templates) == audience - len(group["holdout"]) == len(smtp.recorder.received)
+
+    report = api.get(f"/reports/broadcasts/{bid}").json()
+    rows_by = {r["variant"]: r for r in report["by_variant"]}
+    assert list(rows_by) == ["A", "B", "holdout"]
+    assert {k: rows_by["A"][k] for k in ("targeted", "sent", "opened", "converted", "revenue", "cost", "roi")} == {
+        "targeted": len(group["A"]), "sent": len(group["A"]), "opened": 10, "converted": len(spent["A"]),
+        "revenue": sum(spent["A"]), "cost": 0, "roi": None}  # fmt: skip
+    assert rows_by["A"]["open_rate"] == round(10 / len(group["A"]), 4)
+    # B now also counts the remainder it was sent to; their orders came before their email
+    b_targeted = len(group["B"]) + len(group[None])
+    assert {k: rows_by["B"][k] for k in ("targeted", "sent", "opened", "converted", "revenue")} == {
+        "targeted": b_targeted, "sent": b_targeted, "opened": 0, "converted": len(spent["B"]),
+        "revenue": sum(spent["B"])}  # fmt: skip
+    assert rows_by["B"]["conversion_rate"] == round(len(spent["B"]) / b_targeted, 4)
+    assert {k: rows_by["holdout"][k] for k in ("targeted", "sent", "converted", "revenue")} == {
+        "targeted": len(group["holdout"]), "sent": 0, "converted": len(spent["holdout"]),
+        "revenue": sum(spent["holdout"])}  # fmt: skip
+    # the holdout's orders are not attributed conversions: not in the totals
+    assert report["totals"]["converted"] == len(spent["A"]) + len(spent["B"])
+    exp = report["experiment"]
+    assert (exp["state"], exp["winner"], exp["waiting"]) == ("decided", "B", 0)
+    assert exp["confidence"] == results["confidence"] and exp["lift"]["ci95"] == lift["ci95"]
+
+    csv = api.get(f"/reports/broadcasts/{bid}", params={"format": "csv", "by": "variant"})
+    lines = csv.text.splitlines()
+    assert lines[0].startswith("variant,targeted,sent,delivered,opened,clicked,")
+    assert lines[1].startswith(f"total,{audience},{audience - len(group['holdout'])},")
+    assert [line.split(",")[:3] for line in lines[2:]] == [
+        ["A", str(len(group["A"])), str(len(group["A"]))], ["B", str(b_targeted), str(b_targeted)],
+        ["holdout", str(len(group["holdout"])), "0"]]  # fmt: skip
+    by_channel = api.get(f"/reports/broadcasts/{bid}", params={"format": "csv"}).text.splitlines()
+    assert by_channel[0].startswith("channel,") and by_channel[2].startswith("email,")
+    assert api.get(f"/reports/broadcasts/{bid}", params={"by": "nope"}).status_code == 422
+
+
+def test_by_variant_needs_an_experiment(api: Api, email_channel: dict[str, Any], worker: Worker) -> None:
+    seg = api.post("/segments", {"name": "s", "definition": {"root": {"type": "tag", "tag": "x"}}}).json()
+    r = api.post("/broadcasts", {"name": "plain", "channel": "email", "segment_id": seg["id"],
+                                 "template_id": email_template(api)})  # fmt: skip
+    bid = r.json()["id"]
+    assert "by_variant" not in api.get(f"/reports/broadcasts/{bid}").json()
+    r = api.get(f"/reports/broadcasts/{bid}", params={"format": "csv", "by": "variant"})
+    assert (r.status_code, r.json()["code"]) == (422, "no_experiment")
+
+
+def test_welch_matches_the_textbook() -> None:
+    # Welch (1947) by way of Wikipedia's first example: t = -2.46, df = 24.99, p (two-sided) = 0.021
+    a = [27.5, 21.0, 19.0, 23.6, 17.0, 17.9, 16.9, 20.1, 21.9, 22.6, 23.1, 19.6, 19.0, 21.7, 21.4]
+    b = [27.1, 22.0, 20.8, 23.4, 23.4, 23.5, 25.8, 22.0, 24.8, 20.2, 21.9, 22.1, 22.9, 20.5, 24.4]
+    t, df, p = welch_test(len(a), sum(a), sum(x * x for x in a), len(b), sum(b), sum(x * x for x in b))
+    assert abs(t + 2.46) < 0.01 and abs(df - 24.99) < 0.01 and abs(2 * (1 - p) - 0.021) < 0.001
+    assert abs(student_t_sf(2.0, 1) - (0.5 - math.atan(2) / math.pi)) < 1e-12  # Cauchy
+    assert abs(student_t_sf(2.228, 10) - 0.025) < 1e-4 and student_t_sf(0.0, 7.5) == 0.5
+    assert welch_test(1, 5.0, 25.0, 10, 1.0, 1.0) == (0.0, 0.0, 1.0)  # too small to say
+    assert welch_test(3, 6.0, 12.0, 3, 3.0, 3.0)[2] == 0.0  # no spread: 2 > 1 for sure
+    d, low, high = mean_difference_interval(4, 8.0, 20.0, 4, 4.0, 6.0)  # means 2 and 1, variances 4/3, 2/3
+    assert d == 1.0 and abs(high - low - 2 * 1.96 * math.sqrt(0.5)) < 1e-12
+    winner, confidence = pick_winner({"A": {"sent": 15, "rate": sum(a) / 15, "revenue": sum(a),
+                                            "sum_squares": sum(x * x for x in a)},
+                                      "B": {"sent": 15, "rate": sum(b) / 15, "revenue": sum(b),
+                                            "sum_squares": sum(x * x for x in b)}}, "revenue")  # fmt: skip
+    assert winner == "B" and abs(confidence - (1 - 0.021 / 2)) < 0.001

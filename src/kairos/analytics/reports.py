@@ -8,19 +8,33 @@ grouped rows (costs, rates, totals). See ``docs/analytics.md`` for the definitio
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, String, and_, case, cast, false, func, or_, select
+from sqlalchemy import Connection, and_, case, false, func, or_, select
 
-from kairos.analytics.attribution import Goal, check_model, check_range, credits, day_of, funnel, parse_goal
+from kairos.analytics.attribution import (
+    Goal,
+    check_model,
+    check_range,
+    credits,
+    day_number,
+    epoch_day,
+    funnel,
+    parse_goal,
+    revenue_of,
+)
 
 __all__ = ["broadcast_report", "campaign_report", "funnel", "journey_report", "timeseries"]
 from kairos.campaigns.tables import broadcast, broadcast_recipient, campaign
 from kairos.errors import InvalidInput, NotFound
+from kairos.events.tables import event
+from kairos.journeys.splits import experiments as split_experiments
 from kairos.journeys.tables import enrollment, journey, journey_version
 from kairos.messaging.tables import message, message_event
+from kairos.segments.behaviour import matching
+from kairos.segments.compiler import context
 
 #: the columns of every report row, in CSV order
 FIGURES = (
@@ -39,11 +53,11 @@ _COUNTED = (
     "skipped",
 )
 SOURCES = ("broadcast", "campaign", "journey")
-#: messages that can earn credit for a conversion (not test sends nor confirmations)
-TOUCH_SOURCES = ("api", "broadcast", "journey")
 METRICS = ("sent", "opened", "clicked", "converted", "revenue")
 _STATES = ("converted", "active", "completed", "exited")
-_EVENTS = ("delivered", "opened", "clicked", "unsubscribed", "bounced")
+#: figures counted from the message status, and from message events (people, not machines)
+_STATUSES = ("delivered", "bounced", "failed", "skipped")
+_ENGAGEMENT = ("opened", "clicked", "unsubscribed")
 
 
 @dataclass
@@ -55,92 +69,102 @@ class Scope:
     goal: Goal
     costs: dict[str, float]
     header: dict[str, Any]
+    #: alternatives whose OR is ``where``, each seeking ix_message_source on its own
+    #: (SQLite does not split an OR under a common AND into index lookups)
+    parts: list[Any] = field(default_factory=list)
 
 
-def _scoped(ws: int, scope: Scope) -> Any:
-    return (
-        select(
-            message.c.id,
-            message.c.contact_id,
-            message.c.channel,
-            message.c.status,
-            message.c.sent_at,
-            scope.key.label("key"),
-        )
-        .where(message.c.workspace_id == ws, *scope.where)
-        .subquery("scoped")
-    )
+def _in_scope(ws: int, scope: Scope) -> list[Any]:
+    return [message.c.workspace_id == ws, *scope.where]
 
 
-def _touches(ws: int, scoped: Any) -> Any:
-    """Every marketing message sent to the contacts in scope: a conversion is shared among
-    all of them (by the model), and a report counts the part credited to its own messages."""
-    return (
-        select(message.c.id, message.c.contact_id, message.c.sent_at)
-        .where(
-            message.c.workspace_id == ws,
-            message.c.sent_at.is_not(None),
-            message.c.source.in_(TOUCH_SOURCES),
-            message.c.contact_id.in_(select(scoped.c.contact_id)),
-        )
-        .subquery("touches")
-    )
+def _in_index_order(key: Any) -> list[Any]:
+    """GROUP BY key, channel and status in the order of ``ix_message_source`` (channel,
+    status, variant) where the key allows, so SQLite reads the index without sorting."""
+    m = message.c
+    if key is m.channel:
+        return [m.channel, m.status]
+    if key is m.variant:
+        return [m.channel, m.status, m.variant]
+    return [key, m.channel, m.status]
 
 
-def _flag(kind: str, humans_only: bool = False) -> Any:
-    cond = message_event.c.kind == kind
-    if humans_only:
-        cond = and_(cond, message_event.c.machine == false())
-    return func.max(case((cond, 1), else_=0))
+def _seeks(ws: int, scope: Scope) -> list[list[Any]]:
+    """``_in_scope`` as a list of alternatives to query one by one and add up."""
+    if not scope.parts:
+        return [_in_scope(ws, scope)]
+    return [[message.c.workspace_id == ws, part] for part in scope.parts]
 
 
 def _rows(conn: Connection, ws: int, scope: Scope, model: str, now: datetime) -> dict[Any, dict[str, Any]]:
-    """Figures per breakdown key: two grouped queries (messages with their events, and
-    attributed conversions)."""
-    scoped = _scoped(ws, scope)
-    flags = (
-        select(message_event.c.message_id, *(_flag(k, k in ("opened", "clicked")).label(k) for k in _EVENTS))
-        .join(scoped, scoped.c.id == message_event.c.message_id)
-        .where(message_event.c.workspace_id == ws)
-        .group_by(message_event.c.message_id)
-        .subquery("flags")
-    )
+    """Figures per breakdown key, in three grouped queries:
 
-    def total(expr: Any) -> Any:
-        return func.coalesce(func.sum(expr), 0)
+    - the messages by status (one pass over ``ix_message_source``): sent, delivered,
+      bounced, failed, skipped — a provider's delivery or bounce report sets the status;
+    - the messages opened or clicked by people (machine opens excluded) and the
+      unsubscribes, from their message events since the first send;
+    - the conversions credited to the messages (``attribution.credits``), from the goal
+      events between the first send and the goal's window after the last one.
+    """
+    m = message.c
+    where = _in_scope(ws, scope)
 
-    counts = conn.execute(
-        select(
-            scoped.c.key,
-            scoped.c.channel,
-            func.count().label("messages"),
-            func.count(scoped.c.sent_at).label("sent"),
-            # a provider's delivery or bounce report sets the status, and records an event
-            *(
-                total(case((scoped.c.status == k, 1), else_=func.coalesce(flags.c[k], 0))).label(k)
-                for k in _EVENTS
-            ),
-            *(total(case((scoped.c.status == k, 1), else_=0)).label(k) for k in ("failed", "skipped")),
+    counts = [
+        row
+        for seek in _seeks(ws, scope)
+        for row in conn.execute(
+            select(
+                scope.key.label("key"),
+                m.channel,
+                m.status,
+                func.count().label("messages"),
+                func.count(m.sent_at).label("sent"),
+                func.min(m.sent_at).label("first"),
+                func.max(m.sent_at).label("last"),
+            )
+            .where(*seek)
+            .group_by(*_in_index_order(scope.key))
         )
-        .select_from(scoped.outerjoin(flags, flags.c.message_id == scoped.c.id))
-        .group_by(scoped.c.key, scoped.c.channel)
+    ]
+    out: dict[Any, dict[str, Any]] = defaultdict(_empty)
+    first = min((r.first for r in counts if r.first is not None), default=None)
+    last = max((r.last for r in counts if r.last is not None), default=None)
+    for r in counts:  # one row per (key, channel, status)
+        row = out[r.key]
+        row["messages"] += int(r.messages)
+        row["sent"] += int(r.sent)
+        if r.status in _STATUSES:
+            row[r.status] += int(r.messages)
+        row["cost"] += int(r.sent) * float(scope.costs.get(r.channel, 0) or 0)
+    if first is None or last is None:
+        return dict(out)
+    me = message_event.c
+    engaged = conn.execute(
+        select(scope.key.label("key"), me.kind, func.count(func.distinct(me.message_id)))
+        .select_from(message_event.join(message, message.c.id == me.message_id))
+        .where(
+            me.workspace_id == ws,
+            me.kind.in_(_ENGAGEMENT),
+            me.created_at >= first,
+            or_(me.kind == "unsubscribed", me.machine == false()),
+            *where,
+        )
+        .group_by(scope.key, me.kind)
     ).all()
-    credit = credits(conn, ws, _touches(ws, scoped), scope.goal, model, now).subquery("credit")
+    for key, kind, n in engaged:
+        out[key][kind] += int(n)
+    until = last + timedelta(days=scope.goal.window_days)
+    credit = credits(conn, ws, scope.goal, model, now, first, until).subquery("credit")
     converted = conn.execute(
         select(
-            scoped.c.key,
+            scope.key.label("key"),
             func.sum(credit.c.weight).label("converted"),
             func.sum(credit.c.revenue).label("revenue"),
         )
-        .join(scoped, scoped.c.id == credit.c.message_id)
-        .group_by(scoped.c.key)
+        .select_from(credit.join(message, message.c.id == credit.c.message_id))
+        .where(*where)
+        .group_by(scope.key)
     ).all()
-    out: dict[Any, dict[str, Any]] = defaultdict(_empty)
-    for r in counts:  # one row per (key, channel)
-        row = out[r.key]
-        for name in _COUNTED:
-            row[name] += int(getattr(r, name))
-        row["cost"] += int(r.sent) * float(scope.costs.get(r.channel, 0) or 0)
     for r in converted:
         out[r.key]["converted"] += float(r.converted or 0)
         out[r.key]["revenue"] += float(r.revenue or 0)
@@ -225,9 +249,12 @@ def _campaign_scope(conn: Connection, ws: int, campaign_id: int) -> tuple[Scope,
     plan = _campaign_plan(conn, ws, campaign_id)
     if plan is None:
         raise NotFound(f"campaign {campaign_id} not found", code="campaign_not_found")
-    ids = select(broadcast.c.id).where(broadcast.c.campaign_id == campaign_id, broadcast.c.workspace_id == ws)
+    mine = select(broadcast.c.id).where(
+        broadcast.c.campaign_id == campaign_id, broadcast.c.workspace_id == ws
+    )
+    ids = [str(i) for i in conn.execute(mine).scalars()]
     targeted = conn.execute(
-        select(func.count()).where(broadcast_recipient.c.broadcast_id.in_(ids))
+        select(func.count()).where(broadcast_recipient.c.broadcast_id.in_([int(i) for i in ids]))
     ).scalar_one()
     journeys = list(
         conn.execute(
@@ -239,17 +266,28 @@ def _campaign_scope(conn: Connection, ws: int, campaign_id: int) -> tuple[Scope,
             select(func.count()).where(enrollment.c.journey_id.in_(journeys))
         ).scalar_one()
     header = {"campaign": {"id": plan.id, "name": plan.name, "status": plan.status}}
-    parts = [
-        and_(
-            message.c.source == "broadcast",
-            message.c.source_id.in_(select(cast(ids.subquery().c.id, String))),
-        )
-    ]
-    parts += [and_(message.c.source == "journey", message.c.source_id.like(f"{jid}:%")) for jid in journeys]
-    where = [or_(*parts)]
-    return Scope(where, message.c.channel, parse_goal(plan.goal), dict(plan.costs or {}), header), int(
-        targeted
+    # exact (source, source_id) lists: each part seeks ix_message_source
+    parts = [and_(message.c.source == "broadcast", message.c.source_id.in_(ids or ["-"]))]
+    if journeys:
+        nodes = _node_sources(conn, journeys)
+        parts.append(and_(message.c.source == "journey", message.c.source_id.in_(nodes)))
+    scope = Scope(
+        [or_(*parts)], message.c.channel, parse_goal(plan.goal), dict(plan.costs or {}), header, parts
     )
+    return scope, int(targeted)
+
+
+def _node_sources(conn: Connection, journey_ids: list[int]) -> list[str]:
+    """The ``source_id`` of the messages these journeys can have sent: ``{journey}:{node}``
+    for every node of every published version (an exact list the source index can seek)."""
+    out: set[str] = set()
+    for jid, definition in conn.execute(
+        select(journey_version.c.journey_id, journey_version.c.definition).where(
+            journey_version.c.journey_id.in_(journey_ids)
+        )
+    ):
+        out.update(f"{jid}:{node}" for node in ((definition or {}).get("nodes") or {}))
+    return sorted(out) or ["-"]
 
 
 def _journey_scope(conn: Connection, ws: int, journey_id: int) -> tuple[Scope, dict[str, int]]:
@@ -269,7 +307,7 @@ def _journey_scope(conn: Connection, ws: int, journey_id: int) -> tuple[Scope, d
     ).one()
     prefix = f"{journey_id}:"
     header = {"journey": {"id": j.id, "name": j.name, "status": j.status}}
-    where = [message.c.source == "journey", message.c.source_id.like(prefix + "%")]
+    where = [message.c.source == "journey", message.c.source_id.in_(_node_sources(conn, [journey_id]))]
     node = func.substr(message.c.source_id, len(prefix) + 1)
     return Scope(where, node, goal, {}, header), {k: int(v) for k, v in e._mapping.items()}
 
@@ -278,7 +316,60 @@ def broadcast_report(
     conn: Connection, ws: int, broadcast_id: int, now: datetime, model: str = "last"
 ) -> dict[str, Any]:
     scope, targeted = _broadcast_scope(conn, ws, broadcast_id)
-    return _report(conn, ws, scope, model, now, targeted, "by_channel")
+    out = _report(conn, ws, scope, model, now, targeted, "by_channel")
+    b = conn.execute(select(broadcast).where(broadcast.c.id == broadcast_id)).one()
+    if b.experiment is not None:
+        out.update(_by_variant(conn, ws, b, scope, model, now))
+    return out
+
+
+def _by_variant(conn: Connection, ws: int, b: Any, scope: Scope, model: str, now: datetime) -> dict[str, Any]:
+    """An experiment's broadcast by variant: the messages' figures grouped by their variant
+    (``message.variant``, set when queued), targeted = the recipients assigned to it; the
+    holdout's goal events in the window after the snapshot (it has no messages); and the
+    experiment's state (winner, confidence, lift)."""
+    r = broadcast_recipient.c
+    rows = _rows(conn, ws, replace(scope, key=message.c.variant), model, now)
+    assigned: dict[str | None, int] = dict(
+        conn.execute(select(r.variant, func.count()).where(r.broadcast_id == b.id).group_by(r.variant)).all()
+    )
+    names = [v["name"] for v in b.experiment["variants"]]
+    by_variant = [{"variant": name, **_finish(rows.get(name, _empty()), int(assigned.get(name, 0)))}
+                  for name in names]  # fmt: skip
+    holdout = _empty()
+    if b.snapshot_at is not None and assigned.get("holdout"):
+        holdout["converted"], holdout["revenue"] = _holdout_conversions(conn, ws, b, scope.goal, now)
+    by_variant.append({"variant": "holdout", **_finish(holdout, int(assigned.get("holdout", 0)))})
+    exp, results = b.experiment, b.results or {}
+    state = "decided" if b.winner else "testing" if b.status == "testing" else "pending"
+    return {
+        "by_variant": by_variant,
+        "experiment": {
+            "metric": exp.get("metric"), "goal_event": exp.get("goal_event"),
+            "window_hours": exp.get("window_hours"), "holdout_percent": exp.get("holdout_percent"),
+            "test_percent": exp.get("test_percent"), "state": state, "test_ends_at": b.test_ends_at,
+            "waiting": int(assigned.get(None, 0)), "winner": b.winner,
+            "confidence": results.get("confidence"), "judged_at": results.get("judged_at"),
+            "variants": results.get("variants"), "lift": results.get("holdout"),
+        },
+    }  # fmt: skip
+
+
+def _holdout_conversions(conn: Connection, ws: int, b: Any, goal: Goal, now: datetime) -> tuple[float, float]:
+    """Goal events (and their revenue) of the holdout's contacts after the audience snapshot,
+    within the goal's window of it and not after now: the conversions they made unprompted."""
+    ev = event.alias("conversion")
+    r = broadcast_recipient.c
+    until = min(now, b.snapshot_at + timedelta(days=goal.window_days))
+    found = conn.execute(
+        select(func.count(ev.c.id), func.coalesce(func.sum(revenue_of(ev, conn.dialect.name)), 0))
+        .select_from(broadcast_recipient)
+        .join(ev, and_(ev.c.contact_id == r.contact_id, ev.c.workspace_id == ws,
+                       ev.c.timestamp > b.snapshot_at, ev.c.timestamp <= until))
+        .where(r.broadcast_id == b.id, r.variant == "holdout",
+               *matching(goal.match, context(conn, ws, now), "goal", ev))
+    ).one()  # fmt: skip
+    return float(found[0] or 0), float(found[1] or 0)
 
 
 def campaign_report(
@@ -298,10 +389,12 @@ def campaign_report(
 def journey_report(
     conn: Connection, ws: int, journey_id: int, now: datetime, model: str = "last"
 ) -> dict[str, Any]:
-    """Messages the journey's nodes sent, by node, with its enrollments."""
+    """Messages the journey's nodes sent, by node, with its enrollments and its split
+    experiments (``journeys/splits.py``)."""
     scope, enrollments = _journey_scope(conn, ws, journey_id)
     out = _report(conn, ws, scope, model, now, enrollments["entered"], "by_node")
     out["enrollments"] = enrollments
+    out["experiments"] = split_experiments(conn, ws, journey_id, now)
     return out
 
 
@@ -335,41 +428,61 @@ def timeseries(
     check_model(model)
     wanted = [metric] if metric else list(METRICS)
     scope = _scope_of(conn, ws, source, source_id)
-    scoped = _scoped(ws, scope)
+    where = _in_scope(ws, scope)
     d = conn.dialect.name
     series: dict[str, dict[str, float]] = defaultdict(dict)
-    sent_day = day_of(scoped.c.sent_at, d)
-    for day, n in conn.execute(
-        select(sent_day, func.count())
-        .where(scoped.c.sent_at >= start, scoped.c.sent_at < end)
-        .group_by(sent_day)
-    ):
-        series["sent"][day] = n
-    for kind in ("opened", "clicked"):
-        at = day_of(message_event.c.created_at, d)
-        for day, n in conn.execute(
-            select(at, func.count(func.distinct(message_event.c.message_id)))
-            .join(scoped, scoped.c.id == message_event.c.message_id)
-            .where(
-                message_event.c.workspace_id == ws,
-                message_event.c.kind == kind,
-                message_event.c.machine == false(),
-                message_event.c.created_at >= start,
-                message_event.c.created_at < end,
-            )
-            .group_by(at)
+    m = message.c
+    sent_day = day_number(m.sent_at, d)
+    in_range = and_(m.sent_at >= start, m.sent_at < end)
+    first: datetime | None = None
+    last: datetime | None = None
+    for seek in _seeks(ws, scope):  # one pass over the scope: sends per day, first and last
+        for day, n, low, high in conn.execute(
+            select(sent_day, func.sum(case((in_range, 1), else_=0)), func.min(m.sent_at), func.max(m.sent_at))
+            .where(*seek, m.sent_at.is_not(None))
+            .group_by(sent_day)
         ):
-            series[kind][day] = n
-    credit = credits(conn, ws, _touches(ws, scoped), scope.goal, model, now).subquery("credit")
-    conv_day = day_of(credit.c.at, d)
+            key = epoch_day(day)
+            series["sent"][key] = series["sent"].get(key, 0) + int(n)
+            first = low if first is None else min(first, low)
+            last = high if last is None else max(last, high)
+    if first is None or last is None:  # nothing sent: nothing opened, clicked or converted
+        return _days(source, source_id, start, end, series, wanted)
+    me = message_event.c
+    at = day_number(me.created_at, d)
+    for day, kind, n in conn.execute(
+        select(at, me.kind, func.count(func.distinct(me.message_id)))
+        .select_from(message_event.join(message, message.c.id == me.message_id))
+        .where(
+            me.workspace_id == ws,
+            me.kind.in_(("opened", "clicked")),
+            me.machine == false(),
+            me.created_at >= max(start, first),
+            me.created_at < end,
+            *where,
+        )
+        .group_by(at, me.kind)
+    ):
+        series[kind][epoch_day(day)] = n
+    # conversions credited to the scope come after its first send and within the window of its last
+    since, until = max(start, first), min(end, last + timedelta(days=scope.goal.window_days))
+    credit = credits(conn, ws, scope.goal, model, now, since, until).subquery("credit")
+    conv_day = day_number(credit.c.at, d)
     for day, n, revenue in conn.execute(
         select(conv_day, func.sum(credit.c.weight), func.sum(credit.c.revenue))
-        .join(scoped, scoped.c.id == credit.c.message_id)
-        .where(credit.c.at >= start, credit.c.at < end)
+        .select_from(credit.join(message, message.c.id == credit.c.message_id))
+        .where(credit.c.at < end, *where)
         .group_by(conv_day)
     ):
-        series["converted"][day] = round(float(n or 0), 6)
-        series["revenue"][day] = round(float(revenue or 0), 6)
+        series["converted"][epoch_day(day)] = round(float(n or 0), 6)
+        series["revenue"][epoch_day(day)] = round(float(revenue or 0), 6)
+    return _days(source, source_id, start, end, series, wanted)
+
+
+def _days(
+    source: str, source_id: int, start: datetime, end: datetime, series: dict[str, dict[str, float]],
+    wanted: list[str],
+) -> dict[str, Any]:  # fmt: skip
     days = []
     date, last = start.date(), (end - timedelta(microseconds=1)).date()
     while date <= last:

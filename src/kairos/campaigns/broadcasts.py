@@ -318,6 +318,7 @@ def _queue_chunk(conn: Connection, b: Any, now: datetime) -> int:
                 contact_id=cid, channel=b.channel, template_id=templates.get(variant, b.template_id),
                 topic_id=b.topic_id, source="broadcast", source_id=str(b.id),
                 idempotency_key=f"broadcast:{b.id}:{cid}", send_at=_planned(b, tz, fallback, now),
+                variant=variant if exp is not None else None,
             )
             for cid, tz, variant in pending
         ],
@@ -345,7 +346,7 @@ def _judge(conn: Connection, b: Any, now: datetime) -> int:
     exp = parse_experiment(b.experiment)
     since = b.snapshot_at or b.starts_at or now
     results = variant_results(conn, b.id, exp, broadcast_recipient, since, now)
-    winner, confidence = pick_winner(results)
+    winner, confidence = pick_winner(results, exp.metric)
     lift = holdout_lift(conn, b.id, exp, broadcast_recipient, since, now)
     conn.execute(
         update(broadcast_recipient)

@@ -10,11 +10,18 @@ A broadcast with an ``experiment`` splits its audience snapshot by a stable hash
 - the **remainder**: waits ``window`` and then receives the winning variant.
 
 After the window the variants are compared on the chosen ``metric`` (unique human opens,
-clicks, or conversions — the campaign's goal event, default ``Order Completed`` — per message
-sent), the best one wins, and a two-proportion z-test of the best against the runner-up
-gives the confidence reported with it. With ``test_percent`` 100 there is no remainder: the
-experiment only measures. The lift over the holdout is the conversion rate of everyone who
+clicks, or conversions — the experiment's goal event, default ``Order Completed`` — per
+message sent; or ``revenue``: the goal events' revenue per recipient sent, zeros included),
+the best one wins, and a one-sided test of the best against the runner-up gives the
+confidence reported with it: a two-proportion z-test for the rates, Welch's t-test for
+revenue. With ``test_percent`` 100 there is no remainder: the experiment only measures. The
+lift over the holdout is the conversion rate (and the revenue per contact) of everyone who
 was sent a message minus the holdout's, with a normal-approximation confidence interval.
+
+The statistics are pure functions (``two_proportion_test``, ``welch_test``,
+``difference_interval``, ``mean_difference_interval``, ``pick_winner``): journey split
+experiments (``journeys/splits.py``) use them too. The SQL reads n, the successes, and the
+sum and sum of squares of revenue per recipient in one grouped query (``goal_moments``).
 """
 
 from __future__ import annotations
@@ -25,13 +32,30 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Float,
+    Interval,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+)
 
+from kairos.analytics.attribution import revenue_of
+from kairos.db.types import UTCDateTime
 from kairos.errors import InvalidInput
 from kairos.events.tables import event
 from kairos.messaging.tables import message, message_event
 
-METRICS = ("open", "click", "conversion")
+METRICS = ("open", "click", "conversion", "revenue")
 
 
 class Variant(BaseModel):
@@ -120,78 +144,219 @@ def difference_interval(x1: int, n1: int, x2: int, n2: int, z: float = 1.96) -> 
     return d, d - z * se, d + z * se
 
 
-def variant_results(
-    conn: Connection, broadcast_id: int, exp: Experiment, recipients: Any, since: datetime, until: datetime
-) -> dict[str, dict[str, Any]]:
-    """Per variant: messages sent and successes on the metric (set-based)."""
-    m, me = message.c, message_event.c
-    sent: dict[str, int] = dict(
-        conn.execute(
-            select(recipients.c.variant, func.count())
-            .join(message, message.c.id == recipients.c.message_id)
-            .where(recipients.c.broadcast_id == broadcast_id, m.sent_at.is_not(None))
-            .group_by(recipients.c.variant)
-        ).all()
-    )
-    if exp.metric in ("open", "click"):
-        kind = "opened" if exp.metric == "open" else "clicked"
-        hits_q = (
-            select(recipients.c.variant, func.count(func.distinct(me.message_id)))
-            .join(message_event, message_event.c.message_id == recipients.c.message_id)
-            .where(recipients.c.broadcast_id == broadcast_id, me.kind == kind, me.machine.is_(False))
-            .group_by(recipients.c.variant)
-        )
+def sample_variance(n: int, total: float, squares: float) -> float:
+    """The unbiased variance of a sample given by its size, sum and sum of squares."""
+    if n < 2:
+        return 0.0
+    return max((squares - total * total / n) / (n - 1), 0.0)  # rounding can dip below 0
+
+
+def _continued_fraction(a: float, b: float, x: float) -> float:
+    """The continued fraction of the incomplete beta function (Lentz's method)."""
+    tiny, h = 1e-300, 1.0
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
+    d = 1 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 500):
+        for aa in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+                   -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):  # fmt: skip
+            d = 1 + aa * d
+            d = 1 / (d if abs(d) > tiny else tiny)
+            c = 1 + aa / c
+            c = c if abs(c) > tiny else tiny
+            h *= d * c
+        if abs(d * c - 1) < 1e-14:
+            break
+    return h
+
+
+def incomplete_beta(a: float, b: float, x: float) -> float:
+    """The regularized incomplete beta function I_x(a, b)."""
+    if x <= 0:
+        return 0.0
+    if x >= 1:
+        return 1.0
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    front = math.exp(log_front)
+    if x < (a + 1) / (a + b + 2):
+        return front * _continued_fraction(a, b, x) / a
+    return 1 - front * _continued_fraction(b, a, 1 - x) / b
+
+
+def student_t_sf(t: float, df: float) -> float:
+    """P(T > t) for Student's t with ``df`` degrees of freedom (fractional allowed: Welch)."""
+    if df <= 0:
+        return 0.5
+    if df > 1e6:  # the normal distribution, to far below any useful precision
+        return 0.5 * math.erfc(t / math.sqrt(2))
+    tail = 0.5 * incomplete_beta(df / 2, 0.5, df / (df + t * t))
+    return tail if t >= 0 else 1 - tail
+
+
+def welch_test(
+    n1: int, sum1: float, squares1: float, n2: int, sum2: float, squares2: float
+) -> tuple[float, float, float]:
+    """Welch's t-test of mean 1 against mean 2, each sample given by its size, sum and sum of
+    squares: (t, Welch-Satterthwaite degrees of freedom, one-sided p-value that mean 1 is not
+    above mean 2)."""
+    if n1 < 2 or n2 < 2:
+        return 0.0, 0.0, 1.0
+    a = sample_variance(n1, sum1, squares1) / n1
+    b = sample_variance(n2, sum2, squares2) / n2
+    diff = sum1 / n1 - sum2 / n2
+    if a + b <= 0:  # no spread at all: the difference is what it is
+        return 0.0, 0.0, 1.0 if diff <= 0 else 0.0
+    t = diff / math.sqrt(a + b)
+    df = (a + b) ** 2 / (a * a / (n1 - 1) + b * b / (n2 - 1))
+    return t, df, student_t_sf(t, df)
+
+
+def mean_difference_interval(
+    n1: int, sum1: float, squares1: float, n2: int, sum2: float, squares2: float, z: float = 1.96
+) -> tuple[float, float, float]:
+    """Mean 1 - mean 2, and its (normal-approximation, unequal variances) 95 % interval."""
+    if n1 == 0 or n2 == 0:
+        return 0.0, 0.0, 0.0
+    d = sum1 / n1 - sum2 / n2
+    se = math.sqrt(sample_variance(n1, sum1, squares1) / n1 + sample_variance(n2, sum2, squares2) / n2)
+    return d, d - z * se, d + z * se
+
+
+def pick_winner(
+    results: dict[str, dict[str, Any]], metric: str = "open", size: str = "sent"
+) -> tuple[str, float]:
+    """The best candidate by ``rate`` (ties: the first), and the confidence that it beats the
+    runner-up: 1 - the one-sided p-value of a two-proportion z-test (``successes`` of
+    ``size``), or for ``revenue`` of Welch's t-test (``revenue`` and ``sum_squares`` per
+    ``size``: the sample's sum and sum of squares)."""
+    ranked = sorted(results.items(), key=lambda kv: -kv[1]["rate"])
+    (name, best), (_, second) = ranked[0], ranked[1]
+    if metric == "revenue":
+        _, _, p = welch_test(best[size], best["revenue"], best["sum_squares"],
+                             second[size], second["revenue"], second["sum_squares"])  # fmt: skip
     else:
-        hits_q = (
-            select(recipients.c.variant, func.count(func.distinct(recipients.c.contact_id)))
-            .join(message, message.c.id == recipients.c.message_id)
-            .join(event, and_(event.c.contact_id == recipients.c.contact_id, event.c.name == exp.goal_event,
-                              event.c.timestamp >= m.sent_at, event.c.timestamp <= until))
-            .where(recipients.c.broadcast_id == broadcast_id)
-            .group_by(recipients.c.variant)
-        )  # fmt: skip
-    hits: dict[str, int] = dict(conn.execute(hits_q).all())
+        _, p = two_proportion_test(best["successes"], best[size], second["successes"], second[size])
+    return name, 1 - p
+
+
+def shifted(col: Any, delta: timedelta, dialect: str) -> ColumnElement[Any]:
+    """``col + delta`` for an instant column (integer microseconds on SQLite)."""
+    if dialect == "sqlite":
+        return type_coerce(col, BigInteger) + literal(delta // timedelta(microseconds=1), BigInteger)
+    out: ColumnElement[Any] = col + bindparam(None, delta, type_=Interval)
+    return out
+
+
+def goal_moments(
+    conn: Connection, units: Any, goal_event: str, *, until: datetime | None = None,
+    window: timedelta | None = None,
+) -> dict[Any, dict[str, Any]]:  # fmt: skip
+    """Per group of ``units`` (a subquery with ``grp``, ``uid`` — unique in its group —
+    ``contact_id`` and ``start``): ``n``, ``converted`` (units whose contact performed
+    ``goal_event`` at or after ``start``, and not after ``until`` nor ``window`` after
+    ``start``), and the sum and sum of squares of each unit's revenue from those events
+    (``attribution.REVENUE_KEYS``; units without one count 0). Two GROUP BYs in one query."""
+    ev = event.alias("goal")
+    cond = [ev.c.contact_id == units.c.contact_id, ev.c.name == goal_event, ev.c.timestamp >= units.c.start]
+    if until is not None:
+        cond.append(ev.c.timestamp <= until)
+    if window is not None:
+        cond.append(ev.c.timestamp <= shifted(units.c.start, window, conn.dialect.name))
+    zero = literal(0.0, Float)
+    per_unit = (
+        select(units.c.grp, units.c.uid, func.count(ev.c.id).label("hits"),
+               func.coalesce(func.sum(revenue_of(ev, conn.dialect.name)), zero).label("revenue"))
+        .select_from(units.outerjoin(ev, and_(*cond)))
+        .group_by(units.c.grp, units.c.uid)
+        .subquery("per_unit")
+    )  # fmt: skip
+    rows = conn.execute(
+        select(per_unit.c.grp, func.count().label("n"),
+               func.sum(case((per_unit.c.hits > 0, 1), else_=0)).label("converted"),
+               func.sum(per_unit.c.revenue).label("revenue"),
+               func.sum(per_unit.c.revenue * per_unit.c.revenue).label("squares"))
+        .group_by(per_unit.c.grp)
+    ).all()  # fmt: skip
     return {
-        v.name: {"sent": int(sent.get(v.name, 0)), "successes": int(hits.get(v.name, 0)),
-                 "rate": (hits.get(v.name, 0) / sent[v.name]) if sent.get(v.name) else 0.0}
-        for v in exp.variants
+        r.grp: {"n": int(r.n), "converted": int(r.converted or 0), "revenue": float(r.revenue or 0),
+                "sum_squares": float(r.squares or 0)}
+        for r in rows
     }  # fmt: skip
 
 
-def pick_winner(results: dict[str, dict[str, Any]]) -> tuple[str, float]:
-    """The best variant by rate (ties: the first), and the confidence that it beats the
-    runner-up (1 - one-sided p of a two-proportion z-test)."""
-    ranked = sorted(results.items(), key=lambda kv: -kv[1]["rate"])
-    best, second = ranked[0], ranked[1]
-    _, p = two_proportion_test(
-        best[1]["successes"], best[1]["sent"], second[1]["successes"], second[1]["sent"]
-    )
-    return best[0], 1 - p
+def measured(
+    metric: str, n: int, successes: int, revenue: float = 0.0, squares: float = 0.0
+) -> dict[str, Any]:
+    """What a candidate's figures on ``metric`` look like in results: ``rate`` is successes
+    per unit, or for ``revenue`` the revenue per unit (with its sum of squares and sd)."""
+    if metric != "revenue":
+        return {"successes": successes, "rate": successes / n if n else 0.0}
+    sd = math.sqrt(sample_variance(n, revenue, squares))
+    return {"successes": successes, "revenue": revenue, "sum_squares": squares,
+            "rate": revenue / n if n else 0.0, "sd": sd}  # fmt: skip
+
+
+def variant_results(
+    conn: Connection, broadcast_id: int, exp: Experiment, recipients: Any, since: datetime, until: datetime
+) -> dict[str, dict[str, Any]]:
+    """Per variant: messages sent and successes on the metric (set-based); for ``revenue``
+    the revenue of goal events per recipient sent (its sum and sum of squares)."""
+    m, me = message.c, message_event.c
+    units = (
+        select(recipients.c.variant.label("grp"), recipients.c.contact_id.label("uid"),
+               recipients.c.contact_id, m.sent_at.label("start"))
+        .join(message, message.c.id == recipients.c.message_id)
+        .where(recipients.c.broadcast_id == broadcast_id, m.sent_at.is_not(None))
+        .subquery("units")
+    )  # fmt: skip
+    if exp.metric in ("open", "click"):
+        sent: dict[str, int] = dict(
+            conn.execute(select(units.c.grp, func.count()).group_by(units.c.grp)).all()  # type: ignore[arg-type]
+        )
+        kind = "opened" if exp.metric == "open" else "clicked"
+        hits: dict[str, int] = dict(
+            conn.execute(
+                select(recipients.c.variant, func.count(func.distinct(me.message_id)))
+                .join(message_event, message_event.c.message_id == recipients.c.message_id)
+                .where(recipients.c.broadcast_id == broadcast_id, me.kind == kind, me.machine.is_(False))
+                .group_by(recipients.c.variant)
+            ).all()  # type: ignore[arg-type]
+        )
+        moments = {k: {"n": n, "converted": hits.get(k, 0), "revenue": 0.0, "sum_squares": 0.0}
+                   for k, n in sent.items()}  # fmt: skip
+    else:
+        moments = goal_moments(conn, units, exp.goal_event, until=until)
+    out = {}
+    for v in exp.variants:
+        got = moments.get(v.name) or {"n": 0, "converted": 0, "revenue": 0.0, "sum_squares": 0.0}
+        n = int(got["n"])
+        out[v.name] = {"sent": n, **measured(exp.metric, n, int(got["converted"]), got["revenue"],
+                                              got["sum_squares"])}  # fmt: skip
+    return out
 
 
 def holdout_lift(
     conn: Connection, broadcast_id: int, exp: Experiment, recipients: Any, since: datetime, until: datetime
 ) -> dict[str, Any]:
-    """Conversion rate of those sent a message against the holdout's, over [since, until]."""
-
-    def converted(holdout: bool) -> tuple[int, int]:
-        group = recipients.c.variant == "holdout" if holdout else recipients.c.message_id.is_not(None)
-        total = conn.execute(
-            select(func.count()).where(recipients.c.broadcast_id == broadcast_id, group)
-        ).scalar_one()
-        hits = conn.execute(
-            select(func.count(func.distinct(recipients.c.contact_id)))
-            .join(event, and_(event.c.contact_id == recipients.c.contact_id, event.c.name == exp.goal_event,
-                              event.c.timestamp >= since, event.c.timestamp <= until))
-            .where(recipients.c.broadcast_id == broadcast_id, group)
-        ).scalar_one()  # fmt: skip
-        return int(hits), int(total)
-
-    xt, nt = converted(False)
-    xh, nh = converted(True)
-    d, low, high = difference_interval(xt, nt, xh, nh)
-    return {"treated": {"converted": xt, "size": nt}, "holdout": {"converted": xh, "size": nh},
-            "lift": d, "ci95": [low, high]}  # fmt: skip
+    """Conversion rate and revenue per contact of those sent a message against the
+    holdout's, from goal events over [since, until]."""
+    treated = recipients.c.message_id.is_not(None)
+    units = (
+        select(case((treated, "treated"), else_="holdout").label("grp"), recipients.c.contact_id.label("uid"),
+               recipients.c.contact_id, cast(literal(since, UTCDateTime), UTCDateTime).label("start"))
+        .where(recipients.c.broadcast_id == broadcast_id, or_(treated, recipients.c.variant == "holdout"))
+        .subquery("units")
+    )  # fmt: skip
+    moments = goal_moments(conn, units, exp.goal_event, until=until)
+    empty = {"n": 0, "converted": 0, "revenue": 0.0, "sum_squares": 0.0}
+    t, h = moments.get("treated", empty), moments.get("holdout", empty)
+    d, low, high = difference_interval(t["converted"], t["n"], h["converted"], h["n"])
+    rd, rlow, rhigh = mean_difference_interval(t["n"], t["revenue"], t["sum_squares"],
+                                               h["n"], h["revenue"], h["sum_squares"])  # fmt: skip
+    return {"treated": {"converted": t["converted"], "size": t["n"], "revenue": t["revenue"]},
+            "holdout": {"converted": h["converted"], "size": h["n"], "revenue": h["revenue"]},
+            "lift": d, "ci95": [low, high],
+            "revenue_lift": {"per_contact": rd, "ci95": [rlow, rhigh]}}  # fmt: skip
 
 
 def window(exp: Experiment) -> timedelta:

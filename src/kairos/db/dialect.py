@@ -9,10 +9,34 @@ from typing import Any, TypeVar
 import orjson
 from sqlalchemy import Connection, Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
 
 from kairos.db.types import to_micros
 
 T = TypeVar("T")
+
+
+class no_index(ColumnElement[Any]):
+    """A column SQLite must not pick an index for (``+column``, its documented way to steer
+    the join order); the column itself elsewhere."""
+
+    inherit_cache = True
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        self.column = column
+        self.type = column.type
+
+
+@compiles(no_index)
+def _no_index(element: no_index, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.column, **kw))
+
+
+@compiles(no_index, "sqlite")
+def _no_index_sqlite(element: no_index, compiler: Any, **kw: Any) -> str:
+    return "+" + str(compiler.process(element.column, **kw))
+
 
 #: Bound parameters per IN list: far below SQLite's 32,766 and PostgreSQL's 65,535.
 IN_CHUNK = 1000

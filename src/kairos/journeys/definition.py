@@ -241,11 +241,31 @@ class SplitBranch(_Model):
     )
 
 
+class SplitExperiment(_Model):
+    """An automatic winner for a split: the branches that lead somewhere are compared on
+    ``metric`` until ``window_hours`` after the first enrollment reached the split (or, with
+    ``min_per_branch``, once every tested branch has had that many); from then on every
+    enrollment not bucketed into a holdout takes the winner (``journeys/splits.py``)."""
+
+    metric: Literal["open", "click", "conversion", "revenue"]
+    window_hours: float = Field(
+        gt=0, le=24 * 90, description="The test's length, and how long after the split an outcome counts"
+    )
+    min_per_branch: int | None = Field(
+        None, ge=1, description="Decide early once every tested branch has this many enrollments"
+    )
+    goal_event: str | None = Field(
+        None, min_length=1, max_length=200, description="Default: the journey goal's, or 'Order Completed'"
+    )
+
+
 class SplitNode(_Model):
-    """A weighted random split; stable per enrollment. A branch leading nowhere is a holdout."""
+    """A weighted random split; stable per enrollment. A branch leading nowhere is a holdout.
+    With an ``experiment``, the best of the other branches wins and takes their share."""
 
     type: Literal["split"] = "split"
     branches: list[SplitBranch] = Field(min_length=2, max_length=20)
+    experiment: SplitExperiment | None = None
 
     @field_validator("branches")
     @classmethod
@@ -253,6 +273,12 @@ class SplitNode(_Model):
         if len({b.name for b in branches}) != len(branches):
             raise ValueError("branch names must differ")
         return branches
+
+    @model_validator(mode="after")
+    def _candidates(self) -> SplitNode:
+        if self.experiment is not None and sum(b.next is not None for b in self.branches) < 2:
+            raise ValueError("an experiment compares at least 2 branches that lead somewhere (not holdouts)")
+        return self
 
 
 class SendNode(_Model):
@@ -273,6 +299,13 @@ class UpdateContactNode(_Model):
     remove_tags: list[str] = Field(default_factory=list)
     lifecycle_stage: str | None = Field(None, max_length=40)
     next: str | None = None
+
+    @field_validator("lifecycle_stage")
+    @classmethod
+    def _stage(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("lifecycle_stage must not be blank (leave it out to keep the stage)")
+        return None if value is None else value.strip()
 
     @model_validator(mode="after")
     def _something(self) -> UpdateContactNode:

@@ -12,12 +12,14 @@ import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from kairos.contacts.fields import ProfileChanges
+from kairos.contacts.lifecycle import set_stage
 from kairos.contacts.service import apply_profile_changes, mark_changed
 from kairos.contacts.tables import contact
 from kairos.contacts.tags import add_tags, remove_tag
+from kairos.journeys import splits
 from kairos.journeys.definition import (
     AssignOfferNode,
     BranchNode,
@@ -166,6 +168,9 @@ def branch(ctx: Context, node: BranchNode, members: list[Enrollment]) -> list[Mo
 @handler("split")
 def split(ctx: Context, node: SplitNode, members: list[Enrollment]) -> list[Move]:
     total = sum(b.weight for b in node.branches)
+    # an experiment that has been decided: the winner takes every share but the holdouts'
+    won = splits.winner(ctx, members[0].node or "", node) if node.experiment is not None else None
+    winner = next((b for b in node.branches if b.name == won), None)
     moves = []
     for e in members:
         # stable per enrollment and node: a retried pass takes the same branch
@@ -174,6 +179,8 @@ def split(ctx: Context, node: SplitNode, members: list[Enrollment]) -> list[Move
             point -= b.weight
             if point < 0:
                 break
+        if winner is not None and b.next is not None:
+            b = winner
         moves.append(Move(e, b.name, b.next))
     return moves
 
@@ -244,11 +251,7 @@ def update_contact(ctx: Context, node: UpdateContactNode, members: list[Enrollme
             ctx.conn, {cid: ProfileChanges(traits=dict(node.set_traits)) for cid in contact_ids}, ctx.now
         )
     if node.lifecycle_stage is not None:
-        ctx.conn.execute(
-            update(contact)
-            .where(contact.c.id.in_(contact_ids))
-            .values(lifecycle_stage=node.lifecycle_stage, updated_at=ctx.now)
-        )
+        set_stage(ctx.conn, ctx.workspace_id, contact_ids, node.lifecycle_stage, ctx.now, "journey")
     if node.add_tags:
         add_tags(
             ctx.conn, ctx.workspace_id, [(cid, t) for cid in contact_ids for t in node.add_tags], ctx.now

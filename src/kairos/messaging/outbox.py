@@ -59,6 +59,8 @@ class NewMessage:
     data: dict[str, Any] | None = None
     send_at: datetime | None = None
     channel_config_id: int | None = None
+    #: the experiment variant (a broadcast's) the message belongs to, for reports by variant
+    variant: str | None = None
 
 
 def backoff(attempts: int, jitter: float) -> timedelta:
@@ -81,7 +83,7 @@ def enqueue(conn: Connection, workspace_id: int, items: list[NewMessage], now: d
             "topic_id": m.topic_id, "transactional": m.transactional,
             "idempotency_key": m.idempotency_key, "source": m.source, "source_id": m.source_id,
             "data": m.data, "status": QUEUED, "attempts": 0, "next_attempt_at": m.send_at or now,
-            "created_at": now, "updated_at": now,
+            "created_at": now, "updated_at": now, "variant": m.variant,
         }
         for m in items
     ]  # fmt: skip
@@ -102,7 +104,7 @@ def enqueue(conn: Connection, workspace_id: int, items: list[NewMessage], now: d
         _INSERT.execute(conn, [
             (workspace_id, m.contact_id, m.channel, m.channel_config_id, m.template_id, m.topic_id,
              m.transactional, m.idempotency_key, m.source, m.source_id, j(m.data), QUEUED, 0,
-             t(m.send_at or now), stamp, stamp)
+             t(m.send_at or now), stamp, stamp, m.variant)
             for m in items
         ])  # fmt: skip
     missing = [m.idempotency_key for m in items if m.idempotency_key not in ids]
@@ -121,7 +123,7 @@ def enqueue(conn: Connection, workspace_id: int, items: list[NewMessage], now: d
 _INSERT_COLUMNS = (
     "workspace_id", "contact_id", "channel", "channel_config_id", "template_id", "topic_id", "transactional",
     "idempotency_key", "source", "source_id", "data", "status", "attempts", "next_attempt_at", "created_at",
-    "updated_at",
+    "updated_at", "variant",
 )  # fmt: skip
 _INSERT = FastStatement(
     lambda conn: (

@@ -134,6 +134,7 @@ message = Table(
     Column("idempotency_key", String(255), nullable=False),
     Column("source", String(20), nullable=False),  # api|journey|broadcast|test|double_opt_in
     Column("source_id", String(100)),
+    Column("variant", String(64)),  # a broadcast experiment's variant
     Column("data", JSONDoc),  # template variables: payload, event; inline content; address
     Column("status", String(10), nullable=False),
     Column("reason", String(40)),  # why skipped / deferred / failed
@@ -150,7 +151,11 @@ message = Table(
     Index("ix_message_due", "status", "next_attempt_at"),
     Index("ix_message_contact_sent", "contact_id", "sent_at"),
     Index("ix_message_provider", "provider_id"),
-    Index("ix_message_source", "workspace_id", "source", "source_id"),  # reports
+    # reports: a campaign's messages counted by channel, status (and variant) from the index
+    # alone, in its order (no sort)
+    Index(
+        "ix_message_source", "workspace_id", "source", "source_id", "channel", "status", "variant", "sent_at"
+    ),
 )
 
 #: What happened to a message after it left: delivered, opened, clicked, bounced,

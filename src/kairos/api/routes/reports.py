@@ -13,9 +13,10 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
-from kairos.analytics import reports
+from kairos.analytics import lifecycle, reports
 from kairos.api.deps import StateDep, WorkspaceDep
 from kairos.db.engine import reading
+from kairos.errors import InvalidInput
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -60,13 +61,26 @@ def _answer(
 
 @router.get("/broadcasts/{broadcast_id}")
 def broadcast_report(
-    broadcast_id: int, state: StateDep, ws: WorkspaceDep, model: Model = "last", format: Format = "json"
+    broadcast_id: int,
+    state: StateDep,
+    ws: WorkspaceDep,
+    model: Model = "last",
+    format: Format = "json",
+    by: Annotated[
+        Literal["channel", "variant"], Query(description="CSV rows: by channel, or by experiment variant")
+    ] = "channel",
 ) -> Any:
-    """Reach, engagement, conversions, revenue, cost and ROI of a broadcast, by channel."""
+    """Reach, engagement, conversions, revenue, cost and ROI of a broadcast, by channel, and
+    for an experiment by variant (with the holdout) and its state."""
     now = state.clock.now()
-    return _answer(
-        state, format, "by_channel", lambda c: reports.broadcast_report(c, ws.id, broadcast_id, now, model)
-    )
+
+    def build(conn: Connection) -> dict[str, Any]:
+        report = reports.broadcast_report(conn, ws.id, broadcast_id, now, model)
+        if by == "variant" and "by_variant" not in report:
+            raise InvalidInput(f"broadcast {broadcast_id} has no experiment", code="no_experiment")
+        return report
+
+    return _answer(state, format, f"by_{by}", build)
 
 
 @router.get("/campaigns/{campaign_id}")
@@ -115,3 +129,28 @@ def funnel(body: FunnelRequest, state: StateDep, ws: WorkspaceDep) -> dict[str, 
     """Contacts who did each step in order, within ``within_days`` of their first step."""
     with reading(state.engine) as conn:
         return reports.funnel(conn, ws.id, body.steps, body.start, body.end, body.within_days)
+
+
+@router.get("/lifecycle")
+def lifecycle_movement(
+    state: StateDep,
+    ws: WorkspaceDep,
+    start: datetime,
+    end: datetime,
+    interval: Annotated[str, Query(description="day, week (ISO, from Monday) or month, in UTC")] = "day",
+    format: Annotated[
+        Literal["json", "csv"], Query(description="csv: one row per period, one column per stage")
+    ] = "json",
+) -> Any:
+    """Contacts entering each lifecycle stage per period, the transitions between stages over
+    the range, and the current distribution of stages."""
+    with reading(state.engine) as conn:
+        report = lifecycle.lifecycle_report(conn, ws.id, start, end, interval, state.clock.now())
+    if format == "json":
+        return report
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["period", *(_cell(s) for s in report["stages"])])
+    for row in report["periods"]:
+        writer.writerow([row["period"], *(row["entered"].get(s, 0) for s in report["stages"])])
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
