@@ -19,6 +19,7 @@ from sqlalchemy import Connection, bindparam, func, select
 
 from kairos.analytics.attribution import check_range
 from kairos.contacts.tables import contact, lifecycle_change
+from kairos.db.dialect import no_index
 from kairos.db.types import UTCDateTime
 from kairos.errors import InvalidInput
 
@@ -35,12 +36,17 @@ _MOVES = (
     )
     .group_by(_lc.from_stage, _lc.to_stage)
 )
-#: live contacts per stage: (stage, count)
-_CURRENT = (
-    select(contact.c.lifecycle_stage, func.count())
-    .where(contact.c.workspace_id == bindparam("ws"), contact.c.merged_into.is_(None))
-    .group_by(contact.c.lifecycle_stage)
+_c = contact.c
+#: live contacts per stage: (stage, count), from the partial index ix_contact_stage alone
+_STAGED = (
+    select(_c.lifecycle_stage, func.count())
+    .where(_c.workspace_id == bindparam("ws"), _c.lifecycle_stage.is_not(None), _c.merged_into.is_(None))
+    .group_by(_c.lifecycle_stage)
 )
+#: contacts of the workspace (ix_contact_workspace_id alone) and those merged away
+_ALL = select(func.count()).where(_c.workspace_id == bindparam("ws"))
+#: (``> 0`` rather than IS NOT NULL: SQLite seeks ix_contact_merged_into for a range only)
+_MERGED = select(func.count()).where(_c.merged_into > 0, no_index(_c.workspace_id) == bindparam("ws"))
 
 
 def check_interval(interval: str) -> str:
@@ -89,8 +95,15 @@ def lifecycle_report(
     periods = [{"period": p.isoformat(), "entered": dict(sorted(c.items()))} for p, c in entered.items()]
     ranked = sorted(moves.items(), key=lambda m: (-m[1], m[0][0] is None, m[0][0] or "", m[0][1] or ""))
     transitions = [{"from": frm, "to": to, "count": n} for (frm, to), n in ranked]
-    current = [{"stage": stage, "contacts": n} for stage, n in conn.execute(_CURRENT, {"ws": ws})]
-    current.sort(key=lambda c: (c["stage"] is None, c["stage"] or ""))
+    current = [{"stage": stage, "contacts": int(n)} for stage, n in conn.execute(_STAGED, {"ws": ws})]
+    current.sort(key=lambda c: c["stage"])
+    # the live contacts without a stage, without reading every contact
+    live = int(conn.execute(_ALL, {"ws": ws}).scalar_one()) - int(
+        conn.execute(_MERGED, {"ws": ws}).scalar_one()
+    )
+    unstaged = live - sum(c["contacts"] for c in current)
+    if unstaged:
+        current.append({"stage": None, "contacts": unstaged})
     return {
         "start": start,
         "end": end,

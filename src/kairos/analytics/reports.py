@@ -78,15 +78,14 @@ def _in_scope(ws: int, scope: Scope) -> list[Any]:
     return [message.c.workspace_id == ws, *scope.where]
 
 
-def _in_index_order(key: Any) -> list[Any]:
-    """GROUP BY key, channel and status in the order of ``ix_message_source`` (channel,
-    status, variant) where the key allows, so SQLite reads the index without sorting."""
+def _in_index_order(keys: tuple[Any, ...]) -> list[Any]:
+    """GROUP BY the keys, channel and status in the order of ``ix_message_source`` (channel,
+    status, variant) where the keys allow, so SQLite reads the index without sorting."""
     m = message.c
-    if key is m.channel:
-        return [m.channel, m.status]
-    if key is m.variant:
-        return [m.channel, m.status, m.variant]
-    return [key, m.channel, m.status]
+    rest = [k for k in keys if k is not m.channel and k is not m.variant]
+    if rest:
+        return [*keys, m.channel, m.status]
+    return [m.channel, m.status, *(k for k in keys if k is m.variant)]
 
 
 def _seeks(ws: int, scope: Scope) -> list[list[Any]]:
@@ -108,13 +107,18 @@ def _rows(conn: Connection, ws: int, scope: Scope, model: str, now: datetime) ->
     """
     m = message.c
     where = _in_scope(ws, scope)
+    keys = scope.key if isinstance(scope.key, tuple) else (scope.key,)
+    labelled = [k.label(f"k{i}") for i, k in enumerate(keys)]
+
+    def key_of(r: Any) -> Any:
+        return tuple(r[: len(keys)]) if len(keys) > 1 else r[0]
 
     counts = [
         row
         for seek in _seeks(ws, scope)
         for row in conn.execute(
             select(
-                scope.key.label("key"),
+                *labelled,
                 m.channel,
                 m.status,
                 func.count().label("messages"),
@@ -123,14 +127,14 @@ def _rows(conn: Connection, ws: int, scope: Scope, model: str, now: datetime) ->
                 func.max(m.sent_at).label("last"),
             )
             .where(*seek)
-            .group_by(*_in_index_order(scope.key))
+            .group_by(*_in_index_order(keys))
         )
     ]
     out: dict[Any, dict[str, Any]] = defaultdict(_empty)
     first = min((r.first for r in counts if r.first is not None), default=None)
     last = max((r.last for r in counts if r.last is not None), default=None)
     for r in counts:  # one row per (key, channel, status)
-        row = out[r.key]
+        row = out[key_of(r)]
         row["messages"] += int(r.messages)
         row["sent"] += int(r.sent)
         if r.status in _STATUSES:
@@ -140,7 +144,7 @@ def _rows(conn: Connection, ws: int, scope: Scope, model: str, now: datetime) ->
         return dict(out)
     me = message_event.c
     engaged = conn.execute(
-        select(scope.key.label("key"), me.kind, func.count(func.distinct(me.message_id)))
+        select(*labelled, me.kind, func.count(func.distinct(me.message_id)).label("n"))
         .select_from(message_event.join(message, message.c.id == me.message_id))
         .where(
             me.workspace_id == ws,
@@ -149,25 +153,35 @@ def _rows(conn: Connection, ws: int, scope: Scope, model: str, now: datetime) ->
             or_(me.kind == "unsubscribed", me.machine == false()),
             *where,
         )
-        .group_by(scope.key, me.kind)
+        .group_by(*keys, me.kind)
     ).all()
-    for key, kind, n in engaged:
-        out[key][kind] += int(n)
+    for r in engaged:
+        out[key_of(r)][r.kind] += int(r.n)
     until = last + timedelta(days=scope.goal.window_days)
     credit = credits(conn, ws, scope.goal, model, now, first, until).subquery("credit")
     converted = conn.execute(
         select(
-            scope.key.label("key"),
+            *labelled,
             func.sum(credit.c.weight).label("converted"),
             func.sum(credit.c.revenue).label("revenue"),
         )
         .select_from(credit.join(message, message.c.id == credit.c.message_id))
         .where(*where)
-        .group_by(scope.key)
+        .group_by(*keys)
     ).all()
     for r in converted:
-        out[r.key]["converted"] += float(r.converted or 0)
-        out[r.key]["revenue"] += float(r.revenue or 0)
+        out[key_of(r)]["converted"] += float(r.converted or 0)
+        out[key_of(r)]["revenue"] += float(r.revenue or 0)
+    return dict(out)
+
+
+def _rollup(rows: dict[Any, dict[str, Any]], part: int) -> dict[Any, dict[str, Any]]:
+    """Rows keyed by tuples, added up by one element of their key."""
+    out: dict[Any, dict[str, Any]] = defaultdict(_empty)
+    for key, row in rows.items():
+        into = out[key[part]]
+        for name, value in row.items():
+            into[name] += value
     return dict(out)
 
 
@@ -199,10 +213,18 @@ def _finish(row: dict[str, Any], targeted: int | None = None) -> dict[str, Any]:
 
 
 def _report(
-    conn: Connection, ws: int, scope: Scope, model: str, now: datetime, targeted: int, by: str
+    conn: Connection,
+    ws: int,
+    scope: Scope,
+    model: str,
+    now: datetime,
+    targeted: int,
+    by: str,
+    rows: dict[Any, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     check_model(model)
-    rows = _rows(conn, ws, scope, model, now)
+    if rows is None:
+        rows = _rows(conn, ws, scope, model, now)
     totals = _empty()
     for row in rows.values():
         for k in totals:
@@ -316,20 +338,31 @@ def broadcast_report(
     conn: Connection, ws: int, broadcast_id: int, now: datetime, model: str = "last"
 ) -> dict[str, Any]:
     scope, targeted = _broadcast_scope(conn, ws, broadcast_id)
-    out = _report(conn, ws, scope, model, now, targeted, "by_channel")
     b = conn.execute(select(broadcast).where(broadcast.c.id == broadcast_id)).one()
-    if b.experiment is not None:
-        out.update(_by_variant(conn, ws, b, scope, model, now))
+    if b.experiment is None:
+        return _report(conn, ws, scope, model, now, targeted, "by_channel")
+    # one set of queries by (channel, variant), added up both ways
+    check_model(model)
+    rows = _rows(conn, ws, replace(scope, key=(message.c.channel, message.c.variant)), model, now)
+    out = _report(conn, ws, scope, model, now, targeted, "by_channel", _rollup(rows, 0))
+    out.update(_by_variant(conn, ws, b, scope, model, now, _rollup(rows, 1)))
     return out
 
 
-def _by_variant(conn: Connection, ws: int, b: Any, scope: Scope, model: str, now: datetime) -> dict[str, Any]:
+def _by_variant(
+    conn: Connection,
+    ws: int,
+    b: Any,
+    scope: Scope,
+    model: str,
+    now: datetime,
+    rows: dict[Any, dict[str, Any]],
+) -> dict[str, Any]:
     """An experiment's broadcast by variant: the messages' figures grouped by their variant
     (``message.variant``, set when queued), targeted = the recipients assigned to it; the
     holdout's goal events in the window after the snapshot (it has no messages); and the
     experiment's state (winner, confidence, lift)."""
     r = broadcast_recipient.c
-    rows = _rows(conn, ws, replace(scope, key=message.c.variant), model, now)
     assigned: dict[str | None, int] = dict(
         conn.execute(select(r.variant, func.count()).where(r.broadcast_id == b.id).group_by(r.variant)).all()
     )

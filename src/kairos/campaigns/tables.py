@@ -90,4 +90,5 @@ broadcast_recipient = Table(
     Column("message_id", BigID),
     Column("variant", String(64)),  # experiments: a variant, "holdout", or None (waits for the winner)
     Index("ix_broadcast_recipient_pending", "broadcast_id", "message_id"),
+    Index("ix_broadcast_recipient_variant", "broadcast_id", "variant"),  # reports by variant, holdout
 )

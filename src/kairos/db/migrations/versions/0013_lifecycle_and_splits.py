@@ -32,7 +32,19 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('lifecycle_change', schema=None) as batch_op:
         batch_op.create_index('ix_lifecycle_change_contact', ['contact_id'], unique=False)
-        batch_op.create_index('ix_lifecycle_change_workspace_changed_at', ['workspace_id', 'changed_at'], unique=False)
+        batch_op.create_index(
+            'ix_lifecycle_change_workspace_changed_at',
+            ['workspace_id', 'changed_at', 'from_stage', 'to_stage'],
+            unique=False,
+        )
+    with op.batch_alter_table('broadcast_recipient', schema=None) as batch_op:
+        batch_op.create_index('ix_broadcast_recipient_variant', ['broadcast_id', 'variant'], unique=False)
+    with op.batch_alter_table('contact', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_contact_stage', ['workspace_id', 'lifecycle_stage', 'merged_into'], unique=False,
+            sqlite_where=sa.text('lifecycle_stage IS NOT NULL'),
+            postgresql_where=sa.text('lifecycle_stage IS NOT NULL'),
+        )
 
     op.create_table('journey_split',
     sa.Column('version_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -76,6 +88,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_message_source')
         batch_op.drop_column('variant')
 
+    with op.batch_alter_table('contact', schema=None) as batch_op:
+        batch_op.drop_index('ix_contact_stage')
+    with op.batch_alter_table('broadcast_recipient', schema=None) as batch_op:
+        batch_op.drop_index('ix_broadcast_recipient_variant')
     with op.batch_alter_table('journey_split', schema=None) as batch_op:
         batch_op.drop_index('ix_journey_split_journey')
 
