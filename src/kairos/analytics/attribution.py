@@ -222,17 +222,33 @@ def funnel(
             .scalar_subquery()
         )
 
-    level = (
-        select(contact.c.id.label("cid"), first(steps[0], contact.c.id, start, False, end, True).label("t0"))
-        .where(contact.c.workspace_id == ws)
-        .subquery("step0")
-    )
+    if d == "postgresql":
+        # the first step's events grouped by contact: a (parallel) hash aggregate, 3x faster
+        # there than a seek per contact; SQLite can only sort to group
+        ts = event.c.timestamp
+        level = (
+            select(event.c.contact_id.label("cid"), func.min(ts).label("t0"))
+            .where(event.c.workspace_id == ws, event.c.name == steps[0], ts >= start, ts < end)
+            .group_by(event.c.contact_id)
+            .subquery("step0")
+        )
+    else:
+        level = (
+            select(
+                contact.c.id.label("cid"), first(steps[0], contact.c.id, start, False, end, True).label("t0")
+            )
+            .where(contact.c.workspace_id == ws)
+            .offset(0)  # a fence: flattened, each step's time would be sought again per use of it
+            .subquery("step0")
+        )
     for i, name in enumerate(steps[1:], start=1):
         prev = level.c[f"t{i - 1}"]
         later = first(
             name, level.c.cid, prev, name == steps[i - 1], plus_days(level.c.t0, within_days, d), False
         )
-        level = select(*level.c, case((prev.is_not(None), later)).label(f"t{i}")).subquery(f"step{i}")
+        level = (
+            select(*level.c, case((prev.is_not(None), later)).label(f"t{i}")).offset(0).subquery(f"step{i}")
+        )
     counts = [
         int(n) for n in conn.execute(select(*(func.count(level.c[f"t{i}"]) for i in range(len(steps))))).one()
     ]
