@@ -85,6 +85,19 @@ def test_upsert_creates_then_updates_by_external_id_or_email(api: Api) -> None:
     assert r.json()["traits"] == {"plan": "pro"} and r.json()["first_name"] == "Ada"
 
 
+def test_upsert_keeps_the_fields_it_leaves_out_and_clears_explicit_nulls(api: Api) -> None:
+    first = {"external_id": "u2", "email": "bo@example.com", "first_name": "Bo", "timezone": "Europe/Paris"}
+    assert api.post("/contacts", first).status_code == 201
+    r = api.post("/contacts", {"external_id": "u2", "last_name": "Lee"})
+    assert r.status_code == 200
+    kept = r.json()
+    assert (kept["email"], kept["first_name"], kept["timezone"], kept["last_name"]) == (
+        "bo@example.com", "Bo", "Europe/Paris", "Lee",
+    )  # fmt: skip
+    cleared = api.post("/contacts", {"external_id": "u2", "timezone": None}).json()
+    assert cleared["timezone"] is None and cleared["first_name"] == "Bo"
+
+
 def test_upsert_needs_an_identifier(api: Api) -> None:
     r = api.post("/contacts", {"first_name": "Nobody"})
     assert (r.status_code, r.json()["code"]) == (422, "missing_identity")

@@ -46,7 +46,7 @@ def make_engine(settings: Settings, *, background_checkpoints: bool = False) -> 
         max_overflow=20,
         pool_pre_ping=True,
         # Kairos's queries are index-driven and short: JIT compilation, which PostgreSQL
-        # starts on cost estimates alone, cost reports 0.1–0.5 s for nothing (docs/benchmarks.md)
+        # starts on cost estimates alone, cost reports 0.1-0.5 s for nothing (docs/benchmarks.md)
         connect_args={"options": "-c jit=off"},
     )
 

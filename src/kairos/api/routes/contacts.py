@@ -73,11 +73,16 @@ def upsert_contact(
     body: ContactCreate, state: StateDep, ws: WorkspaceDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """Create a contact, or update the one matching ``external_id`` (then email, then phone).
-    201 when created, 200 when an existing contact was updated."""
+    201 when created, 200 when an existing contact was updated. Fields left out keep their
+    value; an explicit null clears one."""
 
     def create(conn: Any) -> tuple[int, Any]:
         contact, created = service.upsert_contact(
-            conn, ws.id, body.model_dump(), state.clock.now(), default_country=ws.default_country
+            conn,
+            ws.id,
+            body.model_dump(exclude_unset=True),
+            state.clock.now(),
+            default_country=ws.default_country,
         )
         return (201 if created else 200), jsonable_encoder(ContactDetail.model_validate(contact))
 
