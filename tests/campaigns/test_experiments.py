@@ -151,6 +151,34 @@ def test_bad_experiments_are_refused(api: Api, email_channel: dict[str, Any]) ->
     assert both.status_code == 422
 
 
+def test_variant_percents_with_the_holdout_make_100(api: Api, email_channel: dict[str, Any]) -> None:
+    seg = api.post("/segments", {"name": "s", "definition": {"root": {"type": "tag", "tag": "x"}}}).json()
+    tid = email_template(api)
+    base = {"name": "b", "channel": "email", "segment_id": seg["id"]}
+
+    def experiment(a: float, b: float, holdout: float) -> dict[str, Any]:
+        return {"variants": [{"name": "A", "template_id": tid, "percent": a},
+                             {"name": "B", "template_id": tid, "percent": b}], "holdout_percent": holdout}  # fmt: skip
+
+    for bad, why in ((experiment(50, 45, 10), "add up to 105"), (experiment(40, 40, 10), "add up to 90"),
+                     (experiment(60, 40, 0) | {"variants": [{"name": "A", "template_id": tid, "percent": 60},
+                                                             {"name": "B", "template_id": tid, "weight": 1}]},
+                      "every variant a percent"),
+                     ({"variants": [{"name": "A", "template_id": tid, "percent": 50, "weight": 1},
+                                    {"name": "B", "template_id": tid, "percent": 50}]}, "one of them")):  # fmt: skip
+        r = api.post("/broadcasts", {**base, "experiment": bad})
+        assert (r.status_code, r.json()["code"]) == (422, "invalid_experiment"), r.json()
+        assert why in r.json()["message"], r.json()
+    ok = api.post("/broadcasts", {**base, "experiment": experiment(67.5, 22.5, 10)})
+    assert ok.status_code == 201, ok.text
+    # the percents are the shares: A gets three times B's recipients
+    exp = parse_experiment(experiment(67.5, 22.5, 10))
+    picks = [assign_variant(exp, 1, cid) for cid in range(1, 20001)]
+    share = {v: picks.count(v) / len(picks) for v in ("A", "B", "holdout")}
+    assert abs(share["A"] - 0.675) < 0.015 and abs(share["B"] - 0.225) < 0.015
+    assert abs(share["holdout"] - 0.10) < 0.01
+
+
 def ingest(api: Api, ws: CreatedWorkspace, batch: list[dict[str, Any]]) -> None:
     """Segment messages through the ingest API (``/v1/batch``)."""
     auth = {"Authorization": "Basic " + base64.b64encode(f"{ws.write_key}:".encode()).decode()}

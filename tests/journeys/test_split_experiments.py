@@ -263,6 +263,11 @@ def test_experiments_on_splits_are_validated(api: Api) -> None:
         ({**good, "experiment": {"metric": "open", "window_hours": 4, "min_per_branch": 0}}, "min_per_branch"),
         ({"branches": [{"name": "A", "weight": 9, "next": "a"}, {"name": "hold", "weight": 1, "next": None}],
           "experiment": {"metric": "open", "window_hours": 4}}, "at least 2 branches"),
+        ({"branches": [{"name": "A", "percent": 50, "next": "a"}, {"name": "B", "percent": 45, "next": "b"},
+                       {"name": "hold", "percent": 10, "next": None}]}, "add up to 105, not 100"),
+        ({"branches": [{"name": "A", "percent": 50, "next": "a"}, {"name": "B", "weight": 1, "next": "b"}]},
+         "every branch a percent"),
+        ({"branches": [{"name": "A", "next": "a"}, {"name": "B", "weight": 1, "next": "b"}]}, "one of them"),
     ]  # fmt: skip
     for i, (split, expected) in enumerate(cases):
         body = definition(split)

@@ -31,7 +31,7 @@ import zlib
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
@@ -63,7 +63,20 @@ class Variant(BaseModel):
 
     name: str = Field(min_length=1, max_length=64)
     template_id: int = Field(ge=1)
-    weight: float = Field(gt=0)
+    weight: float | None = Field(None, gt=0, description="A relative share (or give percent)")
+    percent: float | None = Field(
+        None, gt=0, le=100, description="A share of the audience; with the holdout they add up to 100"
+    )
+
+    @model_validator(mode="after")
+    def _one_share(self) -> Variant:
+        if (self.weight is None) == (self.percent is None):
+            raise ValueError("give a variant a weight or a percent (one of them)")
+        return self
+
+    @property
+    def share(self) -> float:
+        return float(self.weight if self.weight is not None else self.percent or 0)
 
 
 class Experiment(BaseModel):
@@ -91,6 +104,17 @@ class Experiment(BaseModel):
             raise ValueError(f"metric is one of {', '.join(METRICS)}")
         return metric
 
+    @model_validator(mode="after")
+    def _percents(self) -> Experiment:
+        """Percentages split the whole audience: with the holdout's they make 100."""
+        given = [v.percent for v in self.variants if v.percent is not None]
+        if given and len(given) != len(self.variants):
+            raise ValueError("give every variant a percent, or every variant a weight")
+        total = sum(given) + self.holdout_percent
+        if given and abs(total - 100) > 1e-6:
+            raise ValueError(f"the variants' percents and holdout_percent add up to {total:g}, not 100")
+        return self
+
 
 def parse_experiment(data: Any) -> Experiment:
     try:
@@ -114,9 +138,9 @@ def assign_variant(exp: Experiment, broadcast_id: int, contact_id: int) -> str |
     rest = (point - exp.holdout_percent) / (100 - exp.holdout_percent) * 100  # again in [0, 100)
     if rest >= exp.test_percent:
         return None
-    spot = rest / exp.test_percent * sum(v.weight for v in exp.variants)
+    spot = rest / exp.test_percent * sum(v.share for v in exp.variants)
     for v in exp.variants:
-        spot -= v.weight
+        spot -= v.share
         if spot < 0:
             return v.name
     return exp.variants[-1].name

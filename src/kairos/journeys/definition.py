@@ -235,10 +235,21 @@ class BranchNode(_Model):
 
 class SplitBranch(_Model):
     name: str = Field(min_length=1, max_length=64)
-    weight: float = Field(gt=0)
+    weight: float | None = Field(None, gt=0, description="A relative share (or give percent)")
+    percent: float | None = Field(None, gt=0, le=100, description="A share; the branches' add up to 100")
     next: str | None = Field(
         None, description="null: a holdout — the enrollment ends here, receiving nothing"
     )
+
+    @model_validator(mode="after")
+    def _one_share(self) -> SplitBranch:
+        if (self.weight is None) == (self.percent is None):
+            raise ValueError("give a branch a weight or a percent (one of them)")
+        return self
+
+    @property
+    def share(self) -> float:
+        return float(self.weight if self.weight is not None else self.percent or 0)
 
 
 class SplitExperiment(_Model):
@@ -272,6 +283,11 @@ class SplitNode(_Model):
     def _names(cls, branches: list[SplitBranch]) -> list[SplitBranch]:
         if len({b.name for b in branches}) != len(branches):
             raise ValueError("branch names must differ")
+        given = [b.percent for b in branches if b.percent is not None]
+        if given and len(given) != len(branches):
+            raise ValueError("give every branch a percent, or every branch a weight")
+        if given and abs(sum(given) - 100) > 1e-6:
+            raise ValueError(f"the branches' percents add up to {sum(given):g}, not 100")
         return branches
 
     @model_validator(mode="after")

@@ -167,7 +167,7 @@ def branch(ctx: Context, node: BranchNode, members: list[Enrollment]) -> list[Mo
 
 @handler("split")
 def split(ctx: Context, node: SplitNode, members: list[Enrollment]) -> list[Move]:
-    total = sum(b.weight for b in node.branches)
+    total = sum(b.share for b in node.branches)
     # an experiment that has been decided: the winner takes every share but the holdouts'
     won = splits.winner(ctx, members[0].node or "", node) if node.experiment is not None else None
     winner = next((b for b in node.branches if b.name == won), None)
@@ -176,7 +176,7 @@ def split(ctx: Context, node: SplitNode, members: list[Enrollment]) -> list[Move
         # stable per enrollment and node: a retried pass takes the same branch
         point = zlib.crc32(f"{e.id}:{e.node}".encode()) / 2**32 * total
         for b in node.branches:
-            point -= b.weight
+            point -= b.share
             if point < 0:
                 break
         if winner is not None and b.next is not None:
