@@ -124,6 +124,13 @@ def test_a_campaign_broadcast_report_counts_people_attributes_orders_and_exports
     assert (days[order_day]["converted"], days[order_day]["revenue"]) == (2, 42.5)
     assert days["2026-03-01"] == {"date": "2026-03-01", "sent": 0, "opened": 0, "clicked": 0,
                                   "converted": 0, "revenue": 0}  # fmt: skip
+    table = api.get("/reports/timeseries", params={
+        "source": "campaign", "id": cid, "start": "2026-03-01T00:00:00Z", "end": "2026-03-05T00:00:00Z",
+        "format": "csv"})  # fmt: skip
+    assert table.headers["content-type"].startswith("text/csv")
+    rows = table.text.splitlines()
+    assert rows[0] == "date,sent,opened,clicked,converted,revenue" and len(rows) == 5
+    assert f"{sent_day},10,6,3," in table.text and rows[1] == "2026-03-01,0,0,0,0,0"
 
 
 def test_attribution_models_share_a_conversion_between_two_broadcasts(
@@ -177,6 +184,11 @@ def test_funnel_counts_contacts_who_did_each_step_in_order_within_the_window(
     assert (steps[1]["from_previous"], steps[2]["from_first"]) == (0.75, 0.25)
     body["within_days"] = 5
     assert [s["contacts"] for s in api.post("/reports/funnel", body).json()["steps"]] == [4, 3, 2]
+    table = api.post("/reports/funnel?format=csv", body)
+    assert table.headers["content-type"].startswith("text/csv")
+    assert table.text.splitlines() == [
+        "step,event,contacts,from_previous,from_first", "1,Product Viewed,4,,1.0",
+        "2,Added to Cart,3,0.75,0.75", "3,Order Completed,2,0.6667,0.5"]  # fmt: skip
 
 
 def test_bad_input_is_422_and_unknown_ids_404(api: Api) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -38,6 +38,15 @@ def _cell(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
         return "'" + value
     return value
+
+
+def _table(header: list[Any], rows: Iterable[list[Any]]) -> Response:
+    """A CSV answer: the header, then the rows, every text cell quoted against formulas."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([_cell(h) for h in header])
+    writer.writerows([_cell(v) for v in row] for row in rows)
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
 
 
 def _csv(report: dict[str, Any], by: str) -> Response:
@@ -115,20 +124,36 @@ def timeseries(
     end: datetime,
     metric: str | None = None,
     model: Model = "last",
-) -> dict[str, Any]:
+    format: Annotated[Literal["json", "csv"], Query(description="csv: one row per day")] = "json",
+) -> Any:
     """Per UTC day: sent, opened, clicked, converted, revenue (or just ``metric``)."""
     with reading(state.engine) as conn:
-        return reports.timeseries(
+        report = reports.timeseries(
             conn, ws.id, source=source, source_id=id, start=start, end=end, now=state.clock.now(),
             metric=metric, model=model,
         )  # fmt: skip
+    if format == "json":
+        return report
+    columns = [metric] if metric else list(reports.METRICS)
+    return _table(["date", *columns], ([day["date"], *(day[c] for c in columns)] for day in report["days"]))
 
 
 @router.post("/funnel")
-def funnel(body: FunnelRequest, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
+def funnel(
+    body: FunnelRequest,
+    state: StateDep,
+    ws: WorkspaceDep,
+    format: Annotated[Literal["json", "csv"], Query(description="csv: one row per step")] = "json",
+) -> Any:
     """Contacts who did each step in order, within ``within_days`` of their first step."""
     with reading(state.engine) as conn:
-        return reports.funnel(conn, ws.id, body.steps, body.start, body.end, body.within_days)
+        report = reports.funnel(conn, ws.id, body.steps, body.start, body.end, body.within_days)
+    if format == "json":
+        return report
+    columns = ["event", "contacts", "from_previous", "from_first"]
+    return _table(
+        ["step", *columns], ([i, *(s[c] for c in columns)] for i, s in enumerate(report["steps"], 1))
+    )
 
 
 @router.get("/lifecycle")
@@ -148,9 +173,8 @@ def lifecycle_movement(
         report = lifecycle.lifecycle_report(conn, ws.id, start, end, interval, state.clock.now())
     if format == "json":
         return report
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["period", *(_cell(s) for s in report["stages"])])
-    for row in report["periods"]:
-        writer.writerow([row["period"], *(row["entered"].get(s, 0) for s in report["stages"])])
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
+    stages = report["stages"]
+    return _table(
+        ["period", *stages],
+        ([p["period"], *(p["entered"].get(s, 0) for s in stages)] for p in report["periods"]),
+    )
