@@ -374,7 +374,9 @@ def _by_variant(
         holdout["converted"], holdout["revenue"] = _holdout_conversions(conn, ws, b, scope.goal, now)
     by_variant.append({"variant": "holdout", **_finish(holdout, int(assigned.get("holdout", 0)))})
     exp, results = b.experiment, b.results or {}
-    state = "decided" if b.winner else "testing" if b.status == "testing" else "pending"
+    # "measured": judged without a winner (variants of different audiences)
+    state = ("decided" if b.winner else "measured" if results.get("judged_at")
+             else "testing" if b.status == "testing" else "pending")  # fmt: skip
     return {
         "by_variant": by_variant,
         "experiment": {

@@ -78,13 +78,16 @@ class BroadcastCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     campaign_id: int | None = None
-    segment_id: int
+    segment_id: int | None = Field(
+        None, description="The audience; optional when the experiment's variants name their own segments"
+    )
     channel: ChannelKind
     template_id: int | None = Field(None, description="The content; or an experiment's variants")
     experiment: dict[str, Any] | None = Field(
         None,
-        description="{variants: [{name, template_id, weight}], holdout_percent, test_percent, metric: "
-        "open|click|conversion, window_hours, goal_event}: the winner goes to the rest after the window",
+        description="{variants: [{name, template_id, weight | percent, channel?, offer_id?, segment_id?}], "
+        "holdout_percent, test_percent, metric: open|click|conversion|revenue, window_hours, goal_event}: "
+        "the winner goes to the rest after the window; variants with segments are measured, not judged",
     )
     topic_id: int | None = None
     send_at: datetime | None = Field(

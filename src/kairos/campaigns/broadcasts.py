@@ -24,11 +24,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, literal, or_, select, update
+from sqlalchemy import Connection, String, and_, bindparam, exists, func, insert, literal, or_, select, update
 
 from kairos.campaigns.experiments import (
+    Experiment,
+    Variant,
     assign_variant,
     holdout_lift,
+    in_holdout,
     parse_experiment,
     pick_winner,
     variant_results,
@@ -36,17 +39,24 @@ from kairos.campaigns.experiments import (
 )
 from kairos.campaigns.tables import broadcast, broadcast_recipient, campaign
 from kairos.contacts.tables import contact
+from kairos.db.dialect import chunks
 from kairos.db.types import BigID
 from kairos.errors import Conflict, InvalidInput, NotFound
 from kairos.messaging import outbox
 from kairos.messaging.policy import get_policy, zone
 from kairos.messaging.tables import message, subscription_topic, template
+from kairos.offers.assignment import assign, availability, holdings
+from kairos.offers.matching import best_offers
+from kairos.offers.service import offer_row
+from kairos.offers.tables import offer
 from kairos.segments.tables import segment, segment_membership
 
 CHUNK = 5000
 #: Where held messages of a paused broadcast wait (far beyond any real due time)
 HELD = datetime(9999, 1, 1, tzinfo=UTC)
 EARLIEST_OFFSET = timedelta(hours=14)  # UTC+14 (Line Islands) reaches a local time first
+#: Why a recipient of an offer variant got no message: the offer could not be given to it
+NO_OFFER = "no_offer"
 
 
 def _planned(b: Any, tz_name: str | None, fallback: str, now: datetime) -> datetime:
@@ -57,35 +67,50 @@ def _planned(b: Any, tz_name: str | None, fallback: str, now: datetime) -> datet
     return max(local.replace(tzinfo=zone(tz_name, fallback)).astimezone(UTC), now)
 
 
+def _segment_exists(conn: Connection, workspace_id: int, segment_id: Any) -> bool:
+    return segment_id is not None and conn.execute(
+        select(segment.c.id).where(segment.c.id == segment_id, segment.c.workspace_id == workspace_id)
+    ).first() is not None  # fmt: skip
+
+
 def _check(conn: Connection, workspace_id: int, data: dict[str, Any]) -> dict[str, Any]:
-    if (
-        data.get("segment_id") is None
-        or conn.execute(
-            select(segment.c.id).where(
-                segment.c.id == data["segment_id"], segment.c.workspace_id == workspace_id
-            )
-        ).first()
-        is None
-    ):
-        raise InvalidInput(f"no segment {data.get('segment_id')}", code="unknown_segment")
     exp = parse_experiment(data["experiment"]) if data.get("experiment") is not None else None
+    # variants with their own audiences: the broadcast's segment, if any, narrows their union
+    optional = exp is not None and exp.by_audience and data.get("segment_id") is None
+    if not optional and not _segment_exists(conn, workspace_id, data.get("segment_id")):
+        raise InvalidInput(f"no segment {data.get('segment_id')}", code="unknown_segment")
     if (exp is None) == (data.get("template_id") is None):
         raise InvalidInput("give a template_id, or an experiment with variants", code="invalid_content")
-    for tid in [v.template_id for v in exp.variants] if exp else [data["template_id"]]:
+    content = [(v.template_id, v.channel or data["channel"]) for v in exp.variants] if exp else [
+        (data["template_id"], data["channel"])]  # fmt: skip
+    for tid, channel in content:
         found = conn.execute(
             select(template.c.channel).where(template.c.id == tid, template.c.workspace_id == workspace_id)
         ).scalar()
         if found is None:
             raise InvalidInput(f"no template {tid}", code="unknown_template")
-        if found != data["channel"]:
+        if found != channel:
             raise InvalidInput(
-                f"template {tid} is for {found}, not {data['channel']}", code="template_channel_mismatch"
+                f"template {tid} is for {found}, not {channel}", code="template_channel_mismatch"
             )
-    if data.get("topic_id") is not None and conn.execute(
-        select(subscription_topic.c.id).where(subscription_topic.c.id == data["topic_id"],
-                                              subscription_topic.c.workspace_id == workspace_id)
-    ).first() is None:  # fmt: skip
-        raise InvalidInput(f"no topic {data['topic_id']}", code="unknown_topic")
+    for v in exp.variants if exp else []:
+        if v.segment_id is not None and not _segment_exists(conn, workspace_id, v.segment_id):
+            raise InvalidInput(f"variant {v.name}: no segment {v.segment_id}", code="unknown_segment")
+        if v.offer_id is not None and conn.execute(
+            select(offer.c.id).where(offer.c.id == v.offer_id, offer.c.workspace_id == workspace_id)
+        ).first() is None:  # fmt: skip
+            raise InvalidInput(f"variant {v.name}: no offer {v.offer_id}", code="unknown_offer")
+    if data.get("topic_id") is not None:
+        topic = conn.execute(
+            select(subscription_topic.c.channel).where(subscription_topic.c.id == data["topic_id"],
+                                                       subscription_topic.c.workspace_id == workspace_id)
+        ).first()  # fmt: skip
+        if topic is None:
+            raise InvalidInput(f"no topic {data['topic_id']}", code="unknown_topic")
+        for _, channel in content:
+            if topic.channel not in (None, channel):
+                raise InvalidInput(f"topic {data['topic_id']} is for {topic.channel} messages, not {channel}",
+                                   code="topic_channel_mismatch")  # fmt: skip
     if (
         data.get("campaign_id") is not None
         and conn.execute(
@@ -254,15 +279,32 @@ def run_broadcasts(conn: Connection, now: datetime) -> int:
 
 
 def _snapshot(conn: Connection, b: Any, now: datetime) -> int:
-    members = select(literal(b.id, BigID), segment_membership.c.contact_id).where(
-        segment_membership.c.segment_id == b.segment_id
-    )
-    conn.execute(insert(broadcast_recipient).from_select(["broadcast_id", "contact_id"], members))
+    exp = parse_experiment(b.experiment) if b.experiment is not None else None
+    if exp is not None and exp.by_audience:
+        _snapshot_audiences(conn, b, exp)
+    else:
+        members = select(literal(b.id, BigID), segment_membership.c.contact_id).where(
+            segment_membership.c.segment_id == b.segment_id
+        )
+        conn.execute(insert(broadcast_recipient).from_select(["broadcast_id", "contact_id"], members))
     audience = conn.execute(
         select(func.count()).where(broadcast_recipient.c.broadcast_id == b.id)
     ).scalar_one()
-    if b.experiment is not None:
-        exp = parse_experiment(b.experiment)
+    if exp is not None and exp.by_audience:
+        if exp.holdout_percent > 0:  # the holdout by the stable hash, whatever the segment
+            ids = conn.execute(
+                select(broadcast_recipient.c.contact_id).where(broadcast_recipient.c.broadcast_id == b.id)
+            ).scalars()
+            held = [{"cid": cid, "variant": "holdout"} for cid in ids if in_holdout(exp, b.id, cid)]
+            if held:
+                conn.execute(
+                    update(broadcast_recipient)
+                    .where(broadcast_recipient.c.broadcast_id == b.id,
+                           broadcast_recipient.c.contact_id == bindparam("cid"))
+                    .values(variant=bindparam("variant")),
+                    held,
+                )  # fmt: skip
+    elif exp is not None:
         ids = conn.execute(
             select(broadcast_recipient.c.contact_id).where(broadcast_recipient.c.broadcast_id == b.id)
         ).scalars()
@@ -284,6 +326,26 @@ def _snapshot(conn: Connection, b: Any, now: datetime) -> int:
     return max(audience, 1)
 
 
+def _snapshot_audiences(conn: Connection, b: Any, exp: Experiment) -> None:
+    """The union of the variants' segments (narrowed to the broadcast's segment, if it has
+    one), each recipient with the variant of the first segment listed that holds it: one
+    INSERT … SELECT per variant, skipping the contacts an earlier one took."""
+    sm, r = segment_membership.c, broadcast_recipient.c
+    within = segment_membership.alias("within")
+    for v in exp.variants:
+        members = select(literal(b.id, BigID), sm.contact_id, literal(v.name, String(64))).where(
+            sm.segment_id == v.segment_id,
+            ~exists().where(r.broadcast_id == b.id, r.contact_id == sm.contact_id),
+        )
+        if b.segment_id is not None:
+            members = members.where(
+                exists().where(within.c.segment_id == b.segment_id, within.c.contact_id == sm.contact_id)
+            )
+        conn.execute(
+            insert(broadcast_recipient).from_select(["broadcast_id", "contact_id", "variant"], members)
+        )
+
+
 def _queue_chunk(conn: Connection, b: Any, now: datetime) -> int:
     r = broadcast_recipient.c
     q = (
@@ -298,7 +360,7 @@ def _queue_chunk(conn: Connection, b: Any, now: datetime) -> int:
         q = q.where(r.variant.is_not(None), r.variant != "holdout")
     pending = conn.execute(q).all()
     if not pending:
-        if exp is not None and b.winner is None:
+        if exp is not None and b.winner is None and b.results is None:
             # the test group is queued: judge it when the window has passed
             conn.execute(
                 update(broadcast)
@@ -308,22 +370,39 @@ def _queue_chunk(conn: Connection, b: Any, now: datetime) -> int:
             return 1
         conn.execute(update(broadcast).where(broadcast.c.id == b.id).values(status="queued", updated_at=now))
         return 1
-    templates = {v.name: v.template_id for v in exp.variants} if exp is not None else {}
+    variants = {v.name: v for v in exp.variants} if exp is not None else {}
+    offers: dict[int, dict[str, Any] | None] = {}  # contact → its offer, None: it could get none
+    for v in variants.values():
+        if v.offer_id is not None:
+            offers.update(
+                _give_offer(conn, b, v.offer_id, [p.contact_id for p in pending if p.variant == v.name], now)
+            )
     fallback = get_policy(conn, b.workspace_id).timezone
     ids = outbox.enqueue(
         conn,
         b.workspace_id,
         [
             outbox.NewMessage(
-                contact_id=cid, channel=b.channel, template_id=templates.get(variant, b.template_id),
+                contact_id=cid, channel=_channel(variants.get(variant), b.channel),
+                template_id=variants[variant].template_id if variant in variants else b.template_id,
                 topic_id=b.topic_id, source="broadcast", source_id=str(b.id),
                 idempotency_key=f"broadcast:{b.id}:{cid}", send_at=_planned(b, tz, fallback, now),
                 variant=variant if exp is not None else None,
+                data={"offer": offers[cid]} if offers.get(cid) else None,
             )
             for cid, tz, variant in pending
         ],
         now,
     )  # fmt: skip
+    offerless = [
+        mid for (cid, _, _), mid in zip(pending, ids, strict=True) if cid in offers and not offers[cid]
+    ]
+    for part in chunks(offerless):  # like a journey's offer step taking its "none" branch: no message
+        conn.execute(
+            update(message)
+            .where(message.c.id.in_(part), message.c.status == outbox.QUEUED)
+            .values(status=outbox.SKIPPED, reason=NO_OFFER, updated_at=now)
+        )
     conn.execute(
         update(broadcast_recipient)
         .where(
@@ -340,12 +419,48 @@ def _queue_chunk(conn: Connection, b: Any, now: datetime) -> int:
     return len(ids)
 
 
+def _channel(variant: Variant | None, default: str) -> str:
+    return variant.channel if variant is not None and variant.channel is not None else default
+
+
+def _give_offer(
+    conn: Connection, b: Any, offer_id: int, contact_ids: list[int], now: datetime
+) -> dict[int, dict[str, Any] | None]:
+    """Contact → the offer as templates see it (``Assignment.template()``: the offer's fields
+    and the contact's code), or None. As a journey's offer step: those the offer fits
+    (``best_offers`` on this offer: active, in its window, eligible, codes left) are given it
+    (``assign``: exactly once per contact, a pool code each); and a contact already holding it
+    unredeemed gets that same assignment (and code) again. The others — not eligible, pool
+    exhausted, sold out — get None."""
+    if not contact_ids:
+        return {}
+    row = offer_row(conn, b.workspace_id, offer_id)
+    fits = best_offers(conn, b.workspace_id, contact_ids, now, offer_keys=[row["key"]])
+    chosen = [cid for cid in contact_ids if fits.get(cid) is not None]
+    rest = [cid for cid in contact_ids if fits.get(cid) is None]
+    if rest and availability(row, now) is None:
+        held = holdings(conn, [offer_id], rest)
+        chosen += [cid for cid in rest if (h := held.get((offer_id, cid))) is not None and h.open is not None]
+    result = assign(conn, b.workspace_id, offer_id, chosen, now, source=f"broadcast:{b.id}")
+    return {cid: result.assigned[cid].template() if cid in result.assigned else None for cid in contact_ids}
+
+
 def _judge(conn: Connection, b: Any, now: datetime) -> int:
     """The test window has passed: compare the variants, pick the winner, record the results
     (with the lift over the holdout), and give the remainder the winning variant."""
     exp = parse_experiment(b.experiment)
     since = b.snapshot_at or b.starts_at or now
     results = variant_results(conn, b.id, exp, broadcast_recipient, since, now)
+    if exp.by_audience:  # different audiences: measured and reported, no winner to send
+        lift = holdout_lift(conn, b.id, exp, broadcast_recipient, since, now)
+        conn.execute(
+            update(broadcast).where(broadcast.c.id == b.id).values(
+                status="queued", updated_at=now,
+                results={"metric": exp.metric, "variants": results, "winner": None, "confidence": None,
+                         "judged_at": now.isoformat(), "holdout": lift},
+            )
+        )  # fmt: skip
+        return 1
     winner, confidence = pick_winner(results, exp.metric)
     lift = holdout_lift(conn, b.id, exp, broadcast_recipient, since, now)
     conn.execute(

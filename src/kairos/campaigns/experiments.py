@@ -18,6 +18,13 @@ revenue. With ``test_percent`` 100 there is no remainder: the experiment only me
 lift over the holdout is the conversion rate (and the revenue per contact) of everyone who
 was sent a message minus the holdout's, with a normal-approximation confidence interval.
 
+A variant is content: a template, and optionally its own ``channel`` (the template is of that
+channel) and an ``offer_id`` (given to each recipient as the message is queued, shown as
+``{{ offer.code }}``). Or variants are audiences: each names a ``segment_id``; the snapshot
+is the union of the segments, each recipient gets the variant of the first segment listed it
+is in (the holdout is still taken first by the hash), and since the audiences differ there
+is no winner: the experiment measures each variant (``test_percent`` is 100).
+
 The statistics are pure functions (``two_proportion_test``, ``welch_test``,
 ``difference_interval``, ``mean_difference_interval``, ``pick_winner``): journey split
 experiments (``journeys/splits.py``) use them too. The SQL reads n, the successes, and the
@@ -53,6 +60,7 @@ from kairos.analytics.attribution import revenue_of
 from kairos.db.types import UTCDateTime
 from kairos.errors import InvalidInput
 from kairos.events.tables import event
+from kairos.messaging.channels.base import CHANNEL_KINDS
 from kairos.messaging.tables import message, message_event
 
 METRICS = ("open", "click", "conversion", "revenue")
@@ -67,10 +75,27 @@ class Variant(BaseModel):
     percent: float | None = Field(
         None, gt=0, le=100, description="A share of the audience; with the holdout they add up to 100"
     )
+    channel: str | None = Field(None, description="The variant's channel; default the broadcast's")
+    offer_id: int | None = Field(None, ge=1, description="An offer given to each recipient, as {{ offer }}")
+    segment_id: int | None = Field(
+        None, ge=1, description="The variant's own audience (then every variant has one, and no share)"
+    )
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, channel: str | None) -> str | None:
+        if channel is not None and channel not in CHANNEL_KINDS:
+            raise ValueError(f"channel is one of {', '.join(CHANNEL_KINDS)}")
+        return channel
 
     @model_validator(mode="after")
     def _one_share(self) -> Variant:
-        if (self.weight is None) == (self.percent is None):
+        if self.segment_id is not None:
+            if self.weight is not None or self.percent is not None:
+                raise ValueError(
+                    "a variant with a segment_id is sent to its segment: give no weight or percent"
+                )
+        elif (self.weight is None) == (self.percent is None):
             raise ValueError("give a variant a weight or a percent (one of them)")
         return self
 
@@ -115,6 +140,28 @@ class Experiment(BaseModel):
             raise ValueError(f"the variants' percents and holdout_percent add up to {total:g}, not 100")
         return self
 
+    @model_validator(mode="after")
+    def _audiences(self) -> Experiment:
+        """Different audiences: every variant names its segment, and there is no winner to
+        send to a remainder (the audiences differ), so the whole audience is the test."""
+        segments = [v.segment_id for v in self.variants if v.segment_id is not None]
+        if not segments:
+            return self
+        if len(segments) != len(self.variants):
+            raise ValueError("give every variant a segment_id, or none")
+        if len(set(segments)) != len(segments):
+            raise ValueError("the variants' segment_ids must differ")
+        if self.test_percent != 100:
+            raise ValueError(
+                "variants with their own segments are not compared for a winner: test_percent is 100"
+            )
+        return self
+
+    @property
+    def by_audience(self) -> bool:
+        """The variants are different audiences (each its segment), not shares of one."""
+        return self.variants[0].segment_id is not None
+
 
 def parse_experiment(data: Any) -> Experiment:
     try:
@@ -135,6 +182,8 @@ def assign_variant(exp: Experiment, broadcast_id: int, contact_id: int) -> str |
     point = bucket(broadcast_id, contact_id)
     if point < exp.holdout_percent:
         return "holdout"
+    if exp.by_audience:  # the variant is the contact's segment's, set with the snapshot
+        return None
     rest = (point - exp.holdout_percent) / (100 - exp.holdout_percent) * 100  # again in [0, 100)
     if rest >= exp.test_percent:
         return None
@@ -144,6 +193,10 @@ def assign_variant(exp: Experiment, broadcast_id: int, contact_id: int) -> str |
         if spot < 0:
             return v.name
     return exp.variants[-1].name
+
+
+def in_holdout(exp: Experiment, broadcast_id: int, contact_id: int) -> bool:
+    return bucket(broadcast_id, contact_id) < exp.holdout_percent
 
 
 def two_proportion_test(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
