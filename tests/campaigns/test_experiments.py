@@ -10,15 +10,18 @@ import random
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import BigInteger, Engine, func, insert, literal, select, union_all
 
 from kairos.campaigns.experiments import (
     assign_variant,
+    bucket,
+    bucket_sql,
     mean_difference_interval,
     parse_experiment,
     pick_winner,
     student_t_sf,
     two_proportion_test,
+    variant_sql,
     welch_test,
 )
 from kairos.campaigns.tables import broadcast_recipient
@@ -127,6 +130,35 @@ def test_assignment_is_stable_and_follows_the_weights() -> None:
         and abs(share["B"] - 0.20) < 0.015
     )
     assert None not in picks  # test_percent 100: no remainder
+    # another broadcast draws its holdout afresh: about 20 % of this one's, not the same people
+    held = {cid for cid, pick in enumerate(picks) if pick == "holdout"}
+    again = {cid for cid in held if assign_variant(exp, 8, cid) == "holdout"}
+    assert 0.15 < len(again) / len(held) < 0.25
+
+
+def test_the_database_assigns_exactly_as_python_does(engine: Engine) -> None:
+    exp = parse_experiment({"variants": [{"name": "A", "template_id": 1, "percent": 30},
+                                         {"name": "B", "template_id": 2, "percent": 25},
+                                         {"name": "C", "template_id": 3, "percent": 35}],
+                            "holdout_percent": 10, "test_percent": 40})  # fmt: skip
+    big = [2**31 - 2, 2**31 - 1, 2**31, 2**40 + 17, 9_007_199_254_740_993]
+    ids = [*range(1, 3001), *big]
+    count = select(literal(1, BigInteger).label("id")).cte("ids", recursive=True)
+    count = count.union_all(select(count.c.id + 1).where(count.c.id < 3000))
+    table = union_all(select(count.c.id), *(select(literal(i, BigInteger)) for i in big)).subquery("ids")
+    for broadcast_id in (1, 977, 2**31 + 5):
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    table.c.id,
+                    bucket_sql(broadcast_id, table.c.id),
+                    variant_sql(exp, broadcast_id, table.c.id),
+                )
+            ).all()
+        assert {i: (p, v) for i, p, v in rows} == {
+            i: (bucket(broadcast_id, i), assign_variant(exp, broadcast_id, i)) for i in ids
+        }
+    assert {assign_variant(exp, 1, i) for i in ids} == {"holdout", "A", "B", "C", None}
 
 
 def test_the_z_test_matches_the_textbook() -> None:

@@ -24,17 +24,29 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, String, and_, bindparam, exists, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Connection,
+    String,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    update,
+)
 
 from kairos.campaigns.experiments import (
     Experiment,
     Variant,
-    assign_variant,
     holdout_lift,
-    in_holdout,
     parse_experiment,
     pick_winner,
     variant_results,
+    variant_sql,
     window,
 )
 from kairos.campaigns.tables import broadcast, broadcast_recipient, campaign
@@ -283,40 +295,23 @@ def _snapshot(conn: Connection, b: Any, now: datetime) -> int:
     if exp is not None and exp.by_audience:
         _snapshot_audiences(conn, b, exp)
     else:
-        members = select(literal(b.id, BigID), segment_membership.c.contact_id).where(
-            segment_membership.c.segment_id == b.segment_id
+        # each recipient's variant (or holdout) by the stable hash, computed in SQL
+        sm = segment_membership.c
+        variant = variant_sql(exp, b.id, sm.contact_id) if exp is not None else null()
+        members = select(literal(b.id, BigID), sm.contact_id, variant).where(sm.segment_id == b.segment_id)
+        conn.execute(
+            insert(broadcast_recipient).from_select(["broadcast_id", "contact_id", "variant"], members)
         )
-        conn.execute(insert(broadcast_recipient).from_select(["broadcast_id", "contact_id"], members))
     audience = conn.execute(
         select(func.count()).where(broadcast_recipient.c.broadcast_id == b.id)
     ).scalar_one()
-    if exp is not None and exp.by_audience:
-        if exp.holdout_percent > 0:  # the holdout by the stable hash, whatever the segment
-            ids = conn.execute(
-                select(broadcast_recipient.c.contact_id).where(broadcast_recipient.c.broadcast_id == b.id)
-            ).scalars()
-            held = [{"cid": cid, "variant": "holdout"} for cid in ids if in_holdout(exp, b.id, cid)]
-            if held:
-                conn.execute(
-                    update(broadcast_recipient)
-                    .where(broadcast_recipient.c.broadcast_id == b.id,
-                           broadcast_recipient.c.contact_id == bindparam("cid"))
-                    .values(variant=bindparam("variant")),
-                    held,
-                )  # fmt: skip
-    elif exp is not None:
-        ids = conn.execute(
-            select(broadcast_recipient.c.contact_id).where(broadcast_recipient.c.broadcast_id == b.id)
-        ).scalars()
-        rows = [{"cid": cid, "variant": assign_variant(exp, b.id, cid)} for cid in ids]
+    if exp is not None and exp.by_audience and exp.holdout_percent > 0:
+        # the holdout by the stable hash, whatever the segment
+        r = broadcast_recipient.c
         conn.execute(
             update(broadcast_recipient)
-            .where(
-                broadcast_recipient.c.broadcast_id == b.id,
-                broadcast_recipient.c.contact_id == bindparam("cid"),
-            )
-            .values(variant=bindparam("variant")),
-            [r for r in rows if r["variant"] is not None],
+            .where(r.broadcast_id == b.id, variant_sql(exp, b.id, r.contact_id) == "holdout")
+            .values(variant="holdout")
         )
     conn.execute(
         update(broadcast)

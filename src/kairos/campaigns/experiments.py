@@ -34,7 +34,6 @@ sum and sum of squares of revenue per recipient in one grouped query (``goal_mom
 from __future__ import annotations
 
 import math
-import zlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,12 +44,14 @@ from sqlalchemy import (
     Connection,
     Float,
     Interval,
+    String,
     and_,
     bindparam,
     case,
     cast,
     func,
     literal,
+    null,
     or_,
     select,
     type_coerce,
@@ -172,31 +173,63 @@ def parse_experiment(data: Any) -> Experiment:
         raise InvalidInput(f"experiment.{where}: {first['msg']}", code="invalid_experiment") from None
 
 
-def bucket(broadcast_id: int, contact_id: int) -> float:
-    """A stable point in [0, 100) per (broadcast, contact)."""
-    return zlib.crc32(f"{broadcast_id}:{contact_id}".encode()) % 1_000_000 / 10_000
+#: the points of the bucket hash: [0, SCALE)
+SCALE = 1_000_000
+_P = 2_147_483_647  # 2^31 - 1, a prime: every product below stays under 2^62
+_A, _B, _C, _D = 48_271, 40_503, 12_345, 1_103_515_245
+
+
+def bucket(broadcast_id: int, contact_id: int) -> int:
+    """A stable point in [0, SCALE) per (broadcast, contact). Computed the same way in SQL
+    (``bucket_sql``), so a snapshot assigns variants in one INSERT … SELECT: an affine step
+    modulo 2^31 - 1, then a square so that each broadcast shuffles its audience afresh (an
+    affine hash alone would give the next broadcast's holdout a shifted window of the same
+    order), then a multiplication to spread it."""
+    x = ((contact_id % _P) * _A + (broadcast_id % _P) * _B) % _P
+    x = (x * x + _C) % _P
+    return x * _D % _P % SCALE
+
+
+def bucket_sql(broadcast_id: int, contact_id: Any) -> Any:
+    """``bucket`` as a SQL expression over a contact id column (SQLite and PostgreSQL)."""
+    x = ((contact_id % _P) * _A + (broadcast_id % _P) * _B) % _P
+    x = (x * x + _C) % _P
+    return x * _D % _P % SCALE
+
+
+def plan(exp: Experiment) -> list[tuple[int, str]]:
+    """(upper bound, assignment) over the points, in order: the holdout, then each variant's
+    part of the test group; points beyond the last bound are the remainder (they wait)."""
+    held = round(exp.holdout_percent * SCALE / 100)
+    bounds = [(held, "holdout")] if held else []
+    if exp.by_audience:  # the variant is the contact's segment's, set with the snapshot
+        return bounds
+    tested = held + round((SCALE - held) * exp.test_percent / 100)
+    total, running = sum(v.share for v in exp.variants), 0.0
+    for v in exp.variants[:-1]:
+        running += v.share
+        bounds.append((held + round((tested - held) * running / total), v.name))
+    bounds.append((tested, exp.variants[-1].name))
+    return bounds
 
 
 def assign_variant(exp: Experiment, broadcast_id: int, contact_id: int) -> str | None:
     """``holdout``, a variant's name (test group), or None (the remainder, which waits)."""
     point = bucket(broadcast_id, contact_id)
-    if point < exp.holdout_percent:
-        return "holdout"
-    if exp.by_audience:  # the variant is the contact's segment's, set with the snapshot
-        return None
-    rest = (point - exp.holdout_percent) / (100 - exp.holdout_percent) * 100  # again in [0, 100)
-    if rest >= exp.test_percent:
-        return None
-    spot = rest / exp.test_percent * sum(v.share for v in exp.variants)
-    for v in exp.variants:
-        spot -= v.share
-        if spot < 0:
-            return v.name
-    return exp.variants[-1].name
+    return next((name for upper, name in plan(exp) if point < upper), None)
+
+
+def variant_sql(exp: Experiment, broadcast_id: int, contact_id: Any) -> Any:
+    """``assign_variant`` as a SQL expression over a contact id column."""
+    point = bucket_sql(broadcast_id, contact_id)
+    bounds = plan(exp)
+    if not bounds:
+        return null()
+    return case(*((point < upper, literal(name, String(64))) for upper, name in bounds), else_=null())
 
 
 def in_holdout(exp: Experiment, broadcast_id: int, contact_id: int) -> bool:
-    return bucket(broadcast_id, contact_id) < exp.holdout_percent
+    return assign_variant(exp, broadcast_id, contact_id) == "holdout"
 
 
 def two_proportion_test(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
