@@ -4,6 +4,8 @@ API, the outbox and the dispatcher, against local servers speaking each provider
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -100,7 +102,9 @@ def test_the_in_app_inbox_lists_reads_and_dismisses(
     assert api.get(f"/messages/{r.json()['id']}").json()["status"] == "sent"
 
     http, auth = api.http, _basic(workspace.write_key)
-    box = http.get("/inbox/v1/messages", params={"user_id": "user-7"}, headers=auth).json()
+    secret = api.get("/inbox/identity-secret").json()["identity_secret"]
+    me = {"user_id": "user-7", "user_hash": hmac.new(secret.encode(), b"user-7", hashlib.sha256).hexdigest()}
+    box = http.get("/inbox/v1/messages", params=me, headers=auth).json()
     assert box["unread"] == 1
     [item] = box["data"]
     assert (item["title"], item["body"], item["data"]) == (
@@ -108,29 +112,27 @@ def test_the_in_app_inbox_lists_reads_and_dismisses(
         "Your points: 40",
         {"deeplink": "app://points"},
     )
-    assert (
-        http.post(
-            f"/inbox/v1/messages/{item['id']}/read", params={"user_id": "user-7"}, headers=auth
-        ).status_code
-        == 204
-    )
-    assert http.get("/inbox/v1/messages", params={"user_id": "user-7"}, headers=auth).json()["unread"] == 0
-    assert (
-        http.post(
-            f"/inbox/v1/messages/{item['id']}/dismiss", params={"user_id": "user-7"}, headers=auth
-        ).status_code
-        == 204
-    )
-    assert http.get("/inbox/v1/messages", params={"user_id": "user-7"}, headers=auth).json()["data"] == []
+    assert http.post(f"/inbox/v1/messages/{item['id']}/read", params=me, headers=auth).status_code == 204
+    assert http.get("/inbox/v1/messages", params=me, headers=auth).json()["unread"] == 0
+    assert http.post(f"/inbox/v1/messages/{item['id']}/dismiss", params=me, headers=auth).status_code == 204
+    assert http.get("/inbox/v1/messages", params=me, headers=auth).json()["data"] == []
     kinds = [e["kind"] for e in api.get(f"/messages/{r.json()['id']}").json()["events"]]
     assert kinds == ["delivered", "opened"]
 
-    assert http.get("/inbox/v1/messages", params={"user_id": "user-7"}).status_code == 401
-    assert (
-        http.get("/inbox/v1/messages", params={"user_id": "user-7"}, headers=_basic("wk_wrong")).status_code
-        == 401
-    )
-    other = http.get("/inbox/v1/messages", params={"user_id": "nobody"}, headers=auth)
+    assert http.get("/inbox/v1/messages", params=me).status_code == 401
+    assert http.get("/inbox/v1/messages", params=me, headers=_basic("wk_wrong")).status_code == 401
+    # the write key is public: a user id alone, or with another user's hash, reads nothing
+    for params in ({"user_id": "user-7"}, {"user_id": "user-7", "user_hash": "0" * 64},
+                   {"user_id": "user-8", "user_hash": me["user_hash"]}):  # fmt: skip
+        refused = http.get("/inbox/v1/messages", params=params, headers=auth)
+        assert (refused.status_code, refused.json()["code"]) == (401, "invalid_user_hash")
+        read = http.post(f"/inbox/v1/messages/{item['id']}/read", params=params, headers=auth)
+        assert read.status_code == 401
+    nobody = {
+        "user_id": "nobody",
+        "user_hash": hmac.new(secret.encode(), b"nobody", hashlib.sha256).hexdigest(),
+    }
+    other = http.get("/inbox/v1/messages", params=nobody, headers=auth)
     assert (other.status_code, other.json()["code"]) == (404, "contact_not_found")
 
 

@@ -29,7 +29,7 @@ from kairos.contacts.fields import normalize_email
 from kairos.contacts.service import find_contact_id, live_contact_id
 from kairos.db.engine import reading
 from kairos.errors import NotFound
-from kairos.messaging import outbox, service
+from kairos.messaging import identity, outbox, service
 from kairos.messaging.render import Tracking, context, load_contacts, render_content
 from kairos.messaging.ssrf import check_url
 from kairos.messaging.templates import compile_template
@@ -117,6 +117,14 @@ def read_signing_secret(channel_id: int, state: StateDep, ws: WorkspaceDep) -> d
     receiver to verify `webhook-signature`. Kairos generates one when none was given."""
     with reading(state.engine) as conn:
         return {"signing_secret": service.signing_secret(conn, ws.id, channel_id, state.keyring)}
+
+
+@router.get("/inbox/identity-secret")
+def read_identity_secret(state: StateDep, ws: WorkspaceDep) -> dict[str, str]:
+    """The workspace's in-app inbox identity secret: your backend signs each signed-in user's
+    id with it (`user_hash` = HMAC-SHA256(secret, user_id), hex) and hands the hash to the
+    page or app that reads `/inbox/v1/messages`. Keep it server-side."""
+    return {"identity_secret": identity.identity_secret(state.keyring, ws.id)}
 
 
 @router.delete("/channels/{channel_id}", status_code=204)

@@ -24,7 +24,7 @@ from kairos.api.messaging_schemas import ProviderReport
 from kairos.contacts.service import find_contact_id
 from kairos.db.engine import reading
 from kairos.errors import InvalidInput, NotFound, Unauthorized
-from kairos.messaging import consent, tracking
+from kairos.messaging import consent, identity, tracking
 from kairos.messaging.tables import inbox_message, message
 from kairos.workspaces.service import Workspace
 
@@ -299,7 +299,11 @@ async def provider_report(token: str, request: Request, state: StateDep) -> Resp
 
 
 def _inbox_contact(
-    state: Any, authorization: str | None, user_id: str | None, anonymous_id: str | None
+    state: Any,
+    authorization: str | None,
+    user_id: str | None,
+    anonymous_id: str | None,
+    user_hash: str | None,
 ) -> tuple[Workspace, int]:
     if not authorization or not authorization.lower().startswith("basic "):
         raise Unauthorized("use HTTP Basic auth with the write key as user name", code="unauthorized")
@@ -312,6 +316,12 @@ def _inbox_contact(
         raise Unauthorized("unknown or revoked write key", code="unauthorized")
     if (user_id is None) == (anonymous_id is None):
         raise InvalidInput("give exactly one of user_id, anonymous_id", code="invalid_contact")
+    if user_id is not None and not identity.verified(state.keyring, ws.id, user_id, user_hash):
+        raise Unauthorized(
+            "a user_id needs its user_hash: HMAC-SHA256 of the user id with the workspace's identity "
+            "secret, computed by your backend (GET /api/v1/inbox/identity-secret)",
+            code="invalid_user_hash",
+        )
     with reading(state.engine) as conn:
         cid = find_contact_id(
             conn, ws.id, "user_id" if user_id else "anonymous_id", user_id or anonymous_id or ""
@@ -327,10 +337,12 @@ def inbox(
     authorization: Annotated[str | None, Header()] = None,
     user_id: str | None = None,
     anonymous_id: str | None = None,
+    user_hash: str | None = None,
     include_dismissed: bool = False,
 ) -> dict[str, Any]:
-    """A contact's in-app messages, newest first (write key as Basic auth user name)."""
-    ws, cid = _inbox_contact(state, authorization, user_id, anonymous_id)
+    """A contact's in-app messages, newest first (write key as Basic auth user name; a
+    ``user_id`` with its ``user_hash``)."""
+    ws, cid = _inbox_contact(state, authorization, user_id, anonymous_id, user_hash)
     q = select(inbox_message).where(inbox_message.c.workspace_id == ws.id, inbox_message.c.contact_id == cid)
     if not include_dismissed:
         q = q.where(inbox_message.c.dismissed_at.is_(None))
@@ -350,11 +362,12 @@ def inbox_action(
     authorization: Annotated[str | None, Header()] = None,
     user_id: str | None = None,
     anonymous_id: str | None = None,
+    user_hash: str | None = None,
 ) -> Response:
     """`read` or `dismiss` one in-app message; idempotent. Reading records an open."""
     if action not in ("read", "dismiss"):
         raise NotFound(f"no action {action!r}: use read or dismiss", code="not_found")
-    ws, cid = _inbox_contact(state, authorization, user_id, anonymous_id)
+    ws, cid = _inbox_contact(state, authorization, user_id, anonymous_id, user_hash)
     now = state.clock.now()
     column = "read_at" if action == "read" else "dismissed_at"
     with state.engine.begin() as conn:
