@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
+from kairos.clock import FixedClock
 from kairos.worker.loop import Worker
 from tests.conftest import Api
 from tests.messaging.conftest import SmtpServer, email_template, make_contact
@@ -107,3 +109,45 @@ def test_a_channel_can_be_verified_without_sending(
     inbox = api.post("/channels", {"name": "inbox", "provider": "inapp"}).json()
     r = api.post(f"/channels/{inbox['id']}/verify")
     assert (r.status_code, r.json()["code"]) == (422, "verify_unsupported")
+
+
+def test_segments_on_consent_follow_subscriptions_as_the_send_check_does(
+    api: Api, worker: Worker, clock: FixedClock
+) -> None:
+    news = api.post("/topics", {"key": "news", "name": "News", "opt_in": True, "channel": "email"}).json()
+    api.post("/topics", {"key": "tips", "name": "Tips", "opt_in": False, "channel": "email"})
+    ann, bob, cy = (make_contact(api, email=f"{n}@example.com") for n in ("ann", "bob", "cy"))
+
+    def segment(name: str, root: dict[str, Any]) -> int:
+        r = api.post("/segments", {"name": name, "definition": {"root": root}})
+        assert r.status_code == 201, r.text
+        return int(r.json()["id"])
+
+    def members(sid: int) -> set[int]:
+        return {m["id"] for m in api.get(f"/segments/{sid}/members").json()["data"]}
+
+    readers = segment("news readers", {"type": "subscription", "topic": "news"})
+    tipped = segment("tips", {"type": "subscription", "topic": "tips"})
+    mailable = segment("email ok", {"type": "subscription", "channel": "email"})
+    silent = segment("no email", {"type": "subscription", "channel": "email", "subscribed": False})
+    worker.run_once()
+    # opt-in: nobody until they subscribe; opt-out: everybody until they unsubscribe
+    assert (members(readers), members(tipped), members(mailable), members(silent)) == (
+        set(), {ann, bob, cy}, {ann, bob, cy}, set())  # fmt: skip
+
+    change = {"source": "api"}
+    api.post(f"/contacts/{ann}/subscriptions", {**change, "topic_id": news["id"], "status": "subscribed"})
+    tips_id = api.get("/topics").json()["data"][1]["id"]
+    api.post(f"/contacts/{bob}/subscriptions", {**change, "topic_id": tips_id, "status": "unsubscribed"})
+    api.post(f"/contacts/{cy}/subscriptions", {**change, "channel": "email", "status": "unsubscribed"})
+    clock.advance(timedelta(seconds=1))
+    worker.run_once()
+    assert members(readers) == {ann}
+    assert members(tipped) == {ann}  # bob left the topic, cy the whole channel
+    assert (members(mailable), members(silent)) == ({ann, bob}, {cy})
+
+    for bad, code in (({"type": "subscription", "topic": "nope"}, "unknown_topic"),
+                      ({"type": "subscription", "channel": "fax"}, "invalid_definition"),
+                      ({"type": "subscription"}, "invalid_definition")):  # fmt: skip
+        r = api.post("/segments", {"name": f"bad {code}", "definition": {"root": bad}})
+        assert (r.status_code, r.json()["code"]) == (422, code), r.json()

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, delete, insert, select, tuple_, update
 
+from kairos.contacts.tables import contact
 from kairos.db.dialect import chunks, insert_on_conflict
 from kairos.errors import Conflict, InvalidInput, NotFound
 from kairos.messaging.channels.base import CHANNEL_KINDS
@@ -179,6 +180,11 @@ def set_consent(
             created_at=now,
         )
     )  # fmt: skip
+    # consent is part of the profile: segments on it re-evaluate (contacts/changes.py)
+    from kairos.contacts.service import mark_changed  # here: contacts imports messaging
+
+    conn.execute(update(contact).where(contact.c.id == contact_id).values(updated_at=now))
+    mark_changed(conn, workspace_id, [contact_id], now)
     return True
 
 

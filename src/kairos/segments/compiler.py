@@ -22,6 +22,8 @@ from kairos.contacts.attributes import attribute_types
 from kairos.contacts.tables import contact, contact_tag, tag
 from kairos.db.dialect import chunks
 from kairos.errors import InvalidInput
+from kairos.messaging.channels.base import CHANNEL_KINDS
+from kairos.messaging.tables import subscription, subscription_topic
 from kairos.segments import behaviour
 from kairos.segments.definition import (
     NODE_TYPES,
@@ -38,6 +40,7 @@ from kairos.segments.definition import (
     SegmentDefinition,
     SegmentMembershipCondition,
     SequenceCondition,
+    SubscriptionCondition,
     TagCondition,
     Window,
 )
@@ -116,7 +119,14 @@ def context(conn: Connection, workspace_id: int, now: datetime) -> Context:
     traits (as ``computed.NAME``)."""
     types = attribute_types(conn, workspace_id)
     types |= {COMPUTED + name: kind for name, kind in trait_types(conn, workspace_id).items()}
-    return Context(ensure_utc(now), types, conn.dialect.name)
+    t = subscription_topic.c
+    topics = {
+        key: (int(tid), bool(opt_in), channel)
+        for key, tid, opt_in, channel in conn.execute(
+            select(t.key, t.id, t.opt_in, t.channel).where(t.workspace_id == workspace_id)
+        )
+    }
+    return Context(ensure_utc(now), types, conn.dialect.name, topics=topics)
 
 
 def evaluate(
@@ -265,6 +275,42 @@ def _member_of(rows: Select[Any], column: Any, ctx: Context, present: bool) -> C
     return found if present else not_(found)
 
 
+def _subscription(node: SubscriptionCondition, ctx: Context, path: str) -> ColumnElement[bool]:
+    """May the contact receive marketing there — the send-time consent check
+    (``messaging/consent.blocked_by_consent``) in SQL: not unsubscribed from the channel,
+    and subscribed to an opt-in topic or not unsubscribed from an opt-out one."""
+    channel = node.channel
+    allowed: list[ColumnElement[bool]] = []
+    if node.topic is not None:
+        found = ctx.topics.get(node.topic)
+        if found is None:
+            raise InvalidInput(f"{path}.topic: no subscription topic {node.topic!r}", code="unknown_topic")
+        topic_id, opt_in, topic_channel = found
+        if channel is not None and topic_channel is not None and channel != topic_channel:
+            raise InvalidInput(
+                f"{path}: topic {node.topic!r} is for {topic_channel}, not {channel}",
+                code="invalid_definition",
+            )
+        channel = channel or topic_channel
+        if opt_in:
+            allowed.append(_consent(f"topic:{topic_id}", "subscribed"))
+        else:
+            allowed.append(not_(_consent(f"topic:{topic_id}", "unsubscribed")))
+    if channel is not None:
+        if channel not in CHANNEL_KINDS:
+            raise InvalidInput(
+                f"{path}.channel: one of {', '.join(CHANNEL_KINDS)}", code="invalid_definition"
+            )
+        allowed.append(not_(_consent(f"channel:{channel}", "unsubscribed")))
+    may = and_(*allowed)
+    return may if node.subscribed else not_(may)
+
+
+def _consent(scope: str, status: str) -> ColumnElement[bool]:
+    s = subscription.c
+    return exists().where(s.contact_id == contact.c.id, s.scope == scope, s.status == status)
+
+
 def _bucket(node: RandomBucketCondition, ctx: Context, path: str) -> ColumnElement[bool]:
     below: ColumnElement[bool] = bucket_expression(node.salt) < node.percent * BUCKETS / 100
     return below
@@ -277,6 +323,7 @@ _HANDLERS: dict[type, Compile] = {
     AttributeCondition: _attribute,
     TagCondition: _tag,
     SegmentMembershipCondition: _segment,
+    SubscriptionCondition: _subscription,
     RandomBucketCondition: _bucket,
     **behaviour.HANDLERS,
 }

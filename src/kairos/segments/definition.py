@@ -167,12 +167,21 @@ class SegmentMembershipCondition(_Node):
 
 
 class SubscriptionCondition(_Node):
-    """Reserved: consent to a channel's topic. Refused until messaging exists."""
+    """Consent: the contact may (``subscribed: true``) or may not receive marketing on a
+    channel, or on a subscription topic (by its key) — as the send-time consent check
+    decides it: not unsubscribed from the channel, and subscribed to an opt-in topic or not
+    unsubscribed from an opt-out one."""
 
     type: Literal["subscription"] = "subscription"
-    channel: str = Field(min_length=1)
-    topic: str | None = None
+    channel: str | None = Field(None, min_length=1)
+    topic: str | None = Field(None, min_length=1, description="A subscription topic's key")
     subscribed: bool = True
+
+    @model_validator(mode="after")
+    def _something(self) -> SubscriptionCondition:
+        if self.channel is None and self.topic is None:
+            raise ValueError("a subscription condition names a channel, a topic or both")
+        return self
 
 
 class RandomBucketCondition(_Node):

@@ -8,7 +8,7 @@ string where a number is expected never matches and never breaks PostgreSQL's ca
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -72,6 +72,8 @@ class Context:
     #: Set when the whole workspace is evaluated: conditions then compile to sets of
     #: contacts (one scan) instead of subqueries correlated to each contact.
     workspace_id: int | None = None
+    #: the workspace's subscription topics: key → (id, opt-in, channel or None)
+    topics: dict[str, tuple[int, bool, str | None]] = field(default_factory=dict)
 
     @property
     def whole(self) -> bool:
