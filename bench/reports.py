@@ -50,6 +50,7 @@ def _seed(engine: Any, gen: Generated, say: Callable[[str], None]) -> dict[str, 
     from kairos.campaigns import service as campaigns
     from kairos.campaigns.tables import broadcast, broadcast_recipient, campaign
     from kairos.contacts.tables import contact
+    from kairos.db.dialect import shifted
     from kairos.journeys import service as journeys
     from kairos.journeys.tables import enrollment
     from kairos.messaging import service as messaging
@@ -208,7 +209,7 @@ def _seed(engine: Any, gen: Generated, say: Callable[[str], None]) -> dict[str, 
                     ["workspace_id", "message_id", "contact_id", "kind", "machine", "created_at"],
                     select(
                         literal(ws), message.c.id, message.c.contact_id, literal(kind), machine,
-                        _plus_minutes(message.c.sent_at, minutes, conn.dialect.name),
+                        shifted(message.c.sent_at, timedelta(minutes=minutes), conn.dialect.name),
                     ).where(ours, when),
                 )
             )  # fmt: skip
@@ -228,16 +229,6 @@ def _seed(engine: Any, gen: Generated, say: Callable[[str], None]) -> dict[str, 
             conn.execute(text(f"ANALYZE {table}"))
     say(f"seeded in {time.perf_counter() - started:.0f} s")
     return {"campaign": int(cid), "broadcast": int(bid), "journey": int(jid)}
-
-
-def _plus_minutes(col: Any, minutes: int, dialect: str) -> Any:
-    from sqlalchemy import BigInteger, Interval, bindparam, type_coerce
-
-    from kairos.db.types import UTCDateTime
-
-    if dialect == "sqlite":
-        return type_coerce(type_coerce(col, BigInteger) + minutes * 60_000_000, UTCDateTime())
-    return col + bindparam(None, timedelta(minutes=minutes), type_=Interval)
 
 
 def _lifecycle(conn: Any, ws: int, ref: datetime, say: Callable[[str], None]) -> None:

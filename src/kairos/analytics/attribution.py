@@ -17,10 +17,8 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Float,
-    Interval,
     Select,
     and_,
-    bindparam,
     case,
     cast,
     func,
@@ -31,7 +29,7 @@ from sqlalchemy import (
 
 from kairos.clock import ensure_utc
 from kairos.contacts.tables import contact
-from kairos.db.dialect import no_index
+from kairos.db.dialect import no_index, shifted
 from kairos.errors import InvalidInput
 from kairos.events.tables import event
 from kairos.messaging.tables import message
@@ -76,14 +74,6 @@ def check_model(model: str) -> str:
     if model not in MODELS:
         raise InvalidInput(f"model must be one of {', '.join(MODELS)}", code="invalid_model")
     return model
-
-
-def plus_days(col: Any, days: int, dialect: str) -> ColumnElement[Any]:
-    """``col + days`` for an instant column (integer microseconds on SQLite)."""
-    if dialect == "sqlite":
-        return type_coerce(col, BigInteger) + literal(days * 86_400_000_000, BigInteger)
-    out: ColumnElement[Any] = col + bindparam(None, timedelta(days=days), type_=Interval)
-    return out
 
 
 def day_number(col: Any, dialect: str) -> ColumnElement[int]:
@@ -151,7 +141,7 @@ def credits(
             and_(
                 touch.c.contact_id == ev.c.contact_id,
                 touch.c.sent_at < ev.c.timestamp,
-                touch.c.sent_at >= plus_days(ev.c.timestamp, -goal.window_days, dialect),
+                touch.c.sent_at >= shifted(ev.c.timestamp, -timedelta(days=goal.window_days), dialect),
                 # not by workspace and source: SQLite would scan those messages, seeking events
                 no_index(touch.c.workspace_id) == workspace_id,
                 no_index(touch.c.source).in_(TOUCH_SOURCES),
@@ -244,7 +234,12 @@ def funnel(
     for i, name in enumerate(steps[1:], start=1):
         prev = level.c[f"t{i - 1}"]
         later = first(
-            name, level.c.cid, prev, name == steps[i - 1], plus_days(level.c.t0, within_days, d), False
+            name,
+            level.c.cid,
+            prev,
+            name == steps[i - 1],
+            shifted(level.c.t0, timedelta(days=within_days), d),
+            False,
         )
         level = (
             select(*level.c, case((prev.is_not(None), later)).label(f"t{i}")).offset(0).subquery(f"step{i}")

@@ -39,14 +39,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import (
-    BigInteger,
-    ColumnElement,
     Connection,
     Float,
-    Interval,
     String,
     and_,
-    bindparam,
     case,
     cast,
     func,
@@ -54,10 +50,10 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    type_coerce,
 )
 
 from kairos.analytics.attribution import revenue_of
+from kairos.db.dialect import shifted
 from kairos.db.types import UTCDateTime
 from kairos.errors import InvalidInput
 from kairos.events.tables import event
@@ -347,14 +343,6 @@ def pick_winner(
     else:
         _, p = two_proportion_test(best["successes"], best[size], second["successes"], second[size])
     return name, 1 - p
-
-
-def shifted(col: Any, delta: timedelta, dialect: str) -> ColumnElement[Any]:
-    """``col + delta`` for an instant column (integer microseconds on SQLite)."""
-    if dialect == "sqlite":
-        return type_coerce(col, BigInteger) + literal(delta // timedelta(microseconds=1), BigInteger)
-    out: ColumnElement[Any] = col + bindparam(None, delta, type_=Interval)
-    return out
 
 
 def goal_moments(

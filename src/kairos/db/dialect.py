@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Connection, Table, bindparam, func, select
+from sqlalchemy import BigInteger, Connection, Interval, Table, bindparam, func, select, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 
-from kairos.db.types import to_micros
+from kairos.db.types import UTCDateTime, to_micros
 
 T = TypeVar("T")
+
+
+def shifted(col: Any, delta: timedelta, dialect: str) -> ColumnElement[Any]:
+    """``col + delta`` for an instant column or expression (epoch microseconds on SQLite,
+    an interval on PostgreSQL)."""
+    if dialect == "sqlite":
+        micros = delta // timedelta(microseconds=1)
+        return type_coerce(type_coerce(col, BigInteger) + micros, UTCDateTime)
+    out: ColumnElement[Any] = col + bindparam(None, delta, type_=Interval)
+    return out
 
 
 class no_index(ColumnElement[Any]):

@@ -38,9 +38,8 @@ from kairos.campaigns.experiments import (
     mean_difference_interval,
     measured,
     pick_winner,
-    shifted,
 )
-from kairos.db.dialect import insert_on_conflict
+from kairos.db.dialect import insert_on_conflict, shifted
 from kairos.journeys.definition import JourneyDefinition, SplitNode
 from kairos.journeys.engine import VERSIONS, Context
 from kairos.journeys.tables import journey, journey_split, journey_step, journey_version

@@ -18,19 +18,16 @@ operators registry, the value in the definition deciding the type a property is 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
-    Interval,
     Select,
     and_,
     exists,
     false,
     func,
-    literal,
     not_,
     or_,
     select,
@@ -40,7 +37,8 @@ from sqlalchemy import (
 
 from kairos.clock import ensure_utc
 from kairos.contacts.tables import contact
-from kairos.db.types import UTCDateTime, to_micros
+from kairos.db.dialect import shifted
+from kairos.db.types import UTCDateTime
 from kairos.events.tables import event
 from kairos.segments.definition import (
     AggregateCondition,
@@ -196,7 +194,9 @@ def sequence(node: SequenceCondition, ctx: Context, path: str) -> ColumnElement[
         nxt = event.alias(f"seq_then_{i}")
         later = [nxt.c.contact_id == first.c.contact_id, nxt.c.timestamp > first.c.timestamp]
         if node.within is not None:
-            later.append(nxt.c.timestamp <= shifted(first, node.within.to_timedelta(), ctx.dialect))
+            later.append(
+                nxt.c.timestamp <= shifted(first.c.timestamp, node.within.to_timedelta(), ctx.dialect)
+            )
         followed.append(
             exists(select(nxt.c.id).where(*matching(then, ctx, f"{path}.then[{i}]", nxt), *later))
         )
@@ -220,14 +220,6 @@ def _holds_for(op: Operator, empty: Any, raw: Any, vtype: ValueType, ctx: Contex
     aggregate is then): if so, the set shape, which only sees contacts with events, cannot
     answer and the correlated one is used."""
     return bool(op.py(empty, coerce_value(op, vtype, raw, f"{path}.value"), ctx.now))
-
-
-def shifted(ev: Any, delta: timedelta, dialect: str) -> Any:
-    """``ev.timestamp + delta`` in SQL (epoch microseconds on SQLite, an interval on PostgreSQL)."""
-    if dialect == "sqlite":
-        micros = to_micros(ensure_utc(datetime(1970, 1, 1)) + delta)
-        return type_coerce(type_coerce(ev.c.timestamp, BigInteger) + micros, UTCDateTime)
-    return ev.c.timestamp + literal(delta, Interval)
 
 
 HANDLERS: dict[type, Any] = {
