@@ -89,13 +89,6 @@ def epoch_day(number: int) -> str:
     return (EPOCH + timedelta(days=int(number))).isoformat()
 
 
-def day_of(col: Any, dialect: str) -> ColumnElement[str]:
-    """The UTC date of an instant column as ``YYYY-MM-DD`` text."""
-    if dialect == "sqlite":
-        return func.date(type_coerce(col, BigInteger) / 1_000_000, "unixepoch")
-    return func.to_char(func.timezone("UTC", col), "YYYY-MM-DD")
-
-
 def revenue_of(ev: Any, dialect: str) -> ColumnElement[float]:
     values = [cast(json_value(ev.c.properties, key, "number", dialect), Float) for key in REVENUE_KEYS]
     return func.coalesce(*values, literal(0.0, Float))

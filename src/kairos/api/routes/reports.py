@@ -50,14 +50,11 @@ def _table(header: list[Any], rows: Iterable[list[Any]]) -> Response:
 
 
 def _csv(report: dict[str, Any], by: str) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    """A report's rows: the breakdown key, then the figures; the totals first."""
     key = by.removeprefix("by_")
-    writer.writerow([key, *reports.FIGURES])
-    writer.writerow(["total", *(report["totals"][f] for f in reports.FIGURES)])
-    for row in report[by]:
-        writer.writerow([_cell(row[key]), *(_cell(row[f]) for f in reports.FIGURES)])
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
+    rows = [["total", *(report["totals"][f] for f in reports.FIGURES)]]
+    rows += [[row[key], *(row[f] for f in reports.FIGURES)] for row in report[by]]
+    return _table([key, *reports.FIGURES], rows)
 
 
 def _answer(
