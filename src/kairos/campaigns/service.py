@@ -18,8 +18,11 @@ from kairos.campaigns.tables import broadcast, campaign
 from kairos.errors import Conflict, InvalidInput, NotFound
 from kairos.journeys.tables import journey
 from kairos.messaging.channels.base import CHANNEL_KINDS
+from kairos.messaging.tables import template
+from kairos.offers.tables import offer
 from kairos.segments.compiler import parse_definition
 from kairos.segments.tables import segment
+from kairos.workspaces.references import require_owned
 
 _DAY = timedelta(days=1)
 PLAN_FIELDS = (
@@ -49,6 +52,13 @@ def _validate(conn: Connection, workspace_id: int, data: dict[str, Any]) -> None
         is None
     ):
         raise InvalidInput(f"no segment {data['segment_id']}", code="unknown_segment")
+    require_owned(
+        conn, offer, workspace_id, data.get("offer_id"), field="offer_id", what="offer", code="unknown_offer"
+    )
+    require_owned(
+        conn, template, workspace_id, data.get("template_ids"),
+        field="template_ids", what="template", code="unknown_template",
+    )  # fmt: skip
     goal = data.get("goal")
     if goal is not None:
         if not isinstance(goal, dict) or not goal.get("event"):

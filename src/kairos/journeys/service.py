@@ -26,6 +26,7 @@ from kairos.journeys.tables import enrollment, journey, journey_step, journey_ve
 from kairos.journeys.triggers import watch_all
 from kairos.messaging.tables import subscription_topic, template
 from kairos.offers.tables import offer
+from kairos.segments.service import check_segment_references
 from kairos.segments.tables import segment
 
 STATUSES = ("draft", "active", "paused", "archived")
@@ -35,6 +36,8 @@ def _check_references(conn: Connection, workspace_id: int, definition: Any) -> N
     """Templates, topics and segments a definition names must exist in the workspace."""
     from kairos.journeys.definition import (
         AssignOfferNode,
+        BranchNode,
+        ConditionNode,
         NotifySalesNode,
         ScheduleTrigger,
         SegmentTrigger,
@@ -55,6 +58,12 @@ def _check_references(conn: Connection, workspace_id: int, definition: Any) -> N
         ):
             raise InvalidInput(f"no segment {sid}", code="unknown_segment")
     for node_id, node in definition.nodes.items():
+        if isinstance(node, ConditionNode):
+            check_segment_references(conn, workspace_id, node.condition, f"nodes.{node_id}.condition")
+        if isinstance(node, BranchNode):
+            for i, case in enumerate(node.cases):
+                where = f"nodes.{node_id}.cases[{i}].condition"
+                check_segment_references(conn, workspace_id, case.condition, where)
         if isinstance(node, AssignOfferNode) and node.offer_keys:
             known = set(
                 conn.execute(

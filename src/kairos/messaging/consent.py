@@ -24,7 +24,8 @@ from kairos.contacts.tables import contact
 from kairos.db.dialect import chunks, insert_on_conflict
 from kairos.errors import Conflict, InvalidInput, NotFound
 from kairos.messaging.channels.base import CHANNEL_KINDS
-from kairos.messaging.tables import consent_event, subscription, subscription_topic, suppression
+from kairos.messaging.tables import consent_event, subscription, subscription_topic, suppression, template
+from kairos.workspaces.references import require_owned
 
 Status = Literal["subscribed", "unsubscribed", "pending"]
 STATUSES = ("subscribed", "unsubscribed", "pending")
@@ -65,6 +66,7 @@ def create_topic(
     _check_channel(channel)
     if double_opt_in and not opt_in:
         raise InvalidInput("double_opt_in needs opt_in: true", code="invalid_topic")
+    _check_confirmation_template(conn, workspace_id, confirmation_template_id)
     if conn.execute(
         select(subscription_topic.c.id).where(
             subscription_topic.c.workspace_id == workspace_id, subscription_topic.c.key == key
@@ -83,6 +85,13 @@ def create_topic(
     return get_topic(conn, workspace_id, topic_id)
 
 
+def _check_confirmation_template(conn: Connection, workspace_id: int, template_id: int | None) -> None:
+    require_owned(
+        conn, template, workspace_id, template_id,
+        field="confirmation_template_id", what="template", code="unknown_template",
+    )  # fmt: skip
+
+
 def update_topic(
     conn: Connection, workspace_id: int, topic_id: int, changes: dict[str, Any]
 ) -> dict[str, Any]:
@@ -91,6 +100,7 @@ def update_topic(
     _check_channel(merged["channel"])
     if merged["double_opt_in"] and not merged["opt_in"]:
         raise InvalidInput("double_opt_in needs opt_in: true", code="invalid_topic")
+    _check_confirmation_template(conn, workspace_id, changes.get("confirmation_template_id"))
     if changes:
         conn.execute(update(subscription_topic).where(subscription_topic.c.id == topic_id).values(**changes))
     return get_topic(conn, workspace_id, topic_id)

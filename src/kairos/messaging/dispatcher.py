@@ -173,7 +173,9 @@ class Dispatcher:
             config = configs.get(config_id) if config_id is not None else None
             if view is None or cid is None:
                 skip[mid] = ("contact_deleted", None)
-            elif config is None or config["kind"] != r["channel"]:
+            elif config is None or config["kind"] != r["channel"] or config["workspace_id"] != r["workspace_id"]:
+                # a message only ever goes through a channel of its own workspace: the API
+                # refuses foreign channel ids, and this holds even if a row slipped past it
                 fail[mid] = ("no_channel", f"no {r['channel']} channel is configured")
             elif config["paused_until"] is not None and config["paused_until"] > now:
                 defer[mid] = (config["paused_until"], "channel_paused")
@@ -196,6 +198,11 @@ class Dispatcher:
             t["id"]: t
             for t in conn.execute(select(template).where(template.c.id.in_(template_ids))).mappings()
         }
+        for c in candidates:  # the same for templates: never render another workspace's
+            t = templates.get(c.template_id) if c.template_id is not None else None
+            if t is not None and t["workspace_id"] != c.workspace_id:
+                fail[c.id] = ("no_template", f"no template {c.template_id}")
+        candidates = [c for c in candidates if c.id not in fail]
         self._write_claim(conn, candidates, skip, fail, defer, now)
         return candidates, len(skip) + len(fail) + len(defer), configs, views, templates, policies
 

@@ -31,7 +31,7 @@ from kairos.contacts.tables import contact
 from kairos.db.dialect import FastStatement, chunks, insert_on_conflict, json_converter, time_converter
 from kairos.errors import InvalidInput, NotFound
 from kairos.messaging.channels.base import CHANNEL_KINDS
-from kairos.messaging.tables import message, message_event, subscription_topic, template
+from kairos.messaging.tables import channel_config, message, message_event, subscription_topic, template
 
 QUEUED, SENDING, SENT, DELIVERED = "queued", "sending", "sent", "delivered"
 FAILED, BOUNCED, SKIPPED = "failed", "bounced", "skipped"
@@ -161,6 +161,25 @@ def _check(conn: Connection, workspace_id: int, items: list[NewMessage]) -> None
                 raise InvalidInput(
                     f"template {m.template_id} is for {found[m.template_id]}, not {m.channel}",
                     code="template_channel_mismatch",
+                )
+    config_ids = {m.channel_config_id for m in items if m.channel_config_id is not None}
+    if config_ids:
+        kinds = dict(
+            conn.execute(
+                select(channel_config.c.id, channel_config.c.kind).where(
+                    channel_config.c.workspace_id == workspace_id, channel_config.c.id.in_(config_ids)
+                )
+            ).all()
+        )
+        for m in items:
+            if m.channel_config_id is None:
+                continue
+            if m.channel_config_id not in kinds:
+                raise NotFound(f"no channel {m.channel_config_id}", code="channel_not_found")
+            if kinds[m.channel_config_id] != m.channel:
+                raise InvalidInput(
+                    f"channel {m.channel_config_id} is for {kinds[m.channel_config_id]}, not {m.channel}",
+                    code="channel_kind_mismatch",
                 )
     topic_ids = {m.topic_id for m in items if m.topic_id is not None}
     if topic_ids:

@@ -66,6 +66,25 @@ def _check_references(
             )
 
 
+def check_segment_references(conn: Connection, workspace_id: int, root: Condition, path: str) -> None:
+    """Segments a condition tree names (``type: segment``) must be the workspace's own: for
+    conditions stored outside a segment (journey conditions, previews), where no cycle can form."""
+    refs = list(_segment_nodes(root, path))
+    if not refs:
+        return
+    ids = {ref for _, ref in refs}
+    found = set(
+        conn.execute(
+            select(segment.c.id).where(segment.c.workspace_id == workspace_id, segment.c.id.in_(ids))
+        ).scalars()
+    )
+    for where, ref in refs:
+        if ref not in found:
+            raise InvalidInput(
+                f"{where}.segment_id: no segment {ref} in this workspace", code="unknown_segment"
+            )
+
+
 def _segment_nodes(node: Condition, path: str) -> Iterator[tuple[str, int]]:
     if isinstance(node, SegmentMembershipCondition):
         yield path, node.segment_id
@@ -214,6 +233,7 @@ def preview(
     """How many contacts an unsaved definition matches right now, and a few of them: what
     an editor calls on every change."""
     definition = parse_definition(data)
+    check_segment_references(conn, workspace_id, definition.root, "definition.root")
     ctx = context(conn, workspace_id, now)
     matching = members_query(workspace_id, definition, ctx).subquery()
     count = conn.execute(select(func.count()).select_from(matching)).scalar_one()
