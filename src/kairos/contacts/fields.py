@@ -68,12 +68,26 @@ class ProfileChanges:
     fields: dict[str, str | None] = field(default_factory=dict)
     traits: dict[str, Any] = field(default_factory=dict)  # None removes the trait
     defaults: dict[str, str] = field(default_factory=dict)  # set only where still empty
+    trait_defaults: dict[str, Any] = field(default_factory=dict)  # set only where absent
 
     def update(self, other: ProfileChanges) -> None:
         self.fields.update(other.fields)
         self.traits.update(other.traits)
         for key, value in other.defaults.items():
             self.defaults.setdefault(key, value)
+        for key, value in other.trait_defaults.items():
+            self.trait_defaults.setdefault(key, value)
+
+    def as_defaults(self) -> ProfileChanges:
+        """The same values, but only to fill what is empty: nothing is overwritten or removed."""
+        out = ProfileChanges(defaults=dict(self.defaults), trait_defaults=dict(self.trait_defaults))
+        for key, value in self.fields.items():
+            if value is not None:
+                out.defaults.setdefault(key, value)
+        for key, value in self.traits.items():
+            if value is not None:
+                out.trait_defaults.setdefault(key, value)
+        return out
 
 
 _ATEXT = r"A-Za-z0-9_!#$%&'*+\-/=?^`{|}~"

@@ -83,6 +83,9 @@ def apply_profile_changes(
                 traits.pop(key, None)
             else:
                 traits[key] = value
+        for key, value in change.trait_defaults.items():
+            if traits.get(key) is None:
+                traits[key] = value
         values = [change.fields.get(f, row[f]) for f in PROFILE_FIELDS]
         for i, f in enumerate(PROFILE_FIELDS):
             if values[i] is None and f in change.defaults:

@@ -14,11 +14,12 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, or_, select
 
 from kairos.contacts.fields import ProfileChanges, coerce_traits, normalize_timezone
 from kairos.contacts.identity import Claim, IdentityKey, lookup, resolve
 from kairos.contacts.service import apply_profile_changes, mark_changed
+from kairos.contacts.tables import contact
 from kairos.db.dialect import FastStatement, chunks, time_converter
 from kairos.errors import InvalidInput
 from kairos.events.messages import Message
@@ -55,7 +56,16 @@ def ingest(
     now: datetime,
     *,
     record_events: bool = True,
+    trusted: bool = False,
 ) -> IngestResult:
+    """Ingest ``messages`` in the caller's transaction.
+
+    Unless ``trusted`` (an operator's import), messages come from public clients — a browser
+    holding the write key, a hosted form — that anyone can forge. Such a message without a
+    ``userId`` that lands on an already identified contact (found by the email or phone it
+    claims, or an anonymous id attached that way) only fills the profile's empty fields and
+    absent traits: claiming somebody's address must not rewrite their profile
+    (docs/security.md, "Public writes")."""
     result = IngestResult()
     fresh = _drop_duplicates(conn, workspace_id, messages) if record_events else messages
     result.duplicates = len(messages) - len(fresh)
@@ -66,12 +76,13 @@ def ingest(
     resolution = resolve(conn, workspace_id, claims, now)
     contact_ids = resolution.contact_ids
 
+    guarded = set() if trusted else _identified(conn, fresh, contact_ids, resolution.created)
     changes: dict[int, ProfileChanges] = {}
     for m, cid in zip(fresh, contact_ids, strict=True):
         if m.profile is None:
             continue
         change = changes.setdefault(cid, ProfileChanges())
-        change.update(m.profile)
+        change.update(m.profile.as_defaults() if m.user_id is None and cid in guarded else m.profile)
         if m.context:
             _context_defaults(change, m.context)
     apply_profile_changes(conn, changes, now, created=resolution.created)
@@ -83,6 +94,29 @@ def ingest(
     result.accepted = len(fresh)
     result.contacts = len(set(contact_ids))
     return result
+
+
+def _identified(
+    conn: Connection, messages: list[Message], contact_ids: list[int], created: set[int]
+) -> set[int]:
+    """Of the contacts that profile changes without a userId would touch, those identified
+    before this batch: with a user id, an email or a phone."""
+    candidates = {
+        cid
+        for m, cid in zip(messages, contact_ids, strict=True)
+        if m.profile is not None and m.user_id is None and cid not in created
+    }
+    found: set[int] = set()
+    for part in chunks(candidates):
+        found.update(
+            conn.execute(
+                select(contact.c.id).where(
+                    contact.c.id.in_(part),
+                    or_(contact.c.external_id.is_not(None), contact.c.email.is_not(None), contact.c.phone.is_not(None)),
+                )
+            ).scalars()
+        )
+    return found
 
 
 _STORED_MESSAGE_IDS = select(event.c.message_id).where(

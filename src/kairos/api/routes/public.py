@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 
 from kairos.api.deps import StateDep
 from kairos.api.messaging_schemas import ProviderReport
-from kairos.contacts.service import find_contact_id
+from kairos.api.page_headers import page_headers
 from kairos.db.engine import reading
 from kairos.errors import InvalidInput, NotFound, Unauthorized
 from kairos.messaging import consent, identity, tracking
@@ -323,11 +323,7 @@ def _inbox_contact(
             code="invalid_user_hash",
         )
     with reading(state.engine) as conn:
-        cid = find_contact_id(
-            conn, ws.id, "user_id" if user_id else "anonymous_id", user_id or anonymous_id or ""
-        )
-    if cid is None:
-        raise NotFound("no such contact", code="contact_not_found")
+        cid = identity.inbox_owner(conn, ws.id, user_id=user_id, anonymous_id=anonymous_id)
     return ws, cid
 
 
