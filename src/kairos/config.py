@@ -38,10 +38,21 @@ class Settings(BaseSettings):
     )
     worker_interval: float = Field(0.5, description="Seconds between worker passes when idle")
     api_page_max: int = 1000
-    webhook_allow_private: bool = Field(
+    max_request_bytes: int = Field(
+        2 * 1024 * 1024,
+        ge=1024,
+        description="Largest management API request body (413 request_too_large above it); imports "
+        "and public endpoints have their own limits (docs/security.md)",
+    )
+    allow_private_targets: bool = Field(
         False,
-        description="Let webhooks and webhook channels reach loopback, private and link-local "
-        "addresses (off: SSRF protection)",
+        description="Let outbound connections to user-configured targets — webhook URLs, SMTP "
+        "hosts, provider base URLs and token URIs (Twilio, FCM, WeChat) — reach loopback, private, "
+        "link-local and metadata addresses. Off: SSRF protection. For on-premises relays and "
+        "providers, and tests with local fakes.",
+    )
+    webhook_allow_private: bool = Field(
+        False, description="Former name of allow_private_targets, still honoured (either turns it on)"
     )
     unsubscribe_mailbox: str | None = Field(
         None,

@@ -15,6 +15,7 @@ from kairos import __version__
 from kairos.api import errors
 from kairos.api.deps import AppState
 from kairos.api.ingest import IngestApp
+from kairos.api.limits import BodyLimit
 from kairos.api.routes import (
     attributes,
     campaigns,
@@ -58,15 +59,16 @@ class Kairos:
     """Dispatches by path so ingest pays for no framework routing or middleware."""
 
     def __init__(self, api: FastAPI, ingest: IngestApp) -> None:
-        self.api = api
-        self.ingest = ingest
         self.state: AppState = api.state.kairos
+        self.api = api
+        self.limited = BodyLimit(api, self.state.settings.max_request_bytes)  # all but /v1
+        self.ingest = ingest
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/v1/"):
             await self.ingest(scope, receive, send)
         else:
-            await self.api(scope, receive, send)
+            await self.limited(scope, receive, send)
 
 
 def create_app(
