@@ -112,7 +112,11 @@ def _identified(
             conn.execute(
                 select(contact.c.id).where(
                     contact.c.id.in_(part),
-                    or_(contact.c.external_id.is_not(None), contact.c.email.is_not(None), contact.c.phone.is_not(None)),
+                    or_(
+                        contact.c.external_id.is_not(None),
+                        contact.c.email.is_not(None),
+                        contact.c.phone.is_not(None),
+                    ),
                 )
             ).scalars()
         )

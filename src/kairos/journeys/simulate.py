@@ -8,6 +8,12 @@ changed-contacts handlers (traits, segments, goals, exits, wake-ups) and the nod
 move the enrollment. Messages stay queued and are rendered by the dispatcher's functions;
 nothing is sent. Everything happens in one transaction, always rolled back.
 
+That transaction writes (rolled back), so on SQLite it holds the write lock and every other
+writer — ingest included — waits for it. It is kept short: a simulation taking longer than
+``timeout`` seconds (wall clock) or more than ``MAX_STEPS`` node passages stops with a 422
+``simulation_too_long``, and messages are rendered (templates compiled, Liquid run) only
+after the rollback, from what was read inside.
+
 Two narrowings keep a simulation off everyone else's rows (even rolled back, it would lock
 them and take time): ``_process`` is ``process_changes`` for the simulated contact only, and
 ``_advance`` hands the simulated enrollment alone to the scheduler's ``engine.advance``.
@@ -19,7 +25,9 @@ segments) and once at the start (for the entry rules).
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -51,6 +59,9 @@ from kairos.segments.traits import recompute_traits
 MAX_UNTIL = timedelta(days=400)
 MAX_INSTANTS = 500  # virtual instants visited: a loop on a short wait stops here (truncated)
 MAX_PASSES = 50  # handler passes per instant, as the worker repeats its jobs while they progress
+MAX_STEPS = 2_000  # node passages in one simulation: more is a 422, not a result
+TIMEOUT = 2.0  # seconds of wall clock the simulation's transaction may last
+_clock: Callable[[], float] = time.monotonic  # a stopwatch for the deadline (tests replace it)
 #: the worker's changed-contacts handlers, in its order (``worker/loop.py``)
 CHANGE_HANDLERS = (recompute_traits, reevaluate_contacts, journey_changes)
 NOTE = "consent, suppression, frequency caps and quiet hours are applied when a message is sent"
@@ -85,17 +96,37 @@ def simulate(
     *,
     links: Links,
     default_country: str | None = None,
+    timeout: float = TIMEOUT,
 ) -> dict[str, Any]:
     """Run the journey for the contact from ``start`` to ``start + until`` (see the module
-    docstring). NotFound: journey, contact; InvalidInput: the request; Conflict: no live version."""
+    docstring). NotFound: journey, contact; InvalidInput: the request, or
+    ``simulation_too_long``; Conflict: no live version."""
     start, timeline = _timeline(request, ensure_utc(now))
+    deadline = _clock() + timeout
     conn = engine.connect()
     trans = conn.begin()
     try:
-        return _run(conn, workspace_id, journey_id, request, start, timeline, links, default_country)
+        result, renders = _run(
+            conn, workspace_id, journey_id, request, start, timeline, links, default_country, deadline
+        )
     finally:
         trans.rollback()
         conn.close()
+    for render in renders:  # no transaction open: compiling and rendering take their time
+        render()
+    return result
+
+
+def _too_long(what: str) -> InvalidInput:
+    return InvalidInput(
+        f"the simulation {what}: shorten `until` or check the journey for loops",
+        code="simulation_too_long",
+    )
+
+
+def _check_deadline(deadline: float) -> None:
+    if _clock() > deadline:
+        raise _too_long("took too long")
 
 
 def _timeline(request: SimulationRequest, now: datetime) -> tuple[datetime, Timeline]:
@@ -119,8 +150,9 @@ def _timeline(request: SimulationRequest, now: datetime) -> tuple[datetime, Time
 
 def _run(
     conn: Connection, ws: int, journey_id: int, request: SimulationRequest, start: datetime,
-    timeline: Timeline, links: Links, default_country: str | None,
-) -> dict[str, Any]:  # fmt: skip
+    timeline: Timeline, links: Links, default_country: str | None, deadline: float,
+) -> tuple[dict[str, Any], list[Callable[[], None]]]:  # fmt: skip
+    """(the result, the renders of its messages to run once the transaction is over)"""
     row = get_journey(conn, ws, journey_id)
     if request.version == "live" and row["version_id"] is None:
         raise Conflict(f"journey {journey_id} has no published version", code="journey_not_published")
@@ -149,17 +181,17 @@ def _run(
     }  # fmt: skip
     if not entered:
         result["reason"] = _refusal(conn, journey_id, definition.entry, cid, start)
-        return result
+        return result, []
     e = enrollment.c
     eid = conn.execute(select(e.id).where(e.journey_id == journey_id, e.entry_key == key)).scalar_one()
-    report = _Report(conn, links, ws, eid, shown or 0, definition.nodes)
+    report = _Report(conn, links, ws, eid, shown or 0, definition.nodes, deadline)
     result["truncated"] = _loop(conn, ws, cid, eid, start, start + request.until, timeline, report)
     end = conn.execute(select(enrollment).where(e.id == eid)).one()
     result.update(path=report.path, waits=report.waits(), messages=report.messages, final={
         "state": end.state, "node": end.node, "exit_reason": end.exit_reason, "resume_at": end.resume_at,
         "ended_at": end.ended_at,
     })  # fmt: skip
-    return result
+    return result, report.renders
 
 
 def _loop(
@@ -181,6 +213,7 @@ def _loop(
             _refresh(conn, ws, cid, t)
             refreshed = t
         for _ in range(MAX_PASSES):
+            _check_deadline(report.deadline)
             changed = _process(conn, ws, cid, t)
             moved = _advance(conn, eid, t)
             report.collect(t)
@@ -284,10 +317,14 @@ def _advance(conn: Connection, eid: int, now: datetime) -> bool:
 class _Report:
     """What the simulation saw, read from the open transaction as it goes."""
 
-    def __init__(self, conn: Connection, links: Links, ws: int, eid: int, shown: int, nodes: Any) -> None:
+    def __init__(
+        self, conn: Connection, links: Links, ws: int, eid: int, shown: int, nodes: Any, deadline: float
+    ) -> None:
         self.conn, self.links, self.ws, self.eid, self.shown, self.nodes = conn, links, ws, eid, shown, nodes
+        self.deadline = deadline
         self.path: list[dict[str, Any]] = []
         self.messages: list[dict[str, Any]] = []
+        self.renders: list[Callable[[], None]] = []  # run after the rollback
         self.timers: dict[tuple[str, datetime], tuple[datetime | None, str | None]] = {}
         self.last_step = 0
 
@@ -306,13 +343,16 @@ class _Report:
                 step["message"] = len(self.messages)
                 self.messages.append(self._render(int(r.detail["message_id"]), r.node, now))
             self.path.append(step)
+            if len(self.path) > MAX_STEPS:
+                raise _too_long(f"passed more than {MAX_STEPS:,} nodes")
         e = self.conn.execute(select(enrollment).where(enrollment.c.id == self.eid)).one()
         if e.state == ACTIVE and e.phase == WAIT:
             self.timers.setdefault((e.node, e.node_at), (e.resume_at, e.wait_event))
 
     def _render(self, message_id: int, node: str, now: datetime) -> dict[str, Any]:
         """Render as the dispatcher does, with a preview's links (message 0): the ids made here
-        are rolled back and may later belong to real messages."""
+        are rolled back and may later belong to real messages. What the render needs is read
+        now; the render itself is queued in ``renders``, for after the transaction."""
         m = self.conn.execute(select(message).where(message.c.id == message_id)).mappings().one()
         data, channel = m["data"] or {}, m["channel"]
         view = load_contacts(self.conn, [m["contact_id"]])[m["contact_id"]]
@@ -324,22 +364,27 @@ class _Report:
             "content": None, "error": None,
             "warning": f"the contact has no {channel} address: it would be skipped" if missing else None,
         }  # fmt: skip
-        try:
-            fields = data.get("content") or {}
-            if m["template_id"] is not None:
-                t = template.c
-                channel, fields = self.conn.execute(
-                    select(t.channel, t.fields).where(t.id == m["template_id"])
-                ).one()
-            links = {"unsubscribe_url": self.links.unsubscribe_url(0),
-                     "preferences_url": self.links.preferences_url(self.ws, self.shown)}  # fmt: skip
-            out["content"] = render_content(
-                compile_template(channel, fields), channel, context(view, data, 0, links), message_id=0,
-                links=self.links, tracking=Tracking(), seen_links={}, marketing=not m["transactional"],
-                now=now,
-            )  # fmt: skip
-        except KairosError as exc:
-            out["error"] = exc.message
+        fields = data.get("content") or {}
+        if m["template_id"] is not None:
+            t = template.c
+            channel, fields = self.conn.execute(
+                select(t.channel, t.fields).where(t.id == m["template_id"])
+            ).one()
+        links = {"unsubscribe_url": self.links.unsubscribe_url(0),
+                 "preferences_url": self.links.preferences_url(self.ws, self.shown)}  # fmt: skip
+        ctx = context(view, data, 0, links)
+        marketing = not m["transactional"]
+
+        def render() -> None:
+            try:
+                out["content"] = render_content(
+                    compile_template(channel, fields), channel, ctx, message_id=0, links=self.links,
+                    tracking=Tracking(), seen_links={}, marketing=marketing, now=now,
+                )  # fmt: skip
+            except KairosError as exc:
+                out["error"] = exc.message
+
+        self.renders.append(render)
         return out
 
     def waits(self) -> list[dict[str, Any]]:

@@ -23,12 +23,14 @@ __all__ = [
     "html_to_text",
     "insert_pixel",
     "mark_links",
+    "neutralise_urls",
     "rewrite_links",
     "rewrite_marked_links",
     "same_markup",
     "scan_sites",
     "tidy_text",
     "trackable",
+    "unsafe_url",
 ]
 
 # --------------------------------------------------------------------------- scanner
@@ -485,6 +487,8 @@ def rewrite_marked_links(
         if rewriter is not None and (url := trackable(raw, skip)) is not None:
             links.append(url)
             raw = escape(rewriter(url))
+        elif unsafe_url(raw):  # a contact's "javascript:…" never becomes a link
+            raw = "#"
         parts.append(raw)
         pos = end + 2
         start = find("\x02", pos)
@@ -492,6 +496,93 @@ def rewrite_marked_links(
         return html, links
     parts.append(html[pos:])
     return "".join(parts), links
+
+
+# --------------------------------------------------------------------------- script URLs
+
+#: Attributes whose value a mail client or browser may load or follow as a URL.
+URL_ATTRIBUTES = frozenset(
+    {"href", "src", "action", "formaction", "background", "poster", "cite", "xlink:href",
+     "lowsrc", "dynsrc", "longdesc", "data", "ping", "srcset", "usemap", "manifest"}
+)  # fmt: skip
+_UNSAFE_SCHEMES = ("javascript", "vbscript", "data")
+_SAFE_DATA_IMAGE = re.compile(r"data:image/(?:png|gif|jpe?g|webp|bmp)[;,]", re.I)
+_URL_JUNK = str.maketrans("", "", "\t\n\r")  # URL parsers drop these anywhere
+_SCHEME_END = re.compile(r"[:/?#]")
+_START_TAG = re.compile(r"<([A-Za-z][^\s/>]*+)((?:[^>\"']++|\"[^\"]*+\"|'[^']*+')*+)>")
+_URL_ATTR = re.compile(r'(\s([a-zA-Z:-]+)\s*=\s*)"([^"]*+)"')
+
+
+def unsafe_url(raw: str, *, image: bool = False) -> bool:
+    """Whether an attribute value (as written in HTML) is a ``javascript:``, ``vbscript:`` or
+    ``data:`` URL — the way a browser reads it: entities decoded, leading controls and
+    spaces ignored, tabs and line breaks ignored anywhere. With ``image`` (``<img src>``),
+    ``data:image/png|gif|jpeg|webp|bmp`` is allowed (not SVG, which can carry script)."""
+    if ":" not in raw and "&" not in raw:  # no scheme (an entity could hide the colon)
+        return False
+    url = (unescape(raw) if "&" in raw else raw).translate(_URL_JUNK).lstrip("".join(map(chr, range(33))))
+    end = _SCHEME_END.search(url)
+    if end is None or end.group() != ":":
+        return False
+    scheme = url[: end.start()].lower()
+    if scheme not in _UNSAFE_SCHEMES:
+        return False
+    return not (image and _SAFE_DATA_IMAGE.match(url))
+
+
+def neutralise_urls(html: str, dynamic: re.Pattern[str] | None = None) -> str:
+    """Replace every script or data URL in a URL attribute (``URL_ATTRIBUTES``) with ``#``
+    (see ``unsafe_url``). ``dynamic`` matches Liquid placeholders at compile time: a value
+    whose scheme a placeholder decides is left for the per-message check."""
+    parts: list[str] = []
+    last = 0
+    for tag in _START_TAG.finditer(html):
+        attrs = tag.group(2)
+        if "=" not in attrs:
+            continue
+        name = tag.group(1).lower()
+        changed = False
+        new: list[str] = []
+        pos = 0
+        for a in _URL_ATTR.finditer(attrs):
+            attr = a.group(2).lower()
+            if attr not in URL_ATTRIBUTES:
+                continue
+            value = a.group(3)
+            if dynamic is not None and (m := dynamic.search(value)) is not None:
+                value = value[: m.start()]  # the static prefix decides alone, or nothing does
+            if unsafe_url(value, image=attr == "src" and name == "img"):
+                new += (attrs[pos : a.start()], f'{a.group(1)}"#"')
+                pos, changed = a.end(), True
+        if changed:
+            new.append(attrs[pos:])
+            parts += (html[last : tag.start(2)], "".join(new))
+            last = tag.end(2)
+    if not parts:
+        return html
+    parts.append(html[last:])
+    return "".join(parts)
+
+
+def dynamic_scheme_urls(html: str, dynamic: re.Pattern[str]) -> bool:
+    """Compile time: whether a URL attribute whose scheme depends on Liquid (a placeholder
+    before any ``:/?#``) is left that the link markers do not cover (an ``<a href>`` without
+    ``data-kairos-notrack`` is marked, and checked per message)."""
+    for tag in _START_TAG.finditer(html):
+        attrs = tag.group(2)
+        if not dynamic.search(attrs):
+            continue
+        name = tag.group(1).lower()
+        for a in _URL_ATTR.finditer(attrs):
+            attr = a.group(2).lower()
+            if attr not in URL_ATTRIBUTES or (m := dynamic.search(a.group(3))) is None:
+                continue
+            if _SCHEME_END.search(a.group(3), 0, m.start()) is not None:
+                continue  # the scheme is written out: https://…{{ x }}
+            if name == "a" and attr == "href" and NOTRACK not in attrs:
+                continue
+            return True
+    return False
 
 
 _BODY_END = re.compile(r"</body\s*>", re.I)

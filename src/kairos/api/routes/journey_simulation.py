@@ -21,7 +21,8 @@ def simulate_journey(
     timeline of events under a virtual clock, and answer the path taken, each wait and every
     message that would be sent, rendered. Nothing is stored and nothing is sent; the trigger
     is bypassed, the entry rules apply. Consent, caps and quiet hours apply at send time and
-    are not shown."""
+    are not shown. A simulation that runs too long (`KAIROS_SIMULATION_TIMEOUT`, 2 s) or
+    passes more than 2,000 nodes is a 422 `simulation_too_long`."""
     request = SimulationRequest(
         version=body.version,
         contact_id=body.contact_id,
@@ -43,4 +44,5 @@ def simulate_journey(
         state.clock.now(),
         links=state.links,
         default_country=ws.default_country,
+        timeout=state.settings.simulation_timeout,
     )

@@ -62,13 +62,20 @@ JSON-serialised by the caller). Subjects, preheaders and titles are collapsed to
 
 **Sandbox.** ``include``/``render`` do not exist (templates cannot read files); loop
 iterations, output size, local namespace size and context depth are capped (see the
-``*_LIMIT`` constants); undefined variables render empty. ``render(strict=True)`` (previews,
+``*_LIMIT`` constants), range literals, and every filter's input, arguments and result
+(``join``/``replace`` sized before they run) are bounded, and one message's Liquid shares
+a deadline (``RENDER_TIMEOUT``) checked before every node and filter call; past a limit:
+``TemplateTooComplex``. ``compile_template`` renders once with nothing defined and refuses a
+template that hits a limit then. Undefined variables render empty. ``render(strict=True)`` (previews,
 test sends) reports every undefined variable that was output or looped over —
 ``{% if x %}`` and ``| default:`` stay silent, they are how templates handle optional data.
 
 **Tracking.** ``render`` passes each http(s) ``<a href>`` through ``link_rewriter`` (not the
 context's unsubscribe/preferences links, not links marked ``data-kairos-notrack``, whose
-marker is dropped) and puts the open pixel before ``</body>``. On precompiled bodies the
+marker is dropped) and puts the open pixel before ``</body>``. Script and data URLs
+(``htmltext.unsafe_url``) in URL attributes become ``#``: static ones at compile time, marked
+hrefs per message, and the whole HTML is scanned per message only when another URL
+attribute takes its scheme from Liquid (or on the slow path). On precompiled bodies the
 trackable hrefs are found at compile time (see ``htmltext.mark_links``).
 """
 
@@ -79,8 +86,11 @@ from kairos.messaging.templates.liquid import (
     LOCAL_NAMESPACE_LIMIT,
     LOOP_ITERATION_LIMIT,
     OUTPUT_LIMIT,
+    RENDER_TIMEOUT,
+    SOURCE_LIMIT,
     Rendered,
     TemplateError,
+    TemplateTooComplex,
 )
 
 __all__ = [
@@ -89,8 +99,11 @@ __all__ = [
     "LOCAL_NAMESPACE_LIMIT",
     "LOOP_ITERATION_LIMIT",
     "OUTPUT_LIMIT",
+    "RENDER_TIMEOUT",
+    "SOURCE_LIMIT",
     "CompiledTemplate",
     "Rendered",
     "TemplateError",
+    "TemplateTooComplex",
     "compile_template",
 ]

@@ -15,6 +15,7 @@ from kairos.messaging.htmltext import (
     NOTRACK,
     html_to_text,
     insert_pixel,
+    neutralise_urls,
     rewrite_links,
     rewrite_marked_links,
     tidy_text,
@@ -25,17 +26,23 @@ from kairos.messaging.templates.flat import (
     _flat_field,
 )
 from kairos.messaging.templates.liquid import (
+    _DEADLINE,
     _PLAIN_ENV,
     _STRICT,
     CHANNEL_FIELDS,
+    RENDER_TIMEOUT,
+    SOURCE_LIMIT,
     Rendered,
     TemplateError,
+    TemplateTooComplex,
     _collapse,
+    _deadline_from_now,
     _has_liquid,
     _invalid,
     _render,
     _Strict,
     _Text,
+    deadline,
 )
 from kairos.messaging.templates.precompile import (
     _compile_body,
@@ -80,14 +87,18 @@ class CompiledTemplate:
         ``payload``, ``message``, ``links``…; ``link_rewriter`` and ``open_pixel_url`` apply
         to email HTML. Raises ``TemplateError``; with ``strict``, also when a variable that
         is output or looped over is undefined (all of them are listed)."""
-        if not strict:
-            return self._render(context, link_rewriter, open_pixel_url)
-        state = _Strict()
-        reset = _STRICT.set(state)
+        timer = _DEADLINE.set(_deadline_from_now(RENDER_TIMEOUT))  # see ``liquid.deadline``
         try:
-            rendered = self._render(context, link_rewriter, open_pixel_url)
+            if not strict:
+                return self._render(context, link_rewriter, open_pixel_url)
+            state = _Strict()
+            reset = _STRICT.set(state)
+            try:
+                rendered = self._render(context, link_rewriter, open_pixel_url)
+            finally:
+                _STRICT.reset(reset)
         finally:
-            _STRICT.reset(reset)
+            _DEADLINE.reset(timer)
         if state.report:
             report = list(dict.fromkeys(state.report))
             field_name = report[0].split(":", 1)[0]
@@ -205,6 +216,8 @@ class _EmailTemplate(CompiledTemplate):
             html, links = rewrite_marked_links(html, link_rewriter, skip)
         elif not body.precompiled and (link_rewriter is not None or NOTRACK in html):
             html, links = rewrite_links(html, link_rewriter, skip)
+        if body.scan_urls:  # contact data never yields a javascript: link (see htmltext)
+            html = neutralise_urls(html)
         if open_pixel_url:
             html = insert_pixel(html, open_pixel_url)
 
@@ -392,6 +405,39 @@ def compile_template(channel: str, fields: Mapping[str, Any], *, precompile: boo
             raise _invalid(name, "must be a string")
         if required and isinstance(value, str) and not value.strip():
             raise _invalid(name, "must not be empty")
+        if _source_size(value) > SOURCE_LIMIT:
+            raise InvalidInput(f"{name}: longer than {SOURCE_LIMIT // 1024} KB", code="template_too_large")
+    with deadline(RENDER_TIMEOUT):  # one budget for the body's probes and the check below
+        compiled = _compile(channel, fields, precompile)
+        _check_limits(compiled)
+    return compiled
+
+
+def _source_size(value: Any) -> int:
+    """Characters of a field as written: a string, or the keys and strings of a JSON value."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, Mapping):
+        return sum(len(str(k)) + _source_size(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return sum(_source_size(v) for v in value)
+    return 8
+
+
+def _check_limits(compiled: CompiledTemplate) -> None:
+    """A template that exceeds a resource limit with nothing defined (every loop over a
+    literal range, every ``assign`` of literals runs) would fail for every message: refuse it
+    now. Other errors of an empty render (a filter meeting missing data) are left to each
+    message, as before."""
+    try:
+        compiled.render({})
+    except TemplateTooComplex as err:
+        raise TemplateTooComplex(err.message, field=err.field) from None
+    except TemplateError:
+        pass
+
+
+def _compile(channel: str, fields: Mapping[str, Any], precompile: bool) -> CompiledTemplate:
     if channel == "email":
         return _EmailTemplate(fields, precompile=precompile)
     if channel == "sms":

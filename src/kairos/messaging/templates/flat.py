@@ -16,7 +16,7 @@ from liquid.builtin.expressions import FilteredExpression, Path, PositionalArgum
 from liquid.builtin.expressions import Literal as LiquidLiteral
 from liquid.builtin.filters.misc import default as default_filter
 from liquid.builtin.output import OutputNode
-from liquid.exceptions import LiquidError
+from liquid.exceptions import LiquidError, ResourceLimitError
 from liquid.stringify import to_liquid_string
 from markupsafe import escape as markup_escape
 
@@ -25,6 +25,7 @@ from kairos.messaging.htmltext import (
     LINK_START,
     rewrite_marked_links,
     trackable,
+    unsafe_url,
 )
 from kairos.messaging.templates.liquid import (
     _HTML_ENV,
@@ -32,6 +33,8 @@ from kairos.messaging.templates.liquid import (
     _STRICT,
     OUTPUT_LIMIT,
     TemplateError,
+    TemplateTooComplex,
+    _Context,
     _Locate,
     _render,
 )
@@ -206,7 +209,7 @@ class _Exprs:
             try:
                 if step.html is not None:
                     if value is _MISSING:
-                        html_ctx = html_ctx or RenderContext(self._base_html, globals=context)
+                        html_ctx = html_ctx or _Context(self._base_html, globals=context)
                         value = step.html.evaluate(html_ctx)
                     html_values[i] = str(to_liquid_string(value, True))
                     if step.share:
@@ -214,12 +217,11 @@ class _Exprs:
                 elif step.plain is not None and value is not _MISSING:  # fast-path value
                     plain_values[i] = str(to_liquid_string(value, False))
                 if step.plain is not None and (step.html is not None or value is _MISSING):
-                    plain_ctx = plain_ctx or RenderContext(self._base_plain, globals=context)
+                    plain_ctx = plain_ctx or _Context(self._base_plain, globals=context)
                     plain_values[i] = str(to_liquid_string(step.plain.evaluate(plain_ctx), False))
             except LiquidError as err:
-                raise TemplateError(
-                    f"{step.field}: {err.message} (line {step.line})", field=step.field
-                ) from err
+                error = TemplateTooComplex if isinstance(err, ResourceLimitError) else TemplateError
+                raise error(f"{step.field}: {err.message} (line {step.line})", field=step.field) from err
             except Exception as err:  # a filter meeting odd data
                 raise TemplateError(f"{step.field}: {type(err).__name__}: {err}", field=step.field) from err
             if strict is not None and strict.pending:
@@ -282,17 +284,22 @@ class _Flat:
                 buf[start], found = rewrite_marked_links(buf[start], rewriter, skip)
                 if links is not None:
                     links += found
-            elif rewriter is not None:
-                url = trackable(buf[start] if end - start == 1 else "".join(buf[start:end]), skip)
-                if url is not None:
+            else:
+                raw = buf[start] if end - start == 1 else "".join(buf[start:end])
+                url = trackable(raw, skip) if rewriter is not None else None
+                if url is not None and rewriter is not None:
                     if links is not None:
                         links.append(url)
                     buf[start] = escape(rewriter(url))
-                    for k in range(start + 1, end):
-                        buf[k] = ""
+                elif unsafe_url(raw):  # a contact's "javascript:…" never becomes a link
+                    buf[start] = "#"
+                else:
+                    continue
+                for k in range(start + 1, end):
+                    buf[k] = ""
         out = "".join(buf)
         if len(out) > OUTPUT_LIMIT:
-            raise TemplateError(f"{self.field}: output stream limit reached", field=self.field)
+            raise TemplateTooComplex(f"{self.field}: output stream limit reached", field=self.field)
         return out
 
 

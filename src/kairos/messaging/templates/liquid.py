@@ -5,14 +5,20 @@ See the package docstring (``kairos.messaging.templates``) for the design.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from decimal import Decimal
 from io import StringIO
 from typing import Any, Final
 
-from liquid import BoundTemplate, DictLoader, Environment, Mode, Undefined
-from liquid.exceptions import LiquidError, OutputStreamLimitError
+from liquid import BoundTemplate, DictLoader, Environment, Expression, Mode, RenderContext, Undefined
+from liquid.ast import Node
+from liquid.builtin.expressions.primitive import RangeLiteral
+from liquid.exceptions import LiquidError, OutputStreamLimitError, ResourceLimitError
+from liquid.token import Token
 
 from kairos.errors import InvalidInput
 
@@ -22,6 +28,11 @@ LOOP_ITERATION_LIMIT: Final = 10_000  # all loop iterations of one render, neste
 OUTPUT_LIMIT: Final = 1_000_000  # characters of one rendered field (bytes for captures)
 LOCAL_NAMESPACE_LIMIT: Final = 100_000  # bytes (sys.getsizeof) of assign/capture variables
 CONTEXT_DEPTH_LIMIT: Final = 30  # nested scopes (for loops, tablerow, captures)
+SOURCE_LIMIT: Final = 512 * 1024  # characters of one template field as written (JSON: all leaves)
+STRING_LIMIT: Final = OUTPUT_LIMIT  # characters of any string a filter is given or makes
+ARRAY_LIMIT: Final = 100_000  # items of a range literal, or of any sequence a filter is given or makes
+INTEGER_BITS_LIMIT: Final = 256  # bits of any integer a filter is given or makes (~10^77)
+RENDER_TIMEOUT: Final = 2.0  # seconds of Liquid per message (all fields), and per compile
 
 #: field → required?, per channel
 CHANNEL_FIELDS: Final[dict[str, dict[str, bool]]] = {
@@ -54,9 +65,21 @@ class TemplateError(InvalidInput):
     code = "template_render_failed"
 
     def __init__(self, message: str, *, field: str, undefined: Sequence[str] = ()) -> None:
-        super().__init__(message, code="template_render_failed")
+        super().__init__(message, code=self.code)
         self.field = field
         self.undefined = list(undefined)
+
+
+class TemplateTooComplex(TemplateError):
+    """A resource limit was reached (loop iterations, output, string, list or number sizes,
+    the render deadline): the template does too much work for one message."""
+
+    code = "template_too_complex"
+
+
+class _LimitReached(ResourceLimitError):
+    """A Kairos resource limit (sizes, ranges, the deadline), raised inside Liquid so that it
+    carries the token and line like Liquid's own limits."""
 
 
 def _invalid(field_name: str, message: str) -> InvalidInput:
@@ -123,7 +146,159 @@ class _LimitedBuffer(StringIO):
         return super().write(s)
 
 
+# ------------------------------------------------------------ resource limits beyond Liquid's
+
+#: the monotonic deadline of the Liquid work in progress (see ``deadline``)
+_DEADLINE: ContextVar[float | None] = ContextVar("kairos_template_deadline", default=None)
+_clock: Callable[[], float] = time.monotonic  # a stopwatch, not business time (tests replace it)
+
+
+def _deadline_from_now(seconds: float) -> float:
+    """The deadline ``seconds`` from now, or the one in force if sooner."""
+    at = _clock() + seconds
+    current = _DEADLINE.get()
+    return at if current is None or at < current else current
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Liquid run inside this block must be done within ``seconds`` (an enclosing, sooner
+    deadline stays). Checked before every node Liquid renders (so every loop iteration) and
+    every filter call; the size limits keep the work between two checks small."""
+    reset = _DEADLINE.set(_deadline_from_now(seconds))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(reset)
+
+
+def _check_deadline() -> None:
+    at = _DEADLINE.get()
+    if at is not None and _clock() > at:
+        raise _LimitReached("render time limit reached (the template does too much work)", token=None)
+
+
+def _check_value(value: Any, what: str) -> None:
+    """Strings, sequences and numbers stay within the limits (one cheap test per value)."""
+    if isinstance(value, str):
+        if len(value) > STRING_LIMIT:
+            raise _LimitReached(f"{what} is longer than {STRING_LIMIT:,} characters", token=None)
+    elif isinstance(value, int):
+        if value.bit_length() > INTEGER_BITS_LIMIT:
+            raise _LimitReached(f"{what} is a number too large", token=None)
+    elif isinstance(value, Decimal):
+        if value.is_finite() and abs(value.adjusted()) > 1000:
+            raise _LimitReached(f"{what} is a number too large", token=None)
+    elif isinstance(value, list | tuple | dict | range | set | frozenset):
+        try:
+            size = len(value)
+        except OverflowError:  # a range beyond sys.maxsize
+            size = ARRAY_LIMIT + 1
+        if size > ARRAY_LIMIT:
+            raise _LimitReached(f"{what} has more than {ARRAY_LIMIT:,} items", token=None)
+
+
+def _check_join(items: Any, separator: Any) -> None:
+    """``join`` builds its string in one call: add up the size first (stopping early)."""
+    if not isinstance(items, list | tuple | range):
+        return
+    total = len(str(separator)) * max(len(items) - 1, 0)
+    for item in items:
+        if total > STRING_LIMIT:
+            break
+        if isinstance(item, str):
+            total += len(item)
+        else:
+            _check_value(item, "an item")
+            total += len(str(item))
+    if total > STRING_LIMIT:
+        raise _LimitReached(f"join would make a string longer than {STRING_LIMIT:,} characters", token=None)
+
+
+def _check_replace(value: Any, args: Sequence[Any]) -> None:
+    """``replace`` multiplies: the size of the result is known before it is made."""
+    if not isinstance(value, str) or len(args) < 1:
+        return
+    old, new = str(args[0]), str(args[1]) if len(args) > 1 else ""
+    count = value.count(old) if old else len(value) + 1
+    if len(value) + count * (len(new) - len(old)) > STRING_LIMIT:
+        raise _LimitReached(
+            f"replace would make a string longer than {STRING_LIMIT:,} characters", token=None
+        )
+
+
+_PRECHECKS: Final[dict[str, Callable[[Any, Sequence[Any]], None]]] = {
+    "join": lambda value, args: _check_join(value, args[0] if args else " "),
+    "replace": _check_replace,
+}
+
+
+def _guarded(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    precheck = _PRECHECKS.get(name)
+
+    def call(value: Any, *args: Any, **kwargs: Any) -> Any:
+        _check_deadline()
+        _check_value(value, f"the input of {name}")
+        for arg in args:
+            _check_value(arg, f"an argument of {name}")
+        if precheck is not None:
+            precheck(value, args)
+        result = func(value, *args, **kwargs)
+        _check_value(result, f"the result of {name}")
+        return result
+
+    return call
+
+
+class _BoundedRange(RangeLiteral):
+    """``(a..b)`` longer than ``ARRAY_LIMIT`` is an error. Python's range is lazy, but
+    ``contains`` with a non-integer scans it item by item in C, where no deadline reaches."""
+
+    __slots__ = ()
+
+    def _make_range(self, start: Any, stop: Any) -> range:
+        made = super()._make_range(start, stop)
+        _check_value(made, "a range")
+        return made
+
+
+def _bound_ranges(nodes: Sequence[Node], context: RenderContext) -> None:
+    """Swap every range literal of a parsed template for ``_BoundedRange`` (same slots)."""
+    stack: list[Node] = list(nodes)
+    exprs: list[Expression] = []
+    while stack:
+        node = stack.pop()
+        exprs.extend(node.expressions())
+        stack.extend(node.children(context, include_partials=False))
+    while exprs:
+        expr = exprs.pop()
+        if type(expr) is RangeLiteral:
+            expr.__class__ = _BoundedRange
+        exprs.extend(expr.children())
+
+
+class _Context(RenderContext):
+    """Liquid's render context with the Kairos limits: filters are guarded, and the deadline
+    is checked each time Liquid looks at ``disabled_tags`` — before rendering any node."""
+
+    __slots__ = ("_disabled",)
+
+    @property  # type: ignore[override]
+    def disabled_tags(self) -> list[str]:
+        _check_deadline()
+        return self._disabled
+
+    @disabled_tags.setter
+    def disabled_tags(self, value: list[str]) -> None:
+        self._disabled = value
+
+    def filter(self, name: str, token: Token | None) -> Callable[..., object]:
+        return _guarded(name, super().filter(name, token))
+
+
 class _Template(BoundTemplate):
+    context_class = _Context
+
     def _get_buffer(self) -> StringIO:
         return _LimitedBuffer(OUTPUT_LIMIT)
 
@@ -134,6 +309,11 @@ class _Environment(Environment):
     output_stream_limit = OUTPUT_LIMIT  # applies to captures; renders use _LimitedBuffer
     local_namespace_limit = LOCAL_NAMESPACE_LIMIT
     context_depth_limit = CONTEXT_DEPTH_LIMIT
+
+    def from_string(self, source: str, *args: Any, **kwargs: Any) -> BoundTemplate:
+        template = super().from_string(source, *args, **kwargs)
+        _bound_ranges(template.nodes, _Context(template))
+        return template
 
 
 def _environment(*, autoescape: bool) -> _Environment:
@@ -189,6 +369,8 @@ def _parse(env: Environment, source: str, field_name: str) -> BoundTemplate:
 def _render(template: BoundTemplate, context: Mapping[str, Any], field_name: str, locate: _Locate) -> str:
     try:
         out = template.render(context)
+    except ResourceLimitError as err:
+        raise TemplateTooComplex(f"{field_name}: {_describe(err, locate)}", field=field_name) from err
     except LiquidError as err:
         raise TemplateError(f"{field_name}: {_describe(err, locate)}", field=field_name) from err
     except Exception as err:  # a filter meeting odd data; never send half a message

@@ -22,8 +22,10 @@ from kairos.messaging.htmltext import (
     LINK_END,
     LINK_START,
     Site,
+    dynamic_scheme_urls,
     html_to_text,
     mark_links,
+    neutralise_urls,
     rewrite_links,
     same_markup,
     scan_sites,
@@ -357,6 +359,9 @@ class _Body:
     text_locate: _Locate | None = None
     reason: str | None = None
     marked: bool = False  # trackable hrefs carry htmltext's link markers
+    #: the rendered HTML needs ``neutralise_urls``: a URL attribute outside the link markers
+    #: takes its scheme from Liquid (always on the slow path)
+    scan_urls: bool = True
     flat: _FlatSource | None = None
 
 
@@ -390,7 +395,9 @@ def _probe(fast: _Body, slow: _Body, fmt: str) -> None:
     except LiquidError:
         precompiled = None
     try:
-        reference = rewrite_links(_to_html(slow.html.render({}), fmt), None)[0]  # drops notrack markers
+        reference = neutralise_urls(
+            rewrite_links(_to_html(slow.html.render({}), fmt), None)[0]
+        )  # drops notrack
     except (LiquidError, ValueError, css_inline.InlineError):
         reference = None
     if precompiled is None or reference is None:
@@ -477,6 +484,7 @@ def _precompile(source: str, fmt: str, *, derive_text: bool) -> _Body:
             tag_sites[site.unit] = site
     _check_blocks(tag_sites, units, "HTML")
 
+    html = neutralise_urls(html, pattern)  # the author's own script URLs, once
     text = _derive_text(html, output_sites, considered, units, placeholders) if derive_text else None
     html = mark_links(html, pattern)
     restored = _Restored(html, pattern, source, units, prefix)
@@ -484,7 +492,13 @@ def _precompile(source: str, fmt: str, *, derive_text: bool) -> _Body:
         compiled = _HTML_ENV.from_string(restored.text)
     except LiquidError as err:  # pragma: no cover - the checks above make this unreachable
         raise _Fallback(f"the compiled HTML does not parse: {err.message}") from err
-    body = _Body(True, compiled, restored.locate, marked=LINK_START in html)
+    body = _Body(
+        True,
+        compiled,
+        restored.locate,
+        marked=LINK_START in html,
+        scan_urls=dynamic_scheme_urls(html, pattern),
+    )
     if text is not None:
         restored = _Restored(text, pattern, source, units, prefix, untrim=True)
         try:
