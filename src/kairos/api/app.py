@@ -38,6 +38,7 @@ from kairos.clock import Clock, SystemClock
 from kairos.config import Settings, get_settings
 from kairos.crypto import Keyring
 from kairos.db.engine import WalCheckpointer, make_engine
+from kairos.db.faults import check_writable
 from kairos.events.writer import IngestWriter
 from kairos.messaging.tracking import Links
 from kairos.worker.loop import Worker, build_dispatcher
@@ -140,7 +141,15 @@ def create_app(
 
     @api.get("/health", tags=["meta"])
     def health() -> dict[str, str]:
+        """Liveness: the process answers. It does not look at the database."""
         return {"status": "ok", "version": __version__}
+
+    @api.get("/health/ready", tags=["meta"])
+    def ready() -> dict[str, str]:
+        """Readiness: the database accepts a write transaction now (nothing is written);
+        otherwise 503 ``database_unavailable`` with ``Retry-After``."""
+        check_writable(engine)
+        return {"status": "ready", "version": __version__}
 
     writer.start()  # also usable without a lifespan (tests calling the app directly)
     return Kairos(api, IngestApp(writer, state.keys, clock, settings.cors_origins))

@@ -269,7 +269,7 @@ def run_broadcasts(conn: Connection, now: datetime) -> int:
     sending broadcast's recipients. Returns how many messages it queued or recipients it
     recorded (0: nothing to do)."""
     done = 0
-    due = conn.execute(
+    stmt = (
         select(broadcast)
         .where(
             or_(
@@ -279,7 +279,13 @@ def run_broadcasts(conn: Connection, now: datetime) -> int:
         )
         .order_by(broadcast.c.starts_at)
         .limit(20)
-    ).all()
+    )
+    if conn.dialect.name == "postgresql":
+        # The claim: a broadcast is snapshotted, queued or judged by one worker at a time;
+        # others skip it (on SQLite the write lock, taken at BEGIN, serialises workers).
+        # Pause, resume and cancel wait for this transaction.
+        stmt = stmt.with_for_update(skip_locked=True, key_share=True)
+    due = conn.execute(stmt).all()
     for b in due:
         if b.status == "scheduled":
             done += _snapshot(conn, b, now)

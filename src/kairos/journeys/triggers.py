@@ -50,11 +50,16 @@ OVERLAP = timedelta(minutes=2)
 
 
 def active_journeys(
-    conn: Connection, workspace_ids: set[int] | None = None
+    conn: Connection, workspace_ids: set[int] | None = None, *, claim: bool = False
 ) -> list[tuple[Any, JourneyDefinition]]:
+    """``claim`` (PostgreSQL): lock the journey rows (their trigger cursors) for this
+    transaction, skipping those another worker holds, so one worker scans each journey."""
     q = select(journey).where(journey.c.status == "active", journey.c.version_id.is_not(None))
     if workspace_ids is not None:
         q = q.where(journey.c.workspace_id.in_(workspace_ids))
+    if claim and conn.dialect.name == "postgresql":
+        # NO KEY UPDATE: enrollments that refer to the journey can still be inserted
+        q = q.order_by(journey.c.id).with_for_update(skip_locked=True, key_share=True)
     return [(row, VERSIONS.get(conn, row.version_id)[2]) for row in conn.execute(q)]
 
 
@@ -193,7 +198,9 @@ def scan_triggers(conn: Connection, now: datetime) -> int:
     """Enroll from segment transitions, added tags, dates and schedules since each journey's
     cursor; returns how many entered."""
     entered = 0
-    for row, definition in active_journeys(conn):
+    # claimed: two workers never scan the same journey's cursor at once (on SQLite the
+    # write lock, taken at BEGIN, serialises workers)
+    for row, definition in active_journeys(conn, claim=True):
         trigger = definition.trigger
         if isinstance(trigger, DateTrigger):
             candidates = dated_candidates(conn, row.workspace_id, trigger, now)

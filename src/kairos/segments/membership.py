@@ -178,10 +178,21 @@ def _reevaluate(
     for seg, deps in segs:
         targets = [cid for cid, change in changes.items() if _affects(deps, change, cid, moved)]
         if targets:
+            _share(conn, seg.id)
             entered, exited = refresh(conn, seg, now, targets)
             if entered or exited:
                 moved[seg.id] = set(entered) | set(exited)
     return moved
+
+
+def _share(conn: Connection, segment_id: int) -> None:
+    """PostgreSQL: wait for a full refresh of the segment another worker is running (it
+    holds the row ``FOR NO KEY UPDATE``) before re-checking some of its contacts, so both
+    never record the same entry or exit; incremental re-checks of different contacts share
+    the lock, and ``refresh_due`` skips a segment they hold. (SQLite's write lock already
+    serialises every worker.)"""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(segment.c.id).where(segment.c.id == segment_id).with_for_update(read=True))
 
 
 def _affects(deps: Dependencies, change: Change, cid: int, moved: dict[int, set[int]]) -> bool:
@@ -198,7 +209,7 @@ def refresh_due(conn: Connection, now: datetime) -> int:
     """Worker job: fully refresh segments that are new or changed, and time-dependent ones
     not re-checked for ``TIME_REFRESH``; then the segments that refer to it, for the
     contacts that moved. One segment per call (one transaction)."""
-    seg = conn.execute(
+    stmt = (
         select(segment)
         .where(
             segment.c.kind == "dynamic",
@@ -209,7 +220,13 @@ def refresh_due(conn: Connection, now: datetime) -> int:
         )
         .order_by(segment.c.refreshed_at.is_not(None), segment.c.refreshed_at)
         .limit(1)
-    ).first()
+    )
+    if conn.dialect.name == "postgresql":
+        # The claim: another worker skips this segment and takes the next one due (on
+        # SQLite the write lock, taken at BEGIN, already serialises workers). NO KEY UPDATE
+        # does not block inserts of memberships and transitions that refer to the row.
+        stmt = stmt.with_for_update(skip_locked=True, key_share=True)
+    seg = conn.execute(stmt).first()
     if seg is None:
         return 0
     entered, exited = refresh(conn, seg, now)

@@ -260,7 +260,8 @@ def refresh_traits_due(conn: Connection, now: datetime) -> int:
     )
     if conn.dialect.name == "postgresql":
         # Another worker takes another trait; a concurrent PATCH waits for this commit.
-        stmt = stmt.with_for_update(skip_locked=True)
+        # NO KEY UPDATE: inserts of values that refer to the row are not blocked.
+        stmt = stmt.with_for_update(skip_locked=True, key_share=True)
     trait = conn.execute(stmt).first()
     if trait is None:
         return 0

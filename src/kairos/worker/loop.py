@@ -20,6 +20,8 @@ from kairos.clock import Clock
 from kairos.config import Settings
 from kairos.contacts.changes import process_changes
 from kairos.crypto import Keyring
+from kairos.db.faults import classify
+from kairos.db.faults import reason as _reason
 from kairos.forms.service import purge_rate_hits
 from kairos.journeys.engine import run_due
 from kairos.journeys.triggers import journey_changes, scan_triggers
@@ -31,6 +33,9 @@ from kairos.segments.traits import recompute_traits, refresh_traits_due
 from kairos.workspaces.idempotency import purge
 
 log = logging.getLogger(__name__)
+
+#: longest wait between passes while the database is unavailable (seconds)
+MAX_BACKOFF = 30.0
 
 #: (name, job(conn, now) -> units of work done)
 Job = tuple[str, Callable[[Connection, datetime], int]]
@@ -60,7 +65,7 @@ def build_dispatcher(settings: Settings, engine: Engine, clock: Clock) -> Dispat
         clock,
         Keyring(settings.resolved_secret_key()),
         settings.base_url,
-        options=ChannelOptions(allow_private_targets=settings.webhook_allow_private),
+        options=ChannelOptions(allow_private_targets=settings.allow_private_targets),
         batch_size=settings.dispatch_batch,
         unsubscribe_mailbox=settings.unsubscribe_mailbox,
     )
@@ -81,35 +86,76 @@ class Worker:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def run_once(self, max_rounds: int = 1000) -> dict[str, int]:
-        """Run every job until nothing is due (or ``max_rounds``); returns work done per job."""
+    def run_once(self, max_rounds: int = 1000, *, keep_going: bool = False) -> dict[str, int]:
+        """Run every job until nothing is due (or ``max_rounds``); returns work done per job.
+
+        A job's error ends the pass, unless ``keep_going`` (``run_forever``): then a job
+        that conflicted with another worker or failed on its own is logged and the others
+        still run (its transaction rolled back, so it is simply due again next pass). An
+        unavailable database (``db.faults``) always ends the pass."""
         done = {name: 0 for name, _ in JOBS}
         done["dispatch"] = 0
+        steps: list[tuple[str, Callable[[], int]]] = [(name, self._job(job)) for name, job in JOBS]
+        if self.dispatcher is not None:
+            dispatcher = self.dispatcher
+            steps.append(("dispatch", lambda: dispatcher.run(self.clock.now())))
         for _ in range(max_rounds):
             progressed = False
-            for name, job in JOBS:
-                with self.engine.begin() as conn:
-                    count = job(conn, self.clock.now())
+            for name, step in steps:
+                try:
+                    count = step()
+                except Exception as exc:
+                    if not keep_going or classify(exc) == "unavailable":
+                        raise
+                    if classify(exc) == "conflict":
+                        log.warning("worker job %s conflicted with another transaction; retrying: %s",
+                                    name, _reason(exc))  # fmt: skip
+                    else:
+                        log.exception("worker job %s failed; it runs again next pass", name)
+                    continue
                 done[name] += count
-                progressed = progressed or count > 0
-            if self.dispatcher is not None:
-                count = self.dispatcher.run(self.clock.now())
-                done["dispatch"] += count
                 progressed = progressed or count > 0
             if not progressed:
                 break
         return done
 
+    def _job(self, job: Callable[[Connection, datetime], int]) -> Callable[[], int]:
+        def step() -> int:
+            with self.engine.begin() as conn:
+                return job(conn, self.clock.now())
+
+        return step
+
+    def backoff(self, failures: int) -> float:
+        """Seconds to wait after ``failures`` passes in a row found the database unavailable:
+        the interval doubled each time, up to ``MAX_BACKOFF``."""
+        return float(min(self.interval * 2 ** min(failures, 16), MAX_BACKOFF))
+
     def run_forever(self) -> None:
+        failures = 0
         while not self._stop.is_set():
             try:
-                done = self.run_once(max_rounds=1)
-            except Exception:
-                log.exception("worker pass failed; retrying")
-                done = {}
+                done = self.run_once(max_rounds=1, keep_going=True)
+            except Exception as exc:
+                failures += 1
+                delay = self.backoff(failures)
+                if classify(exc) is not None:  # disk full, read-only, connection refused …
+                    log.error("worker pass failed: the database is unavailable (%s); retrying in %.1f s",
+                              _reason(exc), delay)  # fmt: skip
+                else:
+                    log.exception("worker pass failed; retrying in %.1f s", delay)
+                self._pause(delay)  # new work committed meanwhile does not help: no wake-up
+                continue
+            if failures:
+                log.info("worker pass succeeded again after %d failed passes", failures)
+                failures = 0
             if not any(done.values()):
                 self._wake.wait(self.interval)
                 self._wake.clear()
+
+    def _pause(self, seconds: float) -> None:
+        """Wait before retrying, ending early when asked to stop."""
+        self._stop.wait(seconds)
 
     def request_stop(self) -> None:
         """Stop ``run_forever`` after the pass in progress (safe from a signal handler)."""
