@@ -27,6 +27,8 @@ import_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(import_app, name="import")
+contact_app = typer.Typer(help="One person's data: access requests.", no_args_is_help=True)
+app.add_typer(contact_app, name="contact")
 
 console = Console(stderr=True)
 
@@ -170,6 +172,44 @@ def workspace_key(
     typer.echo(raw)
 
 
+@workspace_app.command("keys")
+def workspace_keys(workspace: Annotated[int, typer.Option(help="Workspace id")]) -> None:
+    """List a workspace's keys: id, kind, name, prefix, created, revoked (never the secret)."""
+    from kairos.db.engine import reading
+    from kairos.workspaces.service import list_keys
+
+    with reading(_engine()) as conn:
+        rows = list_keys(conn, workspace)
+    for k in rows:
+        revoked = f"revoked {k['revoked_at'].isoformat()}" if k["revoked_at"] else "active"
+        typer.echo(
+            f"{k['id']}\t{k['kind']}\t{k['prefix']}…\t{k['name']}\t{k['created_at'].isoformat()}\t{revoked}"
+        )
+
+
+@workspace_app.command("revoke-key")
+def workspace_revoke_key(
+    key: Annotated[str, typer.Argument(help="Key id, its printed prefix (ak_xxxxxxx) or the whole key")],
+    force: Annotated[bool, typer.Option("--force", help="Also revoke the workspace's last API key")] = False,
+) -> None:
+    """Revoke a key. Running servers stop accepting it within 30 s (their key cache)."""
+    from kairos.errors import KairosError
+    from kairos.workspaces.service import find_key, revoke_key
+
+    try:
+        with _engine().begin() as conn:
+            found = find_key(conn, key)
+            revoke_key(conn, SystemClock(), found["workspace_id"], found["id"], allow_last=force)
+    except KairosError as exc:
+        hint = " (--force to revoke it anyway)" if exc.code == "last_api_key" else ""
+        console.print(f"[red]{exc.message}[/red]{hint}")
+        raise typer.Exit(1) from None
+    console.print(
+        f"revoked {found['kind']} key {found['id']} ({found['prefix']}…) of workspace "
+        f"{found['workspace_id']}; running servers stop accepting it within 30 s"
+    )
+
+
 def _print_workspace(ws_id: int, name: str, write_key: str, api_key: str, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps({"id": ws_id, "name": name, "write_key": write_key, "api_key": api_key}))
@@ -222,6 +262,43 @@ def import_events(
         file,
         lambda eng, progress: import_events_jsonl(eng, workspace, file, progress=progress),
     )
+
+
+@contact_app.command("export")
+def contact_export(
+    contact_id: Annotated[int, typer.Argument(help="Contact id (a merged id exports its survivor)")],
+    workspace: Annotated[int, typer.Option(help="Workspace id")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file (mode 0600) instead of stdout")
+    ] = None,
+) -> None:
+    """Everything held on a person (GDPR right of access) as JSON, as GET
+    /api/v1/contacts/{id}/export answers."""
+    import sys
+
+    from kairos.contacts.export import export_contact, subject_of
+    from kairos.db.engine import reading
+    from kairos.errors import NotFound
+
+    engine = _engine()
+    try:
+        with reading(engine) as conn:
+            subject = subject_of(conn, workspace, contact_id)
+    except NotFound as exc:
+        console.print(f"[red]{exc.message}[/red] in workspace {workspace}")
+        raise typer.Exit(1) from None
+    chunks = export_contact(engine, subject, SystemClock().now())
+    if output is None:
+        for chunk in chunks:
+            sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.write(b"\n")
+        sys.stdout.buffer.flush()
+        return
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        for chunk in chunks:
+            out.write(chunk)
+    console.print(f"contact {subject.contact_id} exported to {output}")
 
 
 def _parse_instant(text: str) -> datetime:

@@ -6,9 +6,10 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -68,6 +69,43 @@ class Settings(BaseSettings):
         description="Send every form CAPTCHA verification (Turnstile, hCaptcha, reCAPTCHA "
         "siteverify) to this URL instead of the provider's: tests, or an egress gateway",
     )
+    form_frame_ancestors: str = Field(
+        "",
+        description="Origins allowed to embed hosted forms and landing pages in an iframe "
+        "(space-separated, e.g. 'https://www.acme.example'); empty: no site may frame them. "
+        "Unsubscribe and preference pages are never framed",
+        pattern=r"^\s*((https?://[A-Za-z0-9.*:\[\]-]+|'self')(\s+|$))*$",
+    )
+
+    @model_validator(mode="after")
+    def _private_targets_alias(self) -> Self:
+        # KAIROS_WEBHOOK_ALLOW_PRIVATE is the switch's old name: either turns it on, and both
+        # attributes then read the same
+        self.allow_private_targets = self.webhook_allow_private = (
+            self.allow_private_targets or self.webhook_allow_private
+        )
+        return self
+
+    simulation_timeout: float = Field(
+        2.0,
+        description="Seconds a journey simulation may run (its rolled-back transaction holds "
+        "SQLite's write lock); longer is a 422 simulation_too_long",
+    )
+
+    def base_url_problem(self) -> str | None:
+        """Why ``base_url`` is unfit for links in messages, or None. Plain http breaks RFC 8058
+        one-click unsubscribe (mail providers only POST to https) and exposes the signed links
+        on the wire; loopback http (a development machine) is accepted."""
+        parts = urlsplit(self.base_url)
+        if parts.scheme == "https" and parts.hostname:
+            return None
+        if parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"):
+            return None
+        return (
+            f"KAIROS_BASE_URL={self.base_url!r} is not an https URL: one-click unsubscribe "
+            "(RFC 8058) needs https, and unsubscribe, preference and tracking links would travel "
+            "in clear. Set KAIROS_BASE_URL to the server's public https URL"
+        )
 
     def resolved_secret_key(self) -> str:
         if self.secret_key is not None:

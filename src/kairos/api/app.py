@@ -26,6 +26,7 @@ from kairos.api.routes import (
     forms_public,
     journey_simulation,
     journeys,
+    keys,
     messaging,
     offers,
     public,
@@ -77,6 +78,8 @@ def create_app(
 ) -> Kairos:
     settings = settings or get_settings()
     clock = clock or SystemClock()
+    if (problem := settings.base_url_problem()) is not None:
+        log.warning(problem)
     engine = make_engine(settings, background_checkpoints=True)
     checkpointer = WalCheckpointer(engine)
     keyring = Keyring(settings.resolved_secret_key())
@@ -134,6 +137,7 @@ def create_app(
         offers,
         reports,
         forms,
+        keys,
     ):
         api.include_router(module.router, prefix="/api/v1")
     api.include_router(public.router)

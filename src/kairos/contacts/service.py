@@ -6,12 +6,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from kairos.contacts.attributes import attribute_types
 from kairos.contacts.fields import PROFILE_FIELDS, ProfileChanges, coerce_traits, normalize_field
 from kairos.contacts.identity import Claim, IdentityKey, resolve
-from kairos.contacts.tables import contact, contact_change, contact_tag, identity
+from kairos.contacts.tables import contact, contact_change, identity
 from kairos.contacts.tags import add_tags, tags_of
 from kairos.db.dialect import (
     FastStatement,
@@ -21,7 +21,6 @@ from kairos.db.dialect import (
     time_converter,
 )
 from kairos.errors import Conflict, InvalidInput, NotFound
-from kairos.events.tables import event
 
 
 def claim_for(
@@ -284,10 +283,10 @@ def update_contact(
 
 
 def delete_contact(conn: Connection, workspace_id: int, contact_id: int) -> None:
-    """Erase a contact and everything recorded about it, including contacts merged into it."""
+    """Erase a contact and everything recorded about it, including contacts merged into it
+    (right to erasure: ``contacts/erasure.py`` says what is removed and what stays hashed)."""
+    from kairos.contacts.erasure import erase_contacts  # here: it reads every package's tables
+
     cid = live_contact_id(conn, workspace_id, contact_id)
     ids = [cid, *conn.execute(select(contact.c.id).where(contact.c.merged_into == cid)).scalars()]
-    for table in (event, identity, contact_tag, contact_change):
-        conn.execute(delete(table).where(table.c.contact_id.in_(ids)))
-    conn.execute(update(contact).where(contact.c.id.in_(ids)).values(merged_into=None))
-    conn.execute(delete(contact).where(or_(contact.c.id.in_(ids)), contact.c.workspace_id == workspace_id))
+    erase_contacts(conn, workspace_id, ids)

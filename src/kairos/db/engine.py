@@ -9,7 +9,7 @@ import threading
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from kairos.config import Settings
@@ -28,6 +28,7 @@ def make_engine(settings: Settings, *, background_checkpoints: bool = False) -> 
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
+        _create_private_file(url)
         engine = create_engine(
             url,
             json_serializer=_json_dumps,
@@ -49,6 +50,30 @@ def make_engine(settings: Settings, *, background_checkpoints: bool = False) -> 
         # starts on cost estimates alone, cost reports 0.1-0.5 s for nothing (docs/benchmarks.md)
         connect_args={"options": "-c jit=off"},
     )
+
+
+def _create_private_file(url: str) -> None:
+    """Create a new SQLite database file with mode 0600 before SQLite opens it: it holds
+    personal data, and SQLite gives its ``-wal`` and ``-shm`` files the mode of the database
+    file. An existing file keeps its mode (a warning says when others can read it)."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        fd = os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        mode = os.stat(database).st_mode & 0o777
+        if mode & 0o077:
+            log.warning(
+                "database file %s has mode %o: others on this machine can read personal data "
+                "(chmod 600 it and its -wal and -shm files)",
+                database,
+                mode,
+            )
+        return
+    except OSError:  # e.g. no such directory: SQLite reports it when it opens the file
+        return
+    os.close(fd)
 
 
 def _configure_sqlite(engine: Engine, synchronous: str, *, autocheckpoint: bool) -> None:

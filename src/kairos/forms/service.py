@@ -22,6 +22,7 @@ import math
 import re
 import struct
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -157,25 +158,92 @@ def _check_return_urls(urls: list[Any]) -> list[str]:
 
 
 def return_url_allowed(url: str, allowlist: list[str]) -> bool:
-    """Exactly a listed URL, or under a listed prefix on the same https origin (``…/thanks``
-    allows ``…/thanks?x=1`` and ``…/thanks/more``, never ``…/thanksgiving``)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    if parts.scheme != "https" or not parts.hostname or "@" in parts.netloc or "\\" in url:
-        return False
-    for allowed in allowlist:
-        if url == allowed:
-            return True
-        a = urlsplit(allowed)
-        if (a.scheme, a.netloc.lower()) != (parts.scheme, parts.netloc.lower()) or not url.startswith(
-            allowed
-        ):
+    return allowed_return_url(url, allowlist) is not None
+
+
+def allowed_return_url(url: str, allowlist: list[str]) -> str | None:
+    """The normalised ``url`` if it is a listed URL or under a listed prefix on the same https
+    origin (``…/thanks`` allows ``…/thanks?x=1`` and ``…/thanks/more``, never
+    ``…/thanksgiving``), else None. Both sides are normalised as a browser would before they
+    are compared (``_normal_url``), and the caller redirects to the normalised URL, so what
+    was checked is what the browser is sent to."""
+    target = _normal_url(url)
+    if target is None:
+        return None
+    for entry in allowlist:
+        allowed = _normal_url(entry)
+        if allowed is None or allowed.origin != target.origin:
             continue
-        if allowed.endswith(("/", "?", "&")) or url[len(allowed)] in "/?#":
-            return True
-    return False
+        if allowed.query is None:
+            if allowed.path == target.path or target.path.startswith(allowed.path.rstrip("/") + "/"):
+                return target.url
+        elif allowed.path == target.path and target.query is not None:
+            q, tq = allowed.query, target.query
+            if tq == q or (tq.startswith(q) and (q == "" or q.endswith("&") or tq[len(q)] == "&")):
+                return target.url
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _NormalUrl:
+    origin: str  # https://host[:port], lower-case host, default port left out
+    path: str  # dot segments removed, never empty
+    query: str | None  # None: no "?"
+    fragment: str | None
+
+    @property
+    def url(self) -> str:
+        query = "" if self.query is None else "?" + self.query
+        fragment = "" if self.fragment is None else "#" + self.fragment
+        return self.origin + self.path + query + fragment
+
+
+_ENCODED_DOT = re.compile("%2e", re.IGNORECASE)
+
+
+def _normal_url(url: str) -> _NormalUrl | None:
+    """An absolute https URL read the way browsers read it (WHATWG URL): backslashes are
+    slashes, ``%2e`` is a dot in a path segment, dot segments are resolved (RFC 3986
+    remove_dot_segments). None for anything else: another scheme, user info, a
+    percent-encoded host, controls or spaces, an encoded slash or backslash in the path
+    (``%2f``, ``%5c``: some servers decode them before resolving dots)."""
+    if not isinstance(url, str) or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):
+        return None
+    try:
+        parts = urlsplit(url.replace("\\", "/"))
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname
+    if parts.scheme.lower() != "https" or not host or "@" in parts.netloc or "%" in parts.netloc:
+        return None
+    path = parts.path or "/"
+    if re.search("%(2f|5c)", path, re.IGNORECASE):
+        return None
+    path = _remove_dot_segments(_ENCODED_DOT.sub(".", path))
+    origin = "https://" + host.lower() + ("" if port in (None, 443) else f":{port}")
+    query = parts.query if parts.query or url.split("#", 1)[0].endswith("?") else None
+    fragment = parts.fragment if "#" in url else None
+    return _NormalUrl(origin, path, query, fragment)
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 section 5.2.4 for an absolute path."""
+    out: list[str] = []
+    segments = path.split("/")[1:]
+    for i, seg in enumerate(segments):
+        last = i == len(segments) - 1
+        if seg == "..":
+            if out:
+                out.pop()
+            if last:
+                out.append("")
+        elif seg == ".":
+            if last:
+                out.append("")
+        else:
+            out.append(seg)
+    return "/" + "/".join(out)
 
 
 def _whole(value: Any, low: int, high: int) -> bool:

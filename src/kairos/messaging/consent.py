@@ -14,6 +14,7 @@ stops messages already queued.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal
@@ -298,7 +299,9 @@ def unsuppress(conn: Connection, workspace_id: int, channel: str, address: str) 
         delete(suppression).where(
             suppression.c.workspace_id == workspace_id,
             suppression.c.channel == channel,
-            suppression.c.address == normalize_address(channel, address),
+            suppression.c.address.in_(
+                [normalize_address(channel, address), suppression_hash(channel, address)]
+            ),
         )
     )
     if result.rowcount == 0:
@@ -324,9 +327,11 @@ def suppressed(conn: Connection, workspace_id: int, pairs: Iterable[tuple[str, s
         by_channel.setdefault(channel, set()).add(address)
     found: set[tuple[str, str]] = set()
     for channel, addresses in by_channel.items():
-        for part in chunks(addresses):
+        # an erased person's suppressions are kept as hashes (contacts/erasure.py)
+        hashed = {suppression_hash(channel, a): a for a in addresses}
+        for part in chunks([*addresses, *hashed]):
             found.update(
-                (channel, a)
+                (channel, hashed.get(a, a))
                 for a in conn.execute(
                     select(suppression.c.address).where(
                         suppression.c.workspace_id == workspace_id,
@@ -336,6 +341,13 @@ def suppressed(conn: Connection, workspace_id: int, pairs: Iterable[tuple[str, s
                 ).scalars()
             )
     return found
+
+
+def suppression_hash(channel: str, address: str) -> str:
+    """What a suppression keeps of an erased person's address: enough to recognise it, not
+    to read it."""
+    digest = hashlib.sha256(f"{channel}:{normalize_address(channel, address)}".encode()).hexdigest()
+    return f"sha256:{digest}"
 
 
 #: Sent when a topic asks for double opt-in and has no confirmation template of its own.

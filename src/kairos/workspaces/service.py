@@ -9,11 +9,11 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from kairos.clock import Clock
 from kairos.db.engine import reading
-from kairos.errors import InvalidInput
+from kairos.errors import Conflict, InvalidInput, NotFound
 from kairos.workspaces.tables import api_key, workspace
 
 KeyKind = Literal["write", "api"]
@@ -76,6 +76,80 @@ def create_key(conn: Connection, clock: Clock, workspace_id: int, kind: KeyKind,
     return raw
 
 
+def list_keys(conn: Connection, workspace_id: int) -> list[dict[str, Any]]:
+    """The workspace's keys, revoked ones included, oldest first: never their hashes."""
+    rows = conn.execute(
+        select(
+            api_key.c.id,
+            api_key.c.kind,
+            api_key.c.name,
+            api_key.c.prefix,
+            api_key.c.created_at,
+            api_key.c.revoked_at,
+        )
+        .where(api_key.c.workspace_id == workspace_id)
+        .order_by(api_key.c.id)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def find_key(conn: Connection, ref: str) -> dict[str, Any]:
+    """A key of any workspace by id, by a whole key (``ak_…``/``wk_…``, e.g. one that leaked)
+    or by its printed prefix (the first 10 characters): for the command line."""
+    cols = [api_key.c.id, api_key.c.workspace_id, api_key.c.kind, api_key.c.name, api_key.c.prefix]
+    ref = ref.strip()
+    if ref.isdigit():
+        rows = conn.execute(select(*cols).where(api_key.c.id == int(ref))).mappings().all()
+    elif len(ref) > 10:
+        rows = conn.execute(select(*cols).where(api_key.c.key_hash == hash_key(ref))).mappings().all()
+    else:
+        rows = conn.execute(select(*cols).where(api_key.c.prefix == ref)).mappings().all()
+    if not rows:
+        raise NotFound(f"no key {ref!r}", code="key_not_found")
+    if len(rows) > 1:
+        raise Conflict(f"{len(rows)} keys start with {ref!r}: give the key id", code="ambiguous_key")
+    return dict(rows[0])
+
+
+def revoke_key(
+    conn: Connection,
+    clock: Clock,
+    workspace_id: int,
+    key_id: int,
+    *,
+    requesting_key_id: int | None = None,
+    allow_last: bool = False,
+) -> dict[str, Any]:
+    """Revoke a key: it stops working at once in this process (the caller clears its
+    ``KeyResolver``) and within the resolver's TTL in the others. Revoking a revoked key
+    changes nothing. Refused (409): the key making the request (``key_in_use``: use another
+    key, so a client cannot lock itself out by mistake), and the workspace's last API key
+    (``last_api_key``: issue a new one first) unless ``allow_last``."""
+    row = conn.execute(
+        select(api_key).where(api_key.c.id == key_id, api_key.c.workspace_id == workspace_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no key {key_id}", code="key_not_found")
+    if row.revoked_at is None:
+        if key_id == requesting_key_id:
+            raise Conflict("a key cannot revoke itself: use another API key", code="key_in_use")
+        if row.kind == "api" and not allow_last:
+            others = conn.execute(
+                select(func.count()).where(
+                    api_key.c.workspace_id == workspace_id,
+                    api_key.c.kind == "api",
+                    api_key.c.revoked_at.is_(None),
+                    api_key.c.id != key_id,
+                )
+            ).scalar_one()
+            if others == 0:
+                raise Conflict(
+                    "this is the workspace's last API key: issue a new one first", code="last_api_key"
+                )
+        conn.execute(update(api_key).where(api_key.c.id == key_id).values(revoked_at=clock.now()))
+    return next(k for k in list_keys(conn, workspace_id) if k["id"] == key_id)
+
+
 def list_workspaces(conn: Connection) -> list[Workspace]:
     rows = conn.execute(select(workspace).order_by(workspace.c.id)).all()
     return [_to_workspace(r._mapping) for r in rows]
@@ -91,7 +165,8 @@ class KeyResolver:
 
     Ingest presents the write key on every request; one indexed lookup per request would be
     the largest cost of a single ``/v1/track``. Entries live ``ttl`` seconds, so a revoked
-    key stops working within that time on every process.
+    key stops working within that time on every process (at once in the process that
+    revoked it: it calls ``forget``).
     """
 
     def __init__(self, engine: Engine, ttl: float = 30.0) -> None:
@@ -99,6 +174,11 @@ class KeyResolver:
         self._ttl = ttl
         self._cache: dict[tuple[str, str], tuple[float, Workspace | None]] = {}
         self._lock = threading.Lock()
+
+    def forget(self) -> None:
+        """Drop every cached resolution (after a key is revoked in this process)."""
+        with self._lock:
+            self._cache.clear()
 
     def resolve(self, raw: str, kind: KeyKind) -> Workspace | None:
         if not raw or not raw.startswith(_PREFIX[kind]):

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from kairos.api.deps import (
     IdempotencyKey,
@@ -29,7 +29,8 @@ from kairos.api.schemas import (
 )
 from kairos.api.transactions import idempotent_create
 from kairos.clock import ensure_utc
-from kairos.contacts import service
+from kairos.contacts import export, service
+from kairos.contacts.export import subject_of
 from kairos.contacts.fields import normalize_field
 from kairos.contacts.tags import add_tags, remove_tag
 from kairos.db.engine import reading
@@ -113,6 +114,29 @@ def delete_contact(contact_id: int, state: StateDep, ws: WorkspaceDep) -> Respon
     with state.engine.begin() as conn:
         service.delete_contact(conn, ws.id, contact_id)
     return Response(status_code=204)
+
+
+@router.get(
+    "/{contact_id}/export",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}},
+)
+def export_contact(contact_id: int, state: StateDep, ws: WorkspaceDep) -> StreamingResponse:
+    """Everything held on the person (right of access), as one JSON document streamed in
+    pages: profile, identities, merges, tags, lifecycle history, computed traits, segment
+    memberships and transitions, consent, suppressions, messages with their events, inbox,
+    journeys, offers and coupons, broadcasts, events (docs/api.md). A merged contact's id
+    exports the contact it was merged into; an erased or unknown one is 404."""
+    with reading(state.engine) as conn:
+        subject = subject_of(conn, ws.id, contact_id)
+    return StreamingResponse(
+        export.export_contact(state.engine, subject, state.clock.now()),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="contact-{subject.contact_id}.json"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.get("/{contact_id}/events", response_model=Page[EventRead])

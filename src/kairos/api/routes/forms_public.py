@@ -25,6 +25,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kairos.api.deps import AppState, StateDep
+from kairos.api.page_headers import LANDING_PAGE_SOURCES, form_sources, page_headers
 from kairos.db.engine import reading
 from kairos.errors import InvalidInput, KairosError, Unavailable
 from kairos.forms import pages, render, service
@@ -32,15 +33,24 @@ from kairos.messaging.service import get_template
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["public"])
-HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "strict-origin-when-cross-origin"}
+HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
-def _html(doc: tuple[str, int]) -> HTMLResponse:
-    return HTMLResponse(doc[0], status_code=doc[1], headers=HEADERS)
+def _headers(state: AppState, form: dict[str, Any] | None, landing_page: bool = False) -> dict[str, str]:
+    """The security headers of a form or landing page (``kairos.api.page_headers``)."""
+    sources = form_sources(form, render.ANON_SCRIPT_HASH)
+    if landing_page:
+        for directive, values in LANDING_PAGE_SOURCES.items():
+            sources.setdefault(directive, []).extend(values)
+    return page_headers(sources=sources, frame_ancestors=state.settings.form_frame_ancestors.split())
 
 
-def _missing() -> HTMLResponse:
-    return _html(render.page("Not found", "<p>This page is not available.</p>", 404))
+def _html(state: AppState, doc: tuple[str, int], form: dict[str, Any] | None = None) -> HTMLResponse:
+    return HTMLResponse(doc[0], status_code=doc[1], headers=_headers(state, form))
+
+
+def _missing(state: AppState) -> HTMLResponse:
+    return _html(state, render.page("Not found", "<p>This page is not available.</p>", 404))
 
 
 def _first(values: dict[str, list[str]], name: str) -> str | None:
@@ -66,13 +76,13 @@ def show_form(
     with reading(state.engine) as conn:
         form = service.form_by_key(conn, workspace_id, key)
     if form is None:
-        return _missing()
+        return _missing(state)
     token = service.render_token(state.keyring, workspace_id, form["id"], state.clock.now())
     anon = service.clean_anonymous_id(anonymous_id or ajs_anonymous_id)
     body = render.form_html(
         form, action=_form_path(workspace_id, key), token=token, anonymous_id=anon, return_url=return_url
     )
-    return _html(render.page(form["name"], body))
+    return _html(state, render.page(form["name"], body), form)
 
 
 def _form_again(
@@ -92,7 +102,7 @@ def _form_again(
         return_url=_first(values, "return_url"), values=values, error=message,
     )  # fmt: skip
     doc, code = render.page(form["name"], body, status)
-    return HTMLResponse(doc, status_code=code, headers={**HEADERS, **(headers or {})})
+    return HTMLResponse(doc, status_code=code, headers={**_headers(state, form), **(headers or {})})
 
 
 @router.post("/f/{workspace_id}/{key}", include_in_schema=False)
@@ -116,11 +126,11 @@ def _submit(
     with reading(state.engine) as conn:
         form = service.form_by_key(conn, workspace_id, key)
     if form is None:
-        return _missing()
+        return _missing(state)
     reason = service.spam_reason(state.keyring, workspace_id, form["id"], values, now)
     if reason is not None:
         log.warning("form %s/%s: submission from %s dropped as spam (%s)", workspace_id, key, ip, reason)
-        return _html(render.thank_you(form))
+        return _html(state, render.thank_you(form))
     try:
         # a network call: before the transaction, so no lock is held while the provider answers
         service.check_captcha(state.keyring, form, values, ip, verify_url=state.settings.captcha_verify_url)
@@ -147,9 +157,10 @@ def _submit(
         return _form_again(state, workspace_id, form, values, message, 429, {"Retry-After": str(retry_after)})
     state.wake()
     return_url = (values.get("return_url") or [""])[0]
-    if return_url and service.return_url_allowed(return_url, form["return_urls"]):
-        return RedirectResponse(return_url, status_code=303, headers=HEADERS)
-    return _html(render.thank_you(form))
+    target = service.allowed_return_url(return_url, form["return_urls"]) if return_url else None
+    if target is not None:  # normalised: the URL checked is the URL the browser goes to
+        return RedirectResponse(target, status_code=303, headers=HEADERS)
+    return _html(state, render.thank_you(form))
 
 
 @router.get("/lp/{workspace_id}/{slug}", include_in_schema=False)
@@ -168,7 +179,7 @@ def show_landing_page(
     with state.engine.begin() as conn:
         page = pages.landing_page_by_slug(conn, workspace_id, slug)
         if page is None or page["template_id"] is None:
-            return _missing()
+            return _missing(state)
         fields = get_template(conn, workspace_id, page["template_id"])["fields"]
         form = service.get_form(conn, workspace_id, page["form_id"]) if page["form_id"] else None
         if form is not None and form["status"] != "active":
@@ -184,7 +195,7 @@ def show_landing_page(
         doc = render.landing_page_html(page, fields, form_html, str(request.url))
     except InvalidInput as exc:
         log.warning("landing page %s/%s does not render: %s", workspace_id, slug, exc.message)
-        return _missing()
+        return _missing(state)
     if recorded:
         state.wake()
-    return HTMLResponse(doc, headers=HEADERS)
+    return HTMLResponse(doc, headers=_headers(state, form, landing_page=True))

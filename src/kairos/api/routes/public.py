@@ -50,9 +50,8 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
         "margin:3rem auto;padding:0 1rem;line-height:1.5}button{font-size:1rem;padding:.5rem 1rem}"
         f"</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>"
     )
-    return HTMLResponse(
-        doc, status_code=status, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-    )
+    # never framed (a framed unsubscribe button invites clickjacking); see page_headers
+    return HTMLResponse(doc, status_code=status, headers=page_headers())
 
 
 def _gone() -> HTMLResponse:
