@@ -7,7 +7,6 @@ scan, an orjson parse and a hand-off to the group-commit writer, nothing more.
 from __future__ import annotations
 
 import base64
-import binascii
 from typing import Any
 
 import orjson
@@ -78,14 +77,7 @@ class IngestApp:
     def _from_header(self, value: bytes | None) -> Workspace | None:
         if not value:
             return None
-        scheme, _, credentials = value.decode("latin-1").partition(" ")
-        if scheme.lower() != "basic":
-            raise Unauthorized("use HTTP Basic auth with the write key as user name", code="unauthorized")
-        try:
-            user = base64.b64decode(credentials.strip(), validate=True).decode().partition(":")[0]
-        except (binascii.Error, UnicodeDecodeError):
-            raise Unauthorized("malformed Basic credentials", code="unauthorized") from None
-        workspace = self.keys.resolve(user, "write")
+        workspace = self.keys.resolve(basic_user(value.decode("latin-1")), "write")
         if workspace is None:
             raise Unauthorized("unknown or revoked write key", code="unauthorized")
         return workspace
@@ -123,6 +115,19 @@ async def _read_body(receive: Any) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def basic_user(header: str | None) -> str:
+    """The user name of an ``Authorization: Basic`` header (the write key, as Segment's
+    libraries send it); ``Unauthorized`` for any other scheme or malformed credentials —
+    non-ASCII or non-UTF-8 bytes included."""
+    scheme, _, credentials = (header or "").partition(" ")
+    if scheme.lower() != "basic":
+        raise Unauthorized("use HTTP Basic auth with the write key as user name", code="unauthorized")
+    try:
+        return base64.b64decode(credentials.strip(), validate=True).decode().partition(":")[0]
+    except ValueError:  # binascii.Error, UnicodeDecodeError, non-ASCII text
+        raise Unauthorized("malformed Basic credentials", code="unauthorized") from None
 
 
 def _error(code: str, message: str) -> bytes:

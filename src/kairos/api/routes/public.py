@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select, update
 
 from kairos.api.deps import StateDep
+from kairos.api.ingest import basic_user
 from kairos.api.messaging_schemas import ProviderReport
 from kairos.api.page_headers import page_headers
 from kairos.db.engine import reading
@@ -304,13 +305,7 @@ def _inbox_contact(
     anonymous_id: str | None,
     user_hash: str | None,
 ) -> tuple[Workspace, int]:
-    if not authorization or not authorization.lower().startswith("basic "):
-        raise Unauthorized("use HTTP Basic auth with the write key as user name", code="unauthorized")
-    try:
-        key = base64.b64decode(authorization[6:].strip(), validate=True).decode().partition(":")[0]
-    except (binascii.Error, UnicodeDecodeError):
-        raise Unauthorized("malformed Basic credentials", code="unauthorized") from None
-    ws = state.keys.resolve(key, "write")
+    ws = state.keys.resolve(basic_user(authorization), "write")
     if ws is None:
         raise Unauthorized("unknown or revoked write key", code="unauthorized")
     if (user_id is None) == (anonymous_id is None):
