@@ -33,7 +33,8 @@ CONTACTS = 3000
 
 def _worker(database_url: str, log: Path, *args: str) -> subprocess.Popen[bytes]:
     return worker_process(
-        database_url, log, *args, KAIROS_DISPATCH_BATCH="100", KAIROS_WORKER_INTERVAL="0.05"
+        database_url, log, *args, KAIROS_DISPATCH_BATCH="100", KAIROS_WORKER_INTERVAL="0.05",
+        KAIROS_ALLOW_PRIVATE_TARGETS="true",
     )
 
 
@@ -58,6 +59,7 @@ def test_two_workers_and_a_sigkill_lose_nothing_and_repeat_nothing(
             secrets={},
             is_default=True,
             rate_limit=None,
+            allow_private=True,  # the SMTP server of the test is on 127.0.0.1
         )
         tid = create_template(
             conn,

@@ -1,5 +1,10 @@
 """Messaging fixtures: a real SMTP server (aiosmtpd) recording what it receives, a worker
-with the dispatcher, and an email channel configured through the API."""
+with the dispatcher, and an email channel configured through the API.
+
+The fake SMTP servers and HTTP providers listen on 127.0.0.1, which the SSRF guard refuses
+by default: ``settings`` here opts in to private targets (``KAIROS_ALLOW_PRIVATE_TARGETS``),
+for these tests and for the packages that import these fixtures (journeys, campaigns,
+forms, analytics). ``strict_api`` is an API client with the production default."""
 
 from __future__ import annotations
 
@@ -14,12 +19,38 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from kairos.api.app import create_app
 from kairos.clock import FixedClock
 from kairos.config import Settings
 from kairos.worker.loop import Worker, build_dispatcher
+from kairos.workspaces.service import CreatedWorkspace
 from tests.conftest import Api, free_port
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    """The test settings with private targets allowed: the fake providers live on 127.0.0.1."""
+    return Settings(  # type: ignore[call-arg]
+        database_url=database_url, secret_key="test-secret", allow_private_targets=True, _env_file=None
+    )
+
+
+@pytest.fixture
+def strict_settings(database_url: str) -> Settings:
+    """The production default: provider targets inside the network are refused."""
+    return Settings(database_url=database_url, secret_key="test-secret", _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def strict_api(
+    strict_settings: Settings, engine: Engine, clock: FixedClock, workspace: CreatedWorkspace
+) -> Iterator[Api]:
+    """The management API of ``workspace`` served with ``strict_settings``."""
+    with TestClient(create_app(strict_settings, clock=clock)) as c:
+        yield Api(c, workspace.api_key)
 
 
 @dataclass

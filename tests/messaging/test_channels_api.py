@@ -69,7 +69,8 @@ def test_a_webhook_message_is_signed_per_standard_webhooks(local: Api, local_wor
         receiver.stop()
 
 
-def test_webhook_targets_inside_the_network_are_refused_by_default(api: Api) -> None:
+def test_webhook_targets_inside_the_network_are_refused_by_default(strict_api: Api) -> None:
+    api = strict_api
     for url in (
         "http://127.0.0.1:9/x",
         "http://169.254.169.254/latest/meta-data",

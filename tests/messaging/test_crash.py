@@ -29,7 +29,9 @@ BATCH = 100
 
 
 def _worker(database_url: str, log: Path, *args: str) -> subprocess.Popen[bytes]:
-    return worker_process(database_url, log, *args, KAIROS_DISPATCH_BATCH=str(BATCH))
+    return worker_process(
+        database_url, log, *args, KAIROS_DISPATCH_BATCH=str(BATCH), KAIROS_ALLOW_PRIVATE_TARGETS="true"
+    )
 
 
 def test_sigkill_during_a_send_loses_nothing_and_duplicates_only_the_batch_in_flight(
@@ -46,6 +48,7 @@ def test_sigkill_during_a_send_loses_nothing_and_duplicates_only_the_batch_in_fl
         create_channel(
             conn, workspace.id, keyring, now, name="mail", provider_name="smtp",
             settings=smtp_settings(smtp), secrets={}, is_default=True, rate_limit=None,
+            allow_private=True,  # the SMTP server of the test is on 127.0.0.1
         )  # fmt: skip
         tid = create_template(
             conn, workspace.id, now, name="news", channel="email",

@@ -30,6 +30,7 @@ from kairos_bench.smtp_sink import SmtpSink
 from tests.conftest import free_port
 
 SENDER = "news@shop.example"
+LOCAL = ChannelOptions(allow_private_targets=True)  # the test relays are on 127.0.0.1
 
 
 @dataclass
@@ -193,7 +194,7 @@ def message(i: int, to: str | None = None, **content: Any) -> Outgoing:
 
 @contextmanager
 def channel(settings: SmtpSettings, secrets: SmtpSecrets | None = None) -> Iterator[SmtpChannel]:
-    ch = SmtpChannel(settings, secrets)
+    ch = SmtpChannel(settings, secrets, allow_private=True)  # the test relays are on 127.0.0.1
     try:
         yield ch
     finally:
@@ -528,13 +529,13 @@ def test_test_connection(server_tls: ssl.SSLContext, ca_pem: str) -> None:
         tls_context=server_tls, require_starttls=True, authenticator=passwords, auth_required=True
     ) as r:
         settings = r.settings(security="starttls", ca_pem=ca_pem, username="mailer")
-        smtp_channel.test_connection(settings, SmtpSecrets(password="pw"))
+        smtp_channel.test_connection(settings, SmtpSecrets(password="pw"), LOCAL)
         with pytest.raises(InvalidInput) as bad_password:
-            smtp_channel.test_connection(settings, SmtpSecrets(password="nope"))
+            smtp_channel.test_connection(settings, SmtpSecrets(password="nope"), LOCAL)
         assert bad_password.value.code == "smtp_unreachable"
         assert "535" in bad_password.value.message
     with pytest.raises(InvalidInput, match="Connection refused") as down:
-        smtp_channel.test_connection(settings)
+        smtp_channel.test_connection(settings, None, LOCAL)
     assert down.value.code == "smtp_unreachable"
 
 

@@ -34,7 +34,14 @@ from kairos.crypto import Keyring
 from kairos.db.dialect import FastStatement, chunks, time_converter
 from kairos.errors import InvalidInput
 from kairos.messaging import outbox
-from kairos.messaging.channels import Channel, ChannelOptions, Outgoing, SendResult, load_providers
+from kairos.messaging.channels import (
+    Channel,
+    ChannelOptions,
+    Outgoing,
+    SendResult,
+    clean_error,
+    load_providers,
+)
 from kairos.messaging.consent import blocked_by_consent, normalize_address, suppress, suppressed
 from kairos.messaging.policy import MessagingPolicy, get_policy, over_cap, quiet_until, zone
 from kairos.messaging.render import TemplateCache, Tracking, context, load_contacts, render_content
@@ -424,10 +431,13 @@ class Dispatcher:
         outcomes: list[Outcome] = []
         outage: dict[int, str] = {}
         healthy: set[int] = set()
-        for mid, error in failures.items():
-            failed.append({"mid": mid, "why": "template_error", "err": error})
+        for mid, why in failures.items():
+            failed.append({"mid": mid, "why": "template_error", "err": why})
         for c in batch:
             r = results.get(c.id) or SendResult(c.id, "retry", error="the provider gave no answer")
+            # what is stored (message.error, the channel's pause_reason, the suppression's
+            # detail) is a short status line, whatever an adapter returned
+            error: str | None = clean_error(r.error) if r.error is not None else None
             if r.status == "sent":
                 healthy.add(c.config_id)
                 sent.append({"mid": c.id, "pid": r.provider_id})
@@ -440,24 +450,24 @@ class Dispatcher:
                     )  # fmt: skip
                     outcomes.append(Outcome(c.id, "delivered"))
             elif r.status == "retry" and r.outage:
-                outage[c.config_id] = r.error or "provider unavailable"
-                retry.append({"mid": c.id, "at": now, "err": r.error, "spent": 0, "cfg": c.config_id})
+                outage[c.config_id] = error or "provider unavailable"
+                retry.append({"mid": c.id, "at": now, "err": error, "spent": 0, "cfg": c.config_id})
             elif r.status == "retry":
                 if c.attempts + 1 >= outbox.MAX_ATTEMPTS:
-                    failed.append({"mid": c.id, "why": "retries_exhausted", "err": r.error})
+                    failed.append({"mid": c.id, "why": "retries_exhausted", "err": error})
                     continue
                 delay = outbox.backoff(c.attempts + 1, self.rng.random())
                 if r.retry_after is not None:
                     delay = max(delay, timedelta(seconds=r.retry_after))
-                retry.append({"mid": c.id, "at": now + delay, "err": r.error, "spent": 1, "cfg": None})
+                retry.append({"mid": c.id, "at": now + delay, "err": error, "spent": 1, "cfg": None})
             elif r.status == "bounced":
-                bounced.append({"mid": c.id, "err": r.error})
+                bounced.append({"mid": c.id, "err": error})
                 address = normalize_address(c.channel, c.address)
-                suppress(conn, c.workspace_id, c.channel, address, "hard_bounce", now, detail=r.error,
+                suppress(conn, c.workspace_id, c.channel, address, "hard_bounce", now, detail=error,
                          contact_id=c.contact_id)  # fmt: skip
-                outcomes.append(Outcome(c.id, "bounced", {"error": r.error}))
+                outcomes.append(Outcome(c.id, "bounced", {"error": error}))
             else:
-                failed.append({"mid": c.id, "why": "provider_rejected", "err": r.error})
+                failed.append({"mid": c.id, "why": "provider_rejected", "err": error})
         if sent:
             t = time_converter(conn)(now)
             _MARK_SENT.execute(conn, [(t, row["pid"], row["mid"]) for row in sent])
@@ -506,7 +516,7 @@ class Dispatcher:
         conn.execute(
             update(channel_config)
             .where(channel_config.c.id == config["id"])
-            .values(paused_until=until, pause_reason=reason[:1000], failures=failures)
+            .values(paused_until=until, pause_reason=clean_error(reason), failures=failures)
         )
         log.warning("channel %s paused until %s: %s", config["id"], until.isoformat(), reason)
         return until

@@ -12,13 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select, update
 
 from kairos.crypto import Keyring
+from kairos.db.engine import reading
 from kairos.errors import Conflict, InvalidInput, NotFound
-from kairos.messaging.channels import CHANNEL_KINDS, Provider, load_providers
-from kairos.messaging.ssrf import check_url
-from kairos.messaging.tables import channel_config, template
+from kairos.messaging.channels import CHANNEL_KINDS, ChannelOptions, Provider, load_providers
+from kairos.messaging.outbox import QUEUED
+from kairos.messaging.tables import channel_config, message, template
 from kairos.messaging.templates import compile_template
 
 
@@ -65,7 +66,7 @@ def create_channel(
     p = provider(provider_name)
     clean = _validate(p.settings_model, settings, "settings")
     secret = _validate(p.secrets_model, secrets, "secrets")
-    _check_targets(p.kind, clean, allow_private)
+    _check_targets(p, clean, secret, allow_private)
     if conn.execute(
         select(channel_config.c.id).where(
             channel_config.c.workspace_id == workspace_id, channel_config.c.name == name
@@ -88,11 +89,16 @@ def create_channel(
     return get_channel(conn, workspace_id, channel_id, keyring)
 
 
-def _check_targets(kind: str, settings: dict[str, Any], allow_private: bool) -> None:
-    """A webhook channel's URL must not point inside our network (SSRF)."""
-    url = settings.get("url")
-    if kind == "webhook" and isinstance(url, str):
-        check_url(url, allow_private=allow_private)
+def _check_targets(
+    p: Provider, settings: dict[str, Any], secrets: dict[str, Any], allow_private: bool
+) -> None:
+    """What the channel connects to — a webhook URL, an SMTP host, a provider's base URL or
+    token URI — must not be inside our network (SSRF): 422 ``url_not_allowed``. The
+    adapters check again, on the address they connect to, at every connection."""
+    if p.check_targets is not None:
+        p.check_targets(
+            p.settings_model.model_validate(settings), p.secrets_model.model_validate(secrets), allow_private
+        )
 
 
 def update_channel(
@@ -109,16 +115,17 @@ def update_channel(
     values: dict[str, Any] = {"updated_at": now}
     if changes.get("name") is not None:
         values["name"] = changes["name"]
+    current = keyring.decrypt(row["secrets"]) if row["secrets"] else {}
+    new_settings, new_secrets = row["settings"], current
     if changes.get("settings") is not None:
-        values["settings"] = _validate(
+        new_settings = values["settings"] = _validate(
             p.settings_model, {**row["settings"], **changes["settings"]}, "settings"
         )
-        _check_targets(p.kind, values["settings"], allow_private)
     if changes.get("secrets") is not None:
-        current = keyring.decrypt(row["secrets"]) if row["secrets"] else {}
-        values["secrets"] = keyring.encrypt(
-            _validate(p.secrets_model, {**current, **changes["secrets"]}, "secrets")
-        )
+        new_secrets = _validate(p.secrets_model, {**current, **changes["secrets"]}, "secrets")
+        values["secrets"] = keyring.encrypt(new_secrets)
+    if changes.get("settings") is not None or changes.get("secrets") is not None:
+        _check_targets(p, new_settings, new_secrets, allow_private)
     if "rate_limit" in changes:  # null lifts the limit
         values["rate_limit"] = changes["rate_limit"]
     if changes.get("is_default"):
@@ -126,8 +133,37 @@ def update_channel(
         values["is_default"] = True
     if changes.get("resume"):
         values.update(paused_until=None, pause_reason=None, failures=0)
+        _release_paused(conn, row, now)
     conn.execute(update(channel_config).where(channel_config.c.id == channel_id).values(**values))
     return get_channel(conn, workspace_id, channel_id, keyring)
+
+
+def _release_paused(conn: Connection, row: Any, now: datetime) -> int:
+    """Make the messages a channel's pause put off due now (the resume of a paused channel):
+    those the dispatcher deferred while it was paused (reason ``channel_paused``) and those
+    it put back when the provider was down (reason ``retry``, next attempt at the pause's
+    end). Messages without a channel (``channel_config_id`` NULL) go through the default
+    channel of their kind. Returns how many were released."""
+    until = row["paused_until"]
+    if until is None or until <= now:
+        return 0
+    m = message.c
+    of_channel = m.channel_config_id == row["id"]
+    if row["is_default"]:
+        of_channel = or_(of_channel, and_(m.channel_config_id.is_(None), m.channel == row["kind"]))
+    released = conn.execute(
+        update(message)
+        .where(
+            m.workspace_id == row["workspace_id"],
+            m.status == QUEUED,
+            of_channel,
+            m.next_attempt_at > now,
+            m.next_attempt_at <= until,
+            or_(m.reason == "channel_paused", and_(m.reason == "retry", m.next_attempt_at == until)),
+        )
+        .values(next_attempt_at=now, updated_at=now)
+    )
+    return int(released.rowcount)
 
 
 def _clear_default(conn: Connection, workspace_id: int, kind: str) -> None:
@@ -170,15 +206,22 @@ def get_channel(conn: Connection, workspace_id: int, channel_id: int, keyring: K
     return present_channel(_row(conn, workspace_id, channel_id), keyring)
 
 
-def verify_channel(conn: Connection, workspace_id: int, channel_id: int, keyring: Keyring) -> None:
+def verify_channel(
+    conn: Connection, workspace_id: int, channel_id: int, keyring: Keyring, allow_private: bool = False
+) -> None:
     """Reach the provider as configured without sending anything (SMTP: connect, TLS, AUTH,
-    QUIT). Raises ``InvalidInput`` saying what failed."""
+    QUIT). Raises ``InvalidInput`` saying what failed; a host the SSRF guard refuses is not
+    connected to (``allow_private``: the operator's ``KAIROS_ALLOW_PRIVATE_TARGETS``)."""
     row = _row(conn, workspace_id, channel_id)
     p = provider(row["provider"])
     if p.verify is None:
         raise InvalidInput(f"{p.name} channels cannot be checked without sending", code="verify_unsupported")
     secrets = keyring.decrypt(row["secrets"]) if row["secrets"] else {}
-    p.verify(p.settings_model.model_validate(row["settings"]), p.secrets_model.model_validate(secrets))
+    p.verify(
+        p.settings_model.model_validate(row["settings"]),
+        p.secrets_model.model_validate(secrets),
+        ChannelOptions(allow_private_targets=allow_private),
+    )
 
 
 def signing_secret(conn: Connection, workspace_id: int, channel_id: int, keyring: Keyring) -> str:
@@ -208,18 +251,30 @@ def delete_channel(conn: Connection, workspace_id: int, channel_id: int) -> None
 # --- templates ------------------------------------------------------------------------
 
 
-def _check_template(channel: str, fields: dict[str, Any]) -> None:
+def check_template(channel: str, fields: dict[str, Any]) -> None:
+    """Compile the fields (raises ``InvalidInput`` naming the field; ``template_too_complex``
+    past a resource limit). Takes up to ``RENDER_TIMEOUT`` plus MJML: call it with no
+    transaction open — on SQLite a write transaction stalls every other writer, ingest too."""
     if channel not in CHANNEL_KINDS:
         raise InvalidInput(
             f"channel must be one of {', '.join(CHANNEL_KINDS)}, not {channel!r}", code="unknown_channel"
         )
-    compile_template(channel, fields)  # raises InvalidInput naming the field
+    compile_template(channel, fields)
 
 
 def create_template(
-    conn: Connection, workspace_id: int, now: datetime, *, name: str, channel: str, fields: dict[str, Any]
+    conn: Connection,
+    workspace_id: int,
+    now: datetime,
+    *,
+    name: str,
+    channel: str,
+    fields: dict[str, Any],
+    checked: bool = False,
 ) -> dict[str, Any]:
-    _check_template(channel, fields)
+    """``checked``: the caller ran ``check_template`` before opening ``conn``'s transaction."""
+    if not checked:
+        check_template(channel, fields)
     if conn.execute(
         select(template.c.id).where(template.c.workspace_id == workspace_id, template.c.name == name)
     ).first():
@@ -235,15 +290,35 @@ def create_template(
     return get_template(conn, workspace_id, template_id)
 
 
+def edit_template(
+    engine: Engine, workspace_id: int, template_id: int, now: datetime, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """``update_template`` with the new fields compiled before the write transaction opens
+    (a template's channel never changes, so reading it first is safe)."""
+    if "fields" in changes:
+        with reading(engine) as conn:
+            channel = get_template(conn, workspace_id, template_id)["channel"]
+        check_template(channel, changes["fields"])
+    with engine.begin() as conn:
+        return update_template(conn, workspace_id, template_id, now, changes, checked=True)
+
+
 def update_template(
-    conn: Connection, workspace_id: int, template_id: int, now: datetime, changes: dict[str, Any]
+    conn: Connection,
+    workspace_id: int,
+    template_id: int,
+    now: datetime,
+    changes: dict[str, Any],
+    *,
+    checked: bool = False,
 ) -> dict[str, Any]:
     current = get_template(conn, workspace_id, template_id)
     values: dict[str, Any] = {"updated_at": now}
     if "name" in changes:
         values["name"] = changes["name"]
     if "fields" in changes:
-        _check_template(current["channel"], changes["fields"])
+        if not checked:
+            check_template(current["channel"], changes["fields"])
         values["fields"] = changes["fields"]
         values["version"] = current["version"] + 1
     conn.execute(update(template).where(template.c.id == template_id).values(**values))

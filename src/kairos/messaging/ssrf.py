@@ -1,19 +1,24 @@
-"""Server-side request forgery (SSRF) guard for URLs that users configure: webhook targets.
+"""Server-side request forgery (SSRF) guard for the targets users configure: webhook URLs,
+provider base URLs and token URIs (Twilio, FCM, WeChat), SMTP hosts.
 
-A webhook URL is typed by a workspace user, but the request leaves from our server, inside
-our network: unguarded, ``http://169.254.169.254/latest/meta-data/`` or
-``http://localhost:5432/`` turns webhooks into a proxy to internal services
+Such a target is typed by a workspace user, but the connection leaves from our server,
+inside our network: unguarded, ``http://169.254.169.254/latest/meta-data/`` or
+``http://localhost:5432/`` turns webhooks into a proxy to internal services, a provider
+base URL hands the provider credentials to a local listener, and an SMTP host:port check
+becomes a port scanner
 (https://cheatsheetseries.owasp.org/cheatsheets/Server_Side_Request_Forgery_Prevention_Cheat_Sheet.html).
 
 Only globally routable unicast addresses are allowed, unless the operator allows private
-targets (``KAIROS_WEBHOOK_ALLOW_PRIVATE``, for on-premises receivers and tests). The check
-is on *resolved addresses*, never on the spelling of the host, so ``localhost``,
-``0x7f000001``, ``[::ffff:127.0.0.1]`` or a public name pointing at 10.0.0.5 are all caught.
+targets (``KAIROS_ALLOW_PRIVATE_TARGETS``, formerly ``KAIROS_WEBHOOK_ALLOW_PRIVATE``, for
+on-premises relays, receivers and tests). The check is on *resolved addresses*, never on
+the spelling of the host, so ``localhost``, ``0x7f000001``, ``[::ffff:127.0.0.1]`` or a
+public name pointing at 10.0.0.5 are all caught.
 
-``check_url`` validates a URL when it is configured. ``GuardedTransport`` validates again
-when a connection is opened and connects to exactly the address it checked (the Host
-header and TLS SNI keep the original name), so a name cannot resolve to a public address
-for the check and rebind to a private one for the request.
+``check_url`` and ``check_host`` validate a target when it is configured.
+``GuardedTransport`` (HTTP) and ``connect_tcp`` (SMTP) validate again when a connection is
+opened and connect to exactly the address they checked (the Host header and TLS SNI keep
+the original name), so a name cannot resolve to a public address for the check and rebind
+to a private one for the connection.
 """
 
 from __future__ import annotations
@@ -102,6 +107,12 @@ def check_url(url: str, *, allow_private: bool) -> None:
     """Raise ``TargetNotAllowed`` (an ``InvalidInput``, code ``url_not_allowed``) unless the
     server may send requests to ``url``."""
     host, port = parse_target(url)
+    check_host(host, port, allow_private=allow_private)
+
+
+def check_host(host: str, port: int, *, allow_private: bool) -> None:
+    """Raise ``TargetNotAllowed`` unless the server may connect to ``host``:``port`` (every
+    address the name resolves to must be public)."""
     if allow_private:
         return
     try:
@@ -111,6 +122,28 @@ def check_url(url: str, *, allow_private: bool) -> None:
     if not all(address_allowed(ip) for ip in addresses):
         # which address is not said: that would let users map our internal DNS
         raise TargetNotAllowed(f"{host} resolves to an address that is not public")
+
+
+def connect_tcp(host: str, port: int, *, timeout: float, allow_private: bool) -> socket.socket:
+    """A TCP connection to ``host``:``port`` like ``socket.create_connection``, to an address
+    that was resolved and checked here (so no DNS rebinding between check and connect).
+
+    Raises ``TargetNotAllowed`` when a resolved address is not public (and private targets
+    are not allowed), ``OSError`` when the name does not resolve or no address answers."""
+    try:
+        addresses = resolve(host, port)
+    except UnicodeError as exc:
+        raise OSError(f"cannot resolve {host}") from exc
+    if not allow_private and not all(address_allowed(ip) for ip in addresses):
+        raise TargetNotAllowed("target address not allowed")
+    error: OSError | None = None
+    for ip in addresses:  # like socket.create_connection: the first that answers
+        try:
+            return socket.create_connection((str(ip), port), timeout=timeout)
+        except OSError as exc:
+            error = exc
+    assert error is not None
+    raise error
 
 
 class GuardedBackend(httpcore.NetworkBackend):

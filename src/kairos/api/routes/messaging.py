@@ -25,7 +25,7 @@ from kairos.api.messaging_schemas import (
 )
 from kairos.api.schemas import Page
 from kairos.api.transactions import idempotent_create
-from kairos.contacts.fields import normalize_email
+from kairos.contacts.fields import normalize_email, normalize_phone
 from kairos.contacts.service import find_contact_id, live_contact_id
 from kairos.db.engine import reading
 from kairos.errors import NotFound
@@ -72,7 +72,7 @@ def create_channel(
             secrets=body.secrets,
             is_default=body.is_default,
             rate_limit=body.rate_limit,
-            allow_private=state.settings.webhook_allow_private,
+            allow_private=state.settings.allow_private_targets,
         )
         return 201, jsonable_encoder(ChannelRead.model_validate(_channel(state, row)))
 
@@ -97,7 +97,7 @@ def update_channel(channel_id: int, body: ChannelUpdate, state: StateDep, ws: Wo
             state.keyring,
             state.clock.now(),
             body.model_dump(exclude_unset=True),
-            allow_private=state.settings.webhook_allow_private,
+            allow_private=state.settings.allow_private_targets,
         )
     return _channel(state, row)
 
@@ -107,7 +107,9 @@ def verify_channel(channel_id: int, state: StateDep, ws: WorkspaceDep) -> Respon
     """Check the provider can be reached with this configuration, sending nothing (SMTP:
     connect, STARTTLS, AUTH, QUIT). 422 `smtp_unreachable` says what failed."""
     with reading(state.engine) as conn:
-        service.verify_channel(conn, ws.id, channel_id, state.keyring)
+        service.verify_channel(
+            conn, ws.id, channel_id, state.keyring, allow_private=state.settings.allow_private_targets
+        )
     return Response(status_code=204)
 
 
@@ -148,10 +150,12 @@ def create_template(
     body: TemplateCreate, state: StateDep, ws: WorkspaceDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """A template that does not compile (Liquid or MJML) is refused with 422
-    `template_invalid`, naming the field."""
+    `template_invalid`, naming the field; one past a resource limit with 422
+    `template_too_complex`, a field over 512 KB with 422 `template_too_large`."""
+    service.check_template(body.channel, body.fields)  # compiled before any transaction
 
     def create(conn: Any) -> tuple[int, Any]:
-        row = service.create_template(conn, ws.id, state.clock.now(), **body.model_dump())
+        row = service.create_template(conn, ws.id, state.clock.now(), **body.model_dump(), checked=True)
         return 201, jsonable_encoder(TemplateRead.model_validate(row))
 
     return idempotent_create(state, ws.id, idempotency_key, "POST /templates", body.model_dump(), create)
@@ -168,10 +172,9 @@ def update_template(
     template_id: int, body: TemplateUpdate, state: StateDep, ws: WorkspaceDep
 ) -> dict[str, Any]:
     """A change of fields bumps `version`; messages not yet sent use the new version."""
-    with state.engine.begin() as conn:
-        return service.update_template(
-            conn, ws.id, template_id, state.clock.now(), body.model_dump(exclude_unset=True)
-        )
+    return service.edit_template(
+        state.engine, ws.id, template_id, state.clock.now(), body.model_dump(exclude_unset=True)
+    )
 
 
 @router.delete("/templates/{template_id}", status_code=204)
@@ -217,17 +220,30 @@ def preview_template(
     return {"content": jsonable_encoder(content)}
 
 
+def _test_recipient(channel: str, to: str, default_country: str | None, state: Any) -> str:
+    """A test send's `to`, checked and normalised like a contact's address on that channel."""
+    if channel == "email":
+        return normalize_email(to)
+    if channel == "sms":
+        return normalize_phone(to, default_country)
+    if channel == "webhook":
+        check_url(to, allow_private=state.settings.allow_private_targets)
+    return to
+
+
 @router.post("/templates/{template_id}/test-send", response_model=MessageRead, status_code=202)
 def test_send(template_id: int, body: TestSend, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
     """Queue the template for one contact (to `to` if given) as a transactional test message:
-    the subject is prefixed with [Test]. Follow its status at /messages/{id}."""
+    the subject is prefixed with [Test]. Follow its status at /messages/{id}. A `to` that is
+    not an address of the template's channel is a 422 at once (`invalid_email`,
+    `invalid_phone`, `url_not_allowed`)."""
     now = state.clock.now()
     with state.engine.begin() as conn:
         t = service.get_template(conn, ws.id, template_id)
         cid = live_contact_id(conn, ws.id, body.contact_id)
         data: dict[str, Any] = {"event": body.event, "payload": body.payload}
         if body.to:
-            data["to"] = body.to
+            data["to"] = _test_recipient(t["channel"], body.to, ws.default_country, state)
         [mid] = outbox.enqueue(
             conn,
             ws.id,

@@ -10,7 +10,6 @@ with a button, so a mail gateway prefetching links does not unsubscribe anyone.
 from __future__ import annotations
 
 import base64
-import binascii
 import html
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs
@@ -255,11 +254,12 @@ def _workspace_of_contact(conn: Any, contact_id: int) -> int:
 async def provider_report(token: str, request: Request, state: StateDep) -> Response:
     """Delivery reports from a provider: the generic JSON form (`ProviderReport`), or a
     Twilio status callback (form fields `MessageSid`, `MessageStatus`, `ErrorCode`). The URL
-    is the channel's `report_url`: its token authenticates the provider."""
+    is the channel's `report_url`: its token authenticates the provider, and a report only
+    applies to messages sent through that channel (others are 404 `message_not_found`)."""
     found = state.links.read("reports", token, 2)
     if found is None:
         raise Unauthorized("unknown report URL", code="unauthorized")
-    workspace_id, _channel_id = found[0]
+    workspace_id, channel_id = found[0]
     if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         fields = {k: v[0] for k, v in (await _form(request)).items()}
         kind = TWILIO_STATUS.get(fields.get("MessageStatus", ""))
@@ -278,7 +278,11 @@ async def provider_report(token: str, request: Request, state: StateDep) -> Resp
         return Response(status_code=204)
     now = state.clock.now()
     with state.engine.begin() as conn:
-        q = select(message.c.id).where(message.c.workspace_id == workspace_id)
+        # only the messages this channel sent: a report URL is the key of one channel, and
+        # must not settle (or bounce and suppress) messages of another
+        q = select(message.c.id).where(
+            message.c.workspace_id == workspace_id, message.c.channel_config_id == channel_id
+        )
         if report.message_id is not None:
             q = q.where(message.c.id == report.message_id)
         elif report.provider_id:

@@ -10,6 +10,7 @@ from kairos.messaging.channels.base import (
     Provider,
     ProviderConfig,
     SendResult,
+    clean_error,
     register,
 )
 
@@ -23,6 +24,7 @@ __all__ = [
     "Provider",
     "ProviderConfig",
     "SendResult",
+    "clean_error",
     "load_providers",
     "register",
 ]

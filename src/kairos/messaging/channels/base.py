@@ -22,6 +22,7 @@ never returned).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -90,18 +91,40 @@ class Provider:
     #: ``allow_private_targets`` for the SSRF guard
     factory: Callable[[Any, Any, ChannelOptions], Channel]
     description: str = ""
-    #: (settings, secrets) -> None: reach the provider without sending anything, raising
-    #: ``InvalidInput`` that says what failed (``POST /channels/{id}/verify``)
-    verify: Callable[[Any, Any], None] | None = None
+    #: (settings, secrets, options) -> None: reach the provider without sending anything,
+    #: raising ``InvalidInput`` that says what failed (``POST /channels/{id}/verify``)
+    verify: Callable[[Any, Any, ChannelOptions], None] | None = None
+    #: (settings, secrets, allow_private) -> None: raise ``TargetNotAllowed`` (422
+    #: ``url_not_allowed``) when a host or URL the configuration makes us connect to is not
+    #: allowed by the SSRF guard (``kairos.messaging.ssrf``); checked when a channel is saved
+    check_targets: Callable[[Any, Any, bool], None] | None = None
 
 
 @dataclass(slots=True)
 class ChannelOptions:
     """Process-wide knobs an adapter may need (from ``Settings``), not per-workspace config."""
 
-    allow_private_targets: bool = False  # webhook SSRF guard: loopback/private allowed?
+    allow_private_targets: bool = False  # SSRF guard: may providers be loopback/private?
     timeout: float = 10.0
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+#: The longest error text stored on a message or a channel (``message.error``,
+#: ``pause_reason``) or returned by a verify.
+MAX_ERROR = 200
+
+
+def clean_error(text: object, limit: int = MAX_ERROR) -> str:
+    """``text`` fit to store and show: control and format characters (line breaks, escapes,
+    bidi overrides) replaced by spaces, runs of white space collapsed, at most ``limit``
+    characters.
+
+    Errors are status lines ("HTTP 503 Service Unavailable", "550 5.1.1 no such user",
+    "connection refused"), never a remote body: a provider URL a user typed must not turn
+    Kairos into a way to read what some server answers."""
+    value = "".join(" " if unicodedata.category(c) in ("Cc", "Cf") else c for c in str(text))
+    value = " ".join(value.split())
+    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 PROVIDERS: dict[str, Provider] = {}

@@ -46,12 +46,16 @@ from kairos.messaging.channels.http import (
     Outage,
     bounced,
     classify,
+    describe_transport_error,
+    error_code,
     failed,
     json_body,
     make_client,
     parse_retry_after,
     sent,
+    status_line,
 )
+from kairos.messaging.ssrf import check_url
 
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -177,13 +181,16 @@ class FcmChannel(HttpChannel):
                 self.account.token_uri, data={"grant_type": JWT_BEARER, "assertion": assertion}
             )
         except httpx.HTTPError as exc:
-            raise Outage(f"token endpoint unreachable: {type(exc).__name__}: {exc}") from exc
+            raise Outage(f"token endpoint unreachable: {describe_transport_error(exc)}") from exc
         body = json_body(response)
         token = body.get("access_token")
         if response.status_code != 200 or not isinstance(token, str) or not token:
-            reason = body.get("error_description") or body.get("error") or response.reason_phrase
+            # the OAuth error code ("invalid_grant"), not its free-text description
+            reason = status_line(response)
+            if error_code(body.get("error")) is not None:
+                reason += f": {error_code(body.get('error'))}"
             delay = parse_retry_after(response.headers.get("retry-after"), time.time())
-            raise Outage(f"access token refused: HTTP {response.status_code}: {reason}", delay)
+            raise Outage(f"access token refused: {reason}", delay)
         expires_in = body.get("expires_in")
         lifetime = float(expires_in) if isinstance(expires_in, int | float) else float(ASSERTION_LIFETIME)
         return token, self.now() + lifetime - min(EXPIRY_MARGIN, lifetime / 2)
@@ -204,8 +211,9 @@ class FcmChannel(HttpChannel):
             return sent(msg, body["name"])
         raw_error = body.get("error")
         error_obj: dict[str, Any] = raw_error if isinstance(raw_error, dict) else {}
-        code = _fcm_error_code(body) or error_obj.get("status") or ""
-        error = f"HTTP {response.status_code} {code}: {error_obj.get('message') or response.reason_phrase}"
+        code = error_code(_fcm_error_code(body) or error_obj.get("status")) or ""
+        # the status and FCM's documented error code; the message text is not kept
+        error = status_line(response) + (f": {code}" if code else "")
         if code == "UNREGISTERED":
             return bounced(msg, error)
         if code == "SENDER_ID_MISMATCH":
@@ -213,6 +221,11 @@ class FcmChannel(HttpChannel):
             # not a bounce: a wrong project_id would otherwise suppress every device
             return failed(msg, error)
         return classify(msg, response, error)
+
+
+def check_targets(settings: Settings, secrets: Secrets, allow_private: bool) -> None:
+    check_url(settings.base_url, allow_private=allow_private)
+    check_url(secrets.service_account.token_uri, allow_private=allow_private)
 
 
 PROVIDER = register(
@@ -223,5 +236,6 @@ PROVIDER = register(
         secrets_model=Secrets,
         factory=FcmChannel,  # (settings, secrets, options)
         description="Push notifications through Firebase Cloud Messaging (HTTP v1)",
+        check_targets=check_targets,
     )
 )

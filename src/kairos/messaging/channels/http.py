@@ -5,10 +5,16 @@ batch of them with modest concurrency (results stay in batch order), maps transp
 failures and generic HTTP statuses to ``SendResult``, parses ``Retry-After`` (RFC 9110
 §10.2.3: delta-seconds or an HTTP-date) and stops a batch early once the provider turns out
 to be unreachable. Provider-specific error bodies are parsed in each provider module.
+
+Clients go through the SSRF guard (``GuardedTransport``): a base URL or token URI a user
+configured must not reach loopback, private or metadata addresses unless the operator
+allows private targets. Errors keep a status line and the provider's documented error code,
+never the text of a response body (``clean_error``).
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -21,7 +27,8 @@ import httpx
 import orjson
 from pydantic import AfterValidator
 
-from kairos.messaging.channels.base import ChannelOptions, Outgoing, SendResult
+from kairos.messaging.channels.base import ChannelOptions, Outgoing, SendResult, clean_error
+from kairos.messaging.ssrf import GuardedTransport, TargetNotAllowed
 
 #: Requests in flight per channel instance: enough to hide round-trip latency, few enough
 #: not to trip providers' per-account concurrency limits.
@@ -82,9 +89,28 @@ def parse_retry_after(value: str | None, now_ts: float) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
-def short(text: object, limit: int = 300) -> str:
-    value = " ".join(str(text).split())
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+def short(text: object, limit: int = 200) -> str:
+    return clean_error(text, limit)
+
+
+def status_line(response: httpx.Response) -> str:
+    """``HTTP 503 Service Unavailable``: the status and its standard phrase (not the
+    server's own reason phrase, which is free text)."""
+    phrase = httpx.codes.get_reason_phrase(response.status_code)
+    return f"HTTP {response.status_code} {phrase}".rstrip()
+
+
+def error_code(value: object) -> str | None:
+    """A provider's documented error code from a response body (Twilio's 21211, WeChat's
+    40001, FCM's ``UNREGISTERED``, OAuth's ``invalid_grant``), or ``None`` when the value
+    does not look like one: free text from a body never reaches a stored error."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and re.fullmatch(r"-?[A-Za-z0-9_.]{1,40}", value):
+        return value
+    return None
 
 
 def json_body(response: httpx.Response) -> dict[str, Any]:
@@ -136,12 +162,22 @@ def transport_result(msg: Outgoing, exc: httpx.HTTPError) -> SendResult:
     went out is transient for this message only — and it may have been delivered, which is
     why adapters send the message key where the provider supports idempotency.
     """
-    reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    reason = describe_transport_error(exc)
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.ProxyError):
         return retry(msg, f"provider unreachable: {reason}", outage=True)
     if isinstance(exc, httpx.TimeoutException):
         return retry(msg, f"timeout: {reason}")
     return retry(msg, f"transport error: {reason}")
+
+
+def describe_transport_error(exc: httpx.HTTPError) -> str:
+    """What went wrong without an HTTP answer, in words that never quote the server: a
+    connect error keeps the local OS's text ("[Errno 111] Connection refused"); anything
+    else (protocol errors may quote the bytes received) only its class name."""
+    name = type(exc).__name__
+    if isinstance(exc, httpx.ConnectError | httpx.ProxyError) and str(exc):
+        return f"{name}: {exc}"
+    return name
 
 
 SendOne = Callable[[Outgoing], SendResult]
@@ -177,6 +213,10 @@ def run_batch(
             result = failed(msg, f"invalid content: {exc}")
         except httpx.HTTPError as exc:
             result = transport_result(msg, exc)
+        except TargetNotAllowed:
+            # the configured base URL or token URI resolves to a private address: every
+            # message would go the same way, so the channel pauses until it is fixed
+            result = retry(msg, "provider address not allowed (private or local network)", outage=True)
         if result.outage:
             with lock:
                 down.setdefault(key, result)
@@ -191,12 +231,15 @@ def run_batch(
 
 def make_client(options: ChannelOptions, **kwargs: Any) -> httpx.Client:
     """The pooled client of one channel instance. Redirects are never followed: a provider
-    API does not redirect, and following one would send our credentials elsewhere."""
+    API does not redirect, and following one would send our credentials elsewhere. Every
+    connection goes through the SSRF guard, on the address it checked."""
+    limits = httpx.Limits(max_connections=2 * CONCURRENCY, max_keepalive_connections=CONCURRENCY)
     return httpx.Client(
+        transport=GuardedTransport(allow_private=options.allow_private_targets, limits=limits),
         timeout=options.timeout,
         follow_redirects=False,
+        trust_env=False,
         headers={"user-agent": "kairos"},
-        limits=httpx.Limits(max_connections=2 * CONCURRENCY, max_keepalive_connections=CONCURRENCY),
         **kwargs,
     )
 

@@ -54,9 +54,11 @@ from kairos.messaging.channels.base import (
     Provider,
     ProviderConfig,
     SendResult,
+    clean_error,
     register,
 )
 from kairos.messaging.mime import build_email, check_address
+from kairos.messaging.ssrf import TargetNotAllowed, check_host, connect_tcp
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +197,8 @@ class _Connection:
             buf = buf[end + 1 :]
             if len(line) < 3 or not line[:3].isdigit() or (len(line) > 3 and line[3] not in b" -"):
                 self.buf = buf
-                raise _Outage(f"protocol error: unexpected reply {line[:200]!r}")
+                # what the server sent is not quoted: a verify must not read out other services
+                raise _Outage("protocol error: the reply is not SMTP")
             texts.append(line[4:].decode("utf-8", "replace"))
             if len(line) == 3 or line[3] == 32:  # "250 ..." ends the reply, "250-..." does not
                 self.buf = buf
@@ -268,12 +271,21 @@ def tls_context(settings: SmtpSettings) -> ssl.SSLContext:
     return ctx
 
 
-def open_connection(settings: SmtpSettings, secrets: SmtpSecrets, tls: ssl.SSLContext | None) -> _Connection:
+def open_connection(
+    settings: SmtpSettings, secrets: SmtpSecrets, tls: ssl.SSLContext | None, *, allow_private: bool = False
+) -> _Connection:
     """A ready session: connected, greeted, EHLO'd, upgraded to TLS and authenticated as
-    the settings say. Raises ``_Outage`` naming what failed."""
+    the settings say. Raises ``_Outage`` naming what failed.
+
+    The host's addresses pass the SSRF guard first (loopback, private and metadata
+    addresses only with ``allow_private``), and the connection goes to a checked address."""
     where = f"{settings.host}:{settings.port}"
     try:
-        sock = socket.create_connection((settings.host, settings.port), timeout=settings.timeout)
+        sock = connect_tcp(
+            settings.host, settings.port, timeout=settings.timeout, allow_private=allow_private
+        )
+    except TargetNotAllowed:
+        raise _Outage(f"{where}: address not allowed (private or local network)") from None
     except OSError as exc:
         raise _Outage(f"cannot connect to {where}: {_reason(exc)}") from None
     conn = _Connection(sock)
@@ -453,9 +465,12 @@ _MAX_IDLE = 60.0  # seconds an idle connection is trusted; servers drop them aft
 class SmtpChannel:
     """A configured SMTP relay: ``send`` a batch, ``close`` at the end."""
 
-    def __init__(self, settings: SmtpSettings, secrets: SmtpSecrets | None = None) -> None:
+    def __init__(
+        self, settings: SmtpSettings, secrets: SmtpSecrets | None = None, *, allow_private: bool = False
+    ) -> None:
         self.settings = settings
         self.secrets = secrets or SmtpSecrets()
+        self.allow_private = allow_private  # the SSRF guard: may the host be a private address?
         self.stats = SmtpStats()
         self._sender = check_address(settings.from_email)
         self._idle: list[_Connection] = []
@@ -794,7 +809,7 @@ class SmtpChannel:
                 self._retire(conn, quit=False)
                 continue
             return conn
-        conn = open_connection(self.settings, self.secrets, self._tls)
+        conn = open_connection(self.settings, self.secrets, self._tls, allow_private=self.allow_private)
         with self._lock:
             self.stats.connections += 1
             # bodies go as 8-bit (no encoding work) once we know the server takes 8BITMIME
@@ -823,15 +838,18 @@ class SmtpChannel:
         conn.writes, conn.accounted = 0, conn.count
 
 
-def test_connection(settings: SmtpSettings, secrets: SmtpSecrets | None = None) -> None:
+def test_connection(
+    settings: SmtpSettings, secrets: SmtpSecrets | None = None, options: ChannelOptions | None = None
+) -> None:
     """Connect, EHLO, STARTTLS and AUTH as configured, then QUIT: the check behind
-    saving a channel with ``?verify=true``. Raises ``InvalidInput`` (``smtp_unreachable``)
-    saying what failed."""
+    ``POST /channels/{id}/verify``. Raises ``InvalidInput`` (``smtp_unreachable``) saying
+    what failed, in a short status line (never more of what the server sent)."""
     tls = tls_context(settings) if settings.security != "none" else None
+    allow_private = options.allow_private_targets if options is not None else False
     try:
-        conn = open_connection(settings, secrets or SmtpSecrets(), tls)
+        conn = open_connection(settings, secrets or SmtpSecrets(), tls, allow_private=allow_private)
     except _Outage as exc:
-        raise InvalidInput(f"SMTP server check failed: {exc}", code="smtp_unreachable") from None
+        raise InvalidInput(clean_error(f"SMTP server check failed: {exc}"), code="smtp_unreachable") from None
     conn.quit()
 
 
@@ -839,7 +857,13 @@ test_connection.__test__ = False  # type: ignore[attr-defined]  # not a pytest t
 
 
 def _factory(settings: SmtpSettings, secrets: SmtpSecrets, options: ChannelOptions) -> SmtpChannel:
-    return SmtpChannel(settings, secrets)
+    return SmtpChannel(settings, secrets, allow_private=options.allow_private_targets)
+
+
+def check_targets(settings: SmtpSettings, secrets: SmtpSecrets, allow_private: bool) -> None:
+    """The relay must not be a loopback, private or metadata address (SSRF: a verify would
+    otherwise probe internal ports) unless the operator allows private targets."""
+    check_host(settings.host, settings.port, allow_private=allow_private)
 
 
 PROVIDER = register(
@@ -851,5 +875,6 @@ PROVIDER = register(
         factory=_factory,
         description="Any SMTP relay (Postfix, SES, Mailgun…): pipelined, STARTTLS or TLS, AUTH PLAIN/LOGIN",
         verify=test_connection,
+        check_targets=check_targets,
     )
 )

@@ -34,11 +34,14 @@ from kairos.messaging.channels.http import (
     HttpUrl,
     bounced,
     classify,
+    error_code,
     failed,
     json_body,
     make_client,
     sent,
+    status_line,
 )
+from kairos.messaging.ssrf import check_url
 
 E164 = r"^\+[1-9][0-9]{1,14}$"
 
@@ -93,13 +96,18 @@ class TwilioChannel(HttpChannel):
         if response.status_code in (200, 201) and body.get("sid"):
             return sent(msg, str(body["sid"]))
         code = body.get("code")
-        error = f"HTTP {response.status_code}"
-        if code is not None:
-            error += f" Twilio error {code}"
-        error += f": {body.get('message') or response.reason_phrase}"
+        # the status and Twilio's documented error code; its message text is not kept (the
+        # body is whatever the configured base URL answered)
+        error = status_line(response)
+        if error_code(code) is not None:
+            error += f": Twilio error {error_code(code)}"
         if code in BOUNCE_CODES:
             return bounced(msg, error)
         return classify(msg, response, error)
+
+
+def check_targets(settings: Settings, secrets: Secrets, allow_private: bool) -> None:
+    check_url(settings.base_url, allow_private=allow_private)
 
 
 PROVIDER = register(
@@ -110,5 +118,6 @@ PROVIDER = register(
         secrets_model=Secrets,
         factory=TwilioChannel,  # (settings, secrets, options)
         description="SMS through Twilio's Programmable Messaging API",
+        check_targets=check_targets,
     )
 )

@@ -51,9 +51,9 @@ from kairos.messaging.channels.http import (
     parse_retry_after,
     retry,
     sent,
-    short,
+    status_line,
 )
-from kairos.messaging.ssrf import GuardedTransport, TargetNotAllowed, parse_target
+from kairos.messaging.ssrf import GuardedTransport, TargetNotAllowed, check_url, parse_target
 
 SECRET_PREFIX = "whsec_"
 #: Headers the signature and the transport own; settings may not override them.
@@ -62,7 +62,8 @@ RESERVED_HEADERS = frozenset(
     | {"transfer-encoding", "connection"}
 )
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # an RFC 9110 token
-#: Enough of a receiver's answer for an error message; bigger bodies are not downloaded.
+#: The most of a receiver's answer read (then dropped: errors keep the status line only);
+#: bigger bodies are not downloaded.
 MAX_ANSWER = 64 * 1024
 
 
@@ -199,11 +200,11 @@ class WebhookChannel(HttpChannel):
         }
         try:
             with self.client.stream("POST", url, content=body, headers=headers) as response:
-                answer = _read_capped(response)
+                _read_capped(response)  # drained for connection reuse; never stored or shown
         except TargetNotAllowed:
             return failed(msg, "target address not allowed")
         status = response.status_code
-        error = f"HTTP {status}: {short(answer.decode(errors='replace'), 200) or response.reason_phrase}"
+        error = status_line(response)
         if 200 <= status < 300:
             return sent(msg, msg.key)
         if 300 <= status < 400:
@@ -228,6 +229,11 @@ def _read_capped(response: httpx.Response) -> bytes:
     return b"".join(chunks)[:MAX_ANSWER]
 
 
+def check_targets(settings: Settings, secrets: Secrets, allow_private: bool) -> None:
+    if settings.url is not None:
+        check_url(settings.url, allow_private=allow_private)
+
+
 PROVIDER = register(
     Provider(
         name="webhook",
@@ -236,5 +242,6 @@ PROVIDER = register(
         secrets_model=Secrets,
         factory=WebhookChannel,  # (settings, secrets, options)
         description="Signed JSON POSTs (Standard Webhooks) to a URL",
+        check_targets=check_targets,
     )
 )

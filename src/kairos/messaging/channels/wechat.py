@@ -45,12 +45,16 @@ from kairos.messaging.channels.http import (
     Outage,
     bounced,
     classify,
+    describe_transport_error,
+    error_code,
     failed,
     json_body,
     make_client,
     retry,
     sent,
+    status_line,
 )
+from kairos.messaging.ssrf import check_url
 
 TOKEN_ERRCODES = frozenset({40001, 40014, 42001})
 TRANSIENT_ERRCODES = frozenset({-1, 45009})
@@ -120,14 +124,14 @@ class WechatChannel(HttpChannel):
         try:
             response = self.client.get(f"{self.settings.base_url}/cgi-bin/token", params=params)
         except httpx.HTTPError as exc:
-            raise Outage(f"token endpoint unreachable: {type(exc).__name__}: {exc}") from exc
+            raise Outage(f"token endpoint unreachable: {describe_transport_error(exc)}") from exc
         body = json_body(response)
         token = body.get("access_token")
         if response.status_code != 200 or not isinstance(token, str) or not token:
-            detail = (
-                f"errcode {body.get('errcode')}: {body.get('errmsg')}" if body else response.reason_phrase
-            )
-            raise Outage(f"access token refused: HTTP {response.status_code}: {detail}")
+            detail = status_line(response)
+            if error_code(body.get("errcode")) is not None:
+                detail += f": errcode {error_code(body.get('errcode'))}"
+            raise Outage(f"access token refused: {detail}")
         expires_in = body.get("expires_in")
         lifetime = float(expires_in) if isinstance(expires_in, int | float) else 7200.0
         return token, self.now() + lifetime - min(EXPIRY_MARGIN, lifetime / 2)
@@ -147,15 +151,16 @@ class WechatChannel(HttpChannel):
         if response.status_code == 200 and json_body(response).get("errcode") in TOKEN_ERRCODES:
             response = self._post(payload, self.access_token(stale=token))
         if response.status_code != 200:
-            return classify(msg, response, f"HTTP {response.status_code}: {response.reason_phrase}")
+            return classify(msg, response, status_line(response))
         body = json_body(response)
         errcode = body.get("errcode")
         if errcode == 0:
             msgid = body.get("msgid")
             return sent(msg, None if msgid is None else str(msgid))
-        error = f"errcode {errcode}: {body.get('errmsg')}"
-        if errcode is None:
-            return retry(msg, f"unexpected answer: {response.text[:200]}")
+        # the documented errcode only: errmsg is free text from the configured base URL
+        error = f"errcode {error_code(errcode)}"
+        if error_code(errcode) is None:
+            return retry(msg, "unexpected answer: no errcode in the reply")
         if errcode in TOKEN_ERRCODES:
             return retry(msg, f"access token refused after refresh: {error}", outage=True)
         if errcode in TRANSIENT_ERRCODES:
@@ -163,6 +168,10 @@ class WechatChannel(HttpChannel):
         if errcode in BOUNCE_ERRCODES:
             return bounced(msg, error)
         return failed(msg, error)
+
+
+def check_targets(settings: Settings, secrets: Secrets, allow_private: bool) -> None:
+    check_url(settings.base_url, allow_private=allow_private)
 
 
 PROVIDER = register(
@@ -173,5 +182,6 @@ PROVIDER = register(
         secrets_model=Secrets,
         factory=WechatChannel,  # (settings, secrets, options)
         description="Template messages through a WeChat Official Account",
+        check_targets=check_targets,
     )
 )
