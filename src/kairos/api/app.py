@@ -9,12 +9,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from kairos import __version__
 from kairos.api import errors
 from kairos.api.deps import AppState
 from kairos.api.ingest import IngestApp
+from kairos.api.input_guard import guard_input
 from kairos.api.limits import BodyLimit
 from kairos.api.routes import (
     attributes,
@@ -119,7 +120,13 @@ def create_app(
             checkpointer.stop()
             engine.dispose()
 
-    api = FastAPI(title="Kairos", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    api = FastAPI(
+        title="Kairos",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        dependencies=[Depends(guard_input)],
+    )
     api.state.kairos = state
     errors.install(api)
     for module in (

@@ -199,7 +199,10 @@ def coerce_trait(name: str, kind: str, value: Any) -> Any:
                 pass
             else:
                 if math.isfinite(number):
-                    return int(number) if number.is_integer() and "." not in value else number
+                    # "42" is an integer; "1e30" stays a float: an int of 10^30 fits no
+                    # column or JSON encoder (it was a 500)
+                    whole = number.is_integer() and value.strip().lstrip("+-").isdigit()
+                    return int(number) if whole and abs(number) < 2**63 else number
     elif kind == "boolean":
         if isinstance(value, bool):
             return value

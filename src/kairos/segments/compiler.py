@@ -67,15 +67,33 @@ __all__ = [
 ]  # fmt: skip
 
 BUCKETS = 10_000
+#: conditions in one definition: far above what a person builds, far below what makes the
+#: compiled query (and every re-evaluation) slow — 50,000 took 20 s of CPU to save
+MAX_CONDITIONS = 500
 
 
 def parse_definition(data: Any) -> SegmentDefinition:
     """A definition from JSON-like data; shape errors name the path of the bad node."""
     try:
-        return SegmentDefinition.model_validate(data)
+        parsed = SegmentDefinition.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         raise InvalidInput(f"{_path(err['loc'])}: {err['msg']}", code="invalid_definition") from None
+    count, stack = 0, [parsed.root]
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > MAX_CONDITIONS:
+            raise InvalidInput(
+                f"definition: more than {MAX_CONDITIONS} conditions; split it into segments "
+                "and combine them with segment conditions",
+                code="definition_too_large",
+            )
+        if isinstance(node, All | AnyOf):
+            stack.extend(node.conditions)
+        elif isinstance(node, Not):
+            stack.append(node.condition)
+    return parsed
 
 
 def _path(loc: tuple[int | str, ...]) -> str:

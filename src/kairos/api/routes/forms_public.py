@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import logging
 from typing import Annotated, Any
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Cookie, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kairos.api.deps import AppState, StateDep
+from kairos.api.input_guard import form_body
 from kairos.api.page_headers import LANDING_PAGE_SOURCES, form_sources, page_headers
 from kairos.db.engine import reading
 from kairos.errors import InvalidInput, KairosError, Unavailable
@@ -107,7 +107,7 @@ def _form_again(
 
 @router.post("/f/{workspace_id}/{key}", include_in_schema=False)
 async def submit_form(workspace_id: int, key: str, request: Request, state: StateDep) -> Response:
-    values = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=200)
+    values = await form_body(request, 200)
     ip = request.client.host if request.client else None
     user_agent = request.headers.get("user-agent")
     # blocking work (the database, the CAPTCHA provider) stays off the event loop

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import html
 from typing import Annotated, Any, Literal
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -20,6 +19,7 @@ from sqlalchemy import select, update
 
 from kairos.api.deps import StateDep
 from kairos.api.ingest import basic_user
+from kairos.api.input_guard import form_body
 from kairos.api.messaging_schemas import ProviderReport
 from kairos.api.page_headers import page_headers
 from kairos.db.engine import reading
@@ -132,7 +132,7 @@ async def unsubscribe(token: str, request: Request, state: StateDep) -> Response
 
 async def _form(request: Request) -> dict[str, list[str]]:
     """An ``application/x-www-form-urlencoded`` body (all our forms and Twilio's callbacks)."""
-    return parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=1000)
+    return await form_body(request, 1000)
 
 
 async def _one_click(request: Request) -> bool:
@@ -184,7 +184,7 @@ async def save_preferences(token: str, request: Request, state: StateDep) -> HTM
         return _gone()
     workspace_id, contact_id = ids
     form = await _form(request)
-    chosen = {int(v) for v in form.get("topic", []) if v.isdigit()}
+    chosen = {int(v) for v in form.get("topic", []) if v.isascii() and v.isdigit() and len(v) < 19}
     ip = request.client.host if request.client else None
     now = state.clock.now()
     with state.engine.begin() as conn:
