@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
-from tests.messaging.conftest import email_channel, settings, smtp, worker  # noqa: F401  (fixtures)
+from tests.messaging.conftest import (  # noqa: F401  (fixtures)
+    email_channel,
+    settings,
+    smtp,
+    strict_api,
+    strict_settings,
+    worker,
+)
 from tests.messaging.fake_providers import TwilioFake
 
 SID = "AC" + "2" * 32

@@ -24,6 +24,7 @@ from kairos.journeys.engine import ACTIVE, ENDED, EXITED, VERSIONS, end_enrollme
 from kairos.journeys.entry import Candidate, enroll
 from kairos.journeys.tables import enrollment, journey, journey_step, journey_version
 from kairos.journeys.triggers import watch_all
+from kairos.messaging.ssrf import check_url
 from kairos.messaging.tables import subscription_topic, template
 from kairos.offers.tables import offer
 from kairos.segments.service import check_segment_references
@@ -108,6 +109,28 @@ def _check_references(conn: Connection, workspace_id: int, definition: Any) -> N
                 raise InvalidInput(
                     f"nodes.{node_id}.topic_id: no topic {node.topic_id}", code="unknown_topic"
                 )
+
+
+def check_targets(definition: dict[str, Any] | None, *, allow_private: bool) -> None:
+    """The URLs a definition posts to (webhook nodes, ``notify_sales`` CRM webhooks) must be
+    public (the SSRF guard), checked when it is saved — with DNS, so before any transaction —
+    and again by the webhook channel at send time."""
+    if definition is None:
+        return
+    from kairos.journeys.definition import NotifySalesNode, WebhookNode
+
+    parsed = parse_journey(definition)
+    for node_id, node in parsed.nodes.items():
+        url = node.url if isinstance(node, WebhookNode) else None
+        if isinstance(node, NotifySalesNode):
+            url, field = node.webhook_url, "webhook_url"
+        else:
+            field = "url"
+        if url is not None:
+            try:
+                check_url(url, allow_private=allow_private)
+            except InvalidInput as exc:
+                raise InvalidInput(f"nodes.{node_id}.{field}: {exc.message}", code=exc.code) from None
 
 
 def _check_campaign(conn: Connection, workspace_id: int, campaign_id: int | None) -> None:

@@ -39,7 +39,9 @@ def create_journey(
     body: JourneyCreate, state: StateDep, ws: WorkspaceDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """A new journey as a draft. The definition is validated (types, reachable nodes, no
-    dangling branch, no cycle without a wait, templates and segments that exist)."""
+    dangling branch, no cycle without a wait, templates and segments that exist, webhook
+    URLs that are public)."""
+    service.check_targets(body.definition, allow_private=state.settings.allow_private_targets)
 
     def create(conn: Any) -> tuple[int, Any]:
         row = service.create_journey(conn, ws.id, state.clock.now(), **body.model_dump())
@@ -57,6 +59,7 @@ def read_journey(journey_id: int, state: StateDep, ws: WorkspaceDep) -> dict[str
 @router.patch("/journeys/{journey_id}", response_model=JourneyRead)
 def update_journey(journey_id: int, body: JourneyUpdate, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
     """Edits the draft; the live version runs on until the next publish."""
+    service.check_targets(body.definition, allow_private=state.settings.allow_private_targets)
     with state.engine.begin() as conn:
         return service.update_journey(
             conn, ws.id, journey_id, state.clock.now(), body.model_dump(exclude_unset=True)
