@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from kairos.contacts.tables import contact
-from kairos.events.tables import event
 from kairos.workspaces.service import CreatedWorkspace
 from tests.conftest import Api
 

@@ -181,7 +181,9 @@ class Dispatcher:
             if view is None or cid is None:
                 skip[mid] = ("contact_deleted", None)
             elif (
-                config is None or config["kind"] != r["channel"] or config["workspace_id"] != r["workspace_id"]
+                config is None
+                or config["kind"] != r["channel"]
+                or config["workspace_id"] != r["workspace_id"]
             ):
                 # a message only ever goes through a channel of its own workspace: the API
                 # refuses foreign channel ids, and this holds even if a row slipped past it
