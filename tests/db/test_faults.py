@@ -5,6 +5,7 @@ refuse writes for real: every connection of the app's engine is read-only (SQLit
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -62,6 +63,11 @@ def test_a_database_that_cannot_be_written_is_a_503_to_retry(
     assert r.status_code == 503
     assert r.json() == {"code": "unavailable", "message": "the database cannot take this request now; retry"}
     assert r.headers["Retry-After"] == "5"
+
+    # ingest answers the same way: nothing was accepted, retry later
+    basic = "Basic " + base64.b64encode(f"{workspace.write_key}:".encode()).decode()
+    r = client.post("/v1/track", json={"userId": "u", "event": "x"}, headers={"Authorization": basic})
+    assert (r.status_code, r.json()["code"], r.headers["Retry-After"]) == (503, "database_unavailable", "5")
 
     ready = client.get("/health/ready")
     assert ready.status_code == 503 and ready.headers["Retry-After"] == "5"

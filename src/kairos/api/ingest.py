@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from kairos.api.errors import RETRY_AFTER
 from kairos.clock import Clock
 from kairos.errors import InvalidInput, KairosError, Unauthorized, Unavailable
 from kairos.events.messages import ENDPOINTS, MAX_REQUEST_BYTES, decode_body, parse_request
@@ -140,6 +141,8 @@ async def _answer(
     headers = [(b"content-length", str(len(body)).encode())]
     if body:
         headers.append((b"content-type", b"application/json"))
+    if status == 503:  # as the management API: the client retries after a pause
+        headers.append((b"retry-after", str(RETRY_AFTER).encode()))
     if origin is not None:
         headers += [(b"access-control-allow-origin", origin), (b"vary", b"Origin")]
         if preflight:

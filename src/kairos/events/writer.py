@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from kairos.clock import Clock
 from kairos.contacts.attributes import attribute_types
+from kairos.db.faults import classify, reason
 from kairos.errors import KairosError, Unavailable
 from kairos.events.ingest import check_traits, ingest, needs_trait_types
 from kairos.events.messages import Message
@@ -162,7 +163,10 @@ class IngestWriter:
             except TRANSIENT as exc:
                 if attempt == RETRIES - 1:
                     raise
-                log.info("ingest transaction conflicted (%s); retrying", type(exc).__name__)
+                if classify(exc) == "unavailable":  # disk full, read-only, I/O: not a conflict
+                    log.warning("ingest: the database is unavailable (%s); retrying", reason(exc))
+                else:
+                    log.info("ingest transaction conflicted (%s); retrying", type(exc).__name__)
 
 
 def _public(exc: BaseException) -> BaseException:
