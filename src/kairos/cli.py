@@ -95,6 +95,8 @@ def worker(
 
     settings = get_settings()
     _logging(settings.log_level)
+    if (problem := settings.base_url_problem()) is not None:  # the links it sends are built on it
+        logging.getLogger("kairos.worker").warning(problem)
     if now is not None and not once:
         raise typer.BadParameter("--now only makes sense with --once", param_hint="--now")
     clock = FixedClock(_parse_instant(now)) if now else SystemClock()
