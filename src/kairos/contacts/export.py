@@ -26,6 +26,7 @@ import orjson
 from sqlalchemy import Connection, Engine, Select, Table, or_, select
 
 from kairos.campaigns.tables import broadcast, broadcast_recipient
+from kairos.contacts.service import live_contact_id
 from kairos.contacts.tables import (
     contact,
     contact_merge,
@@ -36,7 +37,6 @@ from kairos.contacts.tables import (
     tag_removal,
 )
 from kairos.db.engine import reading
-from kairos.errors import NotFound
 from kairos.events.tables import event
 from kairos.journeys.tables import enrollment, journey, journey_step, journey_watch
 from kairos.messaging.tables import (
@@ -206,14 +206,7 @@ def covered_tables() -> set[str]:
 def subject_of(conn: Connection, workspace_id: int, contact_id: int) -> Subject:
     """The person behind ``contact_id`` (a merged id leads to its survivor); NotFound for an
     unknown or erased one."""
-    row = conn.execute(
-        select(contact.c.id, contact.c.merged_into).where(
-            contact.c.id == contact_id, contact.c.workspace_id == workspace_id
-        )
-    ).first()
-    if row is None:
-        raise NotFound(f"contact {contact_id} not found", code="contact_not_found")
-    live = int(row.merged_into or row.id)
+    live = live_contact_id(conn, workspace_id, contact_id)
     merged = conn.execute(
         select(contact.c.id).where(contact.c.merged_into == live).order_by(contact.c.id)
     ).scalars()

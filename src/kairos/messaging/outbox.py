@@ -135,6 +135,18 @@ _INSERT = FastStatement(
 )
 
 
+#: what a message refers to: (attribute, the referenced row's channel column, its name, the
+#: error codes when it is not the workspace's and when it is for another channel, and how
+#: that channel is said)
+_REFERENCES = (
+    ("template_id", template.c.channel, "template", "template_not_found", "template_channel_mismatch", "{}"),
+    ("channel_config_id", channel_config.c.kind, "channel", "channel_not_found",
+     "channel_kind_mismatch", "{}"),
+    ("topic_id", subscription_topic.c.channel, "subscription topic", "topic_not_found",
+     "topic_channel_mismatch", "{} messages"),
+)  # fmt: skip
+
+
 def _check(conn: Connection, workspace_id: int, items: list[NewMessage]) -> None:
     for m in items:
         if m.channel not in CHANNEL_KINDS:
@@ -143,62 +155,26 @@ def _check(conn: Connection, workspace_id: int, items: list[NewMessage]) -> None
             raise InvalidInput(f"unknown source {m.source!r}", code="invalid_source")
         if not m.idempotency_key or len(m.idempotency_key) > 255:
             raise InvalidInput("idempotency_key must be 1 to 255 characters", code="invalid_idempotency_key")
-    template_ids = {m.template_id for m in items if m.template_id is not None}
-    if template_ids:
-        found = dict(
-            conn.execute(
-                select(template.c.id, template.c.channel).where(
-                    template.c.workspace_id == workspace_id, template.c.id.in_(template_ids)
-                )
-            ).all()
-        )
-        for m in items:
-            if m.template_id is None:
-                continue
-            if m.template_id not in found:
-                raise NotFound(f"no template {m.template_id}", code="template_not_found")
-            if found[m.template_id] != m.channel:
-                raise InvalidInput(
-                    f"template {m.template_id} is for {found[m.template_id]}, not {m.channel}",
-                    code="template_channel_mismatch",
-                )
-    config_ids = {m.channel_config_id for m in items if m.channel_config_id is not None}
-    if config_ids:
+    for attr, kind_of, what, missing, mismatch, phrase in _REFERENCES:
+        ids = {getattr(m, attr) for m in items if getattr(m, attr) is not None}
+        if not ids:
+            continue
+        table = kind_of.table
         kinds = dict(
             conn.execute(
-                select(channel_config.c.id, channel_config.c.kind).where(
-                    channel_config.c.workspace_id == workspace_id, channel_config.c.id.in_(config_ids)
-                )
+                select(table.c.id, kind_of).where(table.c.workspace_id == workspace_id, table.c.id.in_(ids))
             ).all()
         )
         for m in items:
-            if m.channel_config_id is None:
+            ref = getattr(m, attr)
+            if ref is None:
                 continue
-            if m.channel_config_id not in kinds:
-                raise NotFound(f"no channel {m.channel_config_id}", code="channel_not_found")
-            if kinds[m.channel_config_id] != m.channel:
+            if ref not in kinds:  # unknown, or another workspace's: the same answer
+                raise NotFound(f"no {what} {ref}", code=missing)
+            if kinds[ref] not in (None, m.channel):  # (a topic without a channel fits any)
+                name = what.rsplit(" ", 1)[-1]
                 raise InvalidInput(
-                    f"channel {m.channel_config_id} is for {kinds[m.channel_config_id]}, not {m.channel}",
-                    code="channel_kind_mismatch",
-                )
-    topic_ids = {m.topic_id for m in items if m.topic_id is not None}
-    if topic_ids:
-        topics = dict(
-            conn.execute(
-                select(subscription_topic.c.id, subscription_topic.c.channel).where(
-                    subscription_topic.c.workspace_id == workspace_id, subscription_topic.c.id.in_(topic_ids)
-                )
-            ).all()
-        )
-        for m in items:
-            if m.topic_id is None:
-                continue
-            if m.topic_id not in topics:
-                raise NotFound(f"no subscription topic {m.topic_id}", code="topic_not_found")
-            if topics[m.topic_id] not in (None, m.channel):
-                raise InvalidInput(
-                    f"topic {m.topic_id} is for {topics[m.topic_id]} messages, not {m.channel}",
-                    code="topic_channel_mismatch",
+                    f"{name} {ref} is for {phrase.format(kinds[ref])}, not {m.channel}", code=mismatch
                 )
     contact_ids = {m.contact_id for m in items}
     live = 0
