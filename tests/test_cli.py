@@ -31,6 +31,14 @@ def test_workspace_create_json_prints_exactly_one_object_with_working_keys(
 def test_ensure_default_creates_once(cli: CliRunner) -> None:
     first = cli.invoke(app, ["workspace", "ensure-default"])
     assert first.exit_code == 0 and "wk_" in first.output
+    # the README's examples use $WRITE_KEY and $API_KEY: printed ready to paste, and they work
+    exports = dict(
+        line.removeprefix("export ").split("=", 1)
+        for line in first.output.splitlines()
+        if line.startswith("export ")
+    )
+    assert set(exports) == {"WRITE_KEY", "API_KEY"}
+    assert exports["WRITE_KEY"].startswith("wk_") and exports["API_KEY"].startswith("ak_")
     second = cli.invoke(app, ["workspace", "ensure-default"])
     assert second.exit_code == 0 and "exists" in second.output and "wk_" not in second.output
 

@@ -219,7 +219,10 @@ def _print_workspace(ws_id: int, name: str, write_key: str, api_key: str, as_jso
     console.print(f"[bold]workspace[/bold] {ws_id} ({name})")
     console.print(f"  write key (ingest, /v1/*):      [green]{write_key}[/green]")
     console.print(f"  API key (management, /api/v1): [green]{api_key}[/green]")
-    console.print("  Keep them: only their hashes are stored.")
+    console.print("  Keep them: only their hashes are stored. For the README's examples, in your shell:")
+    # plain lines (no markup, no wrapping) so they can be copied as they are
+    typer.echo(f"export WRITE_KEY={write_key}")
+    typer.echo(f"export API_KEY={api_key}")
 
 
 @import_app.command("contacts")

@@ -27,6 +27,9 @@ from tests.conftest import Api
 #: public routes, and what authenticates each (reviewed by hand when one is added)
 PUBLIC = {
     "/health": "nothing: liveness",
+    "/docs": "nothing: the API reference (Swagger UI)",
+    "/docs/oauth2-redirect": "nothing: Swagger UI's OAuth helper page",
+    "/redoc": "nothing: the API reference (ReDoc)",
     "/health/ready": "nothing: readiness",
     "/t/o/{token}": "signed token (open pixel)",
     "/t/c/{token}/{link}": "signed token (click)",

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 
 from kairos import __version__
 from kairos.api import errors
@@ -120,7 +121,8 @@ def create_app(
             checkpointer.stop()
             engine.dispose()
 
-    api = FastAPI(
+    # /docs and /redoc serve Swagger UI's and ReDoc's assets themselves: they work offline
+    api = FastAPIOffline(
         title="Kairos",
         version=__version__,
         description=DESCRIPTION,
