@@ -38,3 +38,36 @@ class Unavailable(KairosError):
     """A transient failure (database busy or restarting); the caller should retry."""
 
     code = "unavailable"
+
+
+_MESSAGE_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def field_path(loc: tuple[int | str, ...] | list[int | str], prefix: str = "") -> str:
+    """A validation error's location as users write it: ``variants[1].template_id``, with
+    pydantic's internal steps (``function-after[…]``, ``union[…]``) left out."""
+    out = prefix
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif "[" in part and part.endswith("]") and not part.startswith("["):
+            continue  # a validator's or union's own name, not a field
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def validation_message(err: dict[str, object] | object, prefix: str = "") -> str:
+    """One pydantic error as ``field.path: what to change`` — never ``"x.: Value error, …"``."""
+    assert isinstance(err, dict)
+    loc = err.get("loc", ())
+    where = field_path(tuple(loc) if isinstance(loc, list | tuple) else (), prefix)  # type: ignore[arg-type]
+    message = plain_message(str(err.get("msg", "invalid")))
+    return f"{where}: {message}" if where else message
+
+
+def plain_message(message: str) -> str:
+    """pydantic's message without its ``Value error, `` prefix."""
+    for p in _MESSAGE_PREFIXES:
+        message = message.removeprefix(p)
+    return message

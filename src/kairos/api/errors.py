@@ -13,7 +13,15 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kairos.db.faults import classify, reason
-from kairos.errors import Conflict, InvalidInput, KairosError, NotFound, Unauthorized, Unavailable
+from kairos.errors import (
+    Conflict,
+    InvalidInput,
+    KairosError,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+    validation_message,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +75,8 @@ def install(app: FastAPI) -> None:
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         problems = []
         for err in exc.errors():
-            loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "request"
-            problems.append(f"{loc}: {err.get('msg', 'invalid')}")
+            err = {**err, "loc": tuple(p for p in err.get("loc", ()) if p != "body") or ("request",)}
+            problems.append(validation_message(err))
         return error_response(422, "validation_error", "; ".join(problems))
 
     @app.exception_handler(StarletteHTTPException)

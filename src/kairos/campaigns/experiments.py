@@ -55,7 +55,7 @@ from sqlalchemy import (
 from kairos.analytics.attribution import revenue_of
 from kairos.db.dialect import shifted
 from kairos.db.types import UTCDateTime
-from kairos.errors import InvalidInput
+from kairos.errors import InvalidInput, validation_message
 from kairos.events.tables import event
 from kairos.messaging.channels.base import CHANNEL_KINDS
 from kairos.messaging.tables import message, message_event
@@ -164,9 +164,8 @@ def parse_experiment(data: Any) -> Experiment:
     try:
         return Experiment.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InvalidInput(f"experiment.{where}: {first['msg']}", code="invalid_experiment") from None
+        message = validation_message(exc.errors()[0], "experiment")
+        raise InvalidInput(message, code="invalid_experiment") from None
 
 
 #: the points of the bucket hash: [0, SCALE)

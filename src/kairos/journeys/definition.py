@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from kairos.errors import InvalidInput
+from kairos.errors import InvalidInput, validation_message
 from kairos.segments.definition import Condition, EventMatch
 
 SCHEMA_VERSION: Literal[1] = 1
@@ -492,10 +492,10 @@ def parse_journey(data: Any) -> JourneyDefinition:
     try:
         definition = JourneyDefinition.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
         # the loc names the node kind after a node id ("nodes.n1.wait.duration"): kept, it helps
-        where = ".".join(str(p) for p in first["loc"]) or "definition"
-        raise InvalidInput(f"{where}: {first['msg']}", code="invalid_journey") from None
+        first = dict(exc.errors()[0])
+        first["loc"] = first["loc"] or ("definition",)
+        raise InvalidInput(validation_message(first), code="invalid_journey") from None
     validate_graph(definition)
     return definition
 

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select, up
 
 from kairos.crypto import Keyring
 from kairos.db.engine import reading
-from kairos.errors import Conflict, InvalidInput, NotFound
+from kairos.errors import Conflict, InvalidInput, NotFound, validation_message
 from kairos.messaging.channels import CHANNEL_KINDS, ChannelOptions, Provider, load_providers
 from kairos.messaging.outbox import QUEUED
 from kairos.messaging.tables import channel_config, message, template
@@ -37,9 +37,7 @@ def _validate(model: Any, data: dict[str, Any], what: str) -> dict[str, Any]:
     try:
         return dict(model.model_validate(data).model_dump(mode="json"))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InvalidInput(f"{what}.{where}: {first['msg']}", code="invalid_channel_config") from None
+        raise InvalidInput(validation_message(exc.errors()[0], what), code="invalid_channel_config") from None
 
 
 def present_channel(row: Any, keyring: Keyring) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from kairos.clock import ensure_utc
 from kairos.contacts.attributes import attribute_types
 from kairos.contacts.tables import contact, contact_tag, tag
 from kairos.db.dialect import chunks
-from kairos.errors import InvalidInput
+from kairos.errors import InvalidInput, plain_message
 from kairos.messaging.channels.base import CHANNEL_KINDS
 from kairos.messaging.tables import subscription, subscription_topic
 from kairos.segments import behaviour
@@ -78,7 +78,9 @@ def parse_definition(data: Any) -> SegmentDefinition:
         parsed = SegmentDefinition.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise InvalidInput(f"{_path(err['loc'])}: {err['msg']}", code="invalid_definition") from None
+        raise InvalidInput(
+            f"{_path(err['loc'])}: {plain_message(err['msg'])}", code="invalid_definition"
+        ) from None
     count, stack = 0, [parsed.root]
     while stack:
         node = stack.pop()

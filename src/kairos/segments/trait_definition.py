@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import ColumnElement, Float, Select, Text, cast, distinct, func, literal, null, select
 
 from kairos.db.types import BigID, UTCDateTime
-from kairos.errors import InvalidInput
+from kairos.errors import InvalidInput, plain_message
 from kairos.events.tables import event
 from kairos.segments.behaviour import matching, window_conditions
 from kairos.segments.definition import PropertyFilter, Window
@@ -87,7 +87,9 @@ def parse_trait_definition(data: Any) -> TraitDefinition:
         d = TraitDefinition.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise InvalidInput(f"{_path(err['loc'])}: {err['msg']}", code="invalid_definition") from None
+        raise InvalidInput(
+            f"{_path(err['loc'])}: {plain_message(err['msg'])}", code="invalid_definition"
+        ) from None
     spec = FUNCTIONS[d.function]
     if spec.reads and d.property is None:
         raise InvalidInput(f"definition.property: {d.function!r} needs a property", code="invalid_definition")
