@@ -82,6 +82,9 @@ def test_the_better_subject_line_wins_and_goes_to_the_rest(
         v for k, v in groups.items() if k
     )
     assert len(smtp.recorder.received) == groups["A"] + groups["B"]
+    # each message says which variant it carried
+    assert {api.get(f"/messages/{mid}").json()["variant"] for mid, _, _ in sent[:20]} <= {"A", "B"}
+    assert all(api.get(f"/messages/{mid}").json()["variant"] == v for mid, v, _ in sent[:5])
 
     # the truth: B is opened 45 % of the time, A 20 %; treated contacts buy 12 %, the holdout 4 %
     rng = random.Random(6)

@@ -156,6 +156,7 @@ class MessageRead(BaseModel):
     sent_at: datetime | None
     provider_id: str | None
     address: str | None
+    variant: str | None = Field(None, description="The experiment variant (of a broadcast) the message belongs to")
     created_at: datetime
     updated_at: datetime
     events: list[MessageEventRead] | None = None
