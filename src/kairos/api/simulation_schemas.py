@@ -42,6 +42,13 @@ class HypotheticalContact(BaseModel):
     timezone: str | None = Field(None, description="IANA name; wait_until nodes use it")
     locale: str | None = Field(None, max_length=35)
     traits: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list, max_length=100, description="Tags it carries")
+    list_ids: list[int] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Static segments (lists) it is a member of; dynamic segments follow from its "
+        "fields, traits, tags and events",
+    )
 
 
 class TriggerEventIn(BaseModel):

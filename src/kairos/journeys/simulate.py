@@ -39,6 +39,7 @@ from kairos.contacts.attributes import attribute_types
 from kairos.contacts.changes import Change, ChangeBatch, what_changed
 from kairos.contacts.service import live_contact_id, mark_changed, normalize_profile
 from kairos.contacts.tables import contact, contact_change
+from kairos.contacts.tags import add_tags
 from kairos.errors import Conflict, InvalidInput, KairosError
 from kairos.events.ingest import InternalEvent, record_internal
 from kairos.journeys import engine as journey_engine
@@ -53,6 +54,7 @@ from kairos.messaging.tables import message, template
 from kairos.messaging.templates import compile_template
 from kairos.messaging.tracking import Links
 from kairos.segments.membership import TIME_REFRESH, reevaluate_contacts
+from kairos.segments.service import add_list_members
 from kairos.segments.tables import segment_membership
 from kairos.segments.traits import recompute_traits
 
@@ -244,6 +246,9 @@ def _contact(
         insert(contact).values(workspace_id=ws, traits=traits, score=0, created_at=start, updated_at=start,
                                **changes.fields).returning(contact.c.id)
     ).scalar_one()  # fmt: skip
+    add_tags(conn, ws, [(cid, tag) for tag in tags], start)
+    for list_id in lists:  # the workspace's own static lists (404 / 409 otherwise)
+        add_list_members(conn, ws, list_id, [cid], start)
     mark_changed(conn, ws, [cid], start)
     return int(cid), None
 
