@@ -240,7 +240,9 @@ def _contact(
     if request.contact_id is not None:
         cid = live_contact_id(conn, ws, request.contact_id)
         return cid, cid
-    changes = normalize_profile(dict(request.contact or {}), default_country, attribute_types(conn, ws))
+    profile = dict(request.contact or {})
+    tags, lists = profile.pop("tags", []), profile.pop("list_ids", [])
+    changes = normalize_profile(profile, default_country, attribute_types(conn, ws))
     traits = {k: v for k, v in changes.traits.items() if v is not None}
     cid = conn.execute(
         insert(contact).values(workspace_id=ws, traits=traits, score=0, created_at=start, updated_at=start,
