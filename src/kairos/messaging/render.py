@@ -17,6 +17,7 @@ from kairos.contacts.tables import contact
 from kairos.db.dialect import chunks
 from kairos.messaging.templates import CompiledTemplate, compile_template
 from kairos.messaging.tracking import Links, link_part, url_hash
+from kairos.offers.display import template_view as offer_view
 from kairos.segments.traits import traits_of
 
 _DIGESTS: dict[str, bytes] = {}
@@ -65,7 +66,7 @@ def context(
         "computed": contact_view.get("_computed", {}),
         "event": data.get("event") or {},
         "payload": data.get("payload") or {},
-        "offer": data.get("offer") or {},
+        "offer": offer_view(data.get("offer"), view.get("locale")),
         "message": {"id": message_id},
         "links": links,
     }
