@@ -77,7 +77,16 @@ def test_a_float_written_as_an_exponent_stays_a_float(api: Api) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["/contacts/18446744073709551616", "/segments/99999999999999999999999/members"]
+    "path",
+    [
+        "/contacts/18446744073709551616",
+        "/segments/99999999999999999999999/members",
+        "/journeys/9223372036854775808",
+        "/tag-rules/9223372036854775808",
+        "/messages/9223372036854775808",
+        "/contacts/9223372036854775808/segments",
+        "/tag-rules?segment_id=9223372036854775808",
+    ],
 )
 def test_ids_beyond_64_bits_are_refused(api: Api, path: str) -> None:
     _refused(api.get(path), 422, "number_out_of_range")
