@@ -156,7 +156,7 @@ class MessageRead(BaseModel):
     sent_at: datetime | None
     provider_id: str | None
     address: str | None
-    variant: str | None = Field(None, description="The experiment variant (of a broadcast) the message belongs to")
+    variant: str | None = Field(None, description="The experiment variant (of a broadcast) it belongs to")
     created_at: datetime
     updated_at: datetime
     events: list[MessageEventRead] | None = None
