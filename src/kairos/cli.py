@@ -29,6 +29,24 @@ app.add_typer(workspace_app, name="workspace")
 app.add_typer(import_app, name="import")
 contact_app = typer.Typer(help="One person's data: access requests.", no_args_is_help=True)
 app.add_typer(contact_app, name="contact")
+reference_app = typer.Typer(help="References generated from the code.", no_args_is_help=True)
+app.add_typer(reference_app, name="reference")
+
+
+@reference_app.command("providers")
+def reference_providers(
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write here (docs/providers.md)")
+    ] = None,
+) -> None:
+    """Every channel provider's settings and secrets, and the template fields per channel."""
+    from kairos.messaging.reference import provider_reference
+
+    text = provider_reference()
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
 
 console = Console(stderr=True)
 

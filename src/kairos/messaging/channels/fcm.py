@@ -86,15 +86,22 @@ class ServiceAccount(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    client_email: str = Field(min_length=3)
-    private_key: Annotated[str, AfterValidator(_check_pem)]
-    private_key_id: str | None = None
-    token_uri: HttpUrl
+    client_email: str = Field(min_length=3, description="The service account's email")
+    private_key: Annotated[str, AfterValidator(_check_pem)] = Field(description="Its PEM private key")
+    private_key_id: str | None = Field(None, description="The key's id")
+    token_uri: HttpUrl = Field(description="Google's OAuth token endpoint, as in the key file")
 
 
 class Settings(ProviderConfig):
-    project_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9.:_-]{0,99}$")
-    base_url: BaseUrl = "https://fcm.googleapis.com"
+    project_id: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9.:_-]{0,99}$",
+        description="The Firebase project id",
+        examples=["my-app-1234"],
+    )
+    base_url: BaseUrl = Field(
+        "https://fcm.googleapis.com",
+        description="The FCM API (change it only for an egress gateway or a test double)",
+    )
 
 
 class Secrets(ProviderConfig):

@@ -75,24 +75,38 @@ def _valid_email(value: str | None) -> str | None:
 
 
 class SmtpSettings(ProviderConfig):
-    host: str = Field(min_length=1, max_length=255)
-    port: int = Field(587, ge=1, le=65535)
-    #: ``starttls``: plain connection upgraded with STARTTLS (port 587); ``ssl``: TLS from
-    #: the first byte (port 465); ``none``: no TLS at all (a relay on a trusted network).
-    security: Security = "starttls"
-    username: str | None = None
-    from_email: str
-    from_name: str | None = None
-    reply_to: str | None = None
-    #: the name sent in EHLO; default: this host's name if it is fully qualified, else its
-    #: address literal
-    helo_name: str | None = Field(None, pattern=r"^[A-Za-z0-9.\-\[\]:]+$")
-    connections: int = Field(2, ge=1, le=32)
-    verify_tls: bool = True
-    #: PEM certificate(s) to trust besides the system store, for a relay behind a private CA
-    ca_pem: str | None = None
-    timeout: float = Field(30.0, gt=0, le=600)
-    max_messages_per_connection: int = Field(1000, ge=1)
+    host: str = Field(
+        min_length=1,
+        max_length=255,
+        description="The SMTP server (a relay or your provider's)",
+        examples=["smtp.sendgrid.net"],
+    )
+    port: int = Field(587, ge=1, le=65535, description="587 with starttls, 465 with ssl, 25 to a local relay")
+    security: Security = Field(
+        "starttls",
+        description="starttls: a plain connection upgraded with STARTTLS (port 587); ssl: TLS from the "
+        "first byte (port 465); none: no TLS at all (a relay on a trusted network)",
+    )
+    username: str | None = Field(None, description="AUTH user name; null: no AUTH", examples=["apikey"])
+    from_email: str = Field(description="The sender address (From)", examples=["news@shop.example"])
+    from_name: str | None = Field(None, description="The sender's display name", examples=["Shop"])
+    reply_to: str | None = Field(None, description="Where replies go (Reply-To)")
+    helo_name: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9.\-\[\]:]+$",
+        description="The name sent in EHLO; default: this host's name if it is fully qualified, else "
+        "its address literal",
+    )
+    connections: int = Field(2, ge=1, le=32, description="Connections opened in parallel to the server")
+    verify_tls: bool = Field(True, description="Check the server's certificate and name")
+    ca_pem: str | None = Field(
+        None,
+        description="PEM certificate(s) to trust besides the system store, for a relay behind a private CA",
+    )
+    timeout: float = Field(30.0, gt=0, le=600, description="Seconds to wait for each answer of the server")
+    max_messages_per_connection: int = Field(
+        1000, ge=1, description="Messages sent over one connection before a new one is opened"
+    )
 
     @field_validator("from_email", "reply_to")
     @classmethod
@@ -111,7 +125,7 @@ class SmtpSettings(ProviderConfig):
 
 
 class SmtpSecrets(ProviderConfig):
-    password: str | None = None
+    password: str | None = Field(None, description="AUTH password (or your provider's API key)")
 
 
 # --------------------------------------------------------------------------- errors

@@ -52,12 +52,15 @@ BOUNCE_CODES = frozenset({21211, 21614, 21610})
 
 
 class Settings(ProviderConfig):
-    account_sid: str = Field(pattern=r"^AC[0-9a-fA-F]{32}$")
+    account_sid: str = Field(pattern=r"^AC[0-9a-fA-F]{32}$", description="The account SID (AC + 32 hex)")
     from_number: str | None = Field(None, pattern=E164, description="Sender number in E.164 form")
     messaging_service_sid: str | None = Field(
         None, pattern=r"^MG[0-9a-fA-F]{32}$", description="Use a Messaging Service instead of from_number"
     )
-    base_url: BaseUrl = "https://api.twilio.com"
+    base_url: BaseUrl = Field(
+        "https://api.twilio.com",
+        description="Twilio's API (change it only for an egress gateway or a test double)",
+    )
     status_callback: HttpUrl | None = Field(None, description="Twilio posts delivery status updates here")
 
     @model_validator(mode="after")
@@ -68,7 +71,7 @@ class Settings(ProviderConfig):
 
 
 class Secrets(ProviderConfig):
-    auth_token: str = Field(min_length=1)
+    auth_token: str = Field(min_length=1, description="The account's auth token")
 
 
 class TwilioChannel(HttpChannel):

@@ -140,7 +140,10 @@ class Settings(ProviderConfig):
 
 
 class Secrets(ProviderConfig):
-    signing_secret: str = Field(default_factory=generate_secret, description="whsec_ + base64")
+    signing_secret: str = Field(
+        default_factory=generate_secret,
+        description="Standard Webhooks signing secret (whsec_ + base64); generated when not given",
+    )
 
     @field_validator("signing_secret")
     @classmethod

@@ -64,12 +64,15 @@ EXPIRY_MARGIN = 300.0
 
 
 class Settings(ProviderConfig):
-    app_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    base_url: BaseUrl = "https://api.weixin.qq.com"
+    app_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The Official Account's AppID (wx…)")
+    base_url: BaseUrl = Field(
+        "https://api.weixin.qq.com",
+        description="WeChat's API (change it only for an egress gateway or a test double)",
+    )
 
 
 class Secrets(ProviderConfig):
-    app_secret: str = Field(min_length=1)
+    app_secret: str = Field(min_length=1, description="The Official Account's AppSecret")
 
 
 def build_template(msg: Outgoing) -> dict[str, Any]:
