@@ -277,7 +277,11 @@ _LEAD = {
 @handler("notify_sales")
 def notify_sales(ctx: Context, node: NotifySalesNode, members: list[Enrollment]) -> list[Move]:
     """Assign an owner (in turn, by enrollment id, so retries assign the same one), store it on
-    the contact, and queue the owner's email and/or the CRM webhook."""
+    the contact, and queue the owner's email and/or the CRM webhook.
+
+    Both are internal messages (source ``notify_sales``): sent to the owner or the CRM, not
+    the lead, transactional, and rendered with the lead as ``contact`` but without the lead's
+    consent links or tracking; nothing they do is recorded as the lead's engagement."""
     owners = {e.id: node.owners[e.id % len(node.owners)] for e in members}
     apply_profile_changes(
         ctx.conn,
@@ -291,8 +295,8 @@ def notify_sales(ctx: Context, node: NotifySalesNode, members: list[Enrollment])
         if node.template_id is not None:
             messages.append(NewMessage(
                 contact_id=e.contact_id, channel="email", template_id=node.template_id, transactional=True,
-                source="journey", source_id=f"{ctx.journey_id}:{e.node}", data={**data, "to": owners[e.id]},
-                idempotency_key=f"journey:{e.id}:{e.node}:{e.steps}:owner",
+                source="notify_sales", source_id=f"{ctx.journey_id}:{e.node}",
+                data={**data, "to": owners[e.id]}, idempotency_key=f"journey:{e.id}:{e.node}:{e.steps}:owner",
             ))  # fmt: skip
         if node.webhook_url is not None:
             content = {"payload": {"lead": _LEAD, "owner": owners[e.id]}}
@@ -301,7 +305,7 @@ def notify_sales(ctx: Context, node: NotifySalesNode, members: list[Enrollment])
                     contact_id=e.contact_id,
                     channel="webhook",
                     transactional=True,
-                    source="journey",
+                    source="notify_sales",
                     source_id=f"{ctx.journey_id}:{e.node}",
                     idempotency_key=f"journey:{e.id}:{e.node}:{e.steps}:crm",
                     data={**data, "to": node.webhook_url, "content": content},

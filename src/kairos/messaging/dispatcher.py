@@ -330,20 +330,25 @@ class Dispatcher:
             seen: dict[bytes, str] = {}
             try:
                 compiled = self._compiled(c, templates)
-                links = {
-                    "unsubscribe_url": self.links.unsubscribe_url(c.id),
-                    "preferences_url": self.links.preferences_url(c.workspace_id, c.contact_id),
-                }
+                internal = c.source in outbox.INTERNAL_SOURCES
+                if internal:  # to the sales owner: never the lead's consent links or tracking
+                    links = {"unsubscribe_url": "", "preferences_url": ""}
+                else:
+                    links = {
+                        "unsubscribe_url": self.links.unsubscribe_url(c.id),
+                        "preferences_url": self.links.preferences_url(c.workspace_id, c.contact_id),
+                    }
                 if c.source == "double_opt_in" and "confirm_topic_id" in c.data:
                     links["confirm_url"] = self.links.confirm_url(
                         c.contact_id, int(c.data["confirm_topic_id"])
                     )
-                if self.unsubscribe_mailbox:
+                if self.unsubscribe_mailbox and not internal:
                     links["unsubscribe_mailto"] = self.unsubscribe_mailbox
                 ctx = context(views[c.contact_id], c.data, c.id, links)
                 content = render_content(
-                    compiled, c.channel, ctx, message_id=c.id, links=self.links, tracking=Tracking(),
-                    seen_links=seen, marketing=not c.transactional, now=now,
+                    compiled, c.channel, ctx, message_id=c.id, links=self.links,
+                    tracking=Tracking(opens=False, clicks=False) if internal else Tracking(),
+                    seen_links=seen, marketing=not (c.transactional or internal), now=now,
                 )  # fmt: skip
             except InvalidInput as exc:
                 failures[c.id] = exc.message

@@ -601,3 +601,23 @@ def insert_pixel(html: str, url: str) -> str:
             return html + pixel
         at = ends[-1]
     return f"{html[:at]}{pixel}{html[at:]}"
+
+
+_BODY_START = re.compile(r"""<body\b(?:[^>"']|"[^"]*"|'[^']*')*>""", re.I)
+#: The hidden preview text ("preheader") as email clients expect it: the first text of the
+#: body, invisible everywhere (Outlook needs ``mso-hide``; some clients ignore display:none).
+PREHEADER_STYLE = (
+    "display:none;font-size:1px;color:#ffffff;line-height:1px;max-height:0px;max-width:0px;"
+    "opacity:0;overflow:hidden;mso-hide:all;"
+)
+
+
+def insert_preheader(html: str, preheader: str) -> str:
+    """Add the hidden preview text (HTML-escaped) right after ``<body …>`` (at the start
+    without one)."""
+    div = f'<div style="{PREHEADER_STYLE}">{escape(preheader)}</div>'
+    at = html.find("<body")  # what html5ever writes; the regex also reads <BODY …>
+    found = (_BODY_START.match(html, at) if at >= 0 else None) or _BODY_START.search(html)
+    if found is None:
+        return div + html
+    return f"{html[: found.end()]}{div}{html[found.end() :]}"

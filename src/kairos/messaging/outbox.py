@@ -42,7 +42,11 @@ LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=6)
-SOURCES = ("api", "journey", "broadcast", "test", "double_opt_in")
+SOURCES = ("api", "journey", "broadcast", "test", "double_opt_in", "notify_sales")
+#: Internal messages, about a contact but sent to someone else (a journey's ``notify_sales``
+#: email to the sales owner, its CRM webhook): rendered without the contact's consent links
+#: or tracking, and nothing that happens to them is recorded on the contact.
+INTERNAL_SOURCES = frozenset({"notify_sales"})
 
 
 @dataclass(slots=True)

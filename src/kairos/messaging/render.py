@@ -123,8 +123,8 @@ def render_content(
     content = dict(rendered.content)
     if channel == "email":
         headers: dict[str, str] = {}
-        if marketing:
-            unsubscribe = ctx["links"]["unsubscribe_url"]
+        unsubscribe = ctx["links"].get("unsubscribe_url")
+        if marketing and unsubscribe:  # internal messages have no unsubscribe link
             token = unsubscribe.rsplit("/", 1)[-1]
             mailto = ctx["links"].get("unsubscribe_mailto")
             value = f"<{unsubscribe}>"

@@ -132,7 +132,7 @@ message = Table(
     Column("topic_id", BigID, ForeignKey("subscription_topic.id", ondelete="SET NULL")),
     Column("transactional", Boolean, nullable=False, default=False),
     Column("idempotency_key", String(255), nullable=False),
-    Column("source", String(20), nullable=False),  # api|journey|broadcast|test|double_opt_in
+    Column("source", String(20), nullable=False),  # api|journey|broadcast|test|double_opt_in|notify_sales
     Column("source_id", String(100)),
     Column("variant", String(64)),  # a broadcast experiment's variant
     Column("data", JSONDoc),  # template variables: payload, event; inline content; address

@@ -59,6 +59,8 @@ label or URL renders empty still shows its parentheses.)
 HTML-escaped, string literals written by the template author are not. Subjects, preheaders,
 SMS, push, WeChat, in-app and webhook values are not escaped (webhook payloads are
 JSON-serialised by the caller). Subjects, preheaders and titles are collapsed to one line.
+The preheader is also written into the HTML, escaped, as the hidden preview ``<div>`` right
+after ``<body>`` (``htmltext.insert_preheader``), after the text part was derived.
 
 **Sandbox.** ``include``/``render`` do not exist (templates cannot read files); loop
 iterations, output size, local namespace size and context depth are capped (see the

@@ -15,6 +15,7 @@ from kairos.messaging.htmltext import (
     NOTRACK,
     html_to_text,
     insert_pixel,
+    insert_preheader,
     neutralise_urls,
     rewrite_links,
     rewrite_marked_links,
@@ -221,11 +222,16 @@ class _EmailTemplate(CompiledTemplate):
         if open_pixel_url:
             html = insert_pixel(html, open_pixel_url)
 
-        content: dict[str, Any] = {"subject": subject, "html": html, "text": text}
+        preheader: str | None = None
         if self._flat_preheader is not None:
-            content["preheader"] = _collapse(self._flat_preheader.render(plain_values))
+            preheader = _collapse(self._flat_preheader.render(plain_values))
         elif self._preheader is not None:
-            content["preheader"] = _collapse(self._preheader.render(context))
+            preheader = _collapse(self._preheader.render(context))
+        if preheader:  # the hidden preview text; the text part (derived above) leaves it out
+            html = insert_preheader(html, preheader)
+        content: dict[str, Any] = {"subject": subject, "html": html, "text": text}
+        if preheader is not None:
+            content["preheader"] = preheader
         return Rendered("email", content, links)
 
 
