@@ -29,6 +29,8 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    case,
+    cast,
     exists,
     func,
     insert,
@@ -45,6 +47,7 @@ from kairos.campaigns.experiments import (
     holdout_lift,
     parse_experiment,
     pick_winner,
+    sent_units,
     variant_results,
     variant_sql,
     window,
@@ -52,7 +55,7 @@ from kairos.campaigns.experiments import (
 from kairos.campaigns.tables import broadcast, broadcast_recipient, campaign
 from kairos.contacts.tables import contact
 from kairos.db.dialect import chunks
-from kairos.db.types import BigID
+from kairos.db.types import BigID, UTCDateTime
 from kairos.errors import Conflict, InvalidInput, NotFound
 from kairos.messaging import outbox
 from kairos.messaging.policy import get_policy, zone
@@ -362,11 +365,12 @@ def _queue_chunk(conn: Connection, b: Any, now: datetime) -> int:
     pending = conn.execute(q).all()
     if not pending:
         if exp is not None and b.winner is None and b.results is None:
-            # the test group is queued: judge it when the window has passed
+            # the test group is queued: judge it when its last message was sent and the
+            # window has passed (until then test_ends_at is a projection, see _test_ends)
             conn.execute(
                 update(broadcast)
                 .where(broadcast.c.id == b.id)
-                .values(status="testing", test_ends_at=now + window(exp), updated_at=now)
+                .values(status="testing", test_ends_at=_test_ends(conn, b, exp, now), updated_at=now)
             )
             return 1
         conn.execute(update(broadcast).where(broadcast.c.id == b.id).values(status="queued", updated_at=now))
@@ -446,14 +450,78 @@ def _give_offer(
     return {cid: result.assigned[cid].template() if cid in result.assigned else None for cid in contact_ids}
 
 
+def _would_send(conn: Connection, b: Any) -> Any:
+    """When each recipient's message was (or would have been) due, as a SQL expression over
+    ``contact.timezone``: the broadcast's instant, or its local time in the contact's zone —
+    one CASE branch per time zone of the holdout (a few hundred at most), not one per contact."""
+    fallback = get_policy(conn, b.workspace_id).timezone
+    at = b.snapshot_at or b.starts_at
+
+    def instant(tz: str | None) -> Any:
+        return cast(literal(_planned(b, tz, fallback, at), UTCDateTime), UTCDateTime)
+
+    if b.local_date is None:
+        return instant(None)
+    r = broadcast_recipient.c
+    zones = conn.execute(
+        select(contact.c.timezone).distinct().join(broadcast_recipient, r.contact_id == contact.c.id)
+        .where(r.broadcast_id == b.id, r.variant == "holdout", contact.c.timezone.is_not(None))
+    ).scalars().all()  # fmt: skip
+    if not zones:
+        return instant(None)
+    return case(*((contact.c.timezone == tz, instant(tz)) for tz in zones), else_=instant(None))
+
+
+def _holdout_units(conn: Connection, b: Any) -> Any:
+    """The holdout as ``goal_moments`` units: each contact from when its message would have
+    gone out (its local time, for a local-time broadcast)."""
+    r = broadcast_recipient.c
+    return (
+        select(r.variant.label("grp"), r.contact_id.label("uid"), r.contact_id,
+               _would_send(conn, b).label("start"))
+        .join(contact, contact.c.id == r.contact_id)
+        .where(r.broadcast_id == b.id, r.variant == "holdout")
+        .subquery("holdout_units")
+    )  # fmt: skip
+
+
+def _test_ends(conn: Connection, b: Any, exp: Experiment, now: datetime) -> datetime:
+    """When the test can be judged: ``window`` after the last send of the test group (and
+    after the last moment a holdout contact's message would have gone out), every test
+    message being settled — sent, failed or skipped. While some are still queued or sending
+    (a later time zone, a retry, quiet hours, a capped channel) it is a projection: their
+    due time (not before now) plus the window, moved on if they are deferred."""
+    m, r = message.c, broadcast_recipient.c
+    unsettled = m.status.in_((outbox.QUEUED, outbox.SENDING))
+    waiting, due, last = conn.execute(
+        select(func.count(case((unsettled, 1))), func.max(case((unsettled, m.next_attempt_at))),
+               func.max(m.sent_at))
+        .select_from(broadcast_recipient.join(message, m.id == r.message_id))
+        .where(r.broadcast_id == b.id)
+    ).one()  # fmt: skip
+    held = conn.execute(select(func.max(_holdout_units(conn, b).c.start))).scalar()
+    times = [t for t in (last, held) if t is not None]
+    if waiting:
+        times.append(max(due or now, now))
+    return max(times, default=b.snapshot_at or now) + window(exp)
+
+
 def _judge(conn: Connection, b: Any, now: datetime) -> int:
-    """The test window has passed: compare the variants, pick the winner, record the results
-    (with the lift over the holdout), and give the remainder the winning variant."""
+    """The test group is sent and the window has passed since the last send: compare the
+    variants (each recipient over the window from its own send), pick the winner, record the
+    results (with the lift over the holdout), and give the remainder the winning variant.
+    Due earlier (messages still queued, or sent later than planned), it moves
+    ``test_ends_at`` on instead."""
     exp = parse_experiment(b.experiment)
-    since = b.snapshot_at or b.starts_at or now
-    results = variant_results(conn, b.id, exp, broadcast_recipient, since, now)
+    ends = _test_ends(conn, b, exp, now)
+    if ends > now:
+        conn.execute(
+            update(broadcast).where(broadcast.c.id == b.id).values(test_ends_at=ends, updated_at=now)
+        )
+        return 1
+    results = variant_results(conn, b.id, exp, broadcast_recipient, now)
+    lift = holdout_lift(conn, exp, sent_units(b.id, broadcast_recipient), _holdout_units(conn, b), now)
     if exp.by_audience:  # different audiences: measured and reported, no winner to send
-        lift = holdout_lift(conn, b.id, exp, broadcast_recipient, since, now)
         conn.execute(
             update(broadcast).where(broadcast.c.id == b.id).values(
                 status="queued", updated_at=now,
@@ -463,7 +531,6 @@ def _judge(conn: Connection, b: Any, now: datetime) -> int:
         )  # fmt: skip
         return 1
     winner, confidence = pick_winner(results, exp.metric)
-    lift = holdout_lift(conn, b.id, exp, broadcast_recipient, since, now)
     conn.execute(
         update(broadcast_recipient)
         .where(broadcast_recipient.c.broadcast_id == b.id, broadcast_recipient.c.variant.is_(None))

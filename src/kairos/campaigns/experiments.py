@@ -7,16 +7,20 @@ A broadcast with an ``experiment`` splits its audience snapshot by a stable hash
   can be measured;
 - the **test group** (``test_percent`` of the rest): split between the variants by weight
   and sent at once;
-- the **remainder**: waits ``window`` and then receives the winning variant.
+- the **remainder**: waits for the decision and then receives the winning variant.
 
-After the window the variants are compared on the chosen ``metric`` (unique human opens,
+The test is decided once every test message is settled and ``window`` has passed since the
+last one was sent (a local-time broadcast sends over a day); each recipient whose message
+was sent counts over ``window`` from its own send — skipped and failed ones not at all. The
+variants are compared on the chosen ``metric`` (unique human opens,
 clicks, or conversions — the experiment's goal event, default ``Order Completed`` — per
 message sent; or ``revenue``: the goal events' revenue per recipient sent, zeros included),
 the best one wins, and a one-sided test of the best against the runner-up gives the
 confidence reported with it: a two-proportion z-test for the rates, Welch's t-test for
 revenue. With ``test_percent`` 100 there is no remainder: the experiment only measures. The
-lift over the holdout is the conversion rate (and the revenue per contact) of everyone who
-was sent a message minus the holdout's, with a normal-approximation confidence interval.
+lift over the holdout is the conversion rate (and the revenue per contact) of those who were
+sent a message minus the holdout's (from when theirs would have gone out), with a
+normal-approximation confidence interval.
 
 A variant is content: a template, and optionally its own ``channel`` (the template is of that
 channel) and an ``offer_id`` (given to each recipient as the message is queued, shown as
@@ -44,17 +48,14 @@ from sqlalchemy import (
     String,
     and_,
     case,
-    cast,
     func,
     literal,
     null,
-    or_,
     select,
 )
 
 from kairos.analytics.attribution import revenue_of
 from kairos.db.dialect import shifted
-from kairos.db.types import UTCDateTime
 from kairos.errors import InvalidInput, validation_message
 from kairos.events.tables import event
 from kairos.messaging.channels.base import CHANNEL_KINDS
@@ -393,19 +394,31 @@ def measured(
             "rate": revenue / n if n else 0.0, "sd": sd}  # fmt: skip
 
 
-def variant_results(
-    conn: Connection, broadcast_id: int, exp: Experiment, recipients: Any, since: datetime, until: datetime
-) -> dict[str, dict[str, Any]]:
-    """Per variant: messages sent and successes on the metric (set-based); for ``revenue``
-    the revenue of goal events per recipient sent (its sum and sum of squares)."""
-    m, me = message.c, message_event.c
-    units = (
+def sent_units(broadcast_id: int, recipients: Any) -> Any:
+    """The recipients whose message was **sent** (it reached the provider: ``sent_at`` is
+    set), as ``goal_moments`` units grouped by variant, each starting at its own send:
+    ``grp``, ``uid``, ``contact_id``, ``message_id``, ``start``. Messages skipped (consent,
+    caps, no address, no offer), failed, or still queued are not there: their recipients
+    were not treated."""
+    m = message.c
+    return (
         select(recipients.c.variant.label("grp"), recipients.c.contact_id.label("uid"),
-               recipients.c.contact_id, m.sent_at.label("start"))
-        .join(message, message.c.id == recipients.c.message_id)
+               recipients.c.contact_id, m.id.label("message_id"), m.sent_at.label("start"))
+        .join(message, m.id == recipients.c.message_id)
         .where(recipients.c.broadcast_id == broadcast_id, m.sent_at.is_not(None))
         .subquery("units")
     )  # fmt: skip
+
+
+def variant_results(
+    conn: Connection, broadcast_id: int, exp: Experiment, recipients: Any, until: datetime
+) -> dict[str, dict[str, Any]]:
+    """Per variant: messages sent and successes on the metric (set-based); for ``revenue``
+    the revenue of goal events per recipient sent (its sum and sum of squares). Each
+    recipient counts from its own send, for ``window`` (and not after ``until``): an open,
+    click or goal event later than that is not the test's."""
+    me, per = message_event.c, window(exp)
+    units = sent_units(broadcast_id, recipients)
     if exp.metric in ("open", "click"):
         sent: dict[str, int] = dict(
             conn.execute(select(units.c.grp, func.count()).group_by(units.c.grp)).all()  # type: ignore[arg-type]
@@ -413,16 +426,17 @@ def variant_results(
         kind = "opened" if exp.metric == "open" else "clicked"
         hits: dict[str, int] = dict(
             conn.execute(
-                select(recipients.c.variant, func.count(func.distinct(me.message_id)))
-                .join(message_event, message_event.c.message_id == recipients.c.message_id)
-                .where(recipients.c.broadcast_id == broadcast_id, me.kind == kind, me.machine.is_(False))
-                .group_by(recipients.c.variant)
+                select(units.c.grp, func.count(func.distinct(me.message_id)))
+                .select_from(units.join(message_event, me.message_id == units.c.message_id))
+                .where(me.kind == kind, me.machine.is_(False), me.created_at <= until,
+                       me.created_at <= shifted(units.c.start, per, conn.dialect.name))
+                .group_by(units.c.grp)
             ).all()  # type: ignore[arg-type]
-        )
+        )  # fmt: skip
         moments = {k: {"n": n, "converted": hits.get(k, 0), "revenue": 0.0, "sum_squares": 0.0}
                    for k, n in sent.items()}  # fmt: skip
     else:
-        moments = goal_moments(conn, units, exp.goal_event, until=until)
+        moments = goal_moments(conn, units, exp.goal_event, until=until, window=per)
     out = {}
     for v in exp.variants:
         got = moments.get(v.name) or {"n": 0, "converted": 0, "revenue": 0.0, "sum_squares": 0.0}
@@ -433,20 +447,19 @@ def variant_results(
 
 
 def holdout_lift(
-    conn: Connection, broadcast_id: int, exp: Experiment, recipients: Any, since: datetime, until: datetime
+    conn: Connection, exp: Experiment, treated: Any, holdout: Any, until: datetime
 ) -> dict[str, Any]:
-    """Conversion rate and revenue per contact of those sent a message against the
-    holdout's, from goal events over [since, until]."""
-    treated = recipients.c.message_id.is_not(None)
-    units = (
-        select(case((treated, "treated"), else_="holdout").label("grp"), recipients.c.contact_id.label("uid"),
-               recipients.c.contact_id, cast(literal(since, UTCDateTime), UTCDateTime).label("start"))
-        .where(recipients.c.broadcast_id == broadcast_id, or_(treated, recipients.c.variant == "holdout"))
-        .subquery("units")
-    )  # fmt: skip
-    moments = goal_moments(conn, units, exp.goal_event, until=until)
+    """Conversion rate and revenue per contact of those sent a message (``treated``: units
+    as ``sent_units`` gives them, each from its send) against the holdout's (``holdout``:
+    units starting when each one's message would have gone out), from goal events within
+    ``window`` of each unit's start and not after ``until``."""
     empty = {"n": 0, "converted": 0, "revenue": 0.0, "sum_squares": 0.0}
-    t, h = moments.get("treated", empty), moments.get("holdout", empty)
+
+    def total(units: Any) -> dict[str, Any]:
+        groups = goal_moments(conn, units, exp.goal_event, until=until, window=window(exp)).values()
+        return {k: sum(g[k] for g in groups) for k in empty} if groups else empty
+
+    t, h = total(treated), total(holdout)
     d, low, high = difference_interval(t["converted"], t["n"], h["converted"], h["n"])
     rd, rlow, rhigh = mean_difference_interval(t["n"], t["revenue"], t["sum_squares"],
                                                h["n"], h["revenue"], h["sum_squares"])  # fmt: skip
