@@ -89,6 +89,7 @@ def victim(api: Api, clock: FixedClock) -> dict[str, Any]:
         "/landing-pages", {"slug": "victim-page", "title": "Victim", "template_id": o.email_template}
     )
     created("/suppressions", {"channel": "email", "address": "victim@example.com"})
+    attribute = created("/attributes", {"name": "victim_attribute", "type": "string"})
     key = api.get("/keys").json()["data"][0]["id"]
     return {
         "contact_id": o.contact, "template_id": o.template, "channel_id": o.channel, "topic_id": o.topic,
@@ -96,7 +97,7 @@ def victim(api: Api, clock: FixedClock) -> dict[str, Any]:
         "journey_id": o.journey, "broadcast_id": broadcast["id"], "message_id": message["id"],
         "trait_id": trait["id"], "rule_id": rule["id"], "enrollment_id": enrollment["id"],
         "page_id": page["id"], "key_id": key, "tag": "vip", "channel": "email",
-        "address": "victim@example.com",
+        "address": "victim@example.com", "name": attribute["name"],
     }  # fmt: skip
 
 

@@ -100,6 +100,28 @@ class AttributeCreate(BaseModel):
     type: Literal["string", "number", "boolean", "datetime", "list"]
     label: str | None = Field(None, max_length=200)
     description: str | None = None
+    dry_run: bool = Field(
+        False, description="Report what declaring would convert, and declare nothing (answers 200)"
+    )
+
+
+class AttributeUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["string", "number", "boolean", "datetime", "list"] | None = None
+    label: str | None = Field(None, max_length=200)
+    description: str | None = None
+    dry_run: bool = Field(False, description="Report what a new type would convert, and change nothing")
+
+
+class AttributeConversion(BaseModel):
+    """What declaring (or re-typing) an attribute did to the values contacts already held."""
+
+    contacts_with_value: int
+    converted: int = Field(description='values rewritten to the type ("61" → 61)')
+    already_typed: int
+    unconvertible: int = Field(description="values left as they were: no typed condition matches them")
+    unconvertible_contact_ids: list[int] = Field(description="the first 10 of those contacts")
 
 
 class AttributeRead(BaseModel):
@@ -109,6 +131,18 @@ class AttributeRead(BaseModel):
     label: str | None
     description: str | None
     created_at: datetime
+
+
+class AttributeWritten(AttributeRead):
+    conversion: AttributeConversion | None = None
+    dry_run: bool = False
+
+
+class AttributeDryRun(BaseModel):
+    name: str
+    type: str
+    dry_run: Literal[True] = True
+    conversion: AttributeConversion
 
 
 class SegmentCreate(BaseModel):

@@ -61,6 +61,50 @@ RESERVED_NAMES = frozenset(
 )
 
 
+#: Reserved names a Segment identify may repeat in its traits: the message's own ``userId``
+#: or ``anonymousId``. Equal to it, the trait is accepted and not stored (it says nothing
+#: new); different, it is refused: a contact has one external id, set by ``userId``.
+TRAIT_IDENTIFIERS = {
+    "id": "userId",
+    "userId": "userId",
+    "user_id": "userId",
+    "external_id": "userId",
+    "anonymousId": "anonymousId",
+    "anonymous_id": "anonymousId",
+}
+
+#: Why each other reserved name cannot be a trait (the error tells the sender what to do).
+_REFUSED_TRAITS = {
+    "score": "is the built-in lead score, which traits cannot set; send your own score under "
+    "another name (e.g. external_score) and declare it as a number attribute",
+    "lifecycle_stage": "is the built-in lifecycle stage, which traits cannot set; set it with "
+    'PATCH /api/v1/contacts/{id} {"lifecycle_stage": …} (recorded in its history)',
+    "tags": "is built in: tag contacts with POST /api/v1/contacts/{id}/tags/{tag}",
+    "created_at": "is kept by Kairos (when the contact was created); send a sign-up date as "
+    "createdAt or another name",
+    "updated_at": "is kept by Kairos (when the contact last changed); use another name",
+    "merged_into": "is kept by Kairos (identity merges); use another name",
+}
+
+
+def reserved_trait_error(name: str, hint: str) -> InvalidInput:
+    return InvalidInput(f"trait {name!r} {hint}", code="reserved_trait")
+
+
+def check_custom_trait_names(traits: dict[str, Any]) -> None:
+    """Refuse custom traits named like a built-in field (they would be stored where no
+    attribute definition or segment can reach them). The management API and imports set
+    built-in fields by their own names, never through ``traits``."""
+    for key in traits:
+        if key in RESERVED_NAMES:
+            hint = _REFUSED_TRAITS.get(key)
+            if hint is None:
+                column = TRAIT_TO_FIELD.get(key)
+                target = column or ("external_id" if TRAIT_IDENTIFIERS.get(key) == "userId" else key)
+                hint = f"is a built-in contact field: give it as {target!r} outside traits"
+            raise reserved_trait_error(key, hint)
+
+
 @dataclass(slots=True)
 class ProfileChanges:
     """What one message or request asks to change on a contact."""
@@ -168,15 +212,36 @@ def normalize_field(name: str, value: Any, default_country: str | None) -> str |
     return text
 
 
-def split_traits(traits: dict[str, Any], default_country: str | None) -> ProfileChanges:
-    """Profile columns from Segment traits; everything else stays a custom trait."""
+def split_traits(
+    traits: dict[str, Any],
+    default_country: str | None,
+    *,
+    user_id: str | None = None,
+    anonymous_id: str | None = None,
+) -> ProfileChanges:
+    """Profile columns from Segment traits; everything else stays a custom trait.
+
+    Reserved names are never stored as custom traits: ``TRAIT_TO_FIELD`` names fill their
+    column, ``TRAIT_IDENTIFIERS`` equal to the message's id are dropped, the rest are
+    refused (``reserved_trait``, naming the trait and what to do instead)."""
     changes = ProfileChanges()
+    ids = {"userId": user_id, "anonymousId": anonymous_id}
     for key, value in traits.items():
         column = TRAIT_TO_FIELD.get(key)
         if column is not None:
             changes.fields[column] = normalize_field(column, value, default_country)
-        else:
+        elif key not in RESERVED_NAMES:
             changes.traits[key] = value
+        elif key in TRAIT_IDENTIFIERS:
+            same_as = TRAIT_IDENTIFIERS[key]
+            if value is not None and (ids[same_as] is None or str(value) != ids[same_as]):
+                raise reserved_trait_error(
+                    key,
+                    f"must equal the message's {same_as} ({ids[same_as]!r}) when given: it is "
+                    f"not a custom trait, a contact's identifiers come from userId and anonymousId",
+                )
+        else:
+            raise reserved_trait_error(key, _REFUSED_TRAITS[key])
     return changes
 
 

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine
 
 from kairos.clock import Clock, SystemClock
 from kairos.contacts.attributes import attribute_types
-from kairos.contacts.fields import ProfileChanges, fast_email
+from kairos.contacts.fields import RESERVED_NAMES, ProfileChanges, fast_email
 from kairos.contacts.identity import Claim, resolve
 from kairos.contacts.service import apply_profile_changes, claim_for, mark_changed, normalize_profile
 from kairos.contacts.tags import add_tags, validate_tag
@@ -233,7 +233,8 @@ def plan_columns(header: list[str], mapping: Sequence[str]) -> ColumnPlan:
         elif name.lower() in NOT_IMPORTED:
             raise InvalidInput(
                 f"column {name!r} is a built-in contact field that imports do not set; skip it "
-                f"with --map {name}=- or keep it as a trait with --map {name}=traits.NAME",
+                f"with --map {name}=- or keep it as a trait under another name with "
+                f"--map {name}=traits.imported_{name.lower()}",
                 code="invalid_mapping",
             )
         else:
@@ -252,7 +253,15 @@ def plan_columns(header: list[str], mapping: Sequence[str]) -> ColumnPlan:
             )
         taken[target] = i
         if target.startswith("traits."):
-            plan.traits.append((i, target.removeprefix("traits.")))
+            trait = target.removeprefix("traits.")
+            if trait in RESERVED_NAMES:
+                raise InvalidInput(
+                    f"column {names[i]!r} maps to trait {trait!r}, a built-in contact field that "
+                    "cannot be a custom trait; map it to its field, to another trait name "
+                    f"(--map {names[i]}=traits.other_name) or skip it (--map {names[i]}=-)",
+                    code="invalid_mapping",
+                )
+            plan.traits.append((i, trait))
         elif target == "external_id":
             plan.external_id = i
         elif target == "email":

@@ -9,7 +9,13 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from kairos.contacts.attributes import attribute_types
-from kairos.contacts.fields import PROFILE_FIELDS, ProfileChanges, coerce_traits, normalize_field
+from kairos.contacts.fields import (
+    PROFILE_FIELDS,
+    ProfileChanges,
+    check_custom_trait_names,
+    coerce_traits,
+    normalize_field,
+)
 from kairos.contacts.identity import Claim, IdentityKey, resolve
 from kairos.contacts.tables import contact, contact_change, identity
 from kairos.contacts.tags import add_tags, tags_of
@@ -201,6 +207,7 @@ def normalize_profile(
         if f in data:
             changes.fields[f] = normalize_field(f, data[f], default_country)
     if data.get("traits"):
+        check_custom_trait_names(data["traits"])
         changes.traits = coerce_traits(dict(data["traits"]), types)
     return changes
 

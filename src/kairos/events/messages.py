@@ -242,7 +242,7 @@ def parse_message(
             traits = {**context_traits, **traits}
         properties = traits
         try:
-            profile = split_traits(traits, default_country)
+            profile = split_traits(traits, default_country, user_id=user_id, anonymous_id=anonymous_id)
         except InvalidInput as exc:
             raise InvalidInput(f"{where}.traits: {exc.message}", code=exc.code) from None
     elif kind == "group":
