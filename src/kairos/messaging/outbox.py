@@ -47,6 +47,11 @@ SOURCES = ("api", "journey", "broadcast", "test", "double_opt_in", "notify_sales
 #: email to the sales owner, its CRM webhook): rendered without the contact's consent links
 #: or tracking, and nothing that happens to them is recorded on the contact.
 INTERNAL_SOURCES = frozenset({"notify_sales"})
+#: Messages whose recipient's actions are not the contact's: internal ones, and test sends
+#: (a marketer checking a template, often at their own address with a customer's data). They
+#: render as usual, links included, but opening, clicking or unsubscribing through them
+#: changes nothing of the contact's.
+NOT_THE_CONTACTS = INTERNAL_SOURCES | {"test"}
 
 
 @dataclass(slots=True)

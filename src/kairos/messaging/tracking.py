@@ -34,7 +34,7 @@ from kairos.crypto import Keyring
 from kairos.db.dialect import chunks, insert_on_conflict
 from kairos.events.ingest import InternalEvent, record_internal
 from kairos.messaging.consent import channel_scope, set_consent, suppress, topic_scope
-from kairos.messaging.outbox import INTERNAL_SOURCES
+from kairos.messaging.outbox import NOT_THE_CONTACTS
 from kairos.messaging.tables import message, message_event, tracked_link
 
 PREFIX = {
@@ -192,8 +192,8 @@ def record(conn: Connection, outcomes: list[Outcome], now: datetime) -> None:
             properties["machine"] = True
         if o.detail:
             properties.update({k: v for k, v in o.detail.items() if k in ("url", "reason", "error")})
-        if m.source in INTERNAL_SOURCES:
-            continue  # sent to the sales owner: nothing of it is the lead's engagement
+        if m.source in NOT_THE_CONTACTS:
+            continue  # to the sales owner, or a test: nothing of it is the contact's engagement
         events.setdefault(m.workspace_id, []).append(
             InternalEvent(
                 contact_id=m.contact_id,
@@ -252,7 +252,7 @@ def unsubscribe(
     """Unsubscribe the recipient of a message from its topic (or, without a topic, from all
     marketing on its channel). Idempotent: the second call changes and records nothing."""
     m = message_row(conn, message_id)
-    if m is None or m.source in INTERNAL_SOURCES:  # its recipient is not the contact
+    if m is None or m.source in NOT_THE_CONTACTS:  # its recipient is not the contact
         return False
     scope = topic_scope(m.topic_id) if m.topic_id is not None else channel_scope(m.channel)
     changed = set_consent(
