@@ -29,6 +29,7 @@ def campaign(api: Api) -> int:
     r = api.post("/campaigns", {"name": "spring", "goal": {"event": "Order Completed", "window_days": 7},
                                 "costs": {"email": 0.01}, "budget": 5, "currency": "EUR"})  # fmt: skip
     assert r.status_code == 201, r.text
+    assert api.post(f"/campaigns/{r.json()['id']}/launch").status_code == 200  # its broadcasts may go
     return int(r.json()["id"])
 
 

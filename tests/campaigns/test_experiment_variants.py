@@ -77,6 +77,7 @@ def test_a_variant_on_another_channel_goes_out_there_and_is_reported_there(
     seg = tag_segment(api, "fans")
     worker.run_once()
     campaign = api.post("/campaigns", {"name": "Mail or text", "costs": {"email": 0.001, "sms": 0.05}}).json()
+    assert api.post(f"/campaigns/{campaign['id']}/launch").status_code == 200
     mail = email_template(api, "mail", subject="The sale starts")
     text = sms_template(api, "The sale starts, {{ contact.email }}")
     experiment = {"variants": [{"name": "mail", "template_id": mail, "weight": 1},

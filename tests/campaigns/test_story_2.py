@@ -94,6 +94,12 @@ def test_story_2_back_to_school(
     campaign = api.post("/campaigns", {"name": "Back to school", "segment_id": segment["id"], "channels": ["email", "sms", "push"],
                                        "costs": {"email": 0.001, "sms": 0.05, "push": 0.0}, "budget": 100,
                                        "goal": {"event": "Order Completed", "window_days": 7}}).json()  # fmt: skip
+    # a draft campaign's broadcasts wait for it: it is launched before they are scheduled
+    draft = api.post("/broadcasts", {"name": "early", "campaign_id": campaign["id"], "segment_id": segment["id"],
+                                     "channel": "email", "template_id": email_template(api, "early")}).json()  # fmt: skip
+    assert api.post(f"/broadcasts/{draft['id']}/schedule").json()["code"] == "campaign_not_launched"
+    assert api.post(f"/broadcasts/{draft['id']}/cancel").status_code == 200
+    assert api.post(f"/campaigns/{campaign['id']}/launch").json()["status"] == "active"
     templates = {
         "email": email_template(api, "bts-email", subject="Back to school, {{ contact.first_name | default: 'friend' }}"),
         "sms": api.post("/templates", {"name": "bts-sms", "channel": "sms", "fields": {"text": "Student deals inside"}}).json()["id"],

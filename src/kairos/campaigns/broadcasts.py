@@ -189,8 +189,9 @@ def list_broadcasts(
 
 
 def schedule(conn: Connection, workspace_id: int, broadcast_id: int, now: datetime) -> dict[str, Any]:
-    """Draft → scheduled (a broadcast without a time goes now). A campaign that needs
-    approval must have it."""
+    """Draft → scheduled (a broadcast without a time goes now). A broadcast of a campaign
+    goes only once the campaign does: approved if it needs approval, and launched (or at
+    least approved) — never while it is a draft, awaiting approval, completed or cancelled."""
     b = get_broadcast(conn, workspace_id, broadcast_id)
     if b["status"] != "draft":
         raise Conflict(f"a {b['status']} broadcast cannot be scheduled", code="invalid_transition")
@@ -198,6 +199,12 @@ def schedule(conn: Connection, workspace_id: int, broadcast_id: int, now: dateti
         c = conn.execute(select(campaign).where(campaign.c.id == b["campaign_id"])).mappings().one()
         if c["requires_approval"] and c["approved_at"] is None:
             raise Conflict("the campaign needs approval before it sends", code="approval_required")
+        if c["status"] not in ("approved", "active"):
+            raise Conflict(
+                f"the campaign is {c['status']}: launch it (POST /campaigns/{c['id']}/launch) before "
+                "scheduling its broadcasts",
+                code="campaign_not_launched",
+            )
     starts = b["starts_at"] or now
     conn.execute(
         update(broadcast)
