@@ -46,6 +46,8 @@ DEFAULT_EVENT = "Order Completed"
 DEFAULT_WINDOW_DAYS = 7
 #: event properties read as the revenue of a conversion, first found wins
 REVENUE_KEYS = ("revenue", "total", "value")
+#: the event property naming the revenue's currency (Segment's ecommerce spec)
+CURRENCY_KEY = "currency"
 MAX_DAYS = 400
 MAX_STEPS = 10
 
@@ -94,13 +96,20 @@ def revenue_of(ev: Any, dialect: str) -> ColumnElement[float]:
     return func.coalesce(*values, literal(0.0, Float))
 
 
+def currency_of(ev: Any, dialect: str) -> ColumnElement[str]:
+    """The revenue's currency: the event's ``currency`` string property, trimmed and in
+    capitals; NULL without one (the report assumes its default currency)."""
+    return func.upper(func.trim(json_value(ev.c.properties, CURRENCY_KEY, "string", dialect)))
+
+
 def credits(
     conn: Connection, workspace_id: int, goal: Goal, model: str, now: datetime, start: datetime, end: datetime
 ) -> Select[Any]:
     """The conversions in [start, min(end, now)] and the messages credited with them: per
     credited touch ``message_id``, ``event_id``, ``contact_id``, ``at`` (the conversion's
-    instant), ``weight`` (1, or 1/n under ``linear``) and ``revenue`` (the event's, times the
-    weight).
+    instant), ``weight`` (1, or 1/n under ``linear``), ``currency`` (the event's ``currency``
+    property, NULL without one) and ``revenue`` (the event's, times the weight; in that
+    currency, never converted here).
 
     The touches of a conversion are the marketing messages (``TOUCH_SOURCES``) sent to its
     contact within the goal's window before it. The query starts from the goal events of the
@@ -121,6 +130,7 @@ def credits(
             ev.c.contact_id.label("contact_id"),
             ev.c.timestamp.label("at"),
             revenue_of(ev, dialect).label("revenue"),
+            currency_of(ev, dialect).label("currency"),
             # linear counts a conversion's touches; the others rank them
             (
                 func.count().over(partition_by=ev.c.id)
@@ -150,7 +160,12 @@ def credits(
     if model == "linear":
         weight: ColumnElement[Any] = literal(1.0, Float) / cast(joined.c.rank, Float)
         q = select(
-            joined.c.message_id, joined.c.event_id, joined.c.contact_id, joined.c.at, weight.label("weight")
+            joined.c.message_id,
+            joined.c.event_id,
+            joined.c.contact_id,
+            joined.c.at,
+            joined.c.currency,
+            weight.label("weight"),
         )
     else:
         q = select(
@@ -158,6 +173,7 @@ def credits(
             joined.c.event_id,
             joined.c.contact_id,
             joined.c.at,
+            joined.c.currency,
             literal(1.0, Float).label("weight"),
         ).where(joined.c.rank == 1)
     return q.add_columns((joined.c.revenue * q.selected_columns.weight).label("revenue"))

@@ -15,10 +15,12 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, false, func, or_, select
 
 from kairos.analytics.attribution import (
+    EPOCH,
     Goal,
     check_model,
     check_range,
     credits,
+    currency_of,
     day_number,
     epoch_day,
     funnel,
@@ -27,6 +29,7 @@ from kairos.analytics.attribution import (
 )
 
 __all__ = ["broadcast_report", "campaign_report", "funnel", "journey_report", "timeseries"]
+from kairos.analytics.currency import Rates, check_currency, normal
 from kairos.campaigns.tables import broadcast, broadcast_recipient, campaign
 from kairos.errors import InvalidInput, NotFound
 from kairos.events.tables import event
@@ -58,6 +61,8 @@ _STATES = ("converted", "active", "completed", "exited")
 #: figures counted from the message status, and from message events (people, not machines)
 _STATUSES = ("delivered", "bounced", "failed", "skipped")
 _ENGAGEMENT = ("opened", "clicked", "unsubscribed")
+#: ISO 4217's "no currency": revenue without a currency where the report has none to assume
+NO_CURRENCY = "XXX"
 
 
 @dataclass
@@ -72,6 +77,53 @@ class Scope:
     #: alternatives whose OR is ``where``, each seeking ix_message_source on its own
     #: (SQLite does not split an OR under a common AND into index lookups)
     parts: list[Any] = field(default_factory=list)
+    #: the currency of the report's money (``None``: unknown, nothing to convert to)
+    currency: str | None = None
+    #: the currency of revenue whose event names none
+    assumed: str | None = None
+    #: what 1 unit of the campaign's money (costs, budget) is worth in ``currency``
+    cost_factor: float = 1.0
+
+
+def _money(
+    conn: Connection, ws: int, plan: Any, wanted: str | None, now: datetime, costed: bool = True
+) -> tuple[str | None, str | None, float]:
+    """The report's currency (``wanted``, else the campaign's, else the workspace's
+    exchange-rate base), the currency assumed for revenue without one (the campaign's, else
+    the base), and what 1 unit of the campaign's costs and budget (in its currency, else the
+    assumed one) is worth in the report's currency at the latest rate on or before today."""
+    own = normal(plan.currency) if plan is not None else None
+    if wanted is not None:
+        wanted = check_currency(normal(wanted))
+    rates = Rates.load(conn, ws, [own, wanted])
+    assumed = own or rates.base
+    target = wanted or assumed
+    factor = rates.factor(assumed, target, now.date())
+    if factor is None:
+        if costed and plan is not None and (plan.budget or any((plan.costs or {}).values())):
+            raise InvalidInput(
+                f"the campaign's costs are in {assumed or 'no currency'}: no rate to {target} on or before"
+                f" {now.date()} (PUT /exchange-rates)", code="no_exchange_rate",
+            )  # fmt: skip
+        factor = 1.0
+    return target, assumed, factor
+
+
+def _valued(
+    conn: Connection, ws: int, scope: Scope, groups: list[tuple[Any, Any, float]]
+) -> list[tuple[str | None, float]]:
+    """Amounts of revenue grouped by ``(currency, day number)``, in the report's currency:
+    ``(None, value)``, or ``(currency, amount)`` as it was when that currency has no rate on
+    or before the day (the day of the conversion)."""
+    if not groups:
+        return []
+    rates = Rates.load(conn, ws, [scope.currency, *(c for c, _, _ in groups)])
+    out: list[tuple[str | None, float]] = []
+    for currency, day, amount in groups:
+        source = currency or scope.assumed
+        factor = rates.factor(source, scope.currency, EPOCH + timedelta(days=int(day)))
+        out.append((None, amount * factor) if factor is not None else (source or NO_CURRENCY, amount))
+    return out
 
 
 def _in_scope(ws: int, scope: Scope) -> list[Any]:
@@ -159,38 +211,61 @@ def _rows(conn: Connection, ws: int, scope: Scope, model: str, now: datetime) ->
         out[key_of(r)][r.kind] += int(r.n)
     until = last + timedelta(days=scope.goal.window_days)
     credit = credits(conn, ws, scope.goal, model, now, first, until).subquery("credit")
+    # by currency and day too: each amount is converted at the rate of its day
+    day = day_number(credit.c.at, conn.dialect.name)
     converted = conn.execute(
         select(
             *labelled,
+            credit.c.currency,
+            day.label("day"),
             func.sum(credit.c.weight).label("converted"),
             func.sum(credit.c.revenue).label("revenue"),
         )
         .select_from(credit.join(message, message.c.id == credit.c.message_id))
         .where(*where)
-        .group_by(*keys)
+        .group_by(*keys, credit.c.currency, day)
     ).all()
-    for r in converted:
-        out[key_of(r)]["converted"] += float(r.converted or 0)
-        out[key_of(r)]["revenue"] += float(r.revenue or 0)
+    valued = _valued(conn, ws, scope, [(r.currency, r.day, float(r.revenue or 0)) for r in converted])
+    for r, (apart, amount) in zip(converted, valued, strict=True):
+        row = out[key_of(r)]
+        row["converted"] += float(r.converted or 0)
+        _earn(row, apart, amount)
     return dict(out)
+
+
+def _earn(row: dict[str, Any], apart: str | None, amount: float) -> None:
+    """Revenue into a row: converted, or apart under its currency."""
+    if apart is None:
+        row["revenue"] += amount
+    elif amount:
+        row["unconverted"][apart] = row["unconverted"].get(apart, 0.0) + amount
+
+
+def _add(into: dict[str, Any], row: dict[str, Any]) -> None:
+    for name, value in row.items():
+        if name == "unconverted":
+            for currency, amount in value.items():
+                into[name][currency] = into[name].get(currency, 0.0) + amount
+        else:
+            into[name] += value
 
 
 def _rollup(rows: dict[Any, dict[str, Any]], part: int) -> dict[Any, dict[str, Any]]:
     """Rows keyed by tuples, added up by one element of their key."""
     out: dict[Any, dict[str, Any]] = defaultdict(_empty)
     for key, row in rows.items():
-        into = out[key[part]]
-        for name, value in row.items():
-            into[name] += value
+        _add(out[key[part]], row)
     return dict(out)
 
 
 def _empty() -> dict[str, Any]:
-    return {**dict.fromkeys(_COUNTED, 0), "converted": 0.0, "revenue": 0.0, "cost": 0.0}
+    return {**dict.fromkeys(_COUNTED, 0), "converted": 0.0, "revenue": 0.0, "cost": 0.0, "unconverted": {}}
 
 
 def _finish(row: dict[str, Any], targeted: int | None = None) -> dict[str, Any]:
-    """The report row: counts, money, ROI and rates, in ``FIGURES`` order."""
+    """The report row: counts, money, ROI and rates, in ``FIGURES`` order, then
+    ``revenue_unconverted`` (per currency: revenue without a rate, in neither ``revenue``
+    nor ``roi``)."""
     cost = round(row["cost"], 6)
     revenue = round(row["revenue"], 6)
     reached = row["delivered"] or row["sent"]
@@ -209,7 +284,8 @@ def _finish(row: dict[str, Any], targeted: int | None = None) -> dict[str, Any]:
         "click_rate": rate(row["clicked"], reached),
         "conversion_rate": rate(row["converted"], row["sent"]),
     }
-    return {k: done[k] for k in FIGURES}
+    unconverted = {c: round(v, 6) for c, v in sorted(row["unconverted"].items())}
+    return {**{k: done[k] for k in FIGURES}, "revenue_unconverted": unconverted}
 
 
 def _report(
@@ -227,13 +303,15 @@ def _report(
         rows = _rows(conn, ws, scope, model, now)
     totals = _empty()
     for row in rows.values():
-        for k in totals:
-            totals[k] += row[k]
+        _add(totals, row)
     goal = {"event": scope.goal.match.event, "window_days": scope.goal.window_days}
     return {
         **scope.header,
         "model": model,
         "goal": goal,
+        "currency": scope.currency,
+        # false: some revenue had no exchange rate; it is in revenue_unconverted, not in revenue nor roi
+        "revenue_complete": not any(totals["unconverted"].values()),
         "totals": _finish(totals, targeted),
         by: [
             {by.removeprefix("by_"): key, **_finish(row)}
@@ -250,7 +328,24 @@ def _campaign_plan(conn: Connection, ws: int, campaign_id: int | None) -> Any:
     ).first()
 
 
-def _broadcast_scope(conn: Connection, ws: int, broadcast_id: int) -> tuple[Scope, int]:
+def _priced(
+    conn: Connection,
+    ws: int,
+    scope: Scope,
+    plan: Any,
+    currency: str | None,
+    now: datetime,
+    costed: bool = True,
+) -> Scope:
+    """The scope valued in the report's currency (``_money``): its costs converted."""
+    target, assumed, factor = _money(conn, ws, plan, currency, now, costed)
+    costs = {k: float(v or 0) * factor for k, v in scope.costs.items()}
+    return replace(scope, costs=costs, currency=target, assumed=assumed, cost_factor=factor)
+
+
+def _broadcast_scope(
+    conn: Connection, ws: int, broadcast_id: int, now: datetime, currency: str | None = None
+) -> tuple[Scope, int]:
     b = conn.execute(
         select(broadcast).where(broadcast.c.id == broadcast_id, broadcast.c.workspace_id == ws)
     ).first()
@@ -263,11 +358,14 @@ def _broadcast_scope(conn: Connection, ws: int, broadcast_id: int) -> tuple[Scop
     header = {"broadcast": {"id": b.id, "name": b.name, "channel": b.channel, "status": b.status,
                             "campaign_id": b.campaign_id}}  # fmt: skip
     where = [message.c.source == "broadcast", message.c.source_id == str(broadcast_id)]
-    return Scope(where, message.c.channel, parse_goal(plan.goal if plan else None),
-                 dict(plan.costs or {}) if plan else {}, header), int(targeted)  # fmt: skip
+    scope = Scope(where, message.c.channel, parse_goal(plan.goal if plan else None),
+                  dict(plan.costs or {}) if plan else {}, header)  # fmt: skip
+    return _priced(conn, ws, scope, plan, currency, now), int(targeted)
 
 
-def _campaign_scope(conn: Connection, ws: int, campaign_id: int) -> tuple[Scope, int]:
+def _campaign_scope(
+    conn: Connection, ws: int, campaign_id: int, now: datetime, currency: str | None = None
+) -> tuple[Scope, int]:
     plan = _campaign_plan(conn, ws, campaign_id)
     if plan is None:
         raise NotFound(f"campaign {campaign_id} not found", code="campaign_not_found")
@@ -296,7 +394,7 @@ def _campaign_scope(conn: Connection, ws: int, campaign_id: int) -> tuple[Scope,
     scope = Scope(
         [or_(*parts)], message.c.channel, parse_goal(plan.goal), dict(plan.costs or {}), header, parts
     )
-    return scope, int(targeted)
+    return _priced(conn, ws, scope, plan, currency, now), int(targeted)
 
 
 def _node_sources(conn: Connection, journey_ids: list[int]) -> list[str]:
@@ -312,7 +410,9 @@ def _node_sources(conn: Connection, journey_ids: list[int]) -> list[str]:
     return sorted(out) or ["-"]
 
 
-def _journey_scope(conn: Connection, ws: int, journey_id: int) -> tuple[Scope, dict[str, int]]:
+def _journey_scope(
+    conn: Connection, ws: int, journey_id: int, now: datetime, currency: str | None = None
+) -> tuple[Scope, dict[str, int]]:
     j = conn.execute(select(journey).where(journey.c.id == journey_id, journey.c.workspace_id == ws)).first()
     if j is None:
         raise NotFound(f"journey {journey_id} not found", code="journey_not_found")
@@ -331,13 +431,21 @@ def _journey_scope(conn: Connection, ws: int, journey_id: int) -> tuple[Scope, d
     header = {"journey": {"id": j.id, "name": j.name, "status": j.status}}
     where = [message.c.source == "journey", message.c.source_id.in_(_node_sources(conn, [journey_id]))]
     node = func.substr(message.c.source_id, len(prefix) + 1)
-    return Scope(where, node, goal, {}, header), {k: int(v) for k, v in e._mapping.items()}
+    # no costs; revenue without a currency is in its campaign's
+    plan = _campaign_plan(conn, ws, j.campaign_id)
+    scope = _priced(conn, ws, Scope(where, node, goal, {}, header), plan, currency, now, costed=False)
+    return scope, {k: int(v) for k, v in e._mapping.items()}
 
 
 def broadcast_report(
-    conn: Connection, ws: int, broadcast_id: int, now: datetime, model: str = "last"
+    conn: Connection,
+    ws: int,
+    broadcast_id: int,
+    now: datetime,
+    model: str = "last",
+    currency: str | None = None,
 ) -> dict[str, Any]:
-    scope, targeted = _broadcast_scope(conn, ws, broadcast_id)
+    scope, targeted = _broadcast_scope(conn, ws, broadcast_id, now, currency)
     b = conn.execute(select(broadcast).where(broadcast.c.id == broadcast_id)).one()
     if b.experiment is None:
         return _report(conn, ws, scope, model, now, targeted, "by_channel")
@@ -371,7 +479,7 @@ def _by_variant(
                   for name in names]  # fmt: skip
     holdout = _empty()
     if b.snapshot_at is not None and assigned.get("holdout"):
-        holdout["converted"], holdout["revenue"] = _holdout_conversions(conn, ws, b, scope.goal, now)
+        holdout = _holdout_conversions(conn, ws, b, scope, now)
     by_variant.append({"variant": "holdout", **_finish(holdout, int(assigned.get("holdout", 0)))})
     exp, results = b.experiment, b.results or {}
     # "measured": judged without a winner (variants of different audiences)
@@ -390,56 +498,81 @@ def _by_variant(
     }  # fmt: skip
 
 
-def _holdout_conversions(conn: Connection, ws: int, b: Any, goal: Goal, now: datetime) -> tuple[float, float]:
+def _holdout_conversions(conn: Connection, ws: int, b: Any, scope: Scope, now: datetime) -> dict[str, Any]:
     """Goal events (and their revenue) of the holdout's contacts after the audience snapshot,
-    within the goal's window of it and not after now: the conversions they made unprompted."""
+    within the goal's window of it and not after now: the conversions they made unprompted
+    (a report row with only ``converted``, ``revenue`` and ``unconverted``)."""
+    goal, d = scope.goal, conn.dialect.name
     ev = event.alias("conversion")
     r = broadcast_recipient.c
     until = min(now, b.snapshot_at + timedelta(days=goal.window_days))
+    currency, day = currency_of(ev, d), day_number(ev.c.timestamp, d)
     found = conn.execute(
-        select(func.count(ev.c.id), func.coalesce(func.sum(revenue_of(ev, conn.dialect.name)), 0))
+        select(currency.label("currency"), day.label("day"), func.count(ev.c.id).label("n"),
+               func.coalesce(func.sum(revenue_of(ev, d)), 0).label("revenue"))
         .select_from(broadcast_recipient)
         .join(ev, and_(ev.c.contact_id == r.contact_id, ev.c.workspace_id == ws,
                        ev.c.timestamp > b.snapshot_at, ev.c.timestamp <= until))
         .where(r.broadcast_id == b.id, r.variant == "holdout",
                *matching(goal.match, context(conn, ws, now), "goal", ev))
-    ).one()  # fmt: skip
-    return float(found[0] or 0), float(found[1] or 0)
+        .group_by(currency, day)
+    ).all()  # fmt: skip
+    row = _empty()
+    valued = _valued(conn, ws, scope, [(f.currency, f.day, float(f.revenue or 0)) for f in found])
+    for f, (apart, amount) in zip(found, valued, strict=True):
+        row["converted"] += float(f.n or 0)
+        _earn(row, apart, amount)
+    return row
 
 
 def campaign_report(
-    conn: Connection, ws: int, campaign_id: int, now: datetime, model: str = "last"
+    conn: Connection,
+    ws: int,
+    campaign_id: int,
+    now: datetime,
+    model: str = "last",
+    currency: str | None = None,
 ) -> dict[str, Any]:
-    """Messages of the campaign's broadcasts and journeys, by channel, with the budget used."""
-    scope, targeted = _campaign_scope(conn, ws, campaign_id)
+    """Messages of the campaign's broadcasts and journeys, by channel, with the budget used
+    (in the report's currency, like the costs)."""
+    scope, targeted = _campaign_scope(conn, ws, campaign_id, now, currency)
     out = _report(conn, ws, scope, model, now, targeted, "by_channel")
     plan = _campaign_plan(conn, ws, campaign_id)
     used = out["totals"]["cost"]
-    budget = plan.budget if plan is not None else None
-    out["budget"] = {"budget": budget, "currency": plan.currency if plan is not None else None, "used": used,
+    budget = (
+        round(plan.budget * scope.cost_factor, 6) if plan is not None and plan.budget is not None else None
+    )
+    out["budget"] = {"budget": budget, "currency": scope.currency, "used": used,
                      "remaining": round(budget - used, 6) if budget is not None else None}  # fmt: skip
     return out
 
 
 def journey_report(
-    conn: Connection, ws: int, journey_id: int, now: datetime, model: str = "last"
+    conn: Connection,
+    ws: int,
+    journey_id: int,
+    now: datetime,
+    model: str = "last",
+    currency: str | None = None,
 ) -> dict[str, Any]:
     """Messages the journey's nodes sent, by node, with its enrollments and its split
     experiments (``journeys/splits.py``)."""
-    scope, enrollments = _journey_scope(conn, ws, journey_id)
+    scope, enrollments = _journey_scope(conn, ws, journey_id, now, currency)
     out = _report(conn, ws, scope, model, now, enrollments["entered"], "by_node")
     out["enrollments"] = enrollments
     out["experiments"] = split_experiments(conn, ws, journey_id, now)
     return out
 
 
-def _scope_of(conn: Connection, ws: int, source: str, source_id: int) -> Scope:
+def _scope_of(
+    conn: Connection, ws: int, source: str, source_id: int, now: datetime, currency: str | None
+) -> Scope:
     if source == "broadcast":
-        return _broadcast_scope(conn, ws, source_id)[0]
+        return _broadcast_scope(conn, ws, source_id, now, currency)[0]
     if source == "campaign":
-        return _campaign_scope(conn, ws, source_id)[0]
+        return _campaign_scope(conn, ws, source_id, now, currency)[0]
     if source == "journey":
-        return _journey_scope(conn, ws, source_id)[0]
+        return _journey_scope(conn, ws, source_id, now, currency)[0]
     raise InvalidInput(f"source must be one of {', '.join(SOURCES)}", code="invalid_source")
 
 
@@ -454,15 +587,19 @@ def timeseries(
     now: datetime,
     metric: str | None = None,
     model: str = "last",
+    currency: str | None = None,
 ) -> dict[str, Any]:
     """Per UTC day in [start, end): messages sent, distinct messages opened and clicked
-    (people, not machines) that day, and conversions and revenue attributed that day."""
+    (people, not machines) that day, and conversions and revenue attributed that day (in the
+    report's ``currency``; revenue without a rate is left out of the days and added up per
+    currency in ``revenue_unconverted``)."""
     start, end = check_range(start, end)
     if metric is not None and metric not in METRICS:
         raise InvalidInput(f"metric must be one of {', '.join(METRICS)}", code="invalid_metric")
     check_model(model)
     wanted = [metric] if metric else list(METRICS)
-    scope = _scope_of(conn, ws, source, source_id)
+    scope = _scope_of(conn, ws, source, source_id, now, currency)
+    money: dict[str, Any] = {"currency": scope.currency, "revenue_unconverted": {}}
     where = _in_scope(ws, scope)
     d = conn.dialect.name
     series: dict[str, dict[str, float]] = defaultdict(dict)
@@ -482,7 +619,7 @@ def timeseries(
             first = low if first is None else min(first, low)
             last = high if last is None else max(last, high)
     if first is None or last is None:  # nothing sent: nothing opened, clicked or converted
-        return _days(source, source_id, start, end, series, wanted)
+        return _days(source, source_id, start, end, series, wanted, money)
     me = message_event.c
     at = day_number(me.created_at, d)
     for day, kind, n in conn.execute(
@@ -503,20 +640,31 @@ def timeseries(
     since, until = max(start, first), min(end, last + timedelta(days=scope.goal.window_days))
     credit = credits(conn, ws, scope.goal, model, now, since, until).subquery("credit")
     conv_day = day_number(credit.c.at, d)
-    for day, n, revenue in conn.execute(
-        select(conv_day, func.sum(credit.c.weight), func.sum(credit.c.revenue))
+    found = conn.execute(
+        select(conv_day.label("day"), credit.c.currency, func.sum(credit.c.weight).label("n"),
+               func.sum(credit.c.revenue).label("revenue"))
         .select_from(credit.join(message, message.c.id == credit.c.message_id))
         .where(credit.c.at < end, *where)
-        .group_by(conv_day)
-    ):
-        series["converted"][epoch_day(day)] = round(float(n or 0), 6)
-        series["revenue"][epoch_day(day)] = round(float(revenue or 0), 6)
-    return _days(source, source_id, start, end, series, wanted)
+        .group_by(conv_day, credit.c.currency)
+    ).all()  # fmt: skip
+    days: dict[str, dict[str, Any]] = defaultdict(_empty)
+    valued = _valued(conn, ws, scope, [(f.currency, f.day, float(f.revenue or 0)) for f in found])
+    for f, (apart, amount) in zip(found, valued, strict=True):
+        row = days[epoch_day(f.day)]
+        row["converted"] += float(f.n or 0)
+        _earn(row, apart, amount)
+    total = _empty()
+    for key, row in days.items():
+        series["converted"][key] = round(row["converted"], 6)
+        series["revenue"][key] = round(row["revenue"], 6)
+        _add(total, row)
+    money["revenue_unconverted"] = {c: round(v, 6) for c, v in sorted(total["unconverted"].items())}
+    return _days(source, source_id, start, end, series, wanted, money)
 
 
 def _days(
     source: str, source_id: int, start: datetime, end: datetime, series: dict[str, dict[str, float]],
-    wanted: list[str],
+    wanted: list[str], money: dict[str, Any],
 ) -> dict[str, Any]:  # fmt: skip
     days = []
     date, last = start.date(), (end - timedelta(microseconds=1)).date()
@@ -524,4 +672,4 @@ def _days(
         key = date.isoformat()
         days.append({"date": key, **{m: series[m].get(key, 0) for m in wanted}})
         date += timedelta(days=1)
-    return {"source": source, "id": source_id, "start": start, "end": end, "days": days}
+    return {"source": source, "id": source_id, "start": start, "end": end, **money, "days": days}

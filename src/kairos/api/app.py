@@ -24,6 +24,7 @@ from kairos.api.routes import (
     computed_traits,
     consent,
     contacts,
+    exchange_rates,
     forms,
     forms_public,
     journey_simulation,
@@ -145,6 +146,7 @@ def create_app(
         campaigns,
         offers,
         reports,
+        exchange_rates,
         forms,
         keys,
     ):

@@ -22,6 +22,11 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 
 Model = Annotated[str, Query(description="Attribution model: last, first or linear")]
 Format = Annotated[Literal["json", "csv"], Query(description="csv: the report rows as CSV")]
+Currency = Annotated[
+    str | None,
+    Query(description="ISO 4217 code to report money in (default: the campaign's currency, else the "
+          "exchange-rate base); converted with /exchange-rates"),
+]  # fmt: skip
 
 
 class FunnelRequest(BaseModel):
@@ -49,12 +54,21 @@ def _table(header: list[Any], rows: Iterable[list[Any]]) -> Response:
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
 
 
+def _apart(amounts: dict[str, float]) -> str:
+    """``revenue_unconverted`` in a cell: ``BRL 1234.5; EUR 3.0``."""
+    return "; ".join(f"{currency} {amount}" for currency, amount in amounts.items())
+
+
 def _csv(report: dict[str, Any], by: str) -> Response:
-    """A report's rows: the breakdown key, then the figures; the totals first."""
+    """A report's rows: the breakdown key, then the figures and the revenue without an
+    exchange rate; the totals first."""
     key = by.removeprefix("by_")
-    rows = [["total", *(report["totals"][f] for f in reports.FIGURES)]]
-    rows += [[row[key], *(row[f] for f in reports.FIGURES)] for row in report[by]]
-    return _table([key, *reports.FIGURES], rows)
+
+    def line(name: Any, row: dict[str, Any]) -> list[Any]:
+        return [name, *(row[f] for f in reports.FIGURES), _apart(row["revenue_unconverted"])]
+
+    rows = [line("total", report["totals"]), *(line(row[key], row) for row in report[by])]
+    return _table([key, *reports.FIGURES, "revenue_unconverted"], rows)
 
 
 def _answer(
@@ -72,6 +86,7 @@ def broadcast_report(
     ws: WorkspaceDep,
     model: Model = "last",
     format: Format = "json",
+    currency: Currency = None,
     by: Annotated[
         Literal["channel", "variant"], Query(description="CSV rows: by channel, or by experiment variant")
     ] = "channel",
@@ -81,7 +96,7 @@ def broadcast_report(
     now = state.clock.now()
 
     def build(conn: Connection) -> dict[str, Any]:
-        report = reports.broadcast_report(conn, ws.id, broadcast_id, now, model)
+        report = reports.broadcast_report(conn, ws.id, broadcast_id, now, model, currency)
         if by == "variant" and "by_variant" not in report:
             raise InvalidInput(f"broadcast {broadcast_id} has no experiment", code="no_experiment")
         return report
@@ -91,23 +106,36 @@ def broadcast_report(
 
 @router.get("/campaigns/{campaign_id}")
 def campaign_report(
-    campaign_id: int, state: StateDep, ws: WorkspaceDep, model: Model = "last", format: Format = "json"
+    campaign_id: int,
+    state: StateDep,
+    ws: WorkspaceDep,
+    model: Model = "last",
+    format: Format = "json",
+    currency: Currency = None,
 ) -> Any:
     """The campaign's broadcasts together, by channel, with the budget used."""
     now = state.clock.now()
     return _answer(
-        state, format, "by_channel", lambda c: reports.campaign_report(c, ws.id, campaign_id, now, model)
+        state,
+        format,
+        "by_channel",
+        lambda c: reports.campaign_report(c, ws.id, campaign_id, now, model, currency),
     )
 
 
 @router.get("/journeys/{journey_id}")
 def journey_report(
-    journey_id: int, state: StateDep, ws: WorkspaceDep, model: Model = "last", format: Format = "json"
+    journey_id: int,
+    state: StateDep,
+    ws: WorkspaceDep,
+    model: Model = "last",
+    format: Format = "json",
+    currency: Currency = None,
 ) -> Any:
     """The journey's messages by node, with its enrollments."""
     now = state.clock.now()
     return _answer(
-        state, format, "by_node", lambda c: reports.journey_report(c, ws.id, journey_id, now, model)
+        state, format, "by_node", lambda c: reports.journey_report(c, ws.id, journey_id, now, model, currency)
     )
 
 
@@ -122,12 +150,13 @@ def timeseries(
     metric: str | None = None,
     model: Model = "last",
     format: Annotated[Literal["json", "csv"], Query(description="csv: one row per day")] = "json",
+    currency: Currency = None,
 ) -> Any:
     """Per UTC day: sent, opened, clicked, converted, revenue (or just ``metric``)."""
     with reading(state.engine) as conn:
         report = reports.timeseries(
             conn, ws.id, source=source, source_id=id, start=start, end=end, now=state.clock.now(),
-            metric=metric, model=model,
+            metric=metric, model=model, currency=currency,
         )  # fmt: skip
     if format == "json":
         return report
