@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kairos.durations import Duration
 
-class Offset(BaseModel):
-    """A time after the start of the simulation."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    days: int = Field(0, ge=0, le=100_000)
-    hours: int = Field(0, ge=0, le=1_000_000)
-    minutes: int = Field(0, ge=0, le=100_000_000)
-    seconds: int = Field(0, ge=0, le=1_000_000_000)
-
-    def to_timedelta(self) -> timedelta:
-        return timedelta(days=self.days, hours=self.hours, minutes=self.minutes, seconds=self.seconds)
+#: A time after the start of the simulation: the shared duration format (``{"amount": 1,
+#: "unit": "days"}``; the old ``{"days": 1, "hours": 3}`` is still read, deprecated).
+Offset = Duration
 
 
 class ScriptedEventIn(BaseModel):
@@ -72,7 +64,8 @@ class SimulationCreate(BaseModel):
     events: list[ScriptedEventIn] = Field(default_factory=list, max_length=500)
     start: datetime | None = Field(None, description="Default: now")
     until: Offset = Field(
-        default_factory=lambda: Offset(days=30), description="How long to simulate; at most 400 days"
+        default_factory=lambda: Duration(amount=30, unit="days"),
+        description="How long to simulate; at most 400 days",
     )
 
 

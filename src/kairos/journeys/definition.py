@@ -21,8 +21,17 @@ import re
 from datetime import time, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from kairos.durations import Duration as Duration
 from kairos.errors import InvalidInput, validation_message
 from kairos.segments.definition import Condition, EventMatch
 
@@ -34,20 +43,21 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Duration(_Model):
-    days: int = Field(0, ge=0, le=3660)
-    hours: int = Field(0, ge=0, le=100_000)
-    minutes: int = Field(0, ge=0, le=1_000_000)
-    seconds: int = Field(0, ge=0, le=10_000_000)
+#: The longest wait, timeout, offset or re-entry delay (the old form's limits fit in it).
+MAX_DURATION = timedelta(days=25 * 365)
 
-    def to_timedelta(self) -> timedelta:
-        return timedelta(days=self.days, hours=self.hours, minutes=self.minutes, seconds=self.seconds)
 
-    @model_validator(mode="after")
-    def _positive(self) -> Duration:
-        if self.to_timedelta() <= timedelta(0):
-            raise ValueError("a duration must be longer than zero")
-        return self
+def _journey_length(duration: Duration) -> Duration:
+    if duration.amount <= 0:
+        raise ValueError("a duration must be longer than zero")
+    if duration.to_timedelta() > MAX_DURATION:
+        raise ValueError("a duration is at most 25 years")
+    return duration
+
+
+#: Journey durations: the shared format (``kairos.durations``: ``{"amount", "unit"}``, the
+#: old ``{"days", "hours", …}`` still read), longer than zero. Waits apply calendar months.
+JourneyDuration = Annotated[Duration, AfterValidator(_journey_length)]
 
 
 # --- triggers -------------------------------------------------------------------------
@@ -138,7 +148,7 @@ class EntryRules(_Model):
     """Who may enter. At most one active enrollment per contact and journey, always."""
 
     reentry: Literal["never", "always", "after"] = "never"
-    reentry_after: Duration | None = Field(
+    reentry_after: JourneyDuration | None = Field(
         None, description="With reentry 'after': the wait since the last entry"
     )
     exclude_segment_id: int | None = Field(None, ge=1, description="Members of this segment never enter")
@@ -158,7 +168,7 @@ class WaitNode(_Model):
     """Wait a fixed duration."""
 
     type: Literal["wait"] = "wait"
-    duration: Duration
+    duration: JourneyDuration
     next: str | None = None
 
 
@@ -186,7 +196,7 @@ class WaitUntilDateNode(_Model):
 
     type: Literal["wait_until_date"] = "wait_until_date"
     attribute: str = Field(min_length=1, max_length=100)
-    offset: Duration | None = None
+    offset: JourneyDuration | None = None
     before: bool = False
     next: str | None = None
 
@@ -197,7 +207,7 @@ class WaitForEventNode(EventMatch):
 
     type: Literal["wait_for_event"] = "wait_for_event"
     event: str = Field(min_length=1)  # type: ignore[assignment]
-    timeout: Duration
+    timeout: JourneyDuration
     next: str | None = None
     timeout_next: str | None = None
 

@@ -57,7 +57,7 @@ def enroll(
         if rules.reentry == "never":
             refused |= set(last)
         elif rules.reentry_after is not None:
-            since = now - rules.reentry_after.to_timedelta()
+            since = rules.reentry_after.before(now)
             refused |= {cid for cid, at in last.items() if at > since}
     if rules.exclude_segment_id is not None:
         for part in chunks(contact_ids):

@@ -46,11 +46,9 @@ from kairos.segments.definition import SegmentDefinition
 
 @handler("wait")
 def wait(ctx: Context, node: WaitNode, members: list[Enrollment]) -> list[Move]:
-    delay = node.duration.to_timedelta()
+    resume_at = node.duration.after(ctx.now)  # calendar months and years
     return [
-        Move(e, "waiting", STAY, resume_at=ctx.now + delay)
-        if e.phase == ENTER
-        else Move(e, "next", node.next)
+        Move(e, "waiting", STAY, resume_at=resume_at) if e.phase == ENTER else Move(e, "next", node.next)
         for e in members
     ]
 
@@ -102,13 +100,14 @@ def wait_until_date(ctx: Context, node: WaitUntilDateNode, members: list[Enrollm
             select(contact.c.id, contact.c.traits).where(contact.c.id.in_([e.contact_id for e in arriving]))
         ).all()
     )
-    shift = node.offset.to_timedelta() if node.offset is not None else timedelta(0)
     for e in arriving:
         when = _instant((traits.get(e.contact_id) or {}).get(key))
         if when is None:
             moves.append(Move(e, "no_date", node.next))
             continue
-        due = when - shift if node.before else when + shift
+        due = when
+        if node.offset is not None:
+            due = node.offset.before(when) if node.before else node.offset.after(when)
         if due <= ctx.now:
             moves.append(Move(e, "passed", node.next))
         else:
@@ -133,9 +132,7 @@ def wait_for_event(ctx: Context, node: WaitForEventNode, members: list[Enrollmen
     for e in members:
         if e.phase == ENTER:
             moves.append(
-                Move(
-                    e, "waiting", STAY, resume_at=ctx.now + node.timeout.to_timedelta(), wait_event=node.event
-                )
+                Move(e, "waiting", STAY, resume_at=node.timeout.after(ctx.now), wait_event=node.event)
             )
         elif e.woken_at is not None:
             moves.append(Move(e, "event", node.next))

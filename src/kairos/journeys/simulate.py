@@ -280,7 +280,7 @@ def _refusal(conn: Connection, journey_id: int, rules: Any, cid: int, now: datet
         return "already_in_journey"
     if last is not None and rules.reentry == "never":
         return "reentry_never"
-    if last is not None and rules.reentry_after and last > now - rules.reentry_after.to_timedelta():
+    if last is not None and rules.reentry_after and last > rules.reentry_after.before(now):
         return "reentry_too_soon"
     excluded = select(m.contact_id).where(m.segment_id == rules.exclude_segment_id, m.contact_id == cid)
     if rules.exclude_segment_id is not None and conn.execute(excluded).first():

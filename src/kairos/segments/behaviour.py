@@ -64,6 +64,8 @@ def matching(m: EventMatch, ctx: Context, path: str, ev: Any = None) -> list[Col
     conds: list[ColumnElement[bool]] = []
     if m.event is not None:
         conds.append(ev.c.name == m.event)
+    if ctx.events_until is not None:
+        conds.append(ev.c.timestamp <= ctx.events_until)
     for i, flt in enumerate(m.where):
         where = f"{path}.where[{i}]"
         vtype = property_type(flt.operator, flt.value, where)
@@ -88,7 +90,7 @@ def scope(ctx: Context, ev: Any = None) -> list[ColumnElement[bool]]:
 def window_conditions(window: Window, now: datetime, ev: Any = None) -> list[ColumnElement[bool]]:
     ts = (event if ev is None else ev).c.timestamp
     if window.last is not None:
-        return [ts >= now - window.last.to_timedelta(), ts <= now]
+        return [ts >= window.last.before(now), ts <= now]
     out = []
     if window.since is not None:
         out.append(ts >= ensure_utc(window.since))
@@ -170,7 +172,7 @@ def first_or_last(
     if ctx.whole and isinstance(node, FirstPerformedCondition) and op.key == "within_last":
         # first time within the last V ⇔ done in the last V and never before: a range scan
         # of the recent events, then a probe per candidate — no grouping of all of history
-        since = ctx.now - coerce_value(op, "datetime", node.value, f"{path}.value")
+        since = coerce_value(op, "datetime", node.value, f"{path}.value").before(ctx.now)
         recent = select(event.c.contact_id).where(
             *scope(ctx), *conds, event.c.timestamp.between(since, ctx.now)
         )

@@ -50,6 +50,7 @@ from kairos.segments.tables import segment_membership
 from kairos.segments.traits import trait_expression, trait_types
 from kairos.segments.values import (
     BUILTIN_FIELDS,
+    AgeOperand,
     AnniversaryOperand,
     Context,
     attribute_expression,
@@ -269,6 +270,8 @@ def _attribute(node: AttributeCondition, ctx: Context, path: str) -> ColumnEleme
                 code="invalid_operator",
             )
         operand = AnniversaryOperand(month_day_expression(node.attribute, ctx), contact.c.timezone)
+    elif op.key == "age_between":
+        operand = AgeOperand(operand, contact.c.timezone)
     return compare(op, operand, vtype, node.value, ctx, path)
 
 

@@ -9,24 +9,18 @@ stable random bucket. Operators are keys of ``kairos.segments.operators.OPERATOR
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from kairos.durations import Duration as Duration  # shared by every definition
 
 SCHEMA_VERSION: Literal[1] = 1
 
 
 class _Node(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Duration(_Node):
-    amount: int = Field(ge=0)
-    unit: Literal["minutes", "hours", "days"] = "days"
-
-    def to_timedelta(self) -> timedelta:
-        return timedelta(**{self.unit: self.amount})
 
 
 class All(_Node):

@@ -31,11 +31,13 @@ from kairos.segments.definition import (
     TagCondition,
     Window,
 )
+from kairos.segments.operators import MOVING
 
 #: Segment conditions name a computed trait ``computed.NAME``.
 COMPUTED = "computed."
 
-_MOVING = frozenset({"within_last", "within_next", "anniversary_within_next"})
+#: Operators whose answer the passing of time alone changes (``Operator.moves``).
+_MOVING = MOVING
 
 
 @dataclass

@@ -6,24 +6,34 @@ contacts without a plan (use ``is_not_set`` for those). The SQL side keeps that 
 by turning each comparison's NULL into false, so ``not`` means the same in SQL and in
 Python. ``contains`` and ``starts_with`` ignore case (ASCII letters on SQLite).
 
-Two kinds of operand are richer than a column: a list attribute (``includes``) and an
-anniversary, which needs the contact's time zone. For those the compiler hands the builder
-an object with the method it calls (``ListOperand``, ``AnniversaryOperand``), and the
-Python side gets the matching plain values.
+Three kinds of operand are richer than a column: a list attribute (``includes``), and an
+anniversary or an age, which need the contact's time zone. For those the compiler hands the
+builder an object with the method it calls (``ListOperand``, ``AnniversaryOperand``,
+``AgeOperand``), and the Python side gets the matching plain values.
+
+Relative dates (``within_last``, ``more_than_ago`` …) take durations (``kairos.durations``):
+the boundary instant is computed from ``now`` in Python — calendar months and years included
+— and bound, so the SQL is a plain range on the operand. Operators marked ``moves`` can
+change their answer by the passing of time alone: segments using them are re-checked
+periodically (``segments/deps.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, false, func, not_
+from sqlalchemy import ColumnElement, and_, false, func, not_
 
-from kairos.segments.anniversary import anniversary_within
+from kairos.durations import Duration
+from kairos.segments.anniversary import age_between, anniversary_within
 
-ValueKind = Literal["none", "one", "list", "pair", "duration"]
+#: The shape of an operator's value: ``pair`` is ``[low, high]``, ``duration`` a duration,
+#: ``duration_pair`` two durations ``[nearest, farthest]`` (either order), ``age_range``
+#: ``[low, high]`` whole years (inclusive).
+ValueKind = Literal["none", "one", "list", "pair", "duration", "duration_pair", "age_range"]
 ValueType = Literal["string", "number", "boolean", "datetime", "list"]
 ALL_TYPES: frozenset[ValueType] = frozenset({"string", "number", "boolean", "datetime"})
 ORDERED: frozenset[ValueType] = frozenset({"number", "datetime"})
@@ -41,6 +51,8 @@ class Operator:
     types: frozenset[ValueType]
     sql: SqlBuilder
     py: PyPredicate
+    #: true when the passing of time alone can change the answer (periodic re-check)
+    moves: bool = False
 
 
 def _guard(sql: SqlBuilder) -> SqlBuilder:
@@ -59,18 +71,35 @@ def _like(x: Any, v: str, pattern: str) -> ColumnElement[bool]:
 
 
 def _within(delta_sign: int) -> tuple[SqlBuilder, PyPredicate]:
-    def sql(x: Any, v: timedelta, now: Any) -> ColumnElement[bool]:
+    def sql(x: Any, v: Duration, now: Any) -> ColumnElement[bool]:
         if delta_sign < 0:
-            return x.between(now - v, now)  # type: ignore[no-any-return]
-        return x.between(now, now + v)  # type: ignore[no-any-return]
+            return x.between(v.before(now), now)  # type: ignore[no-any-return]
+        return x.between(now, v.after(now))  # type: ignore[no-any-return]
 
-    def py(a: datetime, v: timedelta, now: datetime) -> bool:
-        return now - v <= a <= now if delta_sign < 0 else now <= a <= now + v
+    def py(a: datetime, v: Duration, now: datetime) -> bool:
+        return v.before(now) <= a <= now if delta_sign < 0 else now <= a <= v.after(now)
 
     return sql, py
 
 
 _LAST, _NEXT = _within(-1), _within(1)
+
+
+def _ago_range(v: list[Duration], now: datetime) -> tuple[datetime, datetime]:
+    """``[N, M]`` ago as the instants ``(now - the longer, now - the shorter)``."""
+    first, second = v[0].before(now), v[1].before(now)
+    return min(first, second), max(first, second)
+
+
+def _between_ago_sql(x: Any, v: list[Duration], now: datetime) -> ColumnElement[bool]:
+    low, high = _ago_range(v, now)
+    return x.between(low, high)  # type: ignore[no-any-return]
+
+
+def _between_ago_py(a: datetime, v: list[Duration], now: datetime) -> bool:
+    low, high = _ago_range(v, now)
+    return low <= a <= high
+
 
 _ENTRIES = [
     Operator(
@@ -164,6 +193,7 @@ _ENTRIES = [
         frozenset({"datetime"}),
         _guard(_LAST[0]),
         _present(_LAST[1]),
+        moves=True,
     ),
     Operator(
         "within_next",
@@ -172,14 +202,52 @@ _ENTRIES = [
         frozenset({"datetime"}),
         _guard(_NEXT[0]),
         _present(_NEXT[1]),
+        moves=True,
+    ),
+    Operator(
+        "more_than_ago",
+        "is more than … ago",
+        "duration",
+        frozenset({"datetime"}),
+        _guard(lambda x, v, now: x < v.before(now)),
+        _present(lambda a, v, now: a < v.before(now)),
+        moves=True,
+    ),
+    Operator(
+        "less_than_ago",
+        "is less than … ago",
+        "duration",
+        frozenset({"datetime"}),
+        _guard(lambda x, v, now: and_(x > v.before(now), x <= now)),
+        _present(lambda a, v, now: v.before(now) < a <= now),
+        moves=True,
+    ),
+    Operator(
+        "between_ago",
+        "is between … and … ago",
+        "duration_pair",
+        frozenset({"datetime"}),
+        _guard(_between_ago_sql),
+        _present(_between_ago_py),
+        moves=True,
     ),
     Operator(
         "anniversary_within_next",
         "has an anniversary within the next",
         "duration",
         frozenset({"datetime"}),
-        lambda x, v, now: x.anniversary_within(v, now),
-        _present(lambda a, v, now: anniversary_within(a[0], a[1], v, now)),
+        lambda x, v, now: x.anniversary_within(v.after(now) - now, now),
+        _present(lambda a, v, now: anniversary_within(a[0], a[1], v.after(now) - now, now)),
+        moves=True,
+    ),
+    Operator(
+        "age_between",
+        "is between … and … years old",
+        "age_range",
+        frozenset({"datetime"}),
+        lambda x, v, now: x.age_between(v[0], v[1], now),
+        _present(lambda a, v, now: age_between(a[0], a[1], v[0], v[1], now)),
+        moves=True,
     ),
     Operator(
         "includes",
@@ -212,4 +280,7 @@ _ENTRIES = [
 
 OPERATORS: dict[str, Operator] = {op.key: op for op in _ENTRIES}
 
-__all__ = ["OPERATORS", "Operator", "ValueKind", "ValueType", "not_"]
+#: The operators whose answer the passing of time alone can change.
+MOVING: frozenset[str] = frozenset(op.key for op in _ENTRIES if op.moves)
+
+__all__ = ["MOVING", "OPERATORS", "Operator", "ValueKind", "ValueType", "not_"]

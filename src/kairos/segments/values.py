@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -36,7 +36,7 @@ from kairos.clock import ensure_utc
 from kairos.contacts.tables import contact
 from kairos.db.types import UTCDateTime
 from kairos.errors import InvalidInput
-from kairos.segments.anniversary import utc_date, window_days, window_month_days, zone_groups
+from kairos.segments.anniversary import age_bounds, utc_date, window_days, window_month_days, zone_groups
 from kairos.segments.definition import Duration
 from kairos.segments.operators import OPERATORS, Operator, ValueType
 
@@ -54,6 +54,9 @@ BUILTIN_FIELDS: dict[str, ValueType] = {
     "created_at": "datetime",
     "updated_at": "datetime",
 }
+
+#: The oldest age ``age_between`` takes.
+MAX_AGE = 150
 
 #: An ISO date or date-time as stored for datetime attributes (PostgreSQL casts only these).
 _ISO_PREFIX = (
@@ -74,6 +77,9 @@ class Context:
     workspace_id: int | None = None
     #: the workspace's subscription topics: key → (id, opt-in, channel or None)
     topics: dict[str, tuple[int, bool, str | None]] = field(default_factory=dict)
+    #: Set when evaluating as of an instant (preview and explain ``as_of``): events
+    #: timestamped after it are left out, whatever the window.
+    events_until: datetime | None = None
 
     @property
     def whole(self) -> bool:
@@ -140,25 +146,59 @@ class AnniversaryOperand:
     timezone: Any
 
     def anniversary_within(self, within: timedelta, now: datetime) -> ColumnElement[bool]:
-        groups = zone_groups(now)
-        today_utc = utc_date(now)
         days = window_days(within)
         parts = []
         every: set[str] = set()
-        for day, zones in sorted(groups.items()):
+        for day, in_zone in local_dates(self.timezone, now):
             days_list = window_month_days(day, days)
             every.update(days_list)
-            if day == today_utc:  # no time zone, or one we do not know, counts as UTC
-                others = [z for d, zs in groups.items() if d != day for z in zs]
-                in_zone: ColumnElement[bool] = or_(self.timezone.is_(None), self.timezone.not_in(others))
-            else:
-                in_zone = func.coalesce(self.timezone, "").in_(zones)  # never NULL: see below
             parts.append(and_(in_zone, self.month_day.in_(days_list)))
         # The union of the month-days first, as a term of its own: one test turns away all
         # but the few contacts with an anniversary near now, and only those are placed in a
         # time zone. Never NULL (a missing date is ''), so the result stays two-valued
         # without a COALESCE around it all — which would cost SQLite its short-circuit.
         known = func.coalesce(self.month_day, "").in_(sorted(every))
+        return and_(known, or_(*parts))
+
+
+def local_dates(timezone: Any, now: datetime) -> list[tuple[date, ColumnElement[bool]]]:
+    """The two or three local dates at ``now``, each with the test that a contact's time
+    zone column is on it. Never NULL, so callers stay two-valued without a COALESCE."""
+    groups = zone_groups(now)
+    today_utc = utc_date(now)
+    out = []
+    for day, zones in sorted(groups.items()):
+        if day == today_utc:  # no time zone, or one we do not know, counts as UTC
+            others = [z for d, zs in groups.items() if d != day for z in zs]
+            in_zone: ColumnElement[bool] = or_(timezone.is_(None), timezone.not_in(others))
+        else:
+            in_zone = func.coalesce(timezone, "").in_(zones)
+        out.append((day, in_zone))
+    return out
+
+
+@dataclass(frozen=True)
+class AgeOperand:
+    """A birth date (as the instant of a datetime attribute) and the contact's time zone."""
+
+    born: Any
+    timezone: Any
+
+    def age_between(self, low: int, high: int, now: datetime) -> ColumnElement[bool]:
+        """``low`` … ``high`` whole years old on the contact's local date: per local date at
+        ``now``, a range of birth instants (bound values). The union of those ranges comes
+        first, a plain range on the operand that turns most contacts away at once."""
+        parts = []
+        ranges = []
+        for day, in_zone in local_dates(self.timezone, now):
+            start, end = age_bounds(day, low, high)
+            ranges.append((start, end))
+            parts.append(and_(in_zone, self.born >= start, self.born < end))
+        # COALESCE on the range alone: a missing birth date is false there, and with a date
+        # every other term is non-NULL — the result stays two-valued, SQLite short-circuits
+        known = func.coalesce(
+            and_(self.born >= min(r[0] for r in ranges), self.born < max(r[1] for r in ranges)), false()
+        )
         return and_(known, or_(*parts))
 
 
@@ -276,12 +316,26 @@ def coerce_value(op: Operator, vtype: ValueType, raw: Any, path: str) -> Any:
     if op.value == "none":
         return None
     if op.value == "duration":
-        try:
-            return Duration.model_validate(raw).to_timedelta()
-        except ValidationError:
+        return _duration(raw, path)
+    if op.value == "duration_pair":
+        if not isinstance(raw, list) or len(raw) != 2:
             raise InvalidInput(
-                f"{path}: expected a duration like {{'amount': 7, 'unit': 'days'}}", code="invalid_value"
-            ) from None
+                f"{path}: expected two durations like [{{'amount': 3, 'unit': 'days'}}, "
+                "{'amount': 7, 'unit': 'days'}]",
+                code="invalid_value",
+            )
+        return [_duration(v, f"{path}[{i}]") for i, v in enumerate(raw)]
+    if op.value == "age_range":
+        if not (
+            isinstance(raw, list)
+            and len(raw) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_AGE for v in raw)
+            and raw[0] <= raw[1]
+        ):
+            raise InvalidInput(
+                f"{path}: expected [low, high] whole years, 0 ≤ low ≤ high ≤ {MAX_AGE}", code="invalid_value"
+            )
+        return list(raw)
     if op.value == "list":
         if not isinstance(raw, list):
             raise InvalidInput(f"{path}: expected a list", code="invalid_value")
@@ -291,6 +345,17 @@ def coerce_value(op: Operator, vtype: ValueType, raw: Any, path: str) -> Any:
             raise InvalidInput(f"{path}: expected [low, high]", code="invalid_value")
         return [_scalar(vtype, v, path) for v in raw]
     return _scalar(vtype, raw, path)
+
+
+def _duration(raw: Any, path: str) -> Duration:
+    try:
+        return Duration.model_validate(raw)
+    except ValidationError:
+        raise InvalidInput(
+            f"{path}: expected a duration like {{'amount': 7, 'unit': 'days'}} (units: seconds, "
+            "minutes, hours, days, weeks, months, years)",
+            code="invalid_value",
+        ) from None
 
 
 def _scalar(vtype: ValueType, raw: Any, path: str) -> Any:

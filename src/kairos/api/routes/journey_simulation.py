@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter
 
 from kairos.api.deps import StateDep, WorkspaceDep
 from kairos.api.simulation_schemas import Offset, SimulationCreate, SimulationRead
+from kairos.clock import ensure_utc
 from kairos.journeys.simulate import ScriptedEvent, SimulationRequest, simulate
 
 router = APIRouter(tags=["journeys"])
@@ -23,6 +25,8 @@ def simulate_journey(
     is bypassed, the entry rules apply. Consent, caps and quiet hours apply at send time and
     are not shown. A simulation that runs too long (`KAIROS_SIMULATION_TIMEOUT`, 2 s) or
     passes more than 2,000 nodes is a 422 `simulation_too_long`."""
+    # offsets count from the start, in calendar months and years like journey waits
+    start = ensure_utc(body.start or state.clock.now())
     request = SimulationRequest(
         version=body.version,
         contact_id=body.contact_id,
@@ -30,11 +34,11 @@ def simulate_journey(
         payload=body.payload,
         trigger_event=body.trigger_event.properties if body.trigger_event is not None else None,
         events=[
-            ScriptedEvent(e.at.to_timedelta() if isinstance(e.at, Offset) else e.at, e.event, e.properties)
+            ScriptedEvent(_offset(e.at, start) if isinstance(e.at, Offset) else e.at, e.event, e.properties)
             for e in body.events
         ],
         start=body.start,
-        until=body.until.to_timedelta(),
+        until=_offset(body.until, start),
     )
     return simulate(
         state.engine,
@@ -46,3 +50,7 @@ def simulate_journey(
         default_country=ws.default_country,
         timeout=state.settings.simulation_timeout,
     )
+
+
+def _offset(offset: Offset, start: datetime) -> timedelta:
+    return offset.after(start) - start
