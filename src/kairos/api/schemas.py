@@ -183,6 +183,11 @@ class SegmentPreviewRequest(BaseModel):
 
     definition: dict[str, Any]
     sample: int = Field(10, ge=0, le=100)
+    as_of: datetime | None = Field(
+        None,
+        description="Evaluate as of this earlier instant (ISO 8601; without an offset, UTC): windows "
+        "end there and events timestamped after it are left out. Later than now: 422 `invalid_as_of`",
+    )
 
 
 class ContactBrief(BaseModel):
@@ -191,9 +196,16 @@ class ContactBrief(BaseModel):
     email: str | None
 
 
+class SegmentRef(BaseModel):
+    id: int
+    name: str
+
+
 class SegmentPreview(BaseModel):
     count: int
     sample: list[ContactBrief]
+    as_of: datetime = Field(description="The instant the definition was evaluated at")
+    segments: list[SegmentRef] = Field(description="The segments the definition refers to, with their names")
 
 
 class SegmentMember(ContactBrief):
@@ -208,11 +220,15 @@ class ContactSegment(BaseModel):
 
 class SegmentExplanation(BaseModel):
     segment_id: int
+    segment_name: str
     contact_id: int
-    matches: bool = Field(description="Whether the definition holds for the contact now")
-    member: bool = Field(description="Whether the contact is a stored member")
+    as_of: datetime = Field(description="The instant the definition was evaluated at (now unless `as_of`)")
+    matches: bool = Field(description="Whether the definition holds for the contact at `as_of`")
+    member: bool = Field(description="Whether the contact is a stored member (now)")
     root: dict[str, Any] = Field(
-        description="The definition tree; every node carries `path` and `holds` for this contact"
+        description="The definition tree; every node carries `path`, `holds` and `text` for this contact, "
+        "and leaves the values that decided them: `actual`, `expected`, `window_start`, `window_end` "
+        "(behaviour), `segment_name` (segment conditions)"
     )
 
 

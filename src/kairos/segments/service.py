@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from kairos.clock import ensure_utc
 from kairos.contacts.tables import contact
 from kairos.errors import Conflict, InvalidInput, NotFound
 from kairos.segments.compiler import context, members_query, parse_definition
@@ -21,7 +22,7 @@ from kairos.segments.definition import (
     SegmentMembershipCondition,
 )
 from kairos.segments.deps import dependencies, referenced_segments
-from kairos.segments.explain import explain
+from kairos.segments.explain import evaluation_context, explain, segment_names
 from kairos.segments.membership import add_members, remove_member
 from kairos.segments.tables import segment, segment_membership
 from kairos.segments.tag_rules import check_segment_definition
@@ -228,13 +229,18 @@ def with_count(conn: Connection, seg: dict[str, Any]) -> dict[str, Any]:
 
 
 def preview(
-    conn: Connection, workspace_id: int, data: Any, now: datetime, sample: int = 10
+    conn: Connection,
+    workspace_id: int,
+    data: Any,
+    now: datetime,
+    sample: int = 10,
+    as_of: datetime | None = None,
 ) -> dict[str, Any]:
-    """How many contacts an unsaved definition matches right now, and a few of them: what
-    an editor calls on every change."""
+    """How many contacts an unsaved definition matches right now (or as of the earlier
+    instant ``as_of``), and a few of them: what an editor calls on every change."""
     definition = parse_definition(data)
     check_segment_references(conn, workspace_id, definition.root, "definition.root")
-    ctx = context(conn, workspace_id, now)
+    ctx = evaluation_context(conn, workspace_id, now, as_of)
     matching = members_query(workspace_id, definition, ctx).subquery()
     count = conn.execute(select(func.count()).select_from(matching)).scalar_one()
     rows = conn.execute(
@@ -243,7 +249,13 @@ def preview(
         .order_by(contact.c.id)
         .limit(sample)
     )
-    return {"count": count, "sample": [dict(r._mapping) for r in rows]}
+    names = segment_names(conn, workspace_id, {ref for _, ref in _segment_nodes(definition.root, "root")})
+    return {
+        "count": count,
+        "sample": [dict(r._mapping) for r in rows],
+        "as_of": ctx.now,
+        "segments": [{"id": k, "name": v} for k, v in sorted(names.items())],
+    }
 
 
 def list_members(
@@ -271,7 +283,12 @@ def segments_of(conn: Connection, workspace_id: int, contact_id: int) -> list[di
 
 
 def explain_membership(
-    conn: Connection, workspace_id: int, segment_id: int, contact_id: int, now: datetime
+    conn: Connection,
+    workspace_id: int,
+    segment_id: int,
+    contact_id: int,
+    now: datetime,
+    as_of: datetime | None = None,
 ) -> dict[str, Any]:
     seg = get_segment(conn, workspace_id, segment_id)
     if seg["kind"] != "dynamic":
@@ -281,9 +298,11 @@ def explain_membership(
             segment_membership.c.segment_id == segment_id, segment_membership.c.contact_id == contact_id
         )
     ).first()
-    tree = explain(conn, workspace_id, parse_definition(seg["definition"]), contact_id, now)
-    return {"segment_id": segment_id, "contact_id": contact_id, "matches": tree["holds"],
-            "member": stored is not None, "root": tree}  # fmt: skip
+    definition = parse_definition(seg["definition"])
+    tree = explain(conn, workspace_id, definition, contact_id, now, as_of=as_of)
+    return {"segment_id": segment_id, "segment_name": seg["name"], "contact_id": contact_id,
+            "as_of": ensure_utc(as_of or now), "matches": tree["holds"], "member": stored is not None,
+            "root": tree}  # fmt: skip
 
 
 def _static(conn: Connection, workspace_id: int, segment_id: int) -> Any:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -53,9 +54,10 @@ def create_segment(
 
 @router.post("/segments/preview", response_model=SegmentPreview)
 def preview_segment(body: SegmentPreviewRequest, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
-    """Count and a sample of the contacts an unsaved definition matches now."""
+    """Count and a sample of the contacts an unsaved definition matches now, or as of the
+    earlier instant `as_of`."""
     with reading(state.engine) as conn:
-        return service.preview(conn, ws.id, body.definition, state.clock.now(), body.sample)
+        return service.preview(conn, ws.id, body.definition, state.clock.now(), body.sample, body.as_of)
 
 
 @router.get("/segments/{segment_id}", response_model=SegmentRead)
@@ -96,13 +98,22 @@ def read_contact_segments(contact_id: int, state: StateDep, ws: WorkspaceDep) ->
 
 
 @router.get("/segments/{segment_id}/explain/{contact_id}", response_model=SegmentExplanation)
-def explain_membership(segment_id: int, contact_id: int, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
-    """Which conditions hold for this contact now and which fail. ``matches`` is the
-    definition's verdict now; ``member`` is the stored membership (the worker catches up
-    within its next pass)."""
+def explain_membership(
+    segment_id: int,
+    contact_id: int,
+    state: StateDep,
+    ws: WorkspaceDep,
+    as_of: Annotated[
+        datetime | None,
+        Query(description="Evaluate as of this earlier instant (ISO 8601; without an offset, UTC)"),
+    ] = None,
+) -> dict[str, Any]:
+    """Which conditions hold for this contact now (or as of `as_of`) and which fail, with the
+    values that decided each. ``matches`` is the definition's verdict; ``member`` is the stored
+    membership now (the worker catches up within its next pass)."""
     with reading(state.engine) as conn:
         cid = live_contact_id(conn, ws.id, contact_id)
-        return service.explain_membership(conn, ws.id, segment_id, cid, state.clock.now())
+        return service.explain_membership(conn, ws.id, segment_id, cid, state.clock.now(), as_of)
 
 
 @router.post("/segments/{segment_id}/members", response_model=ListMembersAdded)
