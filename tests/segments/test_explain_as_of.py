@@ -223,3 +223,19 @@ def test_explain_shows_built_in_fields_and_computed_traits(
         api.get(f"/segments/{seg['id']}/explain/{people['bob']}").json()["root"]["conditions"][0]["actual"]
         == 3
     )
+
+
+def test_relative_date_conditions_read_with_their_values(
+    api: Api, engine: Engine, workspace: CreatedWorkspace
+) -> None:
+    views(engine, workspace.id)
+    definition = {"root": {"type": "any", "conditions": [
+        {"type": "attribute", "attribute": "created_at", "operator": "more_than_ago",
+         "value": {"amount": 30, "unit": "days"}},
+        {"type": "attribute", "attribute": "created_at", "operator": "between_ago",
+         "value": [{"amount": 1, "unit": "weeks"}, {"amount": 2, "unit": "months"}]},
+    ]}}  # fmt: skip
+    seg = api.post("/segments", {"name": "Old hands", "definition": definition}).json()
+    more, between = api.get(f"/segments/{seg['id']}/explain/{ids(api)['ann']}").json()["root"]["conditions"]
+    assert more["expected"] == "is more than 30 days ago"
+    assert between["expected"] == "is between 1 weeks and 2 months ago"

@@ -302,13 +302,23 @@ def _expected(operator: str, value: Any) -> str:
     label = op.label if op is not None else operator
     if op is not None and op.value == "none":
         return label
+    parts = value if isinstance(value, list) and "…" in label else [value]
+    said = [_said(v) for v in parts]
+    if "…" in label:  # "is between … and … ago": the values go where the label leaves room
+        for text in said:
+            label = label.replace("…", text, 1)
+        return label
+    return f"{label} {said[0]}"
+
+
+def _said(value: Any) -> str:
     if isinstance(value, dict) and "amount" in value:
         try:
             d = Duration.model_validate(value)
-            return f"{label} {d.amount} {d.unit}"
+            return f"{d.amount} {d.unit}"
         except ValueError:
             pass
-    return f"{label} {json.dumps(value, ensure_ascii=False, default=str)}"
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _text_instant(at: datetime) -> str:
