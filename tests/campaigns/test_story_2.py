@@ -119,7 +119,15 @@ def test_story_2_back_to_school(
     skipped = api.get("/messages", params={"status": "skipped"}).json()["data"]
     assert {m["reason"] for m in skipped} == {"frequency_cap"} and len(skipped) == 4
 
-    clock.advance(timedelta(hours=3))
+    # an hour later one student opens the email (a browser, not a privacy proxy or a scanner)
+    clock.advance(timedelta(hours=1))
+    emails = [m for m in api.get("/messages", params={"limit": 100}).json()["data"]
+              if m["channel"] == "email" and m["status"] == "sent"]  # fmt: skip
+    links = api.http.app.state.links  # type: ignore[attr-defined]
+    opened = api.http.get("/t/o/" + links.open_url(emails[0]["id"]).split("/t/o/", 1)[1],
+                          headers={"User-Agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0"})  # fmt: skip
+    assert opened.status_code == 200
+    clock.advance(timedelta(hours=2))
     track(api, workspace.write_key, "st0", "Order Completed", revenue=120.0)
     track(api, workspace.write_key, "st2", "Order Completed", revenue=80.0)
     worker.run_once()
@@ -130,3 +138,9 @@ def test_story_2_back_to_school(
     assert report["totals"]["converted"] == 2 and report["totals"]["revenue"] == 200.0
     assert rows["sms"]["converted"] == 2 and rows["email"]["converted"] == 0  # last touch: the SMS
     assert rows["sms"]["cost"] == pytest.approx(0.2) and rows["email"]["cost"] == pytest.approx(0.004)
+    # an SMS cannot be seen opened or clicked: its rates are unknown, not 0 %, and they do not
+    # dilute the campaign's (the email's 4 sends are the base of the totals' rates)
+    assert (rows["sms"]["open_rate"], rows["sms"]["click_rate"]) == (None, None)
+    assert (rows["email"]["open_rate"], rows["email"]["click_rate"]) == (0.25, 0.0)
+    assert (report["totals"]["open_rate"], report["totals"]["click_rate"]) == (0.25, 0.0)  # not 1/8
+    assert rows["push"]["open_rate"] is None and rows["sms"]["conversion_rate"] == 0.5

@@ -61,6 +61,11 @@ _STATES = ("converted", "active", "completed", "exited")
 #: figures counted from the message status, and from message events (people, not machines)
 _STATUSES = ("delivered", "bounced", "failed", "skipped")
 _ENGAGEMENT = ("opened", "clicked", "unsubscribed")
+#: the channels whose opens and clicks Kairos can see: an email's pixel and tracked links,
+#: an in-app message read. An SMS or a push sent says nothing of either, so its rates are
+#: null (not 0 %), and it does not dilute a mixed row's rates.
+OPENS_SEEN = frozenset({"email", "inapp"})
+CLICKS_SEEN = frozenset({"email"})
 #: ISO 4217's "no currency": revenue without a currency where the report has none to assume
 NO_CURRENCY = "XXX"
 
@@ -192,6 +197,10 @@ def _rows(conn: Connection, ws: int, scope: Scope, model: str, now: datetime) ->
         if r.status in _STATUSES:
             row[r.status] += int(r.messages)
         row["cost"] += int(r.sent) * float(scope.costs.get(r.channel, 0) or 0)
+        for seen, channels in (("open_base", OPENS_SEEN), ("click_base", CLICKS_SEEN)):
+            if r.channel in channels:
+                row[f"{seen}_sent"] += int(r.sent)
+                row[f"{seen}_delivered"] += int(r.messages) if r.status == "delivered" else 0
     if first is None or last is None:
         return dict(out)
     me = message_event.c
@@ -259,7 +268,17 @@ def _rollup(rows: dict[Any, dict[str, Any]], part: int) -> dict[Any, dict[str, A
 
 
 def _empty() -> dict[str, Any]:
-    return {**dict.fromkeys(_COUNTED, 0), "converted": 0.0, "revenue": 0.0, "cost": 0.0, "unconverted": {}}
+    bases = dict.fromkeys(
+        ("open_base_sent", "open_base_delivered", "click_base_sent", "click_base_delivered"), 0
+    )
+    return {
+        **dict.fromkeys(_COUNTED, 0),
+        **bases,
+        "converted": 0.0,
+        "revenue": 0.0,
+        "cost": 0.0,
+        "unconverted": {},
+    }
 
 
 def _finish(row: dict[str, Any], targeted: int | None = None) -> dict[str, Any]:
@@ -268,7 +287,10 @@ def _finish(row: dict[str, Any], targeted: int | None = None) -> dict[str, Any]:
     nor ``roi``)."""
     cost = round(row["cost"], 6)
     revenue = round(row["revenue"], 6)
-    reached = row["delivered"] or row["sent"]
+    # opened (clicked) / delivered — or / sent where nothing reported delivery — over the
+    # messages of the channels where an open (a click) can be seen at all
+    opens_reached = row["open_base_delivered"] or row["open_base_sent"]
+    clicks_reached = row["click_base_delivered"] or row["click_base_sent"]
 
     def rate(n: float, d: float) -> float | None:
         return round(n / d, 4) if d else None
@@ -280,8 +302,8 @@ def _finish(row: dict[str, Any], targeted: int | None = None) -> dict[str, Any]:
         "revenue": revenue,
         "cost": cost,
         "roi": round((revenue - cost) / cost, 4) if cost else None,
-        "open_rate": rate(row["opened"], reached),
-        "click_rate": rate(row["clicked"], reached),
+        "open_rate": rate(row["opened"], opens_reached),
+        "click_rate": rate(row["clicked"], clicks_reached),
         "conversion_rate": rate(row["converted"], row["sent"]),
     }
     unconverted = {c: round(v, 6) for c, v in sorted(row["unconverted"].items())}
