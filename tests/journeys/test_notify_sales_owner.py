@@ -114,7 +114,15 @@ def test_nothing_done_with_the_owners_email_is_recorded_on_the_lead(
     kinds = [e["kind"] for e in api.get(f"/messages/{mid}").json()["events"]]
     assert kinds == ["opened", "delivered", "complained"]  # the message's own report keeps them
     supp = api.get("/suppressions").json()["data"]
-    assert [s["address"] for s in supp] == [OWNER]
+    assert [(s["address"], s["contact_id"]) for s in supp] == [(OWNER, None)]  # the owner's, not the lead's
+    # erasing the lead leaves the owner's suppression as it was
+    assert (
+        api.http.delete(
+            f"/api/v1/contacts/{lead}", headers={"Authorization": f"Bearer {api.key}"}
+        ).status_code
+        == 204
+    )
+    assert [s["address"] for s in api.get("/suppressions").json()["data"]] == [OWNER]
 
 
 def test_the_crm_webhook_is_internal_too(

@@ -470,8 +470,9 @@ class Dispatcher:
             elif r.status == "bounced":
                 bounced.append({"mid": c.id, "err": error})
                 address = normalize_address(c.channel, c.address)
+                owner = None if c.source in outbox.NOT_THE_CONTACTS else c.contact_id  # not theirs
                 suppress(conn, c.workspace_id, c.channel, address, "hard_bounce", now, detail=error,
-                         contact_id=c.contact_id)  # fmt: skip
+                         contact_id=owner)  # fmt: skip
                 outcomes.append(Outcome(c.id, "bounced", {"error": error}))
             else:
                 failed.append({"mid": c.id, "why": "provider_rejected", "err": error})

@@ -282,7 +282,9 @@ def provider_outcome(
         conn.execute(update(message).where(message.c.id == m.id).values(status=status, updated_at=now))
     if kind in ("bounced", "complained") and m.address:
         reason = "hard_bounce" if kind == "bounced" else "complaint"
-        suppress(conn, m.workspace_id, m.channel, m.address, reason, now, contact_id=m.contact_id)
+        # the address is suppressed either way; it is the contact's only if it was sent to them
+        owner = None if m.source in NOT_THE_CONTACTS else m.contact_id
+        suppress(conn, m.workspace_id, m.channel, m.address, reason, now, contact_id=owner)
     if kind == "complained":
         unsubscribe(conn, m.id, now, source="complaint")
     record(conn, [Outcome(m.id, kind, detail)], now)
