@@ -69,9 +69,10 @@ def check_writable(engine: Engine, timeout: float = 2.0) -> None:
             _probe_sqlite(engine, timeout)
         else:
             with engine.connect() as conn:  # the transaction rolls back when it closes
-                ms = int(timeout * 1000)
-                conn.execute(text(f"SET LOCAL statement_timeout = {ms}"))  # an int we formatted
-                conn.execute(text(f"SET LOCAL lock_timeout = {ms}"))
+                ms = str(int(timeout * 1000))
+                # set_config(…, true) is SET LOCAL with a bound value
+                conn.execute(text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": ms})
+                conn.execute(text("SELECT set_config('lock_timeout', :ms, true)"), {"ms": ms})
                 # a write that changes no row: refused on a standby or when transactions
                 # are read-only, waits (up to the timeouts) if the table is locked
                 conn.execute(text("UPDATE workspace SET name = name WHERE false"))
