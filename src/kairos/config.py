@@ -76,6 +76,11 @@ class Settings(BaseSettings):
         "Unsubscribe and preference pages are never framed",
         pattern=r"^\s*((https?://[A-Za-z0-9.*:\[\]-]+|'self')(\s+|$))*$",
     )
+    simulation_timeout: float = Field(
+        2.0,
+        description="Seconds a journey simulation may run (its rolled-back transaction holds "
+        "SQLite's write lock); longer is a 422 simulation_too_long",
+    )
 
     @model_validator(mode="after")
     def _private_targets_alias(self) -> Self:
@@ -85,12 +90,6 @@ class Settings(BaseSettings):
             self.allow_private_targets or self.webhook_allow_private
         )
         return self
-
-    simulation_timeout: float = Field(
-        2.0,
-        description="Seconds a journey simulation may run (its rolled-back transaction holds "
-        "SQLite's write lock); longer is a 422 simulation_too_long",
-    )
 
     def base_url_problem(self) -> str | None:
         """Why ``base_url`` is unfit for links in messages, or None. Plain http breaks RFC 8058

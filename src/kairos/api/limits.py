@@ -9,6 +9,10 @@ buffered whole by the form parser. Limits (docs/security.md, "Request limits"):
 * 8 MiB for offer code imports (100,000 codes), 50 MiB for CSV list imports;
 * 256 KiB for the public endpoints: hosted forms, the inbox, delivery reports,
   unsubscribe and preference pages.
+
+Why not FastAPI's own ``max_body_size``: its refusal is Starlette's plain-text or
+``{"detail"}`` 413 depending on where the limit trips, and every error here must be
+``{code, message}``; one middleware, with the limits by path in one table, keeps that.
 """
 
 from __future__ import annotations
