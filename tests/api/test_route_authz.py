@@ -89,6 +89,9 @@ def victim(api: Api, clock: FixedClock) -> dict[str, Any]:
         "/landing-pages", {"slug": "victim-page", "title": "Victim", "template_id": o.email_template}
     )
     created("/suppressions", {"channel": "email", "address": "victim@example.com"})
+    rates = api.put("/exchange-rates", {"base": "JPY", "rates": [{"currency": "USD", "rate": 0.0067,
+                                                                   "valid_from": "2026-01-01"}]})  # fmt: skip
+    assert rates.status_code == 200, rates.text
     attribute = created("/attributes", {"name": "victim_attribute", "type": "string"})
     key = api.get("/keys").json()["data"][0]["id"]
     return {
@@ -156,6 +159,8 @@ def test_another_workspace_finds_nothing_of_ours(
             assert "victim" not in r.text.lower(), (method, path, r.text[:300])
     after = {p: api.get(p).json() for p in _snapshot_paths(victim)}
     assert after == before
+    # settings without a name to recognise: the attacker sees its own, empty, rate table
+    assert client.get("/api/v1/exchange-rates", headers=attacker).json() == {"base": None, "rates": []}
 
 
 def _snapshot_paths(ids: dict[str, Any]) -> list[str]:
@@ -165,7 +170,7 @@ def _snapshot_paths(ids: dict[str, Any]) -> list[str]:
         f"/campaigns/{ids['campaign_id']}", f"/forms/{ids['form_id']}", f"/journeys/{ids['journey_id']}",
         f"/broadcasts/{ids['broadcast_id']}", f"/messages/{ids['message_id']}", f"/computed-traits/{ids['trait_id']}",
         f"/tag-rules/{ids['rule_id']}", f"/landing-pages/{ids['page_id']}", f"/journeys/{ids['journey_id']}/enrollments",
-        "/suppressions", "/keys",
+        "/suppressions", "/keys", "/exchange-rates",
     ]  # fmt: skip
 
 
