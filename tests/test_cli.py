@@ -47,23 +47,58 @@ def test_db_upgrade_is_repeatable(cli: CliRunner) -> None:
     assert cli.invoke(app, ["db", "upgrade"]).exit_code == 0
 
 
-def test_worker_once_drains_changes_due_as_of_now(cli: CliRunner, engine: Engine) -> None:
-    clock = FixedClock(T0)
+def test_worker_once_drains_the_changes_due(cli: CliRunner, engine: Engine) -> None:
     with engine.begin() as conn:
-        ws = create_workspace(conn, clock, "W")
+        ws = create_workspace(conn, FixedClock(T0), "W")
         contact, _ = upsert_contact(conn, ws.id, {"external_id": "u1"}, T0)
     with engine.connect() as conn:
         assert conn.execute(select(contact_change.c.contact_id)).scalars().all() == [contact["id"]]
-    early = cli.invoke(app, ["worker", "--once", "--now", "2026-03-01T00:00:00Z"])
-    assert early.exit_code == 0, early.output
-    with engine.connect() as conn:  # changed after that instant: still queued
-        assert conn.execute(select(contact_change.c.contact_id)).scalars().all() == [contact["id"]]
-    result = cli.invoke(app, ["worker", "--once", "--now", "2026-03-02T12:00:01Z"])
+    result = cli.invoke(app, ["worker", "--once"])
     assert result.exit_code == 0, result.output
     with engine.connect() as conn:
         assert conn.execute(select(contact_change.c.contact_id)).scalars().all() == []
 
 
-def test_worker_now_requires_once(cli: CliRunner) -> None:
-    result = cli.invoke(app, ["worker", "--now", "2026-01-01T00:00:00Z"])
+def test_worker_cannot_run_live_workspaces_as_of_another_instant(cli: CliRunner) -> None:
+    result = cli.invoke(app, ["worker", "--once", "--now", "2030-01-01T00:00:00Z"])
     assert result.exit_code != 0
+    assert "sandbox" in result.output
+
+
+def test_a_sandbox_is_created_with_its_clock_and_advanced_from_the_command_line(cli: CliRunner) -> None:
+    created = cli.invoke(
+        app, ["workspace", "create", "--name", "Rehearsal", "--sandbox", "--clock-start", "2026-03-01T09:00:00Z",
+              "--json"],
+    )  # fmt: skip
+    assert created.exit_code == 0, created.output
+    ws = json.loads(created.stdout)
+    assert ws["sandbox"] is True and ws["clock_at"] == "2026-03-01T09:00:00+00:00"
+    shown = cli.invoke(app, ["clock", "show", "--workspace", str(ws["id"])])
+    assert shown.stdout.startswith("2026-03-01T09:00:00+00:00") and "sandbox" in shown.stdout
+
+    moved = cli.invoke(app, ["clock", "advance", "--workspace", str(ws["id"]), "--by", "2d"])
+    assert moved.exit_code == 0, moved.output
+    assert "-> 2026-03-03T09:00:00+00:00" in moved.stdout
+    shown = cli.invoke(app, ["clock", "show", "--workspace", str(ws["id"])])
+    assert shown.stdout.startswith("2026-03-03T09:00")
+    moved = cli.invoke(
+        app, ["clock", "advance", "--workspace", str(ws["id"]), "--to", "2026-04-01T00:00:00+02:00"]
+    )
+    assert "-> 2026-03-31T22:00:00+00:00" in moved.stdout, moved.output
+
+    backwards = cli.invoke(
+        app, ["clock", "advance", "--workspace", str(ws["id"]), "--to", "2026-03-02T00:00:00Z"]
+    )
+    assert backwards.exit_code == 1 and "only moves forward" in backwards.output
+    bad = cli.invoke(app, ["clock", "advance", "--workspace", str(ws["id"]), "--by", "soon"])
+    assert bad.exit_code != 0 and "is not a duration" in bad.output
+
+
+def test_a_live_workspace_clock_cannot_be_advanced(cli: CliRunner, engine: Engine) -> None:
+    with engine.begin() as conn:
+        ws = create_workspace(conn, FixedClock(T0), "Live")
+    result = cli.invoke(app, ["clock", "advance", "--workspace", str(ws.id), "--by", "1d"])
+    assert result.exit_code == 1 and "not_a_sandbox" in result.output
+    assert "live, real clock" in cli.invoke(app, ["clock", "show", "--workspace", str(ws.id)]).stdout
+    start = cli.invoke(app, ["workspace", "create", "--name", "X", "--clock-start", "2026-03-01T00:00:00Z"])
+    assert start.exit_code == 1 and "only a sandbox" in start.output

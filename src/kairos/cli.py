@@ -6,7 +6,9 @@ import contextlib
 import json
 import logging
 import os
+import re
 import signal
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,8 +17,9 @@ import typer
 from rich.console import Console
 from sqlalchemy import Engine
 
-from kairos.clock import FixedClock, SystemClock
+from kairos.clock import SystemClock, ensure_utc
 from kairos.config import get_settings
+from kairos.durations import NOMINAL, Duration
 
 app = typer.Typer(help="Kairos marketing automation.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -30,6 +33,8 @@ app.add_typer(import_app, name="import")
 contact_app = typer.Typer(help="One person's data: access requests.", no_args_is_help=True)
 app.add_typer(contact_app, name="contact")
 reference_app = typer.Typer(help="References generated from the code.", no_args_is_help=True)
+clock_app = typer.Typer(help="A workspace's clock; a sandbox's is advanced here.", no_args_is_help=True)
+app.add_typer(clock_app, name="clock")
 app.add_typer(reference_app, name="reference")
 
 
@@ -47,6 +52,7 @@ def reference_providers(
         typer.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
+
 
 console = Console(stderr=True)
 
@@ -104,7 +110,7 @@ def _logging(level: str) -> None:
 @app.command()
 def worker(
     once: Annotated[bool, typer.Option("--once", help="Run one pass of everything due, then exit")] = False,
-    now: Annotated[str | None, typer.Option(help="With --once: the instant to run as (ISO 8601)")] = None,
+    now: Annotated[str | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Run the engine loops: changed contacts, triggers, journeys, broadcasts and delivery.
     SIGTERM (and Ctrl-C) stop it after the pass in progress, so a batch being sent is
@@ -115,9 +121,14 @@ def worker(
     _logging(settings.log_level)
     if (problem := settings.base_url_problem()) is not None:  # the links it sends are built on it
         logging.getLogger("kairos.worker").warning(problem)
-    if now is not None and not once:
-        raise typer.BadParameter("--now only makes sense with --once", param_hint="--now")
-    clock = FixedClock(_parse_instant(now)) if now else SystemClock()
+    if now is not None:  # it used to exist, and moved live workspaces' time (docs/sandbox.md)
+        raise typer.BadParameter(
+            "a live workspace runs on the real clock and cannot be moved; rehearse in a sandbox "
+            "workspace (kairos workspace create --sandbox) and advance its clock with "
+            "kairos clock advance",
+            param_hint="--now",
+        )
+    clock = SystemClock()
     engine = _engine()
     loop = Worker(engine, clock, settings.worker_interval, build_dispatcher(settings, engine, clock))
     if once:
@@ -145,14 +156,30 @@ def workspace_create(
     default_country: Annotated[
         str | None, typer.Option(help="ISO country for phone numbers without +prefix")
     ] = None,
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox", help="A sandbox: its clock is virtual and moves only when advanced")
+    ] = False,
+    clock_start: Annotated[
+        str | None, typer.Option(help="With --sandbox: the instant its clock starts at (default: now)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only")] = False,
 ) -> None:
     """Create a workspace and print its id, write key (ingest) and API key (management)."""
     from kairos.workspaces.service import create_workspace
 
-    with _engine().begin() as conn:
-        created = create_workspace(conn, SystemClock(), name, default_country=default_country)
+    start = _parse_instant(clock_start, "--clock-start") if clock_start else None
+    with _clean_errors(), _engine().begin() as conn:
+        created = create_workspace(
+            conn, SystemClock(), name, default_country=default_country, sandbox=sandbox, clock_start=start
+        )
+    if created.clock_at is not None and as_json:
+        typer.echo(json.dumps({"id": created.id, "name": created.name, "write_key": created.write_key,
+                               "api_key": created.api_key, "sandbox": True,
+                               "clock_at": created.clock_at.isoformat()}))  # fmt: skip
+        return
     _print_workspace(created.id, created.name, created.write_key, created.api_key, as_json)
+    if created.clock_at is not None:
+        console.print(f"  a sandbox: its clock reads {created.clock_at.isoformat()} until advanced")
 
 
 @workspace_app.command("ensure-default")
@@ -324,11 +351,94 @@ def contact_export(
     console.print(f"contact {subject.contact_id} exported to {output}")
 
 
-def _parse_instant(text: str) -> datetime:
+@contextlib.contextmanager
+def _clean_errors() -> Iterator[None]:
+    """A refusal (``KairosError``) is printed as one red line and exits 1, not a traceback."""
+    from kairos.errors import KairosError
+
     try:
-        return datetime.fromisoformat(text)
+        yield
+    except KairosError as exc:
+        console.print(f"[red]{exc.message}[/red] ({exc.code})")
+        raise typer.Exit(1) from None
+
+
+def _parse_instant(text: str, option: str) -> datetime:
+    try:
+        return ensure_utc(datetime.fromisoformat(text))
     except ValueError:
-        raise typer.BadParameter(f"{text!r} is not an ISO 8601 instant", param_hint="--now") from None
+        raise typer.BadParameter(f"{text!r} is not an ISO 8601 instant", param_hint=option) from None
+
+
+_DURATION = re.compile(r"^\s*(\d{1,9})\s*([a-z]+)\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks",
+          "mo": "months", "y": "years"}  # fmt: skip
+
+
+def _parse_duration(text: str) -> Duration:
+    """``3d``, ``12 hours``, ``2 weeks``, ``1 month``: a number and a unit (or its letter)."""
+    found = _DURATION.match(text.lower())
+    unit = None
+    if found:
+        word = found[2]
+        unit = _UNITS.get(word) or next((u for u in NOMINAL if word in (u, u.removesuffix("s"))), None)
+    if found is None or unit is None:
+        raise typer.BadParameter(
+            f"{text!r} is not a duration: a number and a unit, e.g. 3d, 12h, 2 weeks, 1 month",
+            param_hint="--by",
+        )
+    return Duration(amount=int(found[1]), unit=unit)
+
+
+@clock_app.command("show")
+def clock_show(workspace: Annotated[int, typer.Option(help="Workspace id")]) -> None:
+    """Print the workspace's now: the real clock's, or a sandbox's virtual one."""
+    from kairos.db.engine import reading
+    from kairos.imports import load_workspace
+    from kairos.workspaces.clocks import workspace_now
+
+    engine = _engine()
+    with _clean_errors():
+        ws = load_workspace(engine, workspace)
+    with reading(engine) as conn:
+        now = workspace_now(conn, ws.id, SystemClock())
+    kind = "sandbox, virtual clock" if ws.sandbox else "live, real clock"
+    typer.echo(f"{now.isoformat()}  (workspace {ws.id}, {kind})")
+
+
+@clock_app.command("advance")
+def clock_advance(
+    workspace: Annotated[int, typer.Option(help="Workspace id (a sandbox)")],
+    to: Annotated[str | None, typer.Option(help="The instant to advance to (ISO 8601)")] = None,
+    by: Annotated[str | None, typer.Option(help="Or how far: 3d, 12h, 2w, 1 month")] = None,
+) -> None:
+    """Move a sandbox's clock forward, running everything that falls due on the way at its
+    own instant (journey waits, messages, broadcasts, experiments), as a worker would have."""
+    from kairos.db.engine import reading
+    from kairos.worker.loop import Worker, build_dispatcher
+    from kairos.worker.sandbox import advance
+    from kairos.workspaces.clocks import sandbox_now
+
+    if (to is None) == (by is None):
+        raise typer.BadParameter("give either --to (an instant) or --by (a duration)")
+    settings = get_settings()
+    _logging(settings.log_level)
+    engine = _engine()
+    with _clean_errors():
+        with reading(engine) as conn:
+            now = sandbox_now(conn, workspace)
+        target = _parse_instant(to, "--to") if to is not None else _parse_duration(by or "").after(now)
+        clock = SystemClock()
+        loop = Worker(engine, clock, settings.worker_interval, build_dispatcher(settings, engine, clock))
+        try:
+            result = advance(loop, workspace, target)
+        finally:
+            loop.stop()
+    done = ", ".join(f"{k} {v}" for k, v in sorted(result.done.items())) or "nothing was due"
+    typer.echo(
+        f"workspace {workspace}: {result.started_at.isoformat()} -> {result.now.isoformat()} "
+        f"({result.instants} instants; {done})"
+    )
 
 
 def _register_bench() -> None:

@@ -19,7 +19,8 @@ class SystemClock:
 
 
 class FixedClock:
-    """A clock that only moves when told to: scenario tests and ``worker --once --now``."""
+    """A clock that only moves when told to: scenario tests (a sandbox workspace's virtual
+    clock is stored in the database instead: ``workspaces/clocks.py``)."""
 
     def __init__(self, at: datetime) -> None:
         self._at = ensure_utc(at)

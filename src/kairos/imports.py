@@ -55,14 +55,19 @@ def no_progress(_advance: int) -> None:
 def load_workspace(engine: Engine, workspace_id: int) -> Workspace:
     with reading(engine) as conn:
         row = conn.execute(
-            select(workspace_table.c.id, workspace_table.c.name, workspace_table.c.settings).where(
-                workspace_table.c.id == workspace_id
-            )
+            select(
+                workspace_table.c.id,
+                workspace_table.c.name,
+                workspace_table.c.settings,
+                workspace_table.c.sandbox,
+            ).where(workspace_table.c.id == workspace_id)
         ).first()
     if row is None:
         raise NotFound(f"no workspace {workspace_id}", code="workspace_not_found")
     settings = row.settings or {}
-    return Workspace(id=row.id, name=row.name, default_country=settings.get("default_country"))
+    return Workspace(
+        id=row.id, name=row.name, default_country=settings.get("default_country"), sandbox=row.sandbox
+    )
 
 
 def scan_text_file(path: Path) -> bool:

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, func, insert, select
@@ -21,7 +20,7 @@ from kairos.messaging import outbox
 from kairos.messaging.service import create_channel, create_template
 from kairos.messaging.tables import message
 from kairos.workspaces.service import CreatedWorkspace
-from tests.conftest import worker_process
+from tests.conftest import expire_claims, worker_process
 from tests.messaging.conftest import SmtpServer, smtp_settings
 
 CONTACTS = 3000
@@ -90,8 +89,8 @@ def test_sigkill_during_a_send_loses_nothing_and_duplicates_only_the_batch_in_fl
     assert in_flight <= BATCH
 
     # restart once the lease of the killed worker's claim has run out
-    later = (SystemClock().now() + outbox.LEASE + timedelta(seconds=1)).isoformat()
-    rerun = _worker(database_url, log, "--once", "--now", later)
+    expire_claims(engine)
+    rerun = _worker(database_url, log, "--once")
     assert rerun.wait(timeout=300) == 0, log.read_text()
 
     counts = Counter(r.rcpt_tos[0] for r in smtp.recorder.received)

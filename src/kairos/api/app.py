@@ -34,6 +34,7 @@ from kairos.api.routes import (
     offers,
     public,
     reports,
+    sandbox,
     segments,
     tag_rules,
     tags,
@@ -46,6 +47,7 @@ from kairos.db.faults import check_writable
 from kairos.events.writer import IngestWriter
 from kairos.messaging.tracking import Links
 from kairos.worker.loop import Worker, build_dispatcher
+from kairos.worker.sandbox import Advancer
 from kairos.workspaces.service import KeyResolver
 
 log = logging.getLogger(__name__)
@@ -99,6 +101,7 @@ def create_app(
         keyring=keyring,
         links=Links(keyring, settings.base_url),
         wake=worker.wake if worker is not None else lambda: None,
+        advancer=Advancer(settings, engine, clock),
     )
     writer = IngestWriter(
         engine,
@@ -118,6 +121,8 @@ def create_app(
         finally:
             if worker is not None:
                 worker.stop()
+            if state.advancer is not None:
+                state.advancer.close()
             writer.stop()
             checkpointer.stop()
             engine.dispose()
@@ -149,6 +154,7 @@ def create_app(
         exchange_rates,
         forms,
         keys,
+        sandbox,
     ):
         api.include_router(module.router, prefix="/api/v1")
     api.include_router(public.router)
@@ -167,7 +173,7 @@ def create_app(
         return {"status": "ready", "version": __version__}
 
     writer.start()  # also usable without a lifespan (tests calling the app directly)
-    return Kairos(api, IngestApp(writer, state.keys, clock, settings.cors_origins))
+    return Kairos(api, IngestApp(writer, state.keys, clock, settings.cors_origins, state.now))
 
 
 def tune_gc() -> None:

@@ -6,7 +6,8 @@ import base64
 import binascii
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 from fastapi import Depends, Header, Query, Request
@@ -18,8 +19,12 @@ from kairos.crypto import Keyring
 from kairos.db.engine import reading
 from kairos.errors import InvalidInput, Unauthorized
 from kairos.messaging.tracking import Links
+from kairos.workspaces.clocks import workspace_now
 from kairos.workspaces.service import KeyResolver, Workspace, hash_key
 from kairos.workspaces.tables import api_key
+
+if TYPE_CHECKING:
+    from kairos.worker.sandbox import Advancer
 
 
 @dataclass
@@ -32,6 +37,16 @@ class AppState:
     links: Links
     #: new work was committed (e.g. a message queued): wake the embedded worker, if any
     wake: Callable[[], None] = lambda: None
+    #: advances sandbox clocks (``worker/sandbox.py``); built by ``create_app``
+    advancer: Advancer | None = None
+
+    def now(self, ws: Workspace | int) -> datetime:
+        """The workspace's now: the real clock's, or a sandbox's virtual one (read from the
+        database, since another process may have advanced it)."""
+        if isinstance(ws, Workspace) and not ws.sandbox:
+            return self.clock.now()
+        with reading(self.engine) as conn:
+            return workspace_now(conn, ws.id if isinstance(ws, Workspace) else ws, self.clock)
 
 
 def get_state(request: Request) -> AppState:

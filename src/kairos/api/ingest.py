@@ -7,8 +7,11 @@ scan, an orjson parse and a hand-off to the group-commit writer, nothing more.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+import anyio.to_thread
 import orjson
 
 from kairos.api.errors import RETRY_AFTER
@@ -25,10 +28,19 @@ _ALLOW_HEADERS = b"Authorization, Content-Type, Content-Encoding, X-Retry-Count"
 
 
 class IngestApp:
-    def __init__(self, writer: IngestWriter, keys: KeyResolver, clock: Clock, cors_origins: str) -> None:
+    def __init__(
+        self,
+        writer: IngestWriter,
+        keys: KeyResolver,
+        clock: Clock,
+        cors_origins: str,
+        workspace_now: Callable[[int], datetime] | None = None,
+    ) -> None:
         self.writer = writer
         self.keys = keys
         self.clock = clock
+        #: a sandbox workspace's virtual now (``AppState.now``), read only for sandboxes
+        self.workspace_now = workspace_now
         origins = [o.strip() for o in cors_origins.split(",") if o.strip()]
         self.any_origin = "*" in origins
         self.origins = {o.encode() for o in origins}
@@ -66,6 +78,10 @@ class IngestApp:
         body, size = decode_body(raw, encoding.decode("latin-1") if encoding else None)
         if workspace is None:
             workspace = self._from_body(body)
+        virtual: datetime | None = None
+        if workspace.sandbox and self.workspace_now is not None:
+            # received at the sandbox's now: events sent in real time land in its virtual time
+            virtual = received_at = await anyio.to_thread.run_sync(self.workspace_now, workspace.id)
         messages = parse_request(
             kind,
             body,
@@ -73,7 +89,7 @@ class IngestApp:
             default_country=workspace.default_country,
             body_size=size,
         )
-        await self.writer.submit(workspace.id, messages)
+        await self.writer.submit(workspace.id, messages, now=virtual)
 
     def _from_header(self, value: bytes | None) -> Workspace | None:
         if not value:

@@ -65,6 +65,7 @@ from kairos.offers.matching import best_offers
 from kairos.offers.service import offer_row
 from kairos.offers.tables import offer
 from kairos.segments.tables import segment, segment_membership
+from kairos.workspaces.clocks import EVERY, Scope
 
 CHUNK = 5000
 #: Where held messages of a paused broadcast wait (far beyond any real due time)
@@ -274,7 +275,7 @@ def cancel(conn: Connection, workspace_id: int, broadcast_id: int, now: datetime
     return get_broadcast(conn, workspace_id, broadcast_id)
 
 
-def run_broadcasts(conn: Connection, now: datetime) -> int:
+def run_broadcasts(conn: Connection, now: datetime, scope: Scope = EVERY) -> int:
     """Worker job: start due broadcasts (audience snapshot) and queue one chunk of each
     sending broadcast's recipients. Returns how many messages it queued or recipients it
     recorded (0: nothing to do)."""
@@ -282,10 +283,11 @@ def run_broadcasts(conn: Connection, now: datetime) -> int:
     stmt = (
         select(broadcast)
         .where(
+            scope.clause(broadcast.c.workspace_id),
             or_(
                 and_(broadcast.c.status.in_(("scheduled", "sending")), broadcast.c.starts_at <= now),
                 and_(broadcast.c.status == "testing", broadcast.c.test_ends_at <= now),
-            )
+            ),
         )
         .order_by(broadcast.c.starts_at)
         .limit(20)

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, delete, select
 from kairos.contacts.tables import contact, contact_change, contact_merge, contact_tag
 from kairos.db.dialect import chunks
 from kairos.events.tables import event
+from kairos.workspaces.clocks import EVERY, Scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +40,16 @@ ChangeHandler = Callable[[Connection, ChangeBatch, datetime], None]
 
 
 def process_changes(
-    conn: Connection, now: datetime, handlers: Sequence[ChangeHandler] = (), limit: int = 5000
+    conn: Connection,
+    now: datetime,
+    handlers: Sequence[ChangeHandler] = (),
+    limit: int = 5000,
+    scope: Scope = EVERY,
 ) -> int:
     """Claim up to ``limit`` changed contacts, run the handlers, dequeue them. Returns the count."""
     stmt = (
         select(contact_change.c.contact_id, contact_change.c.workspace_id)
-        .where(contact_change.c.changed_at <= now)
+        .where(contact_change.c.changed_at <= now, scope.clause(contact_change.c.workspace_id))
         .order_by(contact_change.c.changed_at)
         .limit(limit)
     )

@@ -40,6 +40,7 @@ from kairos.imports import (
     no_progress,
     scan_text_file,
 )
+from kairos.workspaces.clocks import WorkspaceClock
 
 #: Fields a column can map to (besides ``traits.NAME`` and ``-`` to skip it).
 FIELDS = ("external_id", "email", "phone", "first_name", "last_name", "timezone", "locale", "tags")
@@ -101,7 +102,8 @@ def import_contacts_csv(
     batch_size: int = 5000,
     clock: Clock | None = None,
 ) -> ImportReport:
-    clock = clock or SystemClock()
+    # a sandbox's rows are stamped with its virtual now
+    clock = clock or WorkspaceClock(engine, workspace_id, SystemClock())
     progress = progress or no_progress
     ws = load_workspace(engine, workspace_id)
     has_nul = scan_text_file(path)

@@ -35,6 +35,7 @@ from kairos.imports import (
     no_progress,
     scan_text_file,
 )
+from kairos.workspaces.clocks import WorkspaceClock
 
 
 def import_events_jsonl(
@@ -46,7 +47,8 @@ def import_events_jsonl(
     batch_size: int = 5000,
     clock: Clock | None = None,
 ) -> ImportReport:
-    clock = clock or SystemClock()
+    # a sandbox's rows are stamped with its virtual now
+    clock = clock or WorkspaceClock(engine, workspace_id, SystemClock())
     progress = progress or no_progress
     ws = load_workspace(engine, workspace_id)
     scan_text_file(path)

@@ -20,6 +20,7 @@ import threading
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -43,6 +44,8 @@ class _Request:
     messages: list[Message]
     done: Callable[[BaseException | None], None]
     error: BaseException | None = field(default=None)
+    #: a sandbox workspace's virtual now when the request arrived (None: the real clock)
+    now: datetime | None = None
 
 
 class IngestWriter:
@@ -71,15 +74,16 @@ class IngestWriter:
             self._thread.join(timeout=30)
             self._thread = None
 
-    async def submit(self, workspace_id: int, messages: list[Message]) -> None:
-        """Returns once the messages are committed; raises the request's own error."""
+    async def submit(self, workspace_id: int, messages: list[Message], now: datetime | None = None) -> None:
+        """Returns once the messages are committed; raises the request's own error. ``now``:
+        a sandbox's virtual now, which stamps the write instead of the real clock."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
 
         def done(error: BaseException | None) -> None:
             loop.call_soon_threadsafe(_settle, future, error)
 
-        self._put(_Request(workspace_id, messages, done))
+        self._put(_Request(workspace_id, messages, done, now=now))
         await future
 
     def submit_sync(self, workspace_id: int, messages: list[Message]) -> None:
@@ -158,7 +162,8 @@ class IngestWriter:
                                     r.error = exc
                         messages = [m for r in requests if r.error is None for m in r.messages]
                         if messages:
-                            ingest(conn, workspace_id, messages, now)
+                            at = max((r.now for r in requests if r.now is not None), default=now)
+                            ingest(conn, workspace_id, messages, at)
                 return
             except TRANSIENT as exc:
                 if attempt == RETRIES - 1:

@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Text, bindparam, cast, insert, select, update
 from kairos.db.dialect import FastStatement, json_converter, time_converter
 from kairos.journeys.definition import JourneyDefinition, parse_journey
 from kairos.journeys.tables import enrollment, journey, journey_step, journey_version
+from kairos.workspaces.clocks import EVERY, Scope
 
 ACTIVE, COMPLETED, CONVERTED, EXITED = "active", "completed", "converted", "exited"
 ENDED = (COMPLETED, CONVERTED, EXITED)
@@ -159,13 +160,18 @@ def enrollment_of(r: Any) -> Enrollment:
     )  # fmt: skip
 
 
-def run_due(conn: Connection, now: datetime, limit: int = 2000) -> int:
+def run_due(conn: Connection, now: datetime, limit: int = 2000, scope: Scope = EVERY) -> int:
     """Move every due enrollment (up to ``limit``) as far as it goes now; returns how many."""
     # Only live journeys: a paused one's due enrollments must not fill every batch.
     q = (
         select(*CLAIM_COLUMNS)
         .join(journey, journey.c.id == enrollment.c.journey_id)
-        .where(enrollment.c.state == ACTIVE, enrollment.c.resume_at <= now, journey.c.status == "active")
+        .where(
+            enrollment.c.state == ACTIVE,
+            enrollment.c.resume_at <= now,
+            journey.c.status == "active",
+            scope.clause(enrollment.c.workspace_id),
+        )
         .order_by(enrollment.c.resume_at)
         .limit(limit)
     )

@@ -45,16 +45,19 @@ from kairos.segments.compiler import context
 from kairos.segments.definition import EventMatch
 from kairos.segments.tables import membership_transition, segment_membership
 from kairos.segments.values import BUILTIN_FIELDS, json_value
+from kairos.workspaces.clocks import EVERY, Scope
 
 OVERLAP = timedelta(minutes=2)
 
 
 def active_journeys(
-    conn: Connection, workspace_ids: set[int] | None = None, *, claim: bool = False
+    conn: Connection, workspace_ids: set[int] | None = None, *, claim: bool = False, scope: Scope = EVERY
 ) -> list[tuple[Any, JourneyDefinition]]:
     """``claim`` (PostgreSQL): lock the journey rows (their trigger cursors) for this
     transaction, skipping those another worker holds, so one worker scans each journey."""
-    q = select(journey).where(journey.c.status == "active", journey.c.version_id.is_not(None))
+    q = select(journey).where(
+        journey.c.status == "active", journey.c.version_id.is_not(None), scope.clause(journey.c.workspace_id)
+    )
     if workspace_ids is not None:
         q = q.where(journey.c.workspace_id.in_(workspace_ids))
     if claim and conn.dialect.name == "postgresql":
@@ -194,13 +197,13 @@ def _wake(conn: Connection, ws: int, names: dict[str, list[int]], now: datetime)
         )
 
 
-def scan_triggers(conn: Connection, now: datetime) -> int:
+def scan_triggers(conn: Connection, now: datetime, scope: Scope = EVERY) -> int:
     """Enroll from segment transitions, added tags, dates and schedules since each journey's
     cursor; returns how many entered."""
     entered = 0
     # claimed: two workers never scan the same journey's cursor at once (on SQLite the
     # write lock, taken at BEGIN, serialises workers)
-    for row, definition in active_journeys(conn, claim=True):
+    for row, definition in active_journeys(conn, claim=True, scope=scope):
         trigger = definition.trigger
         if isinstance(trigger, DateTrigger):
             candidates = dated_candidates(conn, row.workspace_id, trigger, now)

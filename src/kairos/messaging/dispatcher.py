@@ -48,6 +48,7 @@ from kairos.messaging.render import TemplateCache, Tracking, context, load_conta
 from kairos.messaging.tables import channel_config, inbox_message, message, template
 from kairos.messaging.templates import compile_template
 from kairos.messaging.tracking import Links, Outcome, record, register_links
+from kairos.workspaces.clocks import EVERY, Scope
 
 log = logging.getLogger(__name__)
 
@@ -112,12 +113,13 @@ class Dispatcher:
 
     # --- the pass ---------------------------------------------------------------------
 
-    def run(self, now: datetime | None = None) -> int:
-        """One batch; returns how many messages changed state (0: nothing was due)."""
+    def run(self, now: datetime | None = None, scope: Scope = EVERY) -> int:
+        """One batch of ``scope``'s due messages; returns how many changed state (0: nothing
+        was due)."""
         now = now or self.clock.now()
         t0 = time.perf_counter()
         with self.engine.begin() as conn:
-            claimed, settled, configs, views, templates, policies = self._claim(conn, now)
+            claimed, settled, configs, views, templates, policies = self._claim(conn, now, scope)
         t1 = time.perf_counter()
         self.timings["claim"] += t1 - t0
         if not claimed:
@@ -144,10 +146,10 @@ class Dispatcher:
 
     # --- 1. claim ---------------------------------------------------------------------
 
-    def _claim(self, conn: Connection, now: datetime) -> Any:
+    def _claim(self, conn: Connection, now: datetime, scope: Scope) -> Any:
         q = (
             select(message)
-            .where(outbox.due_condition(now))
+            .where(outbox.due_condition(now), scope.clause(message.c.workspace_id))
             .order_by(message.c.next_attempt_at, message.c.id)
             .limit(self.batch_size)
         )

@@ -36,6 +36,7 @@ from kairos.segments.compiler import Context, context, members_query, parse_defi
 from kairos.segments.deps import Dependencies, dependencies
 from kairos.segments.tables import membership_transition, segment, segment_membership
 from kairos.segments.tag_rules import apply_tag_rules
+from kairos.workspaces.clocks import EVERY, Scope
 
 #: How often segments whose conditions look at time are fully re-checked.
 TIME_REFRESH = timedelta(minutes=5)
@@ -205,13 +206,14 @@ def _affects(deps: Dependencies, change: Change, cid: int, moved: dict[int, set[
     return any(cid in moved.get(ref, ()) for ref in deps.segments)
 
 
-def refresh_due(conn: Connection, now: datetime) -> int:
+def refresh_due(conn: Connection, now: datetime, scope: Scope = EVERY) -> int:
     """Worker job: fully refresh segments that are new or changed, and time-dependent ones
     not re-checked for ``TIME_REFRESH``; then the segments that refer to it, for the
     contacts that moved. One segment per call (one transaction)."""
     stmt = (
         select(segment)
         .where(
+            scope.clause(segment.c.workspace_id),
             segment.c.kind == "dynamic",
             or_(
                 segment.c.needs_refresh.is_(True),

@@ -39,6 +39,7 @@ from kairos.segments.trait_definition import (
     value_type_of,
     values_select,
 )
+from kairos.workspaces.clocks import EVERY, Scope
 
 #: How often traits with a ``last`` window are fully recomputed.
 TIME_REFRESH = timedelta(minutes=5)
@@ -238,7 +239,7 @@ def recompute_traits(conn: Connection, batch: ChangeBatch, now: datetime) -> Non
             recompute(conn, trait, now, ids)
 
 
-def refresh_traits_due(conn: Connection, now: datetime) -> int:
+def refresh_traits_due(conn: Connection, now: datetime, scope: Scope = EVERY) -> int:
     """Worker job: fully recompute a trait that is new or redefined, or has a ``last`` window
     and was not recomputed for ``TIME_REFRESH``. One trait per call (one transaction).
 
@@ -247,13 +248,14 @@ def refresh_traits_due(conn: Connection, now: datetime) -> int:
     stmt = (
         select(computed_trait)
         .where(
+            scope.clause(computed_trait.c.workspace_id),
             or_(
                 computed_trait.c.needs_refresh.is_(True),
                 and_(
                     computed_trait.c.time_dependent.is_(True),
                     computed_trait.c.refreshed_at <= now - TIME_REFRESH,
                 ),
-            )
+            ),
         )
         .order_by(computed_trait.c.refreshed_at.is_not(None), computed_trait.c.refreshed_at)
         .limit(1)

@@ -4,6 +4,10 @@
 ``run_forever`` repeats that and, when a pass finds nothing to do, waits
 ``worker_interval`` seconds — or less when the in-process ingest writer wakes it after a
 commit. Due times live in rows, so nothing is lost by stopping.
+
+Each round runs the jobs for every live workspace at the real now, then for each sandbox
+workspace at its own virtual now, each scoped to its own rows (``workspaces/clocks.py``): a
+sandbox's clock never moves a live workspace, and the real clock never runs a sandbox ahead.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from kairos.clock import Clock
 from kairos.config import Settings
 from kairos.contacts.changes import process_changes
 from kairos.crypto import Keyring
+from kairos.db.engine import reading
 from kairos.db.faults import classify
 from kairos.db.faults import reason as _reason
 from kairos.forms.service import purge_rate_hits
@@ -30,6 +35,7 @@ from kairos.messaging.dispatcher import Dispatcher
 from kairos.offers.redemption import redeem_coupons
 from kairos.segments.membership import reevaluate_contacts, refresh_due
 from kairos.segments.traits import recompute_traits, refresh_traits_due
+from kairos.workspaces.clocks import Scope, sandbox_clocks
 from kairos.workspaces.idempotency import purge
 
 log = logging.getLogger(__name__)
@@ -37,8 +43,8 @@ log = logging.getLogger(__name__)
 #: longest wait between passes while the database is unavailable (seconds)
 MAX_BACKOFF = 30.0
 
-#: (name, job(conn, now) -> units of work done)
-Job = tuple[str, Callable[[Connection, datetime], int]]
+#: (name, job(conn, now, scope) -> units of work done)
+Job = tuple[str, Callable[[Connection, datetime, Scope], int]]
 
 JOBS: list[Job] = [
     # Traits before segments: segment conditions read trait values (``computed.NAME``).
@@ -47,16 +53,29 @@ JOBS: list[Job] = [
     (
         "contact_changes",
         # journeys last: they read the segment transitions the pass just recorded
-        lambda conn, now: process_changes(
-            conn, now, [recompute_traits, reevaluate_contacts, redeem_coupons, journey_changes]
+        lambda conn, now, scope: process_changes(
+            conn, now, [recompute_traits, reevaluate_contacts, redeem_coupons, journey_changes], scope=scope
         ),
     ),
     ("journey_triggers", scan_triggers),
     ("broadcasts", run_broadcasts),
-    ("journeys", run_due),
+    ("journeys", lambda conn, now, scope: run_due(conn, now, scope=scope)),
+]
+
+#: Housekeeping on the real clock, in the live pass only: idempotency keys and form rate
+#: limits are about HTTP requests, which happen in real time in every workspace.
+HOUSEKEEPING: list[tuple[str, Callable[[Connection, datetime], int]]] = [
     ("idempotency_purge", purge),
     ("form_rate_purge", purge_rate_hits),
 ]
+
+
+def _fixed(at: datetime) -> Callable[[], datetime]:
+    return lambda: at
+
+
+def _unscoped(job: Callable[[Connection, datetime], int]) -> Callable[[Connection, datetime, Scope], int]:
+    return lambda conn, now, _scope: job(conn, now)
 
 
 def build_dispatcher(settings: Settings, engine: Engine, clock: Clock) -> Dispatcher:
@@ -93,36 +112,67 @@ class Worker:
         that conflicted with another worker or failed on its own is logged and the others
         still run (its transaction rolled back, so it is simply due again next pass). An
         unavailable database (``db.faults``) always ends the pass."""
-        done = {name: 0 for name, _ in JOBS}
+        done = {name: 0 for name, _ in [*JOBS, *HOUSEKEEPING]}
         done["dispatch"] = 0
-        steps: list[tuple[str, Callable[[], int]]] = [(name, self._job(job)) for name, job in JOBS]
-        if self.dispatcher is not None:
-            dispatcher = self.dispatcher
-            steps.append(("dispatch", lambda: dispatcher.run(self.clock.now())))
         for _ in range(max_rounds):
-            progressed = False
-            for name, step in steps:
-                try:
-                    count = step()
-                except Exception as exc:
-                    if not keep_going or classify(exc) == "unavailable":
-                        raise
-                    if classify(exc) == "conflict":
-                        log.warning("worker job %s conflicted with another transaction; retrying: %s",
-                                    name, _reason(exc))  # fmt: skip
-                    else:
-                        log.exception("worker job %s failed; it runs again next pass", name)
-                    continue
-                done[name] += count
-                progressed = progressed or count > 0
-            if not progressed:
+            with reading(self.engine) as conn:
+                sandboxes = sandbox_clocks(conn)
+            steps = self._steps(self.clock.now, Scope(excluded=frozenset(sandboxes)), housekeeping=True)
+            for workspace_id, at in sandboxes.items():
+                steps += self._steps(_fixed(at), Scope(only=workspace_id))
+            if not self._round(steps, done, keep_going):
                 break
         return done
 
-    def _job(self, job: Callable[[Connection, datetime], int]) -> Callable[[], int]:
+    def run_workspace(self, workspace_id: int, now: datetime, max_rounds: int = 1000) -> dict[str, int]:
+        """Run one workspace's jobs as of ``now`` until nothing is due: a sandbox's pass at
+        each instant it is advanced through (``worker/sandbox.py``)."""
+        done = {name: 0 for name, _ in JOBS}
+        done["dispatch"] = 0
+        steps = self._steps(_fixed(now), Scope(only=workspace_id))
+        for _ in range(max_rounds):
+            if not self._round(steps, done, keep_going=False):
+                break
+        return done
+
+    def _steps(
+        self, now: Callable[[], datetime], scope: Scope, *, housekeeping: bool = False
+    ) -> list[tuple[str, Callable[[], int]]]:
+        steps = [(name, self._job(job, now, scope)) for name, job in JOBS]
+        if housekeeping:
+            steps += [(name, self._job(_unscoped(job), now, scope)) for name, job in HOUSEKEEPING]
+        if self.dispatcher is not None:
+            dispatcher = self.dispatcher
+            steps.append(("dispatch", lambda: dispatcher.run(now(), scope)))
+        return steps
+
+    def _round(
+        self, steps: list[tuple[str, Callable[[], int]]], done: dict[str, int], keep_going: bool
+    ) -> bool:
+        """Run each step once; whether any did some work."""
+        progressed = False
+        for name, step in steps:
+            try:
+                count = step()
+            except Exception as exc:
+                if not keep_going or classify(exc) == "unavailable":
+                    raise
+                if classify(exc) == "conflict":
+                    log.warning("worker job %s conflicted with another transaction; retrying: %s",
+                                name, _reason(exc))  # fmt: skip
+                else:
+                    log.exception("worker job %s failed; it runs again next pass", name)
+                continue
+            done[name] += count
+            progressed = progressed or count > 0
+        return progressed
+
+    def _job(
+        self, job: Callable[[Connection, datetime, Scope], int], now: Callable[[], datetime], scope: Scope
+    ) -> Callable[[], int]:
         def step() -> int:
             with self.engine.begin() as conn:
-                return job(conn, self.clock.now())
+                return job(conn, now(), scope)
 
         return step
 

@@ -7,11 +7,12 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from kairos.clock import Clock
+from kairos.clock import Clock, ensure_utc
 from kairos.db.engine import reading
 from kairos.errors import Conflict, InvalidInput, NotFound
 from kairos.workspaces.tables import api_key, workspace
@@ -25,6 +26,8 @@ class Workspace:
     id: int
     name: str
     default_country: str | None = None
+    #: a sandbox runs on its own virtual clock (``workspaces/clocks.py``); fixed at creation
+    sandbox: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,8 @@ class CreatedWorkspace:
     name: str
     write_key: str
     api_key: str
+    sandbox: bool = False
+    clock_at: datetime | None = None
 
 
 def hash_key(raw: str) -> str:
@@ -42,8 +47,16 @@ def hash_key(raw: str) -> str:
 
 
 def create_workspace(
-    conn: Connection, clock: Clock, name: str, *, default_country: str | None = None
+    conn: Connection,
+    clock: Clock,
+    name: str,
+    *,
+    default_country: str | None = None,
+    sandbox: bool = False,
+    clock_start: datetime | None = None,
 ) -> CreatedWorkspace:
+    """A workspace with a write key and an API key. A ``sandbox`` one runs on a virtual
+    clock that starts at ``clock_start`` (default: now) and moves only when advanced."""
     name = name.strip()
     if not name:
         raise InvalidInput("workspace name must not be empty", code="invalid_name")
@@ -53,12 +66,19 @@ def create_workspace(
             raise InvalidInput("default_country must be an ISO 3166 alpha-2 code", code="invalid_country")
         settings["default_country"] = default_country.upper()
     now = clock.now()
+    if clock_start is not None and not sandbox:
+        raise InvalidInput("only a sandbox workspace has a clock to start", code="not_a_sandbox")
+    clock_at = ensure_utc(clock_start or now) if sandbox else None
     ws_id = conn.execute(
-        insert(workspace).values(name=name, settings=settings, created_at=now).returning(workspace.c.id)
+        insert(workspace)
+        .values(name=name, settings=settings, created_at=now, sandbox=sandbox, clock_at=clock_at)
+        .returning(workspace.c.id)
     ).scalar_one()
     write = create_key(conn, clock, ws_id, "write", "default write key")
     api = create_key(conn, clock, ws_id, "api", "default API key")
-    return CreatedWorkspace(id=ws_id, name=name, write_key=write, api_key=api)
+    return CreatedWorkspace(
+        id=ws_id, name=name, write_key=write, api_key=api, sandbox=sandbox, clock_at=clock_at
+    )
 
 
 def create_key(conn: Connection, clock: Clock, workspace_id: int, kind: KeyKind, name: str) -> str:
@@ -157,7 +177,12 @@ def list_workspaces(conn: Connection) -> list[Workspace]:
 
 def _to_workspace(row: Any) -> Workspace:
     settings = row["settings"] or {}
-    return Workspace(id=row["id"], name=row["name"], default_country=settings.get("default_country"))
+    return Workspace(
+        id=row["id"],
+        name=row["name"],
+        default_country=settings.get("default_country"),
+        sandbox=bool(row.get("sandbox")),
+    )
 
 
 class KeyResolver:

@@ -1,4 +1,4 @@
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, Text, false
 
 from kairos.db.metadata import metadata
 from kairos.db.types import BigID, JSONDoc, UTCDateTime
@@ -11,6 +11,10 @@ workspace = Table(
     # default_country (ISO 3166 alpha-2) for phone numbers written without +country code
     Column("settings", JSONDoc, nullable=False, default=dict),
     Column("created_at", UTCDateTime, nullable=False),
+    # A sandbox's time is virtual: ``clock_at`` is its now, which moves only when advanced
+    # (``workspaces/clocks.py``); a live workspace (``sandbox`` false) runs on the real clock.
+    Column("sandbox", Boolean, nullable=False, default=False, server_default=false()),
+    Column("clock_at", UTCDateTime),
 )
 
 #: Write keys (ingest, may be public in a browser) and API keys (management, secret).

@@ -18,6 +18,7 @@ from kairos.api.schemas import (
     Page,
 )
 from kairos.api.transactions import idempotent_create
+from kairos.clock import FixedClock
 from kairos.contacts.attributes import create_attribute, list_attributes, update_attribute
 from kairos.db.engine import reading
 
@@ -45,11 +46,11 @@ def create_attribute_definition(
     `dry_run: true` answers that report (200) and declares nothing."""
     if body.dry_run:
         with state.engine.begin() as conn:
-            report = create_attribute(conn, state.clock, ws.id, **body.model_dump())
+            report = create_attribute(conn, FixedClock(state.now(ws)), ws.id, **body.model_dump())
         return JSONResponse(jsonable_encoder(AttributeDryRun.model_validate(report)))
 
     def create(conn: Any) -> tuple[int, Any]:
-        row = create_attribute(conn, state.clock, ws.id, **body.model_dump())
+        row = create_attribute(conn, FixedClock(state.now(ws)), ws.id, **body.model_dump())
         return 201, jsonable_encoder(AttributeWritten.model_validate(row))
 
     return idempotent_create(state, ws.id, idempotency_key, "POST /attributes", body.model_dump(), create)
@@ -65,5 +66,5 @@ def update_attribute_definition(
     and changes nothing."""
     changes = body.model_dump(exclude_unset=True, exclude={"dry_run"})
     with state.engine.begin() as conn:
-        row = update_attribute(conn, state.clock, ws.id, name, changes, dry_run=body.dry_run)
+        row = update_attribute(conn, FixedClock(state.now(ws)), ws.id, name, changes, dry_run=body.dry_run)
     return AttributeWritten.model_validate(row)

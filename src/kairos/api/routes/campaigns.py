@@ -40,7 +40,7 @@ def create_campaign(
 ) -> JSONResponse:
     def create(conn: Any) -> tuple[int, Any]:
         data = body.model_dump(exclude={"name"})
-        row = service.create_campaign(conn, ws.id, state.clock.now(), body.name, data)
+        row = service.create_campaign(conn, ws.id, state.now(ws), body.name, data)
         return 201, jsonable_encoder(CampaignRead.model_validate(row))
 
     return idempotent_create(
@@ -61,7 +61,7 @@ def update_campaign(
     """Changing an approved plan sends it back to draft: approval covers what will run."""
     with state.engine.begin() as conn:
         return service.update_campaign(
-            conn, ws.id, campaign_id, state.clock.now(), body.model_dump(exclude_unset=True)
+            conn, ws.id, campaign_id, state.now(ws), body.model_dump(exclude_unset=True)
         )
 
 
@@ -70,7 +70,7 @@ def request_approval(
     campaign_id: int, state: StateDep, ws: WorkspaceDep, key_id: ApiKeyIdDep
 ) -> dict[str, Any]:
     with state.engine.begin() as conn:
-        return service.request_approval(conn, ws.id, campaign_id, key_id, state.clock.now())
+        return service.request_approval(conn, ws.id, campaign_id, key_id, state.now(ws))
 
 
 @router.post("/campaigns/{campaign_id}/approve", response_model=CampaignRead)
@@ -78,12 +78,12 @@ def approve(campaign_id: int, state: StateDep, ws: WorkspaceDep, key_id: ApiKeyI
     """Only an API key other than the one that asked for approval can approve (409
     `second_approver_required`)."""
     with state.engine.begin() as conn:
-        return service.approve(conn, ws.id, campaign_id, key_id, state.clock.now())
+        return service.approve(conn, ws.id, campaign_id, key_id, state.now(ws))
 
 
 def _status(campaign_id: int, status: str, state: Any, ws: Any) -> dict[str, Any]:
     with state.engine.begin() as conn:
-        return service.set_status(conn, ws.id, campaign_id, status, state.clock.now())
+        return service.set_status(conn, ws.id, campaign_id, status, state.now(ws))
 
 
 @router.post("/campaigns/{campaign_id}/launch", response_model=CampaignRead)
@@ -116,7 +116,7 @@ def create_broadcast(
     `local_date` in each contact's time zone, or now)."""
 
     def create(conn: Any) -> tuple[int, Any]:
-        row = broadcasts.create_broadcast(conn, ws.id, state.clock.now(), body.model_dump())
+        row = broadcasts.create_broadcast(conn, ws.id, state.now(ws), body.model_dump())
         return 201, jsonable_encoder(BroadcastRead.model_validate(row))
 
     return idempotent_create(
@@ -132,7 +132,7 @@ def read_broadcast(broadcast_id: int, state: StateDep, ws: WorkspaceDep) -> dict
 
 def _act(action: Any, broadcast_id: int, state: Any, ws: Any) -> dict[str, Any]:
     with state.engine.begin() as conn:
-        result: dict[str, Any] = action(conn, ws.id, broadcast_id, state.clock.now())
+        result: dict[str, Any] = action(conn, ws.id, broadcast_id, state.now(ws))
     state.wake()
     return result
 

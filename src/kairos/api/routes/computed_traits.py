@@ -40,7 +40,7 @@ def create_computed_trait(
     """Values are computed by the worker right after the trait is saved (`pending` until then)."""
 
     def create(conn: Any) -> tuple[int, Any]:
-        trait = traits.create_trait(conn, ws.id, state.clock.now(), **body.model_dump())
+        trait = traits.create_trait(conn, ws.id, state.now(ws), **body.model_dump())
         return 201, jsonable_encoder(ComputedTraitRead.model_validate(_read(trait)))
 
     return idempotent_create(
@@ -62,7 +62,7 @@ def update_computed_trait(
     keeps its name and value type (409 `computed_trait_in_use`)."""
     with state.engine.begin() as conn:
         changes = body.model_dump(exclude_unset=True)
-        return _read(traits.update_trait(conn, ws.id, trait_id, state.clock.now(), changes))
+        return _read(traits.update_trait(conn, ws.id, trait_id, state.now(ws), changes))
 
 
 @router.delete("/{trait_id}", status_code=204)

@@ -41,7 +41,7 @@ def create_topic(
     body: TopicCreate, state: StateDep, ws: WorkspaceDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     def create(conn: Any) -> tuple[int, Any]:
-        row = consent.create_topic(conn, ws.id, state.clock.now(), **body.model_dump())
+        row = consent.create_topic(conn, ws.id, state.now(ws), **body.model_dump())
         return 201, jsonable_encoder(TopicRead.model_validate(row))
 
     return idempotent_create(state, ws.id, idempotency_key, "POST /topics", body.model_dump(), create)
@@ -89,7 +89,7 @@ def change_subscription(
 ) -> dict[str, Any]:
     """Record consent in the ledger (source, wording version, IP). Subscribing to a double
     opt-in topic records `pending` and emails a confirmation link, unless `confirmed`."""
-    now = state.clock.now()
+    now = state.now(ws)
     ip = body.ip or (request.client.host if request.client else None)
     with state.engine.begin() as conn:
         cid = live_contact_id(conn, ws.id, contact_id)
@@ -141,7 +141,7 @@ def read_suppressions(
 @router.post("/suppressions", response_model=SuppressionRead, status_code=201)
 def create_suppression(body: SuppressionCreate, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
     """Nothing more is sent to this address on this channel, transactional messages included."""
-    now = state.clock.now()
+    now = state.now(ws)
     with state.engine.begin() as conn:
         consent.suppress(conn, ws.id, body.channel, body.address, body.reason, now, detail=body.detail)
         address = consent.normalize_address(body.channel, body.address)

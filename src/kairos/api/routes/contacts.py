@@ -82,7 +82,7 @@ def upsert_contact(
             conn,
             ws.id,
             body.model_dump(exclude_unset=True),
-            state.clock.now(),
+            state.now(ws),
             default_country=ws.default_country,
         )
         return (201 if created else 200), jsonable_encoder(ContactDetail.model_validate(contact))
@@ -104,7 +104,7 @@ def update_contact(contact_id: int, body: ContactUpdate, state: StateDep, ws: Wo
     data = body.model_dump(exclude_unset=True)
     with state.engine.begin() as conn:
         return service.update_contact(
-            conn, ws.id, contact_id, data, state.clock.now(), default_country=ws.default_country
+            conn, ws.id, contact_id, data, state.now(ws), default_country=ws.default_country
         )
 
 
@@ -130,7 +130,7 @@ def export_contact(contact_id: int, state: StateDep, ws: WorkspaceDep) -> Stream
     with reading(state.engine) as conn:
         subject = subject_of(conn, ws.id, contact_id)
     return StreamingResponse(
-        export.export_contact(state.engine, subject, state.clock.now()),
+        export.export_contact(state.engine, subject, state.now(ws)),
         media_type="application/json",
         headers={
             "Content-Disposition": f'attachment; filename="contact-{subject.contact_id}.json"',
@@ -177,7 +177,7 @@ def read_contact_events(
 def add_contact_tag(contact_id: int, tag: str, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
     """Idempotent: tagging twice keeps one tag."""
     with state.engine.begin() as conn:
-        now = state.clock.now()
+        now = state.now(ws)
         cid = service.live_contact_id(conn, ws.id, contact_id)
         if add_tags(conn, ws.id, [(cid, tag)], now):
             service.mark_changed(conn, ws.id, [cid], now)
@@ -189,8 +189,8 @@ def remove_contact_tag(contact_id: int, tag: str, state: StateDep, ws: Workspace
     """Idempotent: removing a tag the contact does not have is not an error."""
     with state.engine.begin() as conn:
         cid = service.live_contact_id(conn, ws.id, contact_id)
-        if remove_tag(conn, ws.id, cid, tag, state.clock.now()):
-            service.mark_changed(conn, ws.id, [cid], state.clock.now())
+        if remove_tag(conn, ws.id, cid, tag, state.now(ws)):
+            service.mark_changed(conn, ws.id, [cid], state.now(ws))
         return service.get_contact(conn, ws.id, cid)
 
 

@@ -50,4 +50,4 @@ def put_rates(body: RatesWrite, state: StateDep, ws: WorkspaceDep) -> dict[str, 
     (the base's is 1); without one the amount is reported apart (`revenue_unconverted`).
     Codes: ISO 4217 (422 `invalid_currency`); one rate per currency and date."""
     with state.engine.begin() as conn:
-        return set_rates(conn, ws.id, state.clock.now(), body.base, [r.model_dump() for r in body.rates])
+        return set_rates(conn, ws.id, state.now(ws), body.base, [r.model_dump() for r in body.rates])

@@ -171,7 +171,7 @@ def create_form(
         values["rate_limit"] = None  # null: no limit (left out: the default)
 
     def create(conn: Any) -> tuple[int, Any]:
-        row = service.create_form(conn, ws.id, state.clock.now(), keyring=state.keyring, **values)
+        row = service.create_form(conn, ws.id, state.now(ws), keyring=state.keyring, **values)
         return 201, jsonable_encoder(FormRead.model_validate(_form_out(row)))
 
     return idempotent_create(state, ws.id, idempotency_key, "POST /forms", values, create)
@@ -187,7 +187,7 @@ def read_form(form_id: int, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]
 def update_form(form_id: int, body: FormUpdate, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
     with state.engine.begin() as conn:
         row = service.update_form(
-            conn, ws.id, form_id, state.clock.now(), body.model_dump(exclude_unset=True),
+            conn, ws.id, form_id, state.now(ws), body.model_dump(exclude_unset=True),
             keyring=state.keyring,
         )  # fmt: skip
     return _form_out(row)
@@ -207,7 +207,7 @@ def create_landing_page(
     values = body.model_dump()
 
     def create(conn: Any) -> tuple[int, Any]:
-        row = pages.create_landing_page(conn, ws.id, state.clock.now(), **values)
+        row = pages.create_landing_page(conn, ws.id, state.now(ws), **values)
         return 201, jsonable_encoder(PageRead.model_validate(_page_out(row)))
 
     return idempotent_create(state, ws.id, idempotency_key, "POST /landing-pages", values, create)
@@ -223,5 +223,5 @@ def read_landing_page(page_id: int, state: StateDep, ws: WorkspaceDep) -> dict[s
 def update_landing_page(page_id: int, body: PageUpdate, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
     with state.engine.begin() as conn:
         changes = body.model_dump(exclude_unset=True)
-        row = pages.update_landing_page(conn, ws.id, page_id, state.clock.now(), changes)
+        row = pages.update_landing_page(conn, ws.id, page_id, state.now(ws), changes)
     return _page_out(row)

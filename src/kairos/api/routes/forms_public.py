@@ -139,13 +139,14 @@ def _submit(
         status = 503 if isinstance(exc, Unavailable) else 422
         return _form_again(state, workspace_id, form, values, exc.message, status)
     client = service.client_hash(state.keyring, workspace_id, ip)
+    at = state.now(workspace_id)  # when it happened, in the workspace's time (a sandbox's own)
     try:
         with state.engine.begin() as conn:
             retry_after = service.take_rate_slot(conn, form, client, now)
             if retry_after is None:
                 service.submit(
                     conn, workspace_id, form, values, ip=ip, user_agent=user_agent,
-                    anonymous_id=_first(values, "anonymous_id"), now=now,
+                    anonymous_id=_first(values, "anonymous_id"), now=at,
                 )  # fmt: skip
     except InvalidInput as exc:
         return _form_again(state, workspace_id, form, values, exc.message, 422)
@@ -174,7 +175,8 @@ def show_landing_page(
 ) -> HTMLResponse:
     """The page's template rendered with ``{page, form}``; a ``page`` event is recorded when
     the visitor's anonymous id is already known."""
-    now = state.clock.now()
+    now = state.clock.now()  # the form token's time: real, as the visitor's
+    at = state.now(workspace_id)  # the page view's: the workspace's (a sandbox's own)
     anon = service.clean_anonymous_id(anonymous_id or ajs_anonymous_id)
     with state.engine.begin() as conn:
         page = pages.landing_page_by_slug(conn, workspace_id, slug)
@@ -184,7 +186,7 @@ def show_landing_page(
         form = service.get_form(conn, workspace_id, page["form_id"]) if page["form_id"] else None
         if form is not None and form["status"] != "active":
             form = None
-        recorded = pages.record_page_view(conn, workspace_id, page, str(request.url), anon, now)
+        recorded = pages.record_page_view(conn, workspace_id, page, str(request.url), anon, at)
     form_html = None
     if form is not None:
         token = service.render_token(state.keyring, workspace_id, form["id"], now)

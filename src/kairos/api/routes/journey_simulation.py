@@ -26,7 +26,7 @@ def simulate_journey(
     are not shown. A simulation that runs too long (`KAIROS_SIMULATION_TIMEOUT`, 2 s) or
     passes more than 2,000 nodes is a 422 `simulation_too_long`."""
     # offsets count from the start, in calendar months and years like journey waits
-    start = ensure_utc(body.start or state.clock.now())
+    start = ensure_utc(body.start or state.now(ws))
     request = SimulationRequest(
         version=body.version,
         contact_id=body.contact_id,
@@ -45,7 +45,7 @@ def simulate_journey(
         ws.id,
         journey_id,
         request,
-        state.clock.now(),
+        state.now(ws),
         links=state.links,
         default_country=ws.default_country,
         timeout=state.settings.simulation_timeout,

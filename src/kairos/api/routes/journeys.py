@@ -44,7 +44,7 @@ def create_journey(
     service.check_targets(body.definition, allow_private=state.settings.allow_private_targets)
 
     def create(conn: Any) -> tuple[int, Any]:
-        row = service.create_journey(conn, ws.id, state.clock.now(), **body.model_dump())
+        row = service.create_journey(conn, ws.id, state.now(ws), **body.model_dump())
         return 201, jsonable_encoder(JourneyRead.model_validate(row))
 
     return idempotent_create(state, ws.id, idempotency_key, "POST /journeys", body.model_dump(), create)
@@ -62,7 +62,7 @@ def update_journey(journey_id: int, body: JourneyUpdate, state: StateDep, ws: Wo
     service.check_targets(body.definition, allow_private=state.settings.allow_private_targets)
     with state.engine.begin() as conn:
         return service.update_journey(
-            conn, ws.id, journey_id, state.clock.now(), body.model_dump(exclude_unset=True)
+            conn, ws.id, journey_id, state.now(ws), body.model_dump(exclude_unset=True)
         )
 
 
@@ -71,14 +71,14 @@ def publish_journey(journey_id: int, state: StateDep, ws: WorkspaceDep) -> dict[
     """The draft becomes the next immutable version and goes live; enrollments already
     running finish on the version they entered."""
     with state.engine.begin() as conn:
-        result = service.publish(conn, ws.id, journey_id, state.clock.now())
+        result = service.publish(conn, ws.id, journey_id, state.now(ws))
     state.wake()
     return result
 
 
 def _status(journey_id: int, status: str, state: Any, ws: Any) -> dict[str, Any]:
     with state.engine.begin() as conn:
-        result = service.set_status(conn, ws.id, journey_id, status, state.clock.now())
+        result = service.set_status(conn, ws.id, journey_id, status, state.now(ws))
     state.wake()
     return result
 
@@ -132,9 +132,7 @@ def enroll(
             if found is None:
                 raise NotFound(f"no contact with user id {body.user_id!r}", code="contact_not_found")
             cid = found
-        result = service.enroll_through_api(
-            conn, ws.id, journey_id, cid, body.payload, key, state.clock.now()
-        )
+        result = service.enroll_through_api(conn, ws.id, journey_id, cid, body.payload, key, state.now(ws))
     state.wake()
     return result
 
@@ -174,5 +172,5 @@ def read_contact_enrollments(
 def remove_enrollment(journey_id: int, enrollment_id: int, state: StateDep, ws: WorkspaceDep) -> Response:
     """Take a contact out of the journey now (state exited, reason removed)."""
     with state.engine.begin() as conn:
-        service.remove_enrollment(conn, ws.id, journey_id, enrollment_id, state.clock.now())
+        service.remove_enrollment(conn, ws.id, journey_id, enrollment_id, state.now(ws))
     return Response(status_code=204)

@@ -65,7 +65,7 @@ def create_channel(
             conn,
             ws.id,
             state.keyring,
-            state.clock.now(),
+            state.now(ws),
             name=body.name,
             provider_name=body.provider,
             settings=body.settings,
@@ -95,7 +95,7 @@ def update_channel(channel_id: int, body: ChannelUpdate, state: StateDep, ws: Wo
             ws.id,
             channel_id,
             state.keyring,
-            state.clock.now(),
+            state.now(ws),
             body.model_dump(exclude_unset=True),
             allow_private=state.settings.allow_private_targets,
         )
@@ -155,7 +155,7 @@ def create_template(
     service.check_template(body.channel, body.fields)  # compiled before any transaction
 
     def create(conn: Any) -> tuple[int, Any]:
-        row = service.create_template(conn, ws.id, state.clock.now(), **body.model_dump(), checked=True)
+        row = service.create_template(conn, ws.id, state.now(ws), **body.model_dump(), checked=True)
         return 201, jsonable_encoder(TemplateRead.model_validate(row))
 
     return idempotent_create(state, ws.id, idempotency_key, "POST /templates", body.model_dump(), create)
@@ -173,7 +173,7 @@ def update_template(
 ) -> dict[str, Any]:
     """A change of fields bumps `version`; messages not yet sent use the new version."""
     return service.edit_template(
-        state.engine, ws.id, template_id, state.clock.now(), body.model_dump(exclude_unset=True)
+        state.engine, ws.id, template_id, state.now(ws), body.model_dump(exclude_unset=True)
     )
 
 
@@ -190,7 +190,7 @@ def preview_template(
 ) -> dict[str, Any]:
     """Render for a contact exactly as the dispatcher would (tracked links, unsubscribe
     headers), without sending. With `strict`, a variable without a value is a 422."""
-    now = state.clock.now()
+    now = state.now(ws)
     with reading(state.engine) as conn:
         t = service.get_template(conn, ws.id, template_id)
         view: dict[str, Any] = {"id": 0, "traits": {}}
@@ -237,7 +237,7 @@ def test_send(template_id: int, body: TestSend, state: StateDep, ws: WorkspaceDe
     the subject is prefixed with [Test]. Follow its status at /messages/{id}. A `to` that is
     not an address of the template's channel is a 422 at once (`invalid_email`,
     `invalid_phone`, `url_not_allowed`)."""
-    now = state.clock.now()
+    now = state.now(ws)
     with state.engine.begin() as conn:
         t = service.get_template(conn, ws.id, template_id)
         cid = live_contact_id(conn, ws.id, body.contact_id)
@@ -274,7 +274,7 @@ def create_message(
 ) -> JSONResponse:
     """Send a one-off message through the outbox (policy applies at send time, as for every
     message). The same `Idempotency-Key` never creates a second message."""
-    now = state.clock.now()
+    now = state.now(ws)
     if body.channel == "webhook" and body.to:
         check_url(body.to, allow_private=state.settings.webhook_allow_private)
 

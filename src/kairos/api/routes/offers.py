@@ -60,7 +60,7 @@ def create_offer(
     (an eligibility condition's errors are paths under `eligibility`)."""
 
     def create(conn: Any) -> tuple[int, Any]:
-        offer = service.create_offer(conn, ws.id, state.clock.now(), **body.model_dump())
+        offer = service.create_offer(conn, ws.id, state.now(ws), **body.model_dump())
         return 201, jsonable_encoder(OfferRead.model_validate(offer))
 
     return idempotent_create(
@@ -73,7 +73,7 @@ def match_offer(body: ContactRef, state: StateDep, ws: WorkspaceDep) -> dict[str
     """The offer the contact would be given now, and for every offer why it was or was not
     chosen. Gives nothing: use `POST /offers/{id}/assign`."""
     with reading(state.engine) as conn:
-        explanation = matching.explain(conn, ws.id, body.contact_id, state.clock.now())
+        explanation = matching.explain(conn, ws.id, body.contact_id, state.now(ws))
     return asdict(explanation)
 
 
@@ -88,9 +88,7 @@ def update_offer(offer_id: int, body: OfferUpdate, state: StateDep, ws: Workspac
     """Change fields; the whole offer is validated again. The key is fixed; the coupon mode
     is fixed once the offer has been given (409 `offer_in_use`)."""
     with state.engine.begin() as conn:
-        return service.update_offer(
-            conn, ws.id, offer_id, state.clock.now(), body.model_dump(exclude_unset=True)
-        )
+        return service.update_offer(conn, ws.id, offer_id, state.now(ws), body.model_dump(exclude_unset=True))
 
 
 @router.delete("/{offer_id}", status_code=204)
@@ -98,7 +96,7 @@ def archive_offer(offer_id: int, state: StateDep, ws: WorkspaceDep) -> Response:
     """Archives the offer: never matched nor assigned again; codes already given still
     redeem, and it stays readable (`GET /offers?status=archived`)."""
     with state.engine.begin() as conn:
-        service.archive_offer(conn, ws.id, offer_id, state.clock.now())
+        service.archive_offer(conn, ws.id, offer_id, state.now(ws))
     return Response(status_code=204)
 
 
@@ -121,7 +119,7 @@ def generate_codes(
     """Adds `count` random unique codes (no look-alike characters) to a pool offer's pool."""
 
     def create(conn: Any) -> tuple[int, Any]:
-        n = codes.generate_codes(conn, ws.id, offer_id, state.clock.now(), **body.model_dump())
+        n = codes.generate_codes(conn, ws.id, offer_id, state.now(ws), **body.model_dump())
         return 201, _added(conn, offer_id, n, [])
 
     operation = f"POST /offers/{offer_id}/codes/generate"
@@ -140,7 +138,7 @@ def import_codes(
     the list) are reported in `duplicates`, not fatal; a malformed one is a 422 naming it."""
 
     def create(conn: Any) -> tuple[int, Any]:
-        result = codes.import_codes(conn, ws.id, offer_id, state.clock.now(), body.codes)
+        result = codes.import_codes(conn, ws.id, offer_id, state.now(ws), body.codes)
         return 201, _added(conn, offer_id, result.imported, result.duplicates)
 
     operation = f"POST /offers/{offer_id}/codes/import"
@@ -169,7 +167,7 @@ def assign_offer(offer_id: int, body: ContactRef, state: StateDep, ws: Workspace
     code: `no_codes_left`, `sold_out`, `already_given`, `inactive`, `not_started`, `expired`.
     Eligibility is not checked here (see `POST /offers/match`)."""
     with state.engine.begin() as conn:
-        result = assign(conn, ws.id, offer_id, [body.contact_id], state.clock.now(), source="api")
+        result = assign(conn, ws.id, offer_id, [body.contact_id], state.now(ws), source="api")
     reason = result.refused.get(body.contact_id)
     if reason == UNKNOWN_CONTACT:
         raise NotFound(f"contact {body.contact_id} not found", code="contact_not_found")

@@ -11,22 +11,26 @@ from __future__ import annotations
 
 import base64
 import html
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select, update
 
-from kairos.api.deps import StateDep
+from kairos.api.deps import AppState, StateDep
 from kairos.api.ingest import basic_user
 from kairos.api.input_guard import form_body
 from kairos.api.messaging_schemas import ProviderReport
 from kairos.api.page_headers import page_headers
+from kairos.clock import ensure_utc
 from kairos.db.engine import reading
 from kairos.errors import InvalidInput, NotFound, Unauthorized
 from kairos.messaging import consent, identity, tracking
 from kairos.messaging.tables import inbox_message, message
+from kairos.workspaces.clocks import workspace_now
 from kairos.workspaces.service import Workspace
+from kairos.workspaces.tables import workspace
 
 router = APIRouter(include_in_schema=True, tags=["public"])
 
@@ -69,7 +73,7 @@ def open_pixel(token: str, state: StateDep, user_agent: Annotated[str | None, He
     found = state.links.read("open", token, 1)
     if found is not None:
         with state.engine.begin() as conn:
-            tracking.record_open(conn, found[0][0], state.clock.now(), user_agent)
+            tracking.record_open(conn, found[0][0], _message_now(conn, state, found[0][0]), user_agent)
     return Response(PIXEL, media_type="image/gif", headers=NO_STORE)
 
 
@@ -85,7 +89,9 @@ def click(
         return _gone()
     message_id = found[0][0]
     with state.engine.begin() as conn:
-        url = tracking.record_click(conn, message_id, digest, state.clock.now(), user_agent)
+        url = tracking.record_click(
+            conn, message_id, digest, _message_now(conn, state, message_id), user_agent
+        )
     if url is None:
         return _gone()
     return RedirectResponse(url, status_code=302, headers=NO_STORE)
@@ -122,7 +128,8 @@ async def unsubscribe(token: str, request: Request, state: StateDep) -> Response
     ip = request.client.host if request.client else None
     with state.engine.begin() as conn:
         ok = tracking.unsubscribe(
-            conn, found[0][0], state.clock.now(), source="one_click" if await _one_click(request) else "link",
+            conn, found[0][0], _message_now(conn, state, found[0][0]),
+            source="one_click" if await _one_click(request) else "link",
             ip=ip, user_agent=request.headers.get("user-agent"),
         )  # fmt: skip
     if not ok:
@@ -186,7 +193,7 @@ async def save_preferences(token: str, request: Request, state: StateDep) -> HTM
     form = await _form(request)
     chosen = {int(v) for v in form.get("topic", []) if v.isascii() and v.isdigit() and len(v) < 19}
     ip = request.client.host if request.client else None
-    now = state.clock.now()
+    now = state.now(workspace_id)
     with state.engine.begin() as conn:
         for p in consent.contact_preferences(conn, workspace_id, contact_id):
             topic = p["topic"]
@@ -227,15 +234,25 @@ def confirm(token: str, request: Request, state: StateDep) -> HTMLResponse:
     if found is None:
         return _gone()
     contact_id, topic_id = found[0]
-    now = state.clock.now()
     with state.engine.begin() as conn:
         workspace_id = _workspace_of_contact(conn, contact_id)
+        now = workspace_now(conn, workspace_id, state.clock)
         topic = consent.get_topic(conn, workspace_id, topic_id)
         consent.subscribe(
             conn, workspace_id, contact_id, topic, now, source="double_opt_in", confirmed=True,
             ip=request.client.host if request.client else None,
         )  # fmt: skip
     return _page("Subscribed", f"<p>You are subscribed to {html.escape(topic['name'])}.</p>")
+
+
+def _message_now(conn: Any, state: AppState, message_id: int) -> datetime:
+    """The now of the workspace that sent this message (a sandbox's virtual now)."""
+    row = conn.execute(
+        select(workspace.c.sandbox, workspace.c.clock_at)
+        .join(message, message.c.workspace_id == workspace.c.id)
+        .where(message.c.id == message_id)
+    ).first()
+    return ensure_utc(row.clock_at) if row is not None and row.sandbox else state.clock.now()
 
 
 def _workspace_of_contact(conn: Any, contact_id: int) -> int:
@@ -276,7 +293,7 @@ async def provider_report(token: str, request: Request, state: StateDep) -> Resp
             raise InvalidInput(f"not a delivery report: {exc}", code="invalid_report") from None
     if report is None:
         return Response(status_code=204)
-    now = state.clock.now()
+    now = state.now(workspace_id)
     with state.engine.begin() as conn:
         # only the messages this channel sent: a report URL is the key of one channel, and
         # must not settle (or bounce and suppress) messages of another
@@ -362,7 +379,7 @@ def inbox_action(
     if action not in ("read", "dismiss"):
         raise NotFound(f"no action {action!r}: use read or dismiss", code="not_found")
     ws, cid = _inbox_contact(state, authorization, user_id, anonymous_id, user_hash)
-    now = state.clock.now()
+    now = state.now(ws)
     column = "read_at" if action == "read" else "dismissed_at"
     with state.engine.begin() as conn:
         row = conn.execute(

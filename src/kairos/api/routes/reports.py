@@ -93,7 +93,7 @@ def broadcast_report(
 ) -> Any:
     """Reach, engagement, conversions, revenue, cost and ROI of a broadcast, by channel, and
     for an experiment by variant (with the holdout) and its state."""
-    now = state.clock.now()
+    now = state.now(ws)
 
     def build(conn: Connection) -> dict[str, Any]:
         report = reports.broadcast_report(conn, ws.id, broadcast_id, now, model, currency)
@@ -114,7 +114,7 @@ def campaign_report(
     currency: Currency = None,
 ) -> Any:
     """The campaign's broadcasts together, by channel, with the budget used."""
-    now = state.clock.now()
+    now = state.now(ws)
     return _answer(
         state,
         format,
@@ -133,7 +133,7 @@ def journey_report(
     currency: Currency = None,
 ) -> Any:
     """The journey's messages by node, with its enrollments."""
-    now = state.clock.now()
+    now = state.now(ws)
     return _answer(
         state, format, "by_node", lambda c: reports.journey_report(c, ws.id, journey_id, now, model, currency)
     )
@@ -155,7 +155,7 @@ def timeseries(
     """Per UTC day: sent, opened, clicked, converted, revenue (or just ``metric``)."""
     with reading(state.engine) as conn:
         report = reports.timeseries(
-            conn, ws.id, source=source, source_id=id, start=start, end=end, now=state.clock.now(),
+            conn, ws.id, source=source, source_id=id, start=start, end=end, now=state.now(ws),
             metric=metric, model=model, currency=currency,
         )  # fmt: skip
     if format == "json":
@@ -196,7 +196,7 @@ def lifecycle_movement(
     """Contacts entering each lifecycle stage per period, the transitions between stages over
     the range, and the current distribution of stages."""
     with reading(state.engine) as conn:
-        report = lifecycle.lifecycle_report(conn, ws.id, start, end, interval, state.clock.now())
+        report = lifecycle.lifecycle_report(conn, ws.id, start, end, interval, state.now(ws))
     if format == "json":
         return report
     stages = report["stages"]

@@ -46,7 +46,7 @@ def create_segment(
     """A dynamic segment's members are computed by the worker right after it is saved."""
 
     def create(conn: Any) -> tuple[int, Any]:
-        seg = service.create_segment(conn, ws.id, state.clock.now(), **body.model_dump())
+        seg = service.create_segment(conn, ws.id, state.now(ws), **body.model_dump())
         return 201, jsonable_encoder(SegmentRead.model_validate(service.with_count(conn, seg)))
 
     return idempotent_create(state, ws.id, idempotency_key, "POST /segments", body.model_dump(), create)
@@ -57,7 +57,7 @@ def preview_segment(body: SegmentPreviewRequest, state: StateDep, ws: WorkspaceD
     """Count and a sample of the contacts an unsaved definition matches now, or as of the
     earlier instant `as_of`."""
     with reading(state.engine) as conn:
-        return service.preview(conn, ws.id, body.definition, state.clock.now(), body.sample, body.as_of)
+        return service.preview(conn, ws.id, body.definition, state.now(ws), body.sample, body.as_of)
 
 
 @router.get("/segments/{segment_id}", response_model=SegmentRead)
@@ -71,7 +71,7 @@ def update_segment(segment_id: int, body: SegmentUpdate, state: StateDep, ws: Wo
     """A new definition is recomputed for everyone by the worker."""
     with state.engine.begin() as conn:
         seg = service.update_segment(
-            conn, ws.id, segment_id, state.clock.now(), body.model_dump(exclude_unset=True)
+            conn, ws.id, segment_id, state.now(ws), body.model_dump(exclude_unset=True)
         )
         return service.with_count(conn, seg)
 
@@ -113,7 +113,7 @@ def explain_membership(
     membership now (the worker catches up within its next pass)."""
     with reading(state.engine) as conn:
         cid = live_contact_id(conn, ws.id, contact_id)
-        return service.explain_membership(conn, ws.id, segment_id, cid, state.clock.now(), as_of)
+        return service.explain_membership(conn, ws.id, segment_id, cid, state.now(ws), as_of)
 
 
 @router.post("/segments/{segment_id}/members", response_model=ListMembersAdded)
@@ -122,14 +122,14 @@ def add_list_members(
 ) -> dict[str, int]:
     """Static lists only. Idempotent: adding a member twice adds it once."""
     with state.engine.begin() as conn:
-        return service.add_list_members(conn, ws.id, segment_id, body.contact_ids, state.clock.now())
+        return service.add_list_members(conn, ws.id, segment_id, body.contact_ids, state.now(ws))
 
 
 @router.delete("/segments/{segment_id}/members/{contact_id}", status_code=204)
 def remove_list_member(segment_id: int, contact_id: int, state: StateDep, ws: WorkspaceDep) -> Response:
     """Static lists only. Idempotent: removing a non-member is not an error."""
     with state.engine.begin() as conn:
-        service.remove_list_member(conn, ws.id, segment_id, contact_id, state.clock.now())
+        service.remove_list_member(conn, ws.id, segment_id, contact_id, state.now(ws))
     return Response(status_code=204)
 
 
@@ -159,7 +159,7 @@ async def import_list_members(
         ws.id,
         segment_id,
         data,
-        state.clock.now(),
+        state.now(ws),
         default_country=ws.default_country,
     )
 

@@ -32,7 +32,7 @@ def create_tag_rule(
     `tag_rule_loop`."""
 
     def create(conn: Any) -> tuple[int, Any]:
-        rule = tag_rules.create_tag_rule(conn, ws.id, state.clock.now(), **body.model_dump())
+        rule = tag_rules.create_tag_rule(conn, ws.id, state.now(ws), **body.model_dump())
         return 201, jsonable_encoder(TagRuleRead.model_validate(rule))
 
     return idempotent_create(state, ws.id, idempotency_key, "POST /tag-rules", body.model_dump(), create)
