@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -228,6 +228,38 @@ def test_the_clock_api_refuses_what_would_move_live_time_or_go_back(api: Api, sa
 
 
 def _at(text: str) -> Any:
-    from datetime import datetime
-
     return ensure_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+
+
+def test_advancing_visits_every_hour_when_time_itself_changes_results(
+    sandbox_api: Api, sandbox: CreatedWorkspace
+) -> None:
+    """Birthdays enter at 09:00 in each contact's zone and a "no visit in the last 2 days"
+    segment is entered when the window closes — during one advance of four days, each at its
+    own hour, not all at the end."""
+    jid = journey(sandbox_api, {
+        "trigger": {"type": "date", "attribute": "birthday", "at": "09:00"},
+        "start": "tag", "nodes": {"tag": {"type": "update_contact", "add_tags": ["greeted"], "next": None}},
+    })  # fmt: skip
+    tokyo = make_contact(
+        sandbox_api, external_id="tokyo", timezone="Asia/Tokyo", traits={"birthday": "1990-03-04"}
+    )
+    paris = make_contact(
+        sandbox_api, external_id="paris", timezone="Europe/Paris", traits={"birthday": "1985-03-05"}
+    )
+    lapsed = sandbox_api.post("/segments", {"name": "lapsed", "definition": {"root": {"type": "all", "conditions": [
+        {"type": "performed", "event": "Visit"},
+        {"type": "not_performed", "event": "Visit", "window": {"last": {"amount": 2, "unit": "days"}}},
+    ]}}}).json()  # fmt: skip
+    track(sandbox_api, sandbox.write_key, "paris", "Visit")  # at T0, 2026-03-02 12:00 UTC
+
+    advance(sandbox_api, by={"amount": 4, "unit": "days"})
+    entries = {e["contact_id"]: _at(e["entered_at"]) for e in enrollments(sandbox_api, jid)}
+    assert entries == {
+        tokyo: datetime(2026, 3, 4, 0, 0, tzinfo=UTC),  # 09:00 in Tokyo
+        paris: datetime(2026, 3, 5, 8, 0, tzinfo=UTC),  # 09:00 in Paris
+    }
+    [member] = sandbox_api.get(f"/segments/{lapsed['id']}/members").json()["data"]
+    # the visit leaves the 2-day window just after 2026-03-04 12:00 (the bound is inclusive):
+    # Paris is lapsed at the next hour the advance visited, not at its end (03-06 12:00)
+    assert member["id"] == paris and _at(member["entered_at"]) == datetime(2026, 3, 4, 13, 0, tzinfo=UTC)
