@@ -170,7 +170,7 @@ def _prepare(url: str, sink_port: int) -> tuple[int, str]:
                 conn, ws.id, Keyring(SECRET), now, name="mail", provider_name="smtp",
                 settings={"host": HOST, "port": sink_port, "security": "none",
                           "from_email": "hello@shop.example", "from_name": "Shop", "connections": 1},
-                secrets={}, is_default=True, rate_limit=None,
+                secrets={}, is_default=True, rate_limit=None, allow_private=True,  # the sink is local
             )  # fmt: skip
             template_id = create_template(conn, ws.id, now, name="welcome", channel="email", fields={
                 "subject": "Welcome, {{ contact.first_name | default: 'friend' }}",
@@ -201,6 +201,7 @@ class _Server:
         port = free_port(HOST)
         env = kairos_env(self.url)
         env["KAIROS_SECRET_KEY"] = SECRET
+        env["KAIROS_ALLOW_PRIVATE_TARGETS"] = "true"  # the SMTP sink listens on 127.0.0.1
         serve = [sys.executable, "-m", "kairos", "serve", "--host", HOST, "--port", str(port)]
         commands = [(serve, "server.log")]
         if self.separate:

@@ -228,6 +228,7 @@ def _prepare(engine: Any, options: Options, host: str, port: int) -> int:
             secrets={},
             is_default=True,
             rate_limit=None,
+            allow_private=True,  # the SMTP sink is local
         )
         create_template(
             conn,
@@ -298,8 +299,9 @@ def dispatch(database_url: str, batch: int, go: str | None = None) -> dict[str, 
     from kairos.worker.loop import build_dispatcher
 
     settings = Settings(  # type: ignore[call-arg]
-        database_url=database_url, secret_key="bench-secret-key", dispatch_batch=batch, _env_file=None
-    )
+        database_url=database_url, secret_key="bench-secret-key", dispatch_batch=batch,
+        allow_private_targets=True, _env_file=None,  # the SMTP sink listens on 127.0.0.1
+    )  # fmt: skip
     engine = make_engine(settings)
     dispatcher = build_dispatcher(settings, engine, SystemClock())
     while go is not None and not os.path.exists(go):
