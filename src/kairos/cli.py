@@ -54,6 +54,30 @@ def reference_providers(
         output.write_text(text, encoding="utf-8")
 
 
+@reference_app.command("openapi")
+def reference_openapi(
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here")] = None,
+) -> None:
+    """The management and public API's OpenAPI document (what /openapi.json serves): the
+    console's TypeScript types are generated from it."""
+    import tempfile
+
+    from kairos.api.app import create_app
+    from kairos.config import Settings
+
+    with tempfile.TemporaryDirectory() as scratch:  # the document needs no data: a scratch database
+        url = f"sqlite:///{scratch}/openapi.db"
+        kairos = create_app(Settings(database_url=url, secret_key="openapi-document", _env_file=None))  # type: ignore[call-arg]
+        document = kairos.api.openapi()
+        kairos.ingest.writer.stop()
+        kairos.state.engine.dispose()
+    text = json.dumps(document, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
 console = Console(stderr=True)
 
 
