@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
@@ -102,3 +104,40 @@ def test_a_live_workspace_clock_cannot_be_advanced(cli: CliRunner, engine: Engin
     assert "live, real clock" in cli.invoke(app, ["clock", "show", "--workspace", str(ws.id)]).stdout
     start = cli.invoke(app, ["workspace", "create", "--name", "X", "--clock-start", "2026-03-01T00:00:00Z"])
     assert start.exit_code == 1 and "only a sandbox" in start.output
+
+
+def test_make_run_prints_a_one_time_link_for_the_first_admin(cli: CliRunner, client: TestClient) -> None:
+    result = cli.invoke(app, ["workspace", "ensure-default"])
+    assert result.exit_code == 0, result.output
+    token = re.search(r"/setup\?token=(\S+)", result.stdout)
+    assert token, result.output
+    body = {"token": token[1], "email": "admin@example.com", "name": "Admin", "password": "a long enough one"}
+    r = client.post("/api/v1/setup", json=body)
+    assert r.status_code == 201, r.text
+    assert [w["role"] for w in r.json()["workspaces"]] == ["admin"]
+    again = cli.invoke(app, ["workspace", "ensure-default"])
+    assert "/setup?token=" not in again.output  # a user exists: no more setup links
+    assert cli.invoke(app, ["user", "setup-token"]).exit_code == 1
+
+
+def test_users_are_created_and_their_passwords_reset_from_the_command_line(
+    cli: CliRunner, client: TestClient, engine: Engine
+) -> None:
+    with engine.begin() as conn:
+        ws = create_workspace(conn, FixedClock(T0), "W")
+    result = cli.invoke(app, ["user", "create", "--email", "ann@example.com", "--role", "analyst",
+                              "--workspace", str(ws.id), "--password", "first password!"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    signed = client.post("/api/v1/session", json={"email": "ann@example.com", "password": "first password!"})
+    assert signed.status_code == 200 and signed.json()["workspaces"][0]["role"] == "analyst"
+
+    weak = cli.invoke(app, ["user", "reset-password", "--email", "ann@example.com", "--password", "short"])
+    assert weak.exit_code == 1 and "weak_password" in weak.output
+    prompted = cli.invoke(app, ["user", "reset-password", "--email", "ann@example.com"],
+                          input="second password!\nsecond password!\n")  # fmt: skip
+    assert prompted.exit_code == 0, prompted.output
+    assert client.get("/api/v1/session").status_code == 401  # signed out everywhere
+    old = client.post("/api/v1/session", json={"email": "ann@example.com", "password": "first password!"})
+    assert old.status_code == 401
+    new = client.post("/api/v1/session", json={"email": "ann@example.com", "password": "second password!"})
+    assert new.status_code == 200

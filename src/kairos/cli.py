@@ -34,6 +34,8 @@ contact_app = typer.Typer(help="One person's data: access requests.", no_args_is
 app.add_typer(contact_app, name="contact")
 reference_app = typer.Typer(help="References generated from the code.", no_args_is_help=True)
 clock_app = typer.Typer(help="A workspace's clock; a sandbox's is advanced here.", no_args_is_help=True)
+user_app = typer.Typer(help="Console users: create, reset passwords, first-run setup.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
 app.add_typer(clock_app, name="clock")
 app.add_typer(reference_app, name="reference")
 
@@ -208,21 +210,36 @@ def workspace_create(
 
 @workspace_app.command("ensure-default")
 def workspace_ensure_default(name: str = "Default") -> None:
-    """Create a workspace if there is none, and print its keys (used by `make run`)."""
+    """Create a workspace if there is none, and print its keys; while no console user exists,
+    print a one-time link to create the first admin (used by `make run`)."""
     from kairos.workspaces.service import create_workspace, list_workspaces
 
     with _engine().begin() as conn:
         existing = list_workspaces(conn)
-        if existing:
-            ws = existing[0]
-            console.print(
-                f"workspace {ws.id} ({ws.name!r}) exists; its keys were printed when it was created "
-                "(only their hashes are stored). New ones: kairos workspace key --workspace "
-                f"{ws.id} --kind write|api"
-            )
+        created = None if existing else create_workspace(conn, SystemClock(), name)
+    if created is None:
+        ws = existing[0]
+        console.print(
+            f"workspace {ws.id} ({ws.name!r}) exists; its keys were printed when it was created "
+            "(only their hashes are stored). New ones: kairos workspace key --workspace "
+            f"{ws.id} --kind write|api"
+        )
+    else:
+        _print_workspace(created.id, created.name, created.write_key, created.api_key, False)
+    _print_setup_link()
+
+
+def _print_setup_link() -> None:
+    """While no user exists: a one-time token to create the first admin in the browser."""
+    from kairos.accounts.service import issue_setup_token, setup_needed
+
+    with _engine().begin() as conn:
+        if not setup_needed(conn):
             return
-        created = create_workspace(conn, SystemClock(), name)
-    _print_workspace(created.id, created.name, created.write_key, created.api_key, False)
+        token = issue_setup_token(conn, SystemClock().now())
+    url = get_settings().base_url.rstrip("/")
+    console.print("[bold]First sign-in:[/bold] create the first admin in the console (valid 24 h, once):")
+    typer.echo(f"  {url}/setup?token={token}")
 
 
 @workspace_app.command("key")
@@ -373,6 +390,76 @@ def contact_export(
         for chunk in chunks:
             out.write(chunk)
     console.print(f"contact {subject.contact_id} exported to {output}")
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option(help="Their email (they sign in with it)")],
+    role: Annotated[str, typer.Option(help="admin, marketer or analyst")],
+    name: Annotated[str | None, typer.Option(help="Their name (default: from the email)")] = None,
+    workspace: Annotated[
+        list[int] | None, typer.Option(help="Workspace id (repeatable; default: every workspace)")
+    ] = None,
+    approver: Annotated[bool, typer.Option("--approver", help="May approve campaigns")] = False,
+    password: Annotated[
+        str | None, typer.Option(help="Their password (asked for when not given; 12+ characters)")
+    ] = None,
+) -> None:
+    """Create a console user with a role in one or more workspaces (an existing user is given
+    the role in those workspaces)."""
+    from kairos.accounts import service as accounts
+    from kairos.workspaces.service import list_workspaces
+
+    with _clean_errors(), _engine().begin() as conn:
+        targets = workspace or [w.id for w in list_workspaces(conn)]
+        known = {w.id for w in list_workspaces(conn)}
+        if not targets or any(t not in known for t in targets):
+            raise typer.BadParameter(
+                "no such workspace (kairos workspace create first)", param_hint="--workspace"
+            )
+        found = accounts.user_by_email(conn, email)
+        now = SystemClock().now()
+        if found is None:
+            secret = password or typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+            user_id = accounts.create_user(conn, email, name or email.split("@")[0], secret, now)
+        else:
+            user_id = int(found.id)
+        for ws_id in targets:
+            accounts.add_member(conn, ws_id, user_id, role, approver, now)
+    console.print(f"user {user_id} ({email}) is {role} of workspace(s) {', '.join(map(str, targets))}")
+
+
+@user_app.command("reset-password")
+def user_reset_password(
+    email: Annotated[str, typer.Option(help="The user's email")],
+    password: Annotated[str | None, typer.Option(help="The new password (asked for when not given)")] = None,
+) -> None:
+    """Set a user's password; it signs them out everywhere."""
+    from kairos.accounts import service as accounts
+
+    with _clean_errors(), _engine().begin() as conn:
+        found = accounts.user_by_email(conn, email)
+        if found is None:
+            console.print(f"[red]no user {email}[/red]")
+            raise typer.Exit(1)
+        secret = password or typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+        accounts.set_password(conn, int(found.id), secret, SystemClock().now())
+    console.print(f"password of {email} changed; their sessions have ended")
+
+
+@user_app.command("setup-token")
+def user_setup_token() -> None:
+    """Print a new one-time link to create the first admin in the console (only while no
+    user exists)."""
+    from kairos.accounts.service import setup_needed
+    from kairos.db.engine import reading
+
+    with reading(_engine()) as conn:
+        needed = setup_needed(conn)
+    if not needed:
+        console.print("[red]a user exists already: sign in, or kairos user create / reset-password[/red]")
+        raise typer.Exit(1)
+    _print_setup_link()
 
 
 @contextlib.contextmanager

@@ -34,6 +34,22 @@ class Unauthorized(KairosError):
     code = "unauthorized"
 
 
+class Forbidden(KairosError):
+    """Authenticated, but the caller's role does not allow this (HTTP 403)."""
+
+    code = "forbidden"
+
+
+class RateLimited(KairosError):
+    """Too many attempts: retry after ``retry_after`` seconds (HTTP 429)."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
 class Unavailable(KairosError):
     """A transient failure (database busy or restarting); the caller should retry."""
 

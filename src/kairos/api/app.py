@@ -14,6 +14,8 @@ from fastapi_offline import FastAPIOffline
 
 from kairos import __version__
 from kairos.api import errors
+from kairos.api.audit import AuditTrail
+from kairos.api.console import ConsoleApp, is_console_path
 from kairos.api.deps import AppState
 from kairos.api.ingest import IngestApp
 from kairos.api.input_guard import guard_input
@@ -36,8 +38,10 @@ from kairos.api.routes import (
     reports,
     sandbox,
     segments,
+    session,
     tag_rules,
     tags,
+    users,
 )
 from kairos.clock import Clock, SystemClock
 from kairos.config import Settings, get_settings
@@ -68,12 +72,16 @@ class Kairos:
     def __init__(self, api: FastAPI, ingest: IngestApp) -> None:
         self.state: AppState = api.state.kairos
         self.api = api
-        self.limited = BodyLimit(api, self.state.settings.max_request_bytes)  # all but /v1
+        # all but /v1: bodies bounded, then every accepted change written to the audit log
+        self.limited = BodyLimit(AuditTrail(api), self.state.settings.max_request_bytes)
         self.ingest = ingest
+        self.console = ConsoleApp()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/v1/"):
             await self.ingest(scope, receive, send)
+        elif scope["type"] == "http" and is_console_path(scope["method"], scope["path"]):
+            await self.console(scope, receive, send)
         else:
             await self.limited(scope, receive, send)
 
@@ -97,7 +105,7 @@ def create_app(
         settings=settings,
         engine=engine,
         clock=clock,
-        keys=KeyResolver(engine),
+        keys=KeyResolver(engine, clock=clock),
         keyring=keyring,
         links=Links(keyring, settings.base_url),
         wake=worker.wake if worker is not None else lambda: None,
@@ -155,6 +163,8 @@ def create_app(
         forms,
         keys,
         sandbox,
+        session,
+        users,
     ):
         api.include_router(module.router, prefix="/api/v1")
     api.include_router(public.router)

@@ -11,17 +11,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 from fastapi import Depends, Header, Query, Request
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
+from kairos.api.auth import Principal, authorize
 from kairos.clock import Clock
 from kairos.config import Settings
 from kairos.crypto import Keyring
 from kairos.db.engine import reading
-from kairos.errors import InvalidInput, Unauthorized
+from kairos.errors import InvalidInput
 from kairos.messaging.tracking import Links
 from kairos.workspaces.clocks import workspace_now
-from kairos.workspaces.service import KeyResolver, Workspace, hash_key
-from kairos.workspaces.tables import api_key
+from kairos.workspaces.service import KeyResolver, Workspace
 
 if TYPE_CHECKING:
     from kairos.worker.sandbox import Advancer
@@ -57,36 +57,20 @@ def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def current_workspace(state: StateDep, authorization: Annotated[str | None, Header()] = None) -> Workspace:
-    if not authorization:
-        raise Unauthorized("missing Authorization: Bearer <api key>", code="unauthorized")
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("use Authorization: Bearer <api key>", code="unauthorized")
-    workspace = state.keys.resolve(token.strip(), "api")
-    if workspace is None:
-        raise Unauthorized("unknown or revoked API key", code="unauthorized")
-    return workspace
+def current_principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+    """The caller (an API key, or a console user in a workspace), allowed this route
+    (``api/auth.py``)."""
+    return authorize(request, authorization)
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def current_workspace(principal: PrincipalDep) -> Workspace:
+    return principal.workspace
 
 
 WorkspaceDep = Annotated[Workspace, Depends(current_workspace)]
-
-
-def current_key_id(
-    state: StateDep, ws: WorkspaceDep, authorization: Annotated[str | None, Header()] = None
-) -> int:
-    """Which API key made the request (approvals need two different ones)."""
-    token = (authorization or "").partition(" ")[2].strip()
-    with reading(state.engine) as conn:
-        key_id = conn.execute(
-            select(api_key.c.id).where(api_key.c.key_hash == hash_key(token), api_key.c.workspace_id == ws.id)
-        ).scalar()
-    if key_id is None:
-        raise Unauthorized("unknown or revoked API key", code="unauthorized")
-    return int(key_id)
-
-
-ApiKeyIdDep = Annotated[int, Depends(current_key_id)]
 
 IdempotencyKey = Annotated[
     str | None,

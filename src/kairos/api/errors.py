@@ -15,9 +15,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kairos.db.faults import classify, reason
 from kairos.errors import (
     Conflict,
+    Forbidden,
     InvalidInput,
     KairosError,
     NotFound,
+    RateLimited,
     Unauthorized,
     Unavailable,
     validation_message,
@@ -32,6 +34,8 @@ STATUS: list[tuple[type[KairosError], int]] = [
     (NotFound, 404),
     (Conflict, 409),
     (Unauthorized, 401),
+    (Forbidden, 403),
+    (RateLimited, 429),
     (Unavailable, 503),
     (InvalidInput, 422),
 ]
@@ -69,7 +73,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(KairosError)
     async def _domain(_: Request, exc: KairosError) -> JSONResponse:
         status = next((s for cls, s in STATUS if isinstance(exc, cls)), 500)
-        return error_response(status, exc.code, exc.message)
+        response = error_response(status, exc.code, exc.message)
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

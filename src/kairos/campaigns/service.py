@@ -103,7 +103,8 @@ def update_campaign(
     values: dict[str, Any] = {k: v for k, v in changes.items() if k in (*PLAN_FIELDS, "name")}
     values["updated_at"] = now
     if current["status"] in ("pending_approval", "approved") and any(k in PLAN_FIELDS for k in changes):
-        values.update(status="draft", approved_by=None, approved_at=None)  # approve what will run
+        # approval covers what will run
+        values.update(status="draft", approved_by=None, approved_by_user=None, approved_at=None)
     conn.execute(update(campaign).where(campaign.c.id == campaign_id).values(**values))
     return get_campaign(conn, workspace_id, campaign_id)
 
@@ -124,34 +125,56 @@ def list_campaigns(conn: Connection, workspace_id: int) -> list[dict[str, Any]]:
     return [dict(r) for r in rows.mappings()]
 
 
+#: who acts: ("user", user id) for a console user, ("key", key id) for an API key
+Actor = tuple[str, int]
+
+
 def request_approval(
-    conn: Connection, workspace_id: int, campaign_id: int, key_id: int, now: datetime
+    conn: Connection, workspace_id: int, campaign_id: int, actor: Actor, now: datetime
 ) -> dict[str, Any]:
     c = get_campaign(conn, workspace_id, campaign_id)
     if c["status"] != "draft":
         raise Conflict(f"a {c['status']} campaign cannot ask for approval", code="invalid_transition")
+    kind, who = actor
     conn.execute(
         update(campaign)
         .where(campaign.c.id == campaign_id)
-        .values(status="pending_approval", requested_by=key_id, requires_approval=True, updated_at=now)
+        .values(
+            status="pending_approval",
+            requested_by=who if kind == "key" else None,
+            requested_by_user=who if kind == "user" else None,
+            requires_approval=True,
+            updated_at=now,
+        )
     )
     return get_campaign(conn, workspace_id, campaign_id)
 
 
 def approve(
-    conn: Connection, workspace_id: int, campaign_id: int, key_id: int, now: datetime
+    conn: Connection, workspace_id: int, campaign_id: int, actor: Actor, now: datetime
 ) -> dict[str, Any]:
+    """Approval by someone other than who asked: another user (with the approver permission,
+    checked by the API) or another API key."""
     c = get_campaign(conn, workspace_id, campaign_id)
     if c["status"] != "pending_approval":
         raise Conflict(f"a {c['status']} campaign is not waiting for approval", code="invalid_transition")
-    if c["requested_by"] == key_id:
+    kind, who = actor
+    by_user = c["requested_by_user"]
+    asked = ("user", by_user) if by_user is not None else ("key", c["requested_by"])
+    if asked == (kind, who):
         raise Conflict(
             "a campaign is approved by someone other than who asked", code="second_approver_required"
         )
     conn.execute(
         update(campaign)
         .where(campaign.c.id == campaign_id)
-        .values(status="approved", approved_by=key_id, approved_at=now, updated_at=now)
+        .values(
+            status="approved",
+            approved_by=who if kind == "key" else None,
+            approved_by_user=who if kind == "user" else None,
+            approved_at=now,
+            updated_at=now,
+        )
     )
     return get_campaign(conn, workspace_id, campaign_id)
 

@@ -41,8 +41,10 @@ campaign = Table(
     # draft → (pending_approval → approved) → active → completed | cancelled
     Column("status", String(20), nullable=False),
     Column("requires_approval", Boolean, nullable=False, default=False),
-    Column("requested_by", BigID),  # the API key that asked for approval
-    Column("approved_by", BigID),  # a different API key
+    Column("requested_by", BigID),  # the API key that asked for approval …
+    Column("requested_by_user", BigID),  # … or the console user
+    Column("approved_by", BigID),  # a different API key …
+    Column("approved_by_user", BigID),  # … or a different user with the approver permission
     Column("approved_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),

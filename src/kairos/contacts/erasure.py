@@ -11,7 +11,8 @@ to again, even after erasure. Its row stays with the address replaced by a hash
 
 Two stores may quote the person without naming their contact id, and lose those rows:
 stored answers of idempotent creates (``idempotency_key.response``, kept 24 h) and tracked
-links whose URL carries their email or phone (a personalised link in a template).
+links whose URL carries their email or phone (a personalised link in a template). The audit
+log keeps that the person's profile was changed and by whom, without the values.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from urllib.parse import quote
 
 from sqlalchemy import Column, ColumnElement, Connection, Table, and_, delete, func, or_, select, update
 
+from kairos.accounts.tables import audit_log
 from kairos.contacts.tables import contact, contact_merge, identity
 from kairos.db.dialect import insert_on_conflict
 from kairos.db.schema import metadata
@@ -42,6 +44,15 @@ def erase_contacts(conn: Connection, workspace_id: int, ids: list[int]) -> None:
         )
     )
     _forget_quotes(conn, workspace_id, values)
+    conn.execute(
+        update(audit_log)
+        .where(
+            audit_log.c.workspace_id == workspace_id,
+            audit_log.c.object_type == "contacts",
+            audit_log.c.object_id.in_([str(i) for i in ids]),
+        )
+        .values(changes=None)
+    )
     for table in reversed(metadata.sorted_tables):  # rows that depend on others go first
         for column in _contact_columns(table):
             if table is suppression or table is contact:

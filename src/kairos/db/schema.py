@@ -1,5 +1,6 @@
 """Imports every table module so ``metadata`` is complete (migrations, tests)."""
 
+from kairos.accounts import tables as accounts_tables
 from kairos.analytics import tables as analytics_tables
 from kairos.campaigns import tables as campaigns_tables
 from kairos.contacts import tables as contacts_tables
@@ -13,6 +14,7 @@ from kairos.segments import tables as segments_tables
 from kairos.workspaces import tables as workspaces_tables
 
 __all__ = [
+    "accounts_tables",
     "analytics_tables",
     "campaigns_tables",
     "contacts_tables",

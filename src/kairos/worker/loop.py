@@ -19,6 +19,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
+from kairos.accounts.sessions import purge as purge_sessions
 from kairos.campaigns.broadcasts import run_broadcasts
 from kairos.clock import Clock
 from kairos.config import Settings
@@ -67,6 +68,7 @@ JOBS: list[Job] = [
 HOUSEKEEPING: list[tuple[str, Callable[[Connection, datetime], int]]] = [
     ("idempotency_purge", purge),
     ("form_rate_purge", purge_rate_hits),
+    ("session_purge", purge_sessions),
 ]
 
 

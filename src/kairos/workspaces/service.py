@@ -7,12 +7,12 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from kairos.clock import Clock, ensure_utc
+from kairos.clock import Clock, SystemClock, ensure_utc
 from kairos.db.engine import reading
 from kairos.errors import Conflict, InvalidInput, NotFound
 from kairos.workspaces.tables import api_key, workspace
@@ -28,6 +28,16 @@ class Workspace:
     default_country: str | None = None
     #: a sandbox runs on its own virtual clock (``workspaces/clocks.py``); fixed at creation
     sandbox: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """A presented key, resolved: its workspace, id, role and a label for the audit log."""
+
+    workspace: Workspace
+    key_id: int
+    role: str
+    label: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +91,18 @@ def create_workspace(
     )
 
 
-def create_key(conn: Connection, clock: Clock, workspace_id: int, kind: KeyKind, name: str) -> str:
+def create_key(
+    conn: Connection, clock: Clock, workspace_id: int, kind: KeyKind, name: str, role: str = "admin"
+) -> str:
+    """A new key (shown once: only its hash is stored). ``role`` limits what an API key may
+    do (``accounts/roles.py``); write keys only ingest."""
+    from kairos.accounts.roles import ROLES
+
+    if role not in ROLES:
+        raise InvalidInput(f"role is one of {', '.join(ROLES)}", code="invalid_role")
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("a key's name has 1 to 200 characters", code="invalid_name")
     raw = _PREFIX[kind] + secrets.token_urlsafe(32)
     conn.execute(
         insert(api_key).values(
@@ -91,6 +112,7 @@ def create_key(conn: Connection, clock: Clock, workspace_id: int, kind: KeyKind,
             prefix=raw[:10],
             key_hash=hash_key(raw),
             created_at=clock.now(),
+            role=role,
         )
     )
     return raw
@@ -104,7 +126,9 @@ def list_keys(conn: Connection, workspace_id: int) -> list[dict[str, Any]]:
             api_key.c.kind,
             api_key.c.name,
             api_key.c.prefix,
+            api_key.c.role,
             api_key.c.created_at,
+            api_key.c.last_used_at,
             api_key.c.revoked_at,
         )
         .where(api_key.c.workspace_id == workspace_id)
@@ -194,10 +218,12 @@ class KeyResolver:
     revoked it: it calls ``forget``).
     """
 
-    def __init__(self, engine: Engine, ttl: float = 30.0) -> None:
+    def __init__(self, engine: Engine, ttl: float = 30.0, clock: Clock | None = None) -> None:
         self._engine = engine
         self._ttl = ttl
-        self._cache: dict[tuple[str, str], tuple[float, Workspace | None]] = {}
+        self._clock = clock
+        self._cache: dict[tuple[str, str], tuple[float, KeyInfo | None]] = {}
+        self._workspaces: dict[int, tuple[float, Workspace]] = {}
         self._lock = threading.Lock()
 
     def forget(self) -> None:
@@ -206,6 +232,10 @@ class KeyResolver:
             self._cache.clear()
 
     def resolve(self, raw: str, kind: KeyKind) -> Workspace | None:
+        found = self.resolve_key(raw, kind)
+        return None if found is None else found.workspace
+
+    def resolve_key(self, raw: str, kind: KeyKind) -> KeyInfo | None:
         if not raw or not raw.startswith(_PREFIX[kind]):
             return None
         cache_key = (kind, raw)
@@ -220,9 +250,31 @@ class KeyResolver:
             self._cache[cache_key] = (now + self._ttl, found)
         return found
 
-    def _lookup(self, raw: str, kind: KeyKind) -> Workspace | None:
+    def workspace(self, workspace_id: int) -> Workspace:
+        """A workspace by id (cached like keys; a workspace's name and country change rarely)."""
+        now = time.monotonic()
+        hit = self._workspaces.get(workspace_id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        with reading(self._engine) as conn:
+            row = conn.execute(select(workspace).where(workspace.c.id == workspace_id)).first()
+        if row is None:
+            raise NotFound(f"no workspace {workspace_id}", code="workspace_not_found")
+        found = _to_workspace(row._mapping)
+        with self._lock:
+            self._workspaces[workspace_id] = (now + self._ttl, found)
+        return found
+
+    def _lookup(self, raw: str, kind: KeyKind) -> KeyInfo | None:
         stmt = (
-            select(workspace)
+            select(
+                workspace,
+                api_key.c.id.label("key_id"),
+                api_key.c.role,
+                api_key.c.prefix,
+                api_key.c.name.label("key_name"),
+                api_key.c.last_used_at,
+            )
             .join(api_key, api_key.c.workspace_id == workspace.c.id)
             .where(
                 api_key.c.key_hash == hash_key(raw),
@@ -232,4 +284,18 @@ class KeyResolver:
         )
         with reading(self._engine) as conn:
             row = conn.execute(stmt).first()
-        return None if row is None else _to_workspace(row._mapping)
+        if row is None:
+            return None
+        m = row._mapping
+        if kind == "api":  # write keys are resolved on ingest's event loop: no write there
+            self._used(m["key_id"], m["last_used_at"])
+        return KeyInfo(_to_workspace(m), m["key_id"], m["role"], f"API key {m['prefix']}… ({m['key_name']})")
+
+    def _used(self, key_id: int, last: datetime | None) -> None:
+        """Remember when the key was last used: written when the cache is refilled (at most
+        every ``ttl`` per process), and only if a minute has passed."""
+        now = (self._clock or SystemClock()).now()
+        if last is not None and now - ensure_utc(last) < timedelta(minutes=1):
+            return
+        with self._engine.begin() as conn:
+            conn.execute(update(api_key).where(api_key.c.id == key_id).values(last_used_at=now))

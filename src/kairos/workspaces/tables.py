@@ -30,6 +30,9 @@ api_key = Table(
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime),
+    # what an API key may do (``accounts/roles.py``): keys made before roles existed are admins
+    Column("role", String(20), nullable=False, default="admin", server_default="admin"),
+    Column("last_used_at", UTCDateTime),
     Index("ix_api_key_workspace", "workspace_id"),
 )
 

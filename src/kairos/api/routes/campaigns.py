@@ -17,7 +17,7 @@ from kairos.api.campaign_schemas import (
     CampaignRead,
     CampaignUpdate,
 )
-from kairos.api.deps import ApiKeyIdDep, IdempotencyKey, StateDep, WorkspaceDep
+from kairos.api.deps import IdempotencyKey, PrincipalDep, StateDep, WorkspaceDep
 from kairos.api.schemas import Page
 from kairos.api.transactions import idempotent_create
 from kairos.campaigns import broadcasts, service
@@ -66,19 +66,20 @@ def update_campaign(
 
 
 @router.post("/campaigns/{campaign_id}/request-approval", response_model=CampaignRead)
-def request_approval(
-    campaign_id: int, state: StateDep, ws: WorkspaceDep, key_id: ApiKeyIdDep
-) -> dict[str, Any]:
+def request_approval(campaign_id: int, state: StateDep, who: PrincipalDep) -> dict[str, Any]:
+    ws = who.workspace
     with state.engine.begin() as conn:
-        return service.request_approval(conn, ws.id, campaign_id, key_id, state.now(ws))
+        return service.request_approval(conn, ws.id, campaign_id, who.actor, state.now(ws))
 
 
 @router.post("/campaigns/{campaign_id}/approve", response_model=CampaignRead)
-def approve(campaign_id: int, state: StateDep, ws: WorkspaceDep, key_id: ApiKeyIdDep) -> dict[str, Any]:
-    """Only an API key other than the one that asked for approval can approve (409
-    `second_approver_required`)."""
+def approve(campaign_id: int, state: StateDep, who: PrincipalDep) -> dict[str, Any]:
+    """Approval comes from someone other than who asked (409 `second_approver_required`):
+    a console user with the approver permission (admins have it; 403 otherwise), or an API
+    key other than the one that asked."""
+    ws = who.workspace
     with state.engine.begin() as conn:
-        return service.approve(conn, ws.id, campaign_id, key_id, state.now(ws))
+        return service.approve(conn, ws.id, campaign_id, who.actor, state.now(ws))
 
 
 def _status(campaign_id: int, status: str, state: Any, ws: Any) -> dict[str, Any]:

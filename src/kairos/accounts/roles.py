@@ -1,0 +1,35 @@
+"""Roles and what they may do.
+
+Three roles per workspace, as marketing platforms usually have them:
+
+- **admin** — everything, including users, API keys, channel secrets and workspace settings;
+- **marketer** — create and edit audiences, content, journeys, campaigns, offers and forms;
+  no users, keys or secrets;
+- **analyst** — read everything (reports, exports, the audit log); change nothing.
+
+Approving campaigns is a permission of its own (``approver``), given to a member whatever
+their role; admins always have it. API keys carry a role too (``admin`` unless made
+otherwise), so automation keeps working and can be narrowed.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+Role = Literal["admin", "marketer", "analyst"]
+ROLES: tuple[str, ...] = get_args(Role)
+
+#: read: GET and read-only POSTs (previews, simulations, funnels); write: changes to
+#: audiences, content, journeys, campaigns, offers, forms; admin: users, keys, secrets,
+#: settings, erasure; approve: campaign approvals; audit: the audit log.
+Permission = Literal["read", "write", "admin", "approve", "audit"]
+
+GRANTS: dict[str, frozenset[str]] = {
+    "admin": frozenset({"read", "write", "admin", "approve", "audit"}),
+    "marketer": frozenset({"read", "write"}),
+    "analyst": frozenset({"read", "audit"}),
+}
+
+
+def allows(role: str, approver: bool, permission: str) -> bool:
+    return permission in GRANTS.get(role, frozenset()) or (permission == "approve" and approver)
