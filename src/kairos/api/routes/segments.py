@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
 
 from kairos.api.deps import IdempotencyKey, PageDep, StateDep, WorkspaceDep, encode_cursor, int_cursor
 from kairos.api.schemas import (
@@ -29,6 +30,38 @@ from kairos.api.transactions import idempotent_create
 from kairos.contacts.service import live_contact_id
 from kairos.db.engine import reading
 from kairos.segments import lists, service
+from kairos.segments.reference import builder_reference
+
+
+class OperatorRef(BaseModel):
+    key: str
+    label: str
+    value: Literal["none", "one", "list", "pair", "duration", "duration_pair", "age_range"]
+    types: list[Literal["string", "number", "boolean", "datetime", "list"]]
+    moves: bool
+
+
+class FieldRef(BaseModel):
+    name: str = Field(description="As a condition's `attribute`: a field, `traits.NAME` or `computed.NAME`")
+    type: str
+    source: Literal["field", "attribute", "computed_trait"]
+    label: str | None = None
+
+
+class SegmentRef(BaseModel):
+    id: int
+    name: str
+    kind: Literal["dynamic", "static"]
+
+
+class SegmentBuilderReference(BaseModel):
+    operators: list[OperatorRef]
+    definition_schema: dict[str, Any] = Field(description="JSON Schema of a segment definition")
+    fields: list[FieldRef]
+    events: list[str]
+    tags: list[str]
+    segments: list[SegmentRef]
+
 
 router = APIRouter(tags=["segments"])
 
@@ -58,6 +91,18 @@ def preview_segment(body: SegmentPreviewRequest, state: StateDep, ws: WorkspaceD
     earlier instant `as_of`."""
     with reading(state.engine) as conn:
         return service.preview(conn, ws.id, body.definition, state.now(ws), body.sample, body.as_of)
+
+
+@router.get("/segments/reference", response_model=SegmentBuilderReference)
+def segment_builder_reference(state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
+    """Everything a segment builder offers, generated from the code and the workspace: the
+    operators registry (`key`, `label`, `value`: none, one, list, pair, duration,
+    duration_pair or age_range; the attribute `types` it applies to; `moves`: time alone
+    changes it), the definition's JSON Schema (every condition kind), the fields, attributes
+    (`traits.NAME`) and computed traits (`computed.NAME`) a condition can test with their
+    types, and the workspace's event names, tags and segments (at most 1,000 each)."""
+    with reading(state.engine) as conn:
+        return builder_reference(conn, ws.id)
 
 
 @router.get("/segments/{segment_id}", response_model=SegmentRead)
