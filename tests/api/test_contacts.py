@@ -177,6 +177,50 @@ def test_list_filters_and_cursor_pagination(api: Api) -> None:
     assert api.get("/contacts", params={"limit": 0}).status_code == 422
 
 
+def test_the_console_filters_by_name_segment_tag_and_stage_and_pages_through_them(
+    api: Api, other_workspace: CreatedWorkspace, client: TestClient
+) -> None:
+    people = [("Ann", "Lee", "lead"), ("Anna", "Kim", "customer"), ("Bob", "Annan", "lead"), ("Zoë", "O'Hara", None),
+              ("Li", "Na", "lead")]  # fmt: skip
+    ids = []
+    for i, (first, last, stage) in enumerate(people):
+        body = {"external_id": f"p{i}", "first_name": first, "last_name": last}
+        if stage:
+            body["lifecycle_stage"] = stage
+        ids.append(make(api, **body)["id"])
+    for i in (0, 2, 4):
+        api.post(f"/contacts/{ids[i]}/tags/vip")
+    seg = api.post("/segments", {"name": "some", "kind": "static"}).json()
+    assert (
+        api.post(f"/segments/{seg['id']}/members", {"contact_ids": [ids[4], ids[1], ids[2]]}).status_code
+        == 200
+    )
+
+    def found(**params: Any) -> list[int]:
+        r = api.get("/contacts", params=params)
+        assert r.status_code == 200, r.text
+        return [c["id"] for c in r.json()["data"]]
+
+    assert found(name="an") == [ids[0], ids[1], ids[2]]  # Ann, Anna, Bob Annan
+    assert found(name="ANN LEE") == [ids[0]]  # the full name, any case
+    assert found(name="o'h") == [ids[3]]
+    assert found(name="%") == [] and found(name="_") == []  # wildcards are plain characters
+    assert found(lifecycle_stage="lead") == [ids[0], ids[2], ids[4]]
+    assert found(tag="vip") == [ids[0], ids[2], ids[4]] and found(tag="unknown") == []
+    assert found(tag="vip", lifecycle_stage="lead", name="b") == [ids[2]]
+    first = api.get("/contacts", params={"tag": "vip", "limit": 2}).json()
+    assert [c["id"] for c in first["data"]] == [ids[0], ids[2]]
+    assert found(tag="vip", limit=2, after=first["next"]) == [ids[4]]
+    assert found(segment_id=seg["id"]) == [ids[1], ids[2], ids[4]]
+    assert found(segment_id=seg["id"], tag="vip") == [ids[2], ids[4]]
+    page = api.get("/contacts", params={"segment_id": seg["id"], "limit": 1}).json()
+    assert found(segment_id=seg["id"], limit=5, after=page["next"]) == [ids[2], ids[4]]
+    r = api.get("/contacts", params={"segment_id": 999999})
+    assert r.status_code == 404 and r.json()["code"] == "segment_not_found"
+    theirs = Api(client, other_workspace.api_key)
+    assert theirs.get("/contacts", params={"tag": "vip"}).json()["data"] == []
+
+
 def test_anonymous_id_filter_and_merged_ids_lead_to_the_survivor(
     api: Api, engine: Engine, workspace: CreatedWorkspace, clock: FixedClock
 ) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 
 from kairos.contacts.attributes import attribute_types
 from kairos.contacts.fields import (
@@ -17,7 +17,7 @@ from kairos.contacts.fields import (
     normalize_field,
 )
 from kairos.contacts.identity import Claim, IdentityKey, resolve
-from kairos.contacts.tables import contact, contact_change, identity
+from kairos.contacts.tables import contact, contact_change, contact_tag, identity
 from kairos.contacts.tags import add_tags, tags_of
 from kairos.db.dialect import (
     FastStatement,
@@ -27,6 +27,7 @@ from kairos.db.dialect import (
     time_converter,
 )
 from kairos.errors import Conflict, InvalidInput, NotFound
+from kairos.segments.tables import segment_membership
 
 
 def claim_for(
@@ -171,8 +172,45 @@ def list_contacts(
     limit: int,
     after: int | None = None,
     identities: list[IdentityKey] | None = None,
+    segment_id: int | None = None,
+    tag_id: int | None = None,
+    lifecycle_stage: str | None = None,
+    name: str | None = None,
 ) -> list[dict[str, Any]]:
+    """Live contacts in id order, after ``after``: those with all these identifiers, in the
+    segment, with the tag, at the stage, whose first name, last name or full name starts
+    with ``name`` (any case). With a segment or a tag, the walk follows that membership's
+    index, so a small segment among millions of contacts is found at once."""
     stmt = select(contact).where(contact.c.workspace_id == workspace_id, contact.c.merged_into.is_(None))
+    key = contact.c.id  # the column the keyset walks
+    if segment_id is not None:
+        stmt = stmt.join(
+            segment_membership,
+            and_(
+                segment_membership.c.segment_id == segment_id, segment_membership.c.contact_id == contact.c.id
+            ),
+        )
+        key = segment_membership.c.contact_id
+    if tag_id is not None:
+        stmt = stmt.join(
+            contact_tag, and_(contact_tag.c.tag_id == tag_id, contact_tag.c.contact_id == contact.c.id)
+        )
+        if segment_id is None:
+            key = contact_tag.c.contact_id
+    if lifecycle_stage is not None:
+        stmt = stmt.where(contact.c.lifecycle_stage == lifecycle_stage)
+    if name:
+        prefix = name.strip().lower()
+        full = func.lower(
+            func.coalesce(contact.c.first_name, "") + " " + func.coalesce(contact.c.last_name, "")
+        )
+        stmt = stmt.where(
+            or_(
+                func.lower(contact.c.first_name).startswith(prefix, autoescape=True),
+                func.lower(contact.c.last_name).startswith(prefix, autoescape=True),
+                full.startswith(prefix, autoescape=True),
+            )
+        )
     for kind, value in identities or []:
         stmt = stmt.where(
             contact.c.id.in_(
@@ -184,8 +222,8 @@ def list_contacts(
             )
         )
     if after is not None:
-        stmt = stmt.where(contact.c.id > after)
-    rows = [dict(r._mapping) for r in conn.execute(stmt.order_by(contact.c.id).limit(limit))]
+        stmt = stmt.where(key > after)
+    rows = [dict(r._mapping) for r in conn.execute(stmt.order_by(key).limit(limit))]
     tags = tags_of(conn, [r["id"] for r in rows])
     return [{**_present(r), "tags": tags[r["id"]]} for r in rows]
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy import select
 
 from kairos.api.deps import (
     IdempotencyKey,
@@ -32,11 +33,13 @@ from kairos.clock import ensure_utc
 from kairos.contacts import export, service
 from kairos.contacts.export import subject_of
 from kairos.contacts.fields import normalize_field
+from kairos.contacts.tables import tag as tag_table
 from kairos.contacts.tags import add_tags, remove_tag
 from kairos.db.engine import reading
 from kairos.db.types import from_micros, to_micros
 from kairos.errors import InvalidInput
 from kairos.events.service import list_events
+from kairos.segments.service import get_segment
 from kairos.segments.traits import traits_of
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
@@ -51,8 +54,19 @@ def read_contacts(
     email: str | None = None,
     phone: str | None = None,
     anonymous_id: str | None = None,
+    name: Annotated[
+        str | None, Query(max_length=200, description="First, last or full name starts with")
+    ] = None,
+    segment_id: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="Members of this segment")
+    ] = None,
+    tag: Annotated[str | None, Query(max_length=200, description="Contacts with this tag")] = None,
+    lifecycle_stage: Annotated[str | None, Query(max_length=40)] = None,
 ) -> dict[str, Any]:
-    """Contacts in id order. Filters match any identifier the contact ever had."""
+    """Contacts in id order. Identifier filters match any identifier the contact ever had;
+    `name` matches the start of the first, last or full name, in any case. Filters combine
+    (all must hold). An unknown segment is 404 `segment_not_found`; an unknown tag matches
+    nobody."""
     filters: list[tuple[str, str]] = []
     if external_id:
         filters.append(("user_id", external_id))
@@ -64,7 +78,20 @@ def read_contacts(
         filters.append(("anonymous_id", anonymous_id))
     after = int_cursor(page.after)
     with reading(state.engine) as conn:
-        rows = service.list_contacts(conn, ws.id, limit=page.limit, after=after, identities=filters)
+        if segment_id is not None:
+            get_segment(conn, ws.id, segment_id)  # 404 for a segment of another workspace
+        tag_id = None
+        if tag is not None:
+            named = tag_table.c.name == tag.strip()
+            tag_id = conn.execute(
+                select(tag_table.c.id).where(tag_table.c.workspace_id == ws.id, named)
+            ).scalar()
+            if tag_id is None:
+                return {"data": [], "next": None}
+        rows = service.list_contacts(
+            conn, ws.id, limit=page.limit, after=after, identities=filters, segment_id=segment_id,
+            tag_id=tag_id, lifecycle_stage=lifecycle_stage.strip() if lifecycle_stage else None, name=name,
+        )  # fmt: skip
     nxt = encode_cursor(rows[-1]["id"]) if len(rows) == page.limit else None
     return {"data": rows, "next": nxt}
 
