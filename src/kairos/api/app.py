@@ -15,7 +15,7 @@ from fastapi_offline import FastAPIOffline
 from kairos import __version__
 from kairos.api import errors
 from kairos.api.audit import AuditTrail
-from kairos.api.console import ConsoleApp, is_console_path
+from kairos.api.console import ConsoleApp, is_console_path, reserved_segments
 from kairos.api.deps import AppState
 from kairos.api.ingest import IngestApp
 from kairos.api.input_guard import guard_input
@@ -76,11 +76,12 @@ class Kairos:
         self.limited = BodyLimit(AuditTrail(api), self.state.settings.max_request_bytes)
         self.ingest = ingest
         self.console = ConsoleApp()
+        self.reserved = reserved_segments(api)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/v1/"):
             await self.ingest(scope, receive, send)
-        elif scope["type"] == "http" and is_console_path(scope["method"], scope["path"]):
+        elif scope["type"] == "http" and is_console_path(scope["method"], scope["path"], self.reserved):
             await self.console(scope, receive, send)
         else:
             await self.limited(scope, receive, send)

@@ -18,11 +18,6 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 
 DIST = Path(__file__).resolve().parent.parent / "console_dist"
 
-#: paths that are never the console's
-NOT_CONSOLE = (
-    "/api/", "/v1/", "/docs", "/redoc", "/openapi.json", "/health", "/t/", "/u/", "/p/", "/f/", "/lp/",
-    "/inbox/", "/hooks/",
-)  # fmt: skip
 
 POLICY = "; ".join(
     (
@@ -48,8 +43,24 @@ HEADERS = {
 }
 
 
-def is_console_path(method: str, path: str) -> bool:
-    return method in ("GET", "HEAD") and not path.startswith(NOT_CONSOLE)
+def reserved_segments(app: Any) -> frozenset[str]:
+    """The first path segments the server itself answers (``api``, ``docs``, ``t``, ``v1``…),
+    read from the app's own routes and mounts: they are never the console's."""
+    found = {"v1"}
+    for route in app.routes:
+        context = getattr(route, "include_context", None)
+        paths = (
+            [context.prefix + sub.path for sub in route.original_router.routes] if context else [route.path]
+        )
+        for path in paths:
+            first = path.strip("/").split("/", 1)[0]
+            if first and not first.startswith("{"):
+                found.add(first)
+    return frozenset(found)
+
+
+def is_console_path(method: str, path: str, reserved: frozenset[str]) -> bool:
+    return method in ("GET", "HEAD") and path.strip("/").split("/", 1)[0] not in reserved
 
 
 class ConsoleApp:
