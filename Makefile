@@ -58,3 +58,8 @@ pg-stop:
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
+
+## Build the web console into src/kairos/console_dist/ (needs Node 20.19+; docs/console.md).
+.PHONY: console
+console:
+	scripts/console.sh build

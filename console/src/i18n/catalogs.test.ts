@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { catalogs, languageFromBrowser, translate, type Language } from "./catalogs";
+
+const languages = Object.keys(catalogs) as Language[];
+const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+
+describe("catalogs", () => {
+  it("has English and Simplified Chinese", () => {
+    expect(languages.sort()).toEqual(["en", "zh-CN"]);
+  });
+
+  it.each(languages)("%s has every key of every other catalog, and no other", (lang) => {
+    const keys = Object.keys(catalogs[lang]).sort();
+    for (const other of languages) {
+      const otherKeys = Object.keys(catalogs[other]).sort();
+      expect(keys.filter((k) => !otherKeys.includes(k)), `in ${lang}, missing from ${other}`).toEqual([]);
+      expect(otherKeys.filter((k) => !keys.includes(k)), `in ${other}, missing from ${lang}`).toEqual([]);
+    }
+  });
+
+  it.each(languages)("%s has no empty text", (lang) => {
+    const empty = Object.entries(catalogs[lang])
+      .filter(([, text]) => typeof text !== "string" || text.trim() === "")
+      .map(([key]) => key);
+    expect(empty).toEqual([]);
+  });
+
+  it.each(languages)("%s uses the same {placeholders} as English", (lang) => {
+    const wrong = Object.entries(catalogs.en)
+      .filter(([key, text]) => placeholders(text).join() !== placeholders(catalogs[lang][key as keyof typeof catalogs.en]).join())
+      .map(([key]) => key);
+    expect(wrong).toEqual([]);
+  });
+
+  it("fills placeholders", () => {
+    expect(translate("en", "login.tooManyAttempts", { seconds: 30 })).toBe(
+      "Too many sign-in attempts. Try again in 30 seconds.",
+    );
+    expect(translate("zh-CN", "login.tooManyAttempts", { seconds: 30 })).toBe("登录尝试次数过多，请在 30 秒后重试。");
+  });
+
+  it("defaults to the browser's language", () => {
+    expect(languageFromBrowser(["zh-CN", "en"])).toBe("zh-CN");
+    expect(languageFromBrowser(["zh-TW"])).toBe("zh-CN");
+    expect(languageFromBrowser(["en-GB", "zh-CN"])).toBe("en");
+    expect(languageFromBrowser(["fr-FR"])).toBe("en");
+    expect(languageFromBrowser([])).toBe("en");
+  });
+});

@@ -1,0 +1,197 @@
+import { Suspense, useState, type ReactNode } from "react";
+import { Alert, Button, Dropdown, Layout, Menu, Space, Spin, Tag, type MenuProps } from "antd";
+import {
+  DownOutlined,
+  LogoutOutlined,
+  MenuFoldOutlined,
+  MenuUnfoldOutlined,
+  TeamOutlined,
+  UserOutlined,
+} from "@ant-design/icons";
+import { Outlet, useLocation, useNavigate } from "react-router";
+import { signOut, signOutEverywhere } from "../api/session";
+import { setCsrfToken } from "../api/state";
+import { useSession } from "../auth/SessionProvider";
+import { useI18n, type MessageKey } from "../i18n";
+import { LanguageSwitcher } from "../components/LanguageSwitcher";
+import { ErrorBoundary } from "../components/ErrorBoundary";
+
+/** The menu: only pages that exist. Next: dashboard, segments, reports, settings. */
+export const NAV_ITEMS: { path: string; label: MessageKey; icon: ReactNode }[] = [
+  { path: "/contacts", label: "nav.contacts", icon: <TeamOutlined /> },
+];
+
+function selectedNav(pathname: string): string[] {
+  const item = NAV_ITEMS.find((i) => pathname === i.path || pathname.startsWith(`${i.path}/`));
+  return item ? [item.path] : [];
+}
+
+export function SandboxTag() {
+  const { t } = useI18n();
+  return <Tag className="tag-sandbox">{t("shell.sandbox")}</Tag>;
+}
+
+function WorkspaceSwitcher() {
+  const { session, workspace, selectWorkspace } = useSession();
+  const { t } = useI18n();
+  const navigate = useNavigate();
+  if (!session || !workspace) return null;
+  return (
+    <Space size="small">
+      <Dropdown
+        trigger={["click"]}
+        menu={{
+          selectable: true,
+          selectedKeys: [String(workspace.id)],
+          items: session.workspaces.map((w) => ({
+            key: String(w.id),
+            label: (
+              <span className="workspace-option">
+                {w.name}
+                {w.sandbox ? <SandboxTag /> : null}
+              </span>
+            ),
+          })),
+          onClick: ({ key }) => {
+            if (Number(key) === workspace.id) return;
+            selectWorkspace(Number(key));
+            navigate("/contacts");
+          },
+        }}
+      >
+        <Button aria-haspopup="menu" className="workspace-switcher">
+          <span className="visually-hidden">{t("shell.workspace")}: </span>
+          {workspace.name}
+          {workspace.sandbox ? <SandboxTag /> : null}
+          <DownOutlined className="button-caret" />
+        </Button>
+      </Dropdown>
+      <span className="role-label">{t("shell.role", { role: t(`role.${workspace.role}`) })}</span>
+    </Space>
+  );
+}
+
+function UserMenu({ onFailure }: { onFailure: () => void }) {
+  const { session } = useSession();
+  const { t } = useI18n();
+  if (!session) return null;
+
+  const leave = async (how: () => Promise<void>) => {
+    try {
+      await how();
+    } catch {
+      onFailure();
+      return;
+    }
+    // A full page load to the sign-in page: nothing of the session stays in memory.
+    setCsrfToken(null);
+    window.location.assign("/login");
+  };
+
+  const items: MenuProps["items"] = [
+    { key: "email", label: session.user.email, disabled: true },
+    { type: "divider" },
+    { key: "sign-out", label: t("shell.signOut"), icon: <LogoutOutlined /> },
+    { key: "sign-out-everywhere", label: t("shell.signOutEverywhere") },
+  ];
+  return (
+    <Dropdown
+      trigger={["click"]}
+      menu={{
+        items,
+        onClick: ({ key }) => {
+          if (key === "sign-out") void leave(signOut);
+          if (key === "sign-out-everywhere") void leave(signOutEverywhere);
+        },
+      }}
+    >
+      <Button type="text" icon={<UserOutlined />} aria-haspopup="menu">
+        {session.user.name}
+      </Button>
+    </Dropdown>
+  );
+}
+
+export function AppShell() {
+  const { workspace } = useSession();
+  const { t } = useI18n();
+  const location = useLocation();
+  const navigate = useNavigate();
+  const [collapsed, setCollapsed] = useState(false);
+  const [signOutFailed, setSignOutFailed] = useState(false);
+
+  return (
+    <Layout className="app-shell">
+      <a className="skip-link" href="#main">
+        {t("shell.skipToContent")}
+      </a>
+      <Layout.Sider
+        collapsible
+        collapsed={collapsed}
+        onCollapse={setCollapsed}
+        trigger={null}
+        breakpoint="lg"
+        width={208}
+      >
+        <div className="brand">{collapsed ? "K" : t("app.name")}</div>
+        <nav aria-label={t("nav.label")}>
+          <Menu
+            theme="dark"
+            mode="inline"
+            selectedKeys={selectedNav(location.pathname)}
+            onClick={({ key }) => navigate(key)}
+            items={NAV_ITEMS.map((i) => ({ key: i.path, icon: i.icon, label: t(i.label) }))}
+          />
+        </nav>
+      </Layout.Sider>
+      <Layout>
+        <Layout.Header className="app-header">
+          <Button
+            type="text"
+            icon={collapsed ? <MenuUnfoldOutlined /> : <MenuFoldOutlined />}
+            aria-label={collapsed ? t("shell.expandMenu") : t("shell.collapseMenu")}
+            aria-expanded={!collapsed}
+            onClick={() => setCollapsed(!collapsed)}
+          />
+          <WorkspaceSwitcher />
+          <div className="header-spacer" />
+          <LanguageSwitcher />
+          <UserMenu onFailure={() => setSignOutFailed(true)} />
+        </Layout.Header>
+        <Layout.Content id="main" tabIndex={-1} className="app-content">
+          {signOutFailed ? (
+            <Alert
+              type="error"
+              showIcon
+              closable={{ onClose: () => setSignOutFailed(false) }}
+              title={t("shell.signOutFailed")}
+              style={{ marginBottom: 16 }}
+            />
+          ) : null}
+          {workspace ? (
+            <ErrorBoundary
+              key={location.pathname}
+              fallback={() => (
+                <>
+                  <h1 className="result-title">{t("shell.pageFailed")}</h1>
+                  <Button style={{ marginTop: 16 }} onClick={() => window.location.reload()}>
+                    {t("shell.reload")}
+                  </Button>
+                </>
+              )}
+            >
+              <Suspense fallback={<Spin className="page-spin" />}>
+                <Outlet />
+              </Suspense>
+            </ErrorBoundary>
+          ) : (
+            <>
+              <h1 className="result-title">{t("app.name")}</h1>
+              <Alert type="info" showIcon title={t("shell.noWorkspace")} style={{ marginTop: 16 }} />
+            </>
+          )}
+        </Layout.Content>
+      </Layout>
+    </Layout>
+  );
+}

@@ -1,0 +1,34 @@
+import { lazy, Suspense } from "react";
+import { Navigate, Route, Routes } from "react-router";
+import { FullPageSpin, RequireSession } from "./auth/SessionProvider";
+import { AppShell } from "./layout/AppShell";
+
+// One chunk per page: the first load carries the shell, not every page.
+const LoginPage = lazy(() => import("./pages/LoginPage"));
+const SetupPage = lazy(() => import("./pages/SetupPage"));
+const ContactsPage = lazy(() => import("./pages/contacts/ContactsPage"));
+const ContactProfilePage = lazy(() => import("./pages/contacts/ContactProfilePage"));
+const NotFoundPage = lazy(() => import("./pages/NotFoundPage"));
+
+export function AppRoutes() {
+  return (
+    <Suspense fallback={<FullPageSpin />}>
+      <Routes>
+        <Route path="/login" element={<LoginPage />} />
+        <Route path="/setup" element={<SetupPage />} />
+        <Route
+          element={
+            <RequireSession>
+              <AppShell />
+            </RequireSession>
+          }
+        >
+          <Route index element={<Navigate to="/contacts" replace />} />
+          <Route path="contacts" element={<ContactsPage />} />
+          <Route path="contacts/:id" element={<ContactProfilePage />} />
+          <Route path="*" element={<NotFoundPage />} />
+        </Route>
+      </Routes>
+    </Suspense>
+  );
+}
