@@ -23,18 +23,33 @@ $(STAMP_DEV): pyproject.toml | $(BIN)/python
 install: $(STAMP_RUN)
 install-dev: $(STAMP_DEV)
 
-## Set up (first time), migrate ./kairos.db, ensure a workspace, serve on 127.0.0.1:8000 with the worker in-process.
-run: $(STAMP_RUN)
+# The console is rebuilt when its sources change (npm ci + vite build; Node 20.19+).
+CONSOLE_SRC := $(shell find console/src console/public -type f 2>/dev/null) console/index.html \
+	console/package.json console/package-lock.json console/vite.config.ts console/tsconfig.json
+CONSOLE_BUILT := src/kairos/console_dist/index.html
+
+$(CONSOLE_BUILT): $(CONSOLE_SRC)
+	scripts/console.sh build
+
+## Set up (first time), build the console, migrate ./kairos.db, ensure a workspace (and print
+## the first admin's setup link), serve on 127.0.0.1:8000 with the worker in-process.
+run: $(STAMP_RUN) $(CONSOLE_BUILT)
 	$(BIN)/kairos db upgrade
 	$(BIN)/kairos workspace ensure-default
 	$(BIN)/kairos serve
 
-## Set up (first time) and run the whole test suite on SQLite.
-test: $(STAMP_DEV)
+## Set up (first time) and run the whole test suite on SQLite: the console's own checks
+## (types in step with the API, Vitest, size budget), then pytest with the browser tests
+## (Debian's chromium, installed by scripts/chromium.sh).
+test: $(STAMP_DEV) $(CONSOLE_BUILT)
+	scripts/chromium.sh >/dev/null
+	scripts/console.sh check-types
+	scripts/console.sh test
 	$(BIN)/pytest -q
 
 ## The same suite against a PostgreSQL server installed from Debian packages and started here.
-test-postgres: $(STAMP_DEV)
+test-postgres: $(STAMP_DEV) $(CONSOLE_BUILT)
+	scripts/chromium.sh >/dev/null
 	KAIROS_TEST_DATABASE_URL=$$(scripts/postgres.sh start) $(BIN)/pytest -q
 
 ## Email through a real MTA: Postfix from Debian packages, installed and started here.
@@ -63,3 +78,8 @@ clean:
 .PHONY: console
 console:
 	scripts/console.sh build
+
+## Screenshots of every console page in English and Chinese into docs/screenshots/.
+screenshots: $(STAMP_DEV) $(CONSOLE_BUILT)
+	scripts/chromium.sh >/dev/null
+	KAIROS_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/console

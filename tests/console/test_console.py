@@ -1,0 +1,144 @@
+"""The console as a marketer uses it, in chromium: the first admin's setup, signing in,
+finding a contact and seeing an event ingested a moment ago, what an analyst may not do,
+CSRF, and the console in Chinese — with an axe-core scan of every page."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import httpx
+from sqlalchemy import Engine
+
+from kairos.accounts import service as accounts
+from kairos.clock import SystemClock
+from kairos.workspaces.service import CreatedWorkspace
+from tests.conftest import LiveServer
+from tests.console.conftest import PASSWORD, Console, make_user
+
+
+def _api(server: LiveServer, ws: CreatedWorkspace) -> httpx.Client:
+    return httpx.Client(base_url=server.url + "/api/v1", headers={"Authorization": f"Bearer {ws.api_key}"})
+
+
+def _track(server: LiveServer, ws: CreatedWorkspace, user_id: str, event: str, **properties: object) -> None:
+    auth = "Basic " + base64.b64encode(f"{ws.write_key}:".encode()).decode()
+    r = httpx.post(server.url + "/v1/track", json={"userId": user_id, "event": event, "properties": properties},
+                   headers={"Authorization": auth})  # fmt: skip
+    assert r.status_code == 200, r.text
+
+
+def test_the_first_admin_sets_up_kairos_in_the_browser(
+    console: Console, engine: Engine, console_workspace: CreatedWorkspace
+) -> None:
+    with engine.begin() as conn:
+        token = accounts.issue_setup_token(conn, SystemClock().now())
+    page = console.open(f"/setup?token={token}")
+    page.get_by_label("Your name").fill("Mei Chen")
+    page.get_by_label("Email").fill("mei@example.com")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Confirm password").fill(PASSWORD)
+    assert "token=" not in page.url  # read into the form, then out of the address bar
+    assert console.axe() == []
+    console.shot("setup.en")
+    page.get_by_role("button", name="Create administrator").click()
+    page.wait_for_url("**/contacts**")
+    page.get_by_role("heading", name="Contacts", level=1).wait_for()
+    assert console.axe() == []
+
+    page.get_by_role("button", name=re.compile("Mei Chen")).click()
+    page.get_by_role("menuitem").filter(has_text=re.compile(r"^Sign out$")).click()
+    page.wait_for_url("**/login**")
+    assert console.axe() == []
+    console.shot("login.en")
+    console.sign_in("mei@example.com")
+    page.get_by_role("heading", name="Contacts", level=1).wait_for()
+
+
+def test_a_marketer_finds_a_contact_and_sees_an_event_ingested_a_moment_ago(
+    console: Console, engine: Engine, console_workspace: CreatedWorkspace, live_server: LiveServer
+) -> None:
+    make_user(engine, console_workspace.id, "mia@example.com", "marketer", "Mia Wong")
+    with _api(live_server, console_workspace) as api:
+        for i in range(3):
+            body = {"external_id": f"u{i}", "email": f"shopper{i}@example.com", "first_name": f"Shopper {i}"}
+            assert api.post("/contacts", json=body).status_code == 201
+        _track(live_server, console_workspace, "u1", "Product Viewed", product="A")
+    console.sign_in("mia@example.com")
+    page = console.page
+    page.get_by_role("cell", name="shopper2@example.com").wait_for()
+    console.shot("contacts.en")
+    page.get_by_label("Search contacts").fill("shopper1@example.com")
+    page.get_by_role("button", name="Search", exact=True).click()
+    page.get_by_role("cell", name="shopper0@example.com").wait_for(state="detached")
+    page.get_by_role("cell", name="shopper1@example.com").click()
+    page.wait_for_url(re.compile(r"/contacts/\d+"))
+    page.get_by_role("heading", level=1).wait_for()
+    page.get_by_text("Product Viewed").first.wait_for()
+
+    _track(live_server, console_workspace, "u1", "Order Completed", revenue=42)  # a moment ago
+    page.reload()
+    page.get_by_text("Order Completed").first.wait_for()
+    assert page.get_by_role("button", name="Add tag").count() == 1  # a marketer edits
+    assert console.axe() == []
+    console.shot("contact-profile.en")
+
+
+def test_an_analyst_sees_no_edit_controls_and_the_api_refuses_them(
+    console: Console, engine: Engine, console_workspace: CreatedWorkspace, live_server: LiveServer
+) -> None:
+    make_user(engine, console_workspace.id, "ana@example.com", "analyst", "Ana Silva")
+    with _api(live_server, console_workspace) as api:
+        contact = api.post("/contacts", json={"external_id": "u1", "email": "x@example.com"}).json()
+    console.sign_in("ana@example.com")
+    page = console.open(f"/contacts/{contact['id']}")
+    page.get_by_role("heading", level=1).wait_for()
+    page.get_by_text("x@example.com").first.wait_for()
+    assert page.get_by_role("button", name="Add tag").count() == 0
+    csrf = page.request.get(console.base + "/api/v1/session").json()["csrf_token"]
+    forced = page.request.post(console.base + f"/api/v1/contacts/{contact['id']}/tags/vip",
+                               headers={"X-CSRF-Token": csrf})  # fmt: skip
+    assert forced.status == 403 and forced.json()["code"] == "forbidden"
+
+
+def test_a_change_without_the_csrf_token_is_refused(
+    console: Console, engine: Engine, console_workspace: CreatedWorkspace
+) -> None:
+    make_user(engine, console_workspace.id, "max@example.com", "marketer")
+    console.sign_in("max@example.com")
+    body = {"name": "buyers", "definition": {"root": {"type": "performed", "event": "Order Completed"}}}
+    request = console.page.request
+    refused = request.post(console.base + "/api/v1/segments", data=body)
+    assert refused.status == 403 and refused.json()["code"] == "csrf_failed"
+    csrf = request.get(console.base + "/api/v1/session").json()["csrf_token"]
+    accepted = request.post(console.base + "/api/v1/segments", data=body, headers={"X-CSRF-Token": csrf})
+    assert accepted.status == 201, accepted.text()
+
+
+def test_the_console_in_chinese(
+    console: Console, engine: Engine, console_workspace: CreatedWorkspace, live_server: LiveServer
+) -> None:
+    make_user(engine, console_workspace.id, "li@example.com", "admin", "李雷")
+    with _api(live_server, console_workspace) as api:
+        contact = api.post("/contacts", json={"external_id": "u1", "email": "wang@example.com",
+                                              "first_name": "王", "last_name": "芳"}).json()  # fmt: skip
+    _track(live_server, console_workspace, "u1", "Product Viewed", product="A")
+    page = console.open("/login")
+    page.get_by_role("button", name=re.compile("Language")).click()
+    page.get_by_role("menuitem", name="中文").click()
+    page.get_by_role("heading", name="登录 Kairos").wait_for()
+    page.get_by_role("menuitem", name="English").wait_for(state="hidden")  # the menu has closed
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    assert console.axe() == []
+    console.shot("login.zh")
+    page.get_by_label("邮箱").fill("li@example.com")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name=re.compile(r"^登\s*录$")).click()  # antd spaces two-character labels
+    page.get_by_role("heading", name="联系人", level=1).wait_for()
+    page.get_by_role("navigation").get_by_text("联系人").wait_for()
+    assert console.axe() == []
+    console.shot("contacts.zh")
+    console.open(f"/contacts/{contact['id']}")
+    page.get_by_text("Product Viewed").first.wait_for()
+    assert console.axe() == []
+    console.shot("contact-profile.zh")
