@@ -332,6 +332,29 @@ def reports(
     emit("Reports", figures, as_json=as_json, failed=not figures["under_1s"])
 
 
+@bench_app.command("console")
+def console_pages(
+    path: DatasetPath = None,
+    database_url: DatasetUrl = None,
+    workspace: DatasetWorkspace = None,
+    repeat: Annotated[int, typer.Option(min=5, help="Calls of each kind (p50 and p95 reported)")] = 40,
+    contacts: Annotated[int, typer.Option(help="Contacts of the dataset generated without --path")] = 100_000,
+    events: Annotated[int, typer.Option(help="Events of the dataset generated without --path")] = 2_000_000,
+    keep: Annotated[bool, typer.Option(help="Keep the scratch directory of a generated dataset")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """The console's contact list, search and profile API calls: p95 per call (goal ≤ 300 ms)."""
+    from kairos_bench.console import run_console
+
+    figures = _guard(
+        lambda: run_console(
+            database_url=database_url, path=path, workspace_id=workspace, repeat=repeat, contacts=contacts,
+            events=events, keep=keep, say=_say(as_json),
+        )
+    )  # fmt: skip
+    emit("Console", figures, as_json=as_json, failed=not figures["under_300ms"])
+
+
 @bench_app.command("e2e")
 def e2e(
     probes: Annotated[int, typer.Option(min=1, help="Probe contacts, one event each")] = 200,

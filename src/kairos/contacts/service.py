@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, union, update
 
 from kairos.contacts.attributes import attribute_types
 from kairos.contacts.fields import (
@@ -197,20 +197,6 @@ def list_contacts(
         )
         if segment_id is None:
             key = contact_tag.c.contact_id
-    if lifecycle_stage is not None:
-        stmt = stmt.where(contact.c.lifecycle_stage == lifecycle_stage)
-    if name:
-        prefix = name.strip().lower()
-        full = func.lower(
-            func.coalesce(contact.c.first_name, "") + " " + func.coalesce(contact.c.last_name, "")
-        )
-        stmt = stmt.where(
-            or_(
-                func.lower(contact.c.first_name).startswith(prefix, autoescape=True),
-                func.lower(contact.c.last_name).startswith(prefix, autoescape=True),
-                full.startswith(prefix, autoescape=True),
-            )
-        )
     for kind, value in identities or []:
         stmt = stmt.where(
             contact.c.id.in_(
@@ -221,11 +207,55 @@ def list_contacts(
                 )
             )
         )
-    if after is not None:
-        stmt = stmt.where(key > after)
+    if lifecycle_stage is not None:
+        stmt = stmt.where(contact.c.lifecycle_stage == lifecycle_stage)
+    lower_bound = key > (after or 0)  # always one: the planner walks the id index, no sort
+    if name and name.strip():
+        branches = _name_matches(name, conn.dialect.name)
+        if segment_id is None and tag_id is None:
+            # Each branch through its name index (partial: live contacts only, so it covers
+            # the search), the ids merged and sorted, then the page's rows. Walking the id
+            # index instead reads every contact when a name matches nobody; one OR of both
+            # leaves the planner guessing.
+            ids = union(
+                *(
+                    stmt.with_only_columns(contact.c.id).where(b, contact.c.id + 0 > (after or 0))
+                    for b in branches
+                )
+            ).subquery()
+            page = select(ids.c.id).order_by(ids.c.id).limit(limit)
+            stmt = select(contact).where(contact.c.id.in_(page))
+            lower_bound = contact.c.id > (after or 0)
+        else:
+            stmt = stmt.where(or_(*branches))
+    stmt = stmt.where(lower_bound)
     rows = [dict(r._mapping) for r in conn.execute(stmt.order_by(key).limit(limit))]
     tags = tags_of(conn, [r["id"] for r in rows])
     return [{**_present(r), "tags": tags[r["id"]]} for r in rows]
+
+
+def _starts_with(column: Any, prefix: str, dialect: str) -> Any:
+    """``lower(column)`` starts with ``prefix``, in a form the ``lower(…)`` indexes serve:
+    ``LIKE`` on PostgreSQL (``text_pattern_ops``), a range on SQLite (binary collation)."""
+    lowered = func.lower(column)
+    if dialect == "postgresql":
+        return lowered.startswith(prefix, autoescape=True)
+    return and_(lowered >= prefix, lowered < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+
+
+def _name_matches(name: str, dialect: str) -> list[Any]:
+    """The conditions, any of which matches: first or last name starts with the word; two
+    words: first and last name (either order: "Ann Lee" and "Lee Ann"), each condition led
+    by one name index. SQLite's ``lower`` folds ASCII letters only."""
+    words = name.strip().lower().split()
+    first, last = contact.c.first_name, contact.c.last_name
+    if len(words) == 1:
+        return [_starts_with(first, words[0], dialect), _starts_with(last, words[0], dialect)]
+    head, tail = words[0], " ".join(words[1:])
+    return [
+        and_(_starts_with(first, head, dialect), _starts_with(last, tail, dialect)),
+        and_(_starts_with(last, head, dialect), _starts_with(first, tail, dialect)),
+    ]
 
 
 def _present(row: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 
@@ -44,6 +45,18 @@ contact = Table(
         postgresql_where=text("lifecycle_stage IS NOT NULL"),
     ),
 )
+
+# the console's name search: "starts with", any case (``contacts.service._name_matches``);
+# on PostgreSQL with text_pattern_ops, so LIKE 'prefix%' uses them whatever the collation
+for _column in ("first_name", "last_name"):
+    Index(
+        f"ix_contact_{_column}_lower",
+        contact.c.workspace_id,
+        func.lower(contact.c[_column]).label(f"lower_{_column}"),
+        postgresql_ops={f"lower_{_column}": "text_pattern_ops"},
+        sqlite_where=text("merged_into IS NULL"),
+        postgresql_where=text("merged_into IS NULL"),
+    )
 
 #: Every identifier known for a contact. (kind, value) is unique per workspace, so each
 #: identifier leads to exactly one live contact. Kinds: user_id, anonymous_id, email, phone.

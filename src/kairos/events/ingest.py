@@ -2,25 +2,30 @@
 
 One call handles any number of messages inside the caller's transaction with a fixed number
 of statements: duplicates are found with one query, identities are resolved in bulk, and
-events, profile updates and the worker's change queue are written with executemany.
+events, profile updates and the worker's change queue are written with executemany, and the
+dashboard's events per day (``event_day_count``) with one upsert per day of the batch.
 Nothing else runs on the request path; segments and journeys react in the worker.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, bindparam, or_, select
 
+from kairos.analytics.tables import event_day_count
+from kairos.clock import ensure_utc
 from kairos.contacts.fields import ProfileChanges, coerce_traits, normalize_timezone
 from kairos.contacts.identity import Claim, IdentityKey, lookup, resolve
 from kairos.contacts.service import apply_profile_changes, mark_changed
 from kairos.contacts.tables import contact
-from kairos.db.dialect import FastStatement, chunks, time_converter
+from kairos.db.dialect import FastStatement, chunks, insert_on_conflict, time_converter
 from kairos.errors import InvalidInput
 from kairos.events.messages import Message
 from kairos.events.tables import event
@@ -91,6 +96,8 @@ def ingest(
         _insert_events(conn, workspace_id, fresh, contact_ids)
     # stamped with the first receipt so the worker finds these events as "received since"
     mark_changed(conn, workspace_id, contact_ids, min(now, *(m.received_at for m in fresh)))
+    if record_events:  # last: on PostgreSQL the day's row stays locked until the commit
+        count_events(conn, workspace_id, (m.timestamp for m in fresh))
     result.accepted = len(fresh)
     result.contacts = len(set(contact_ids))
     return result
@@ -231,3 +238,33 @@ def record_internal(conn: Connection, workspace_id: int, events: list[InternalEv
     ]  # fmt: skip
     _INSERT_EVENTS.execute(conn, rows)
     mark_changed(conn, workspace_id, {e.contact_id for e in events}, now)
+    count_events(conn, workspace_id, (e.timestamp for e in events))
+
+
+def _count_days(conn: Connection) -> Any:
+    ins = insert_on_conflict(conn, event_day_count).values(
+        workspace_id=bindparam("workspace_id"), day=bindparam("day"), events=bindparam("events")
+    )
+    return ins.on_conflict_do_update(
+        index_elements=[event_day_count.c.workspace_id, event_day_count.c.day],
+        set_={"events": event_day_count.c.events + ins.excluded.events},
+    )
+
+
+_COUNT_DAYS = FastStatement(_count_days, ("workspace_id", "day", "events"))
+
+
+def count_events(conn: Connection, workspace_id: int, timestamps: Iterable[datetime]) -> None:
+    """Add events just inserted to ``event_day_count``, by the UTC day of their timestamp:
+    one upsert per day, in the caller's transaction (so the counts commit or roll back with
+    the events). Days go in ascending order, so two transactions upserting the same days
+    lock their rows in the same order (PostgreSQL) and cannot deadlock on them."""
+    per_day = Counter(ensure_utc(t).date() for t in timestamps)
+    if not per_day:
+        return
+    as_text = conn.dialect.name == "sqlite"  # SQLAlchemy's Date is 'YYYY-MM-DD' text there
+
+    def day(d: date) -> Any:
+        return d.isoformat() if as_text else d
+
+    _COUNT_DAYS.execute(conn, [(workspace_id, day(d), n) for d, n in sorted(per_day.items())])

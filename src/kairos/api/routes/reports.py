@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
+from kairos.analytics import dashboard as dashboards
 from kairos.analytics import lifecycle, reports
 from kairos.api.deps import StateDep, WorkspaceDep
 from kairos.db.engine import reading
@@ -204,3 +205,45 @@ def lifecycle_movement(
         ["period", *stages],
         ([p["period"], *(p["entered"].get(s, 0) for s in stages)] for p in report["periods"]),
     )
+
+
+@router.get("/dashboard")
+def dashboard(
+    state: StateDep,
+    ws: WorkspaceDep,
+    start: Annotated[
+        datetime | None,
+        Query(description="First instant (default: 30 days before end); its whole UTC day counts"),
+    ] = None,
+    end: Annotated[
+        datetime | None,
+        Query(description="End, exclusive (default: the end of today, UTC); its whole UTC day counts"),
+    ] = None,
+    currency: Annotated[
+        str | None,
+        Query(description="ISO 4217 code to report revenue in (default: the exchange-rate base)"),
+    ] = None,
+) -> Any:
+    """The workspace at a glance, per UTC day of the range (whole days: those ``[start, end)``
+    touches; at most 400 days, else 422 ``invalid_range``).
+
+    - ``start``, ``end``: the whole days covered (midnight UTC, ``end`` exclusive); ``as_of``:
+      the workspace's now;
+    - ``currency``, ``revenue_complete``, ``revenue_unconverted`` (``{currency: amount}``,
+      revenue without an exchange rate on its day, in no ``revenue``), ``goal`` (``{event,
+      window_days}``: the conversions counted, ``Order Completed`` within 7 days);
+    - ``contacts``: ``{total}``, live contacts now (merged-away ones excluded);
+    - ``days``: ``[{date, new_contacts, events, sent, delivered, opened, clicked,
+      conversions, revenue}]``, every day, zeros included: contacts created that day and
+      still live; events by their ``timestamp``; messages sent that day, and of those the
+      ones delivered (status, as the reports count it); distinct messages opened and
+      clicked that day by people (machine opens excluded); conversions attributed to any
+      marketing message, and their revenue, by the conversion's day;
+    - ``totals``: the same figures added up over the days;
+    - ``live_journeys`` (status active) and ``running_broadcasts`` (scheduled, sending or
+      testing): ``{count, items: [{id, name}]}``, the newest 20 listed.
+
+    See ``docs/analytics.md``, "Dashboard"."""
+    now = state.now(ws)
+    with reading(state.engine) as conn:
+        return dashboards.dashboard(conn, ws.id, now, start, end, currency)
