@@ -1680,6 +1680,45 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Dashboard
+         * @description The workspace at a glance, per UTC day of the range (whole days: those ``[start, end)``
+         *     touches; at most 400 days, else 422 ``invalid_range``).
+         *
+         *     - ``start``, ``end``: the whole days covered (midnight UTC, ``end`` exclusive); ``as_of``:
+         *       the workspace's now;
+         *     - ``currency``, ``revenue_complete``, ``revenue_unconverted`` (``{currency: amount}``,
+         *       revenue without an exchange rate on its day, in no ``revenue``), ``goal`` (``{event,
+         *       window_days}``: the conversions counted, ``Order Completed`` within 7 days);
+         *     - ``contacts``: ``{total}``, live contacts now (merged-away ones excluded);
+         *     - ``days``: ``[{date, new_contacts, events, sent, delivered, opened, clicked,
+         *       conversions, revenue}]``, every day, zeros included: contacts created that day and
+         *       still live; events by their ``timestamp``; messages sent that day, and of those the
+         *       ones delivered (status, as the reports count it); distinct messages opened and
+         *       clicked that day by people (machine opens excluded); conversions attributed to any
+         *       marketing message, and their revenue, by the conversion's day;
+         *     - ``totals``: the same figures added up over the days;
+         *     - ``live_journeys`` (status active) and ``running_broadcasts`` (scheduled, sending or
+         *       testing): ``{count, items: [{id, name}]}``, the newest 20 listed.
+         *
+         *     See ``docs/analytics.md``, "Dashboard".
+         */
+        get: operations["dashboard_api_v1_reports_dashboard_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/exchange-rates": {
         parameters: {
             query?: never;
@@ -9603,6 +9642,44 @@ export interface operations {
                 interval?: string;
                 /** @description csv: one row per period, one column per stage */
                 format?: "json" | "csv";
+            };
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    dashboard_api_v1_reports_dashboard_get: {
+        parameters: {
+            query?: {
+                /** @description First instant (default: 30 days before end); its whole UTC day counts */
+                start?: string | null;
+                /** @description End, exclusive (default: the end of today, UTC); its whole UTC day counts */
+                end?: string | null;
+                /** @description ISO 4217 code to report revenue in (default: the exchange-rate base) */
+                currency?: string | null;
             };
             header?: {
                 authorization?: string | null;
