@@ -8,7 +8,8 @@ import { ApiError } from "./api/http";
 
 // Colours darker than antd's defaults where those miss WCAG AA contrast (4.5:1) on white:
 // the primary blue (#1677ff is 4.1:1), the error red (#ff4d4f is 3.3:1), and the grey of
-// secondary text (rgba(0,0,0,.45) is 3.4:1).
+// secondary text (rgba(0,0,0,.45) is 3.4:1), and placeholders (rgba(0,0,0,.25) is 1.9:1; a
+// select's placeholder is text that axe-core checks).
 export const theme: ThemeConfig = {
   token: {
     colorPrimary: "#0958d9",
@@ -16,6 +17,7 @@ export const theme: ThemeConfig = {
     colorError: "#cf1322",
     colorTextTertiary: "rgba(0, 0, 0, 0.62)",
     colorTextDescription: "rgba(0, 0, 0, 0.62)",
+    colorTextPlaceholder: "rgba(0, 0, 0, 0.56)",
   },
   components: {
     Layout: { headerBg: "#ffffff", headerPadding: "0 24px" },

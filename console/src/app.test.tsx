@@ -60,7 +60,12 @@ describe("app", () => {
     renderWithProviders(<AppRoutes />, { path: "/" });
     expect(await screen.findByRole("heading", { level: 1, name: "Contacts" })).toBeTruthy();
     expect(await screen.findByText("ana@example.com")).toBeTruthy();
-    expect(screen.getAllByRole("menuitem").map((m) => m.textContent)).toEqual(["Contacts"]);
+    expect(screen.getAllByRole("menuitem").map((m) => m.textContent)).toEqual([
+      "Contacts",
+      "Segments",
+      "Computed traits",
+      "Tag rules",
+    ]);
     expect(screen.getByRole("button", { name: "Next page" }).hasAttribute("disabled")).toBe(false);
     expect(screen.getByRole("button", { name: "Previous page" }).hasAttribute("disabled")).toBe(true);
     const list = calls.find((c) => c.url.pathname === "/api/v1/contacts");

@@ -8,6 +8,10 @@ const LoginPage = lazy(() => import("./pages/LoginPage"));
 const SetupPage = lazy(() => import("./pages/SetupPage"));
 const ContactsPage = lazy(() => import("./pages/contacts/ContactsPage"));
 const ContactProfilePage = lazy(() => import("./pages/contacts/ContactProfilePage"));
+const SegmentsPage = lazy(() => import("./pages/segments/SegmentsPage"));
+const SegmentPage = lazy(() => import("./pages/segments/SegmentPage"));
+const ComputedTraitsPage = lazy(() => import("./pages/computedTraits/ComputedTraitsPage"));
+const TagRulesPage = lazy(() => import("./pages/tagRules/TagRulesPage"));
 const NotFoundPage = lazy(() => import("./pages/NotFoundPage"));
 
 export function AppRoutes() {
@@ -26,6 +30,11 @@ export function AppRoutes() {
           <Route index element={<Navigate to="/contacts" replace />} />
           <Route path="contacts" element={<ContactsPage />} />
           <Route path="contacts/:id" element={<ContactProfilePage />} />
+          <Route path="segments" element={<SegmentsPage />} />
+          <Route path="segments/new" element={<SegmentPage key="new" />} />
+          <Route path="segments/:id" element={<SegmentPage />} />
+          <Route path="computed-traits" element={<ComputedTraitsPage />} />
+          <Route path="tag-rules" element={<TagRulesPage />} />
           <Route path="*" element={<NotFoundPage />} />
         </Route>
       </Routes>

@@ -20,3 +20,18 @@ export function contactLabel(
   const name = [c.first_name, c.last_name].filter(Boolean).join(" ").trim();
   return name || c.email || c.phone || c.external_id || null;
 }
+
+export type Segment = Schemas["SegmentRead"];
+export type SegmentKind = Schemas["SegmentCreate"]["kind"];
+export type SegmentReference = Schemas["SegmentBuilderReference"];
+export type OperatorRef = Schemas["OperatorRef"];
+export type FieldRef = Schemas["FieldRef"];
+export type SegmentPreview = Schemas["SegmentPreview"];
+export type SegmentExplanation = Schemas["SegmentExplanation"];
+export type SegmentMember = Schemas["SegmentMember"];
+export type ListImportResult = Schemas["ListImportResult"];
+export type ComputedTrait = Schemas["ComputedTraitRead"];
+export type TagRule = Schemas["TagRuleRead"];
+export type DurationValue = Schemas["Duration"];
+export type Topic = Schemas["TopicRead"];
+export type ChannelKind = NonNullable<Topic["channel"]>;

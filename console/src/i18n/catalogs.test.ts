@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { audiencesCatalogs } from "./audiences";
 import { catalogs, languageFromBrowser, translate, type Language } from "./catalogs";
 
 const languages = Object.keys(catalogs) as Language[];
@@ -30,6 +31,33 @@ describe("catalogs", () => {
       .filter(([key, text]) => placeholders(text).join() !== placeholders(catalogs[lang][key as keyof typeof catalogs.en]).join())
       .map(([key]) => key);
     expect(wrong).toEqual([]);
+  });
+
+  // Feature catalogs (loaded with their pages) follow the same rules, and add no core key.
+  describe.each([["audiences", audiencesCatalogs]] as const)("the %s catalog", (_, feature) => {
+    const featureLanguages = Object.keys(feature) as Language[];
+
+    it("has every language of the core catalogs", () => {
+      expect(featureLanguages.sort()).toEqual([...languages].sort());
+    });
+
+    it.each(languages)("in %s has the same keys as in English, none empty, the same placeholders", (lang) => {
+      const english = feature.en as Record<string, string>;
+      const other = feature[lang] as Record<string, string>;
+      expect(Object.keys(other).sort()).toEqual(Object.keys(english).sort());
+      expect(Object.entries(other).filter(([, text]) => text.trim() === "").map(([k]) => k)).toEqual([]);
+      const wrong = Object.keys(english).filter((k) => placeholders(english[k] ?? "").join() !== placeholders(other[k] ?? "").join());
+      expect(wrong).toEqual([]);
+    });
+
+    it("repeats no key of the core catalog", () => {
+      expect(Object.keys(feature.en).filter((k) => k in catalogs.en)).toEqual([]);
+    });
+
+    it("is registered: t() finds its strings", () => {
+      expect(translate("zh-CN", "segments.title")).toBe("细分");
+      expect(translate("en", "builder.condition", { n: "1.2" })).toBe("Condition 1.2");
+    });
   });
 
   it("fills placeholders", () => {

@@ -1,8 +1,17 @@
-import { en, type Catalog, type MessageKey } from "./en";
+import type { AudiencesKey } from "./audiences.en";
+import { en, type Catalog, type MessageKey as CoreKey } from "./en";
 import { zhCN } from "./zh-CN";
 
 export type Language = "en" | "zh-CN";
-export type { MessageKey, Catalog };
+export type { Catalog };
+
+/**
+ * Every key `t` takes: the core catalog's (in the first download) and those of the feature
+ * catalogs, which a feature's pages register when their chunk loads (`registerCatalog`).
+ * Only the feature's own pages may use its keys. The import above is of a type only: the
+ * feature's strings stay out of the entry chunk.
+ */
+export type MessageKey = CoreKey | AudiencesKey;
 
 export const LANGUAGES: { code: Language; label: string }[] = [
   { code: "en", label: "English" },
@@ -11,10 +20,22 @@ export const LANGUAGES: { code: Language; label: string }[] = [
 
 export const catalogs: Record<Language, Catalog> = { en, "zh-CN": zhCN };
 
+/** The strings of the feature catalogs loaded so far. */
+const registered: Record<Language, Record<string, string>> = { en: {}, "zh-CN": {} };
+
+/** Adds a feature's catalog (one per language, the same keys: see catalogs.test.ts). */
+export function registerCatalog(parts: Record<Language, Record<string, string>>): void {
+  for (const lang of Object.keys(registered) as Language[]) Object.assign(registered[lang], parts[lang]);
+}
+
 export type Params = Record<string, string | number>;
 
+function lookup(lang: Language, key: string): string | undefined {
+  return (catalogs[lang] as Record<string, string | undefined>)[key] ?? registered[lang][key];
+}
+
 export function translate(lang: Language, key: MessageKey, params?: Params): string {
-  const text = catalogs[lang][key] ?? catalogs.en[key] ?? key;
+  const text = lookup(lang, key) ?? lookup("en", key) ?? key;
   if (!params) return text;
   return text.replace(/\{(\w+)\}/g, (whole, name: string) =>
     name in params ? String(params[name]) : whole,
@@ -29,4 +50,9 @@ export function languageFromBrowser(tags: readonly string[]): Language {
     if (lower.startsWith("en")) return "en";
   }
   return "en";
+}
+
+/** Whether `key` is a key of the catalogs (for keys built from data, e.g. an operator's key). */
+export function isMessageKey(key: string): key is MessageKey {
+  return Object.prototype.hasOwnProperty.call(en, key) || Object.prototype.hasOwnProperty.call(registered.en, key);
 }

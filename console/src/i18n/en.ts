@@ -10,6 +10,10 @@ export const en = {
 
   "nav.label": "Main navigation",
   "nav.contacts": "Contacts",
+  "nav.audiences": "Audiences",
+  "nav.segments": "Segments",
+  "nav.computedTraits": "Computed traits",
+  "nav.tagRules": "Tag rules",
 
   "common.retry": "Try again",
   "common.none": "—",
@@ -18,6 +22,10 @@ export const en = {
   "common.loadMore": "Load more",
   "common.noMore": "No more items",
   "common.empty": "Nothing here yet",
+  "common.save": "Save",
+  "common.cancel": "Cancel",
+  "common.delete": "Delete",
+  "common.actions": "Actions",
 
   "errors.forbidden": "You do not have permission to do this in this workspace.",
   "errors.network": "The server could not be reached. Check your connection and try again.",
@@ -146,6 +154,8 @@ export const en = {
   "profile.identity.phone": "Phone",
   "profile.segment.name": "Segment",
   "profile.segment.entered": "Member since",
+  "profile.segment.why": "Why?",
+  "profile.segment.explain": "Why is this contact in {name}?",
   "profile.topics": "Topics",
   "profile.topic": "Topic",
   "profile.channel": "Channel",

@@ -2,7 +2,9 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useState, t
 import dayjs from "dayjs";
 import "dayjs/locale/zh-cn";
 import {
+  isMessageKey,
   LANGUAGES,
+  registerCatalog,
   languageFromBrowser,
   translate,
   type Language,
@@ -10,7 +12,7 @@ import {
   type Params,
 } from "./catalogs";
 
-export { LANGUAGES, translate, languageFromBrowser };
+export { LANGUAGES, translate, languageFromBrowser, isMessageKey, registerCatalog };
 export type { Language, MessageKey, Params };
 
 export const LANGUAGE_STORAGE_KEY = "kairos.language";

@@ -9,6 +9,10 @@ export const zhCN: Catalog = {
 
   "nav.label": "主导航",
   "nav.contacts": "联系人",
+  "nav.audiences": "受众",
+  "nav.segments": "细分",
+  "nav.computedTraits": "计算属性",
+  "nav.tagRules": "标签规则",
 
   "common.retry": "重试",
   "common.none": "—",
@@ -17,6 +21,10 @@ export const zhCN: Catalog = {
   "common.loadMore": "加载更多",
   "common.noMore": "没有更多了",
   "common.empty": "暂无数据",
+  "common.save": "保存",
+  "common.cancel": "取消",
+  "common.delete": "删除",
+  "common.actions": "操作",
 
   "errors.forbidden": "你没有在此工作区执行该操作的权限。",
   "errors.network": "无法连接服务器，请检查网络后重试。",
@@ -145,6 +153,8 @@ export const zhCN: Catalog = {
   "profile.identity.phone": "手机号",
   "profile.segment.name": "细分",
   "profile.segment.entered": "加入时间",
+  "profile.segment.why": "原因",
+  "profile.segment.explain": "该联系人为什么在 {name} 中？",
   "profile.topics": "订阅主题",
   "profile.topic": "主题",
   "profile.channel": "渠道",

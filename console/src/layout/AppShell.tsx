@@ -1,10 +1,13 @@
 import { Suspense, useState, type ReactNode } from "react";
 import { Alert, Button, Dropdown, Layout, Menu, Space, Spin, Tag, type MenuProps } from "antd";
 import {
+  ApartmentOutlined,
   DownOutlined,
+  FunctionOutlined,
   LogoutOutlined,
   MenuFoldOutlined,
   MenuUnfoldOutlined,
+  TagsOutlined,
   TeamOutlined,
   UserOutlined,
 } from "@ant-design/icons";
@@ -16,10 +19,25 @@ import { useI18n, type MessageKey } from "../i18n";
 import { LanguageSwitcher } from "../components/LanguageSwitcher";
 import { ErrorBoundary } from "../components/ErrorBoundary";
 
-/** The menu: only pages that exist. Next: dashboard, segments, reports, settings. */
-export const NAV_ITEMS: { path: string; label: MessageKey; icon: ReactNode }[] = [
-  { path: "/contacts", label: "nav.contacts", icon: <TeamOutlined /> },
+/** The menu: only pages that exist. Next: dashboard, reports, settings. */
+export const NAV_ITEMS: { path: string; label: MessageKey; icon: ReactNode; group: MessageKey }[] = [
+  { path: "/contacts", label: "nav.contacts", icon: <TeamOutlined />, group: "nav.audiences" },
+  { path: "/segments", label: "nav.segments", icon: <ApartmentOutlined />, group: "nav.audiences" },
+  { path: "/computed-traits", label: "nav.computedTraits", icon: <FunctionOutlined />, group: "nav.audiences" },
+  { path: "/tag-rules", label: "nav.tagRules", icon: <TagsOutlined />, group: "nav.audiences" },
 ];
+
+/** The menu's items, in their groups (a group's title is hidden while the menu is collapsed). */
+function navMenuItems(t: (key: MessageKey) => string): MenuProps["items"] {
+  const groups: MessageKey[] = [];
+  for (const item of NAV_ITEMS) if (!groups.includes(item.group)) groups.push(item.group);
+  return groups.map((group) => ({
+    type: "group" as const,
+    key: group,
+    label: t(group),
+    children: NAV_ITEMS.filter((i) => i.group === group).map((i) => ({ key: i.path, icon: i.icon, label: t(i.label) })),
+  }));
+}
 
 function selectedNav(pathname: string): string[] {
   const item = NAV_ITEMS.find((i) => pathname === i.path || pathname.startsWith(`${i.path}/`));
@@ -140,7 +158,7 @@ export function AppShell() {
             mode="inline"
             selectedKeys={selectedNav(location.pathname)}
             onClick={({ key }) => navigate(key)}
-            items={NAV_ITEMS.map((i) => ({ key: i.path, icon: i.icon, label: t(i.label) }))}
+            items={navMenuItems(t)}
           />
         </nav>
       </Layout.Sider>

@@ -5,6 +5,8 @@ export interface Recorded {
   url: URL;
   headers: Headers;
   body: string | null;
+  /** The request's abort signal (aborted when the caller gave up on it). */
+  signal: AbortSignal;
 }
 
 type Handler = (request: Recorded) => Response | Promise<Response>;
@@ -29,6 +31,7 @@ export function mockFetch(routes: Record<string, Handler | Response | (() => Res
       url: new URL(request.url),
       headers: request.headers,
       body: request.body ? await request.clone().text() : null,
+      signal: request.signal,
     };
     calls.push(recorded);
     const key = `${recorded.method} ${recorded.url.pathname}`;

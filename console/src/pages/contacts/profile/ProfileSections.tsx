@@ -1,4 +1,5 @@
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import { Link } from "react-router";
 import { Button, Descriptions, Table, Tag, type TableColumnsType } from "antd";
 import { api, unwrap } from "../../../api/client";
 import type {
@@ -96,8 +97,24 @@ export function SegmentsSection({ contactId }: { contactId: number }) {
       unwrap(api.GET("/api/v1/contacts/{contact_id}/segments", { params: { path: { contact_id: contactId } } })),
   });
   const columns: TableColumnsType<ContactSegment> = [
-    { title: t("profile.segment.name"), dataIndex: "name" },
+    {
+      title: t("profile.segment.name"),
+      dataIndex: "name",
+      render: (name: string, s) => <Link to={`/segments/${s.id}`}>{name}</Link>,
+    },
     { title: t("profile.segment.entered"), dataIndex: "entered_at", render: (v: string) => <DateTime value={v} /> },
+    {
+      title: t("profile.segment.why"),
+      key: "explain",
+      render: (_: unknown, s) => (
+        <Link
+          to={`/segments/${s.id}?tab=explain&contact=${contactId}`}
+          aria-label={t("profile.segment.explain", { name: s.name })}
+        >
+          {t("profile.segment.why")}
+        </Link>
+      ),
+    },
   ];
   return (
     <section aria-labelledby="profile-segments">

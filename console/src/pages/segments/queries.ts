@@ -1,0 +1,36 @@
+import { useQuery } from "@tanstack/react-query";
+import { api, unwrap } from "../../api/client";
+import { useWorkspaceKey } from "../../auth/SessionProvider";
+
+export const segmentsKey = (workspace: number | null) => ["segments", workspace] as const;
+export const segmentKey = (workspace: number | null, id: number) => ["segment", workspace, id] as const;
+export const referenceKey = (workspace: number | null) => ["segment-reference", workspace] as const;
+
+/** Every segment of the workspace (the list is not paginated). */
+export function useSegments() {
+  const workspace = useWorkspaceKey();
+  return useQuery({
+    queryKey: segmentsKey(workspace),
+    queryFn: () => unwrap(api.GET("/api/v1/segments")),
+  });
+}
+
+/** The builder's choices: operators, definition schema, fields, events, tags, segments. */
+export function useSegmentReference() {
+  const workspace = useWorkspaceKey();
+  return useQuery({
+    queryKey: referenceKey(workspace),
+    queryFn: () => unwrap(api.GET("/api/v1/segments/reference")),
+    staleTime: 60_000,
+  });
+}
+
+/** Subscription topics, for subscription conditions (none when they cannot be read). */
+export function useTopics() {
+  const workspace = useWorkspaceKey();
+  return useQuery({
+    queryKey: ["topics", workspace],
+    queryFn: () => unwrap(api.GET("/api/v1/topics")),
+    staleTime: 60_000,
+  });
+}
