@@ -8,6 +8,7 @@ import base64
 import re
 
 import httpx
+from playwright.sync_api import expect
 from sqlalchemy import Engine
 
 from kairos.accounts import service as accounts
@@ -142,3 +143,59 @@ def test_the_console_in_chinese(
     page.get_by_text("Product Viewed").first.wait_for()
     assert console.axe() == []
     console.shot("contact-profile.zh")
+
+
+def test_a_nested_behavioural_segment_built_in_the_builder_counts_as_the_api_does(
+    console: Console, engine: Engine, console_workspace: CreatedWorkspace, live_server: LiveServer
+) -> None:
+    make_user(engine, console_workspace.id, "mia@example.com", "marketer", "Mia Wong")
+    with _api(live_server, console_workspace) as api:
+        for user, views in (("u1", 3), ("u2", 1), ("u3", 3)):
+            assert (
+                api.post("/contacts", json={"external_id": user, "email": f"{user}@example.com"}).status_code
+                == 201
+            )
+            for _ in range(views):
+                _track(live_server, console_workspace, user, "Product Viewed")
+        vip = api.get("/contacts", params={"external_id": "u3"}).json()["data"][0]["id"]
+        assert api.post(f"/contacts/{vip}/tags/vip").status_code == 200
+        expected = {"root": {"type": "all", "conditions": [
+            {"type": "performed", "event": "Product Viewed", "count": {"op": ">=", "value": 2},
+             "window": {"last": {"amount": 7, "unit": "days"}}},
+            {"type": "not", "condition": {"type": "tag", "tag": "vip"}},
+        ]}}  # fmt: skip
+        by_api = api.post("/segments/preview", json={"definition": expected}).json()["count"]
+    assert by_api == 1  # u1: viewed 3 times, no tag
+
+    console.sign_in("mia@example.com")
+    page = console.open("/segments/new")
+    page.get_by_label("Name", exact=True).fill("Engaged, not VIP")
+    page.get_by_role("button", name="Add condition", exact=True).click()
+    page.get_by_role("menuitem", name="Performed an event").click()
+    page.get_by_label("Condition 1: event").fill("Product Viewed")
+    page.get_by_label("Condition 1: number of times").fill("2")
+    page.get_by_role("button", name="Add condition", exact=True).click()
+    page.get_by_role("menuitem", name="Not (exclude)").click()
+    page.get_by_label("Condition 2.1: type").click()  # a "not" holds one condition: make it a tag
+    page.get_by_role("option", name="Tag", exact=True).click()
+    page.get_by_label("Condition 2.1: tag").fill("vip")
+    count = page.locator(".preview-number")
+    count.wait_for()
+    expect(count).to_have_text("1", timeout=15_000)  # after the debounce, the live count
+    assert count.inner_text() == str(by_api)
+    assert console.axe() == []
+    console.shot("segment-builder.en")
+    page.get_by_role("button", name="Create segment").click()
+    page.wait_for_url(re.compile(r"/segments/\d+"))
+    with _api(live_server, console_workspace) as api:
+        [saved] = api.get("/segments").json()["data"]
+    assert saved["name"] == "Engaged, not VIP"
+    root = saved["definition"]["root"]
+    assert [c["type"] for c in root["conditions"]] == ["performed", "not"]
+    performed, excluded = root["conditions"]
+    assert (performed["event"], performed["count"]["op"], performed["count"]["value"]) == (
+        "Product Viewed",
+        ">=",
+        2,
+    )
+    assert excluded["condition"]["tag"] == "vip" and excluded["condition"].get("present", True) is True
