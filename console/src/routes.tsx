@@ -12,6 +12,9 @@ const SegmentsPage = lazy(() => import("./pages/segments/SegmentsPage"));
 const SegmentPage = lazy(() => import("./pages/segments/SegmentPage"));
 const ComputedTraitsPage = lazy(() => import("./pages/computedTraits/ComputedTraitsPage"));
 const TagRulesPage = lazy(() => import("./pages/tagRules/TagRulesPage"));
+const UsersPage = lazy(() => import("./pages/settings/UsersPage"));
+const KeysPage = lazy(() => import("./pages/settings/KeysPage"));
+const AuditLogPage = lazy(() => import("./pages/settings/AuditLogPage"));
 const NotFoundPage = lazy(() => import("./pages/NotFoundPage"));
 
 export function AppRoutes() {
@@ -35,6 +38,9 @@ export function AppRoutes() {
           <Route path="segments/:id" element={<SegmentPage />} />
           <Route path="computed-traits" element={<ComputedTraitsPage />} />
           <Route path="tag-rules" element={<TagRulesPage />} />
+          <Route path="settings/users" element={<UsersPage />} />
+          <Route path="settings/keys" element={<KeysPage />} />
+          <Route path="settings/audit-log" element={<AuditLogPage />} />
           <Route path="*" element={<NotFoundPage />} />
         </Route>
       </Routes>

@@ -175,6 +175,9 @@ def test_an_api_key_with_a_role_is_held_to_it(api: Api, client: TestClient) -> N
     assert r.status_code == 403
     listed = {k["id"]: k for k in api.get("/keys").json()["data"]}
     assert listed[created["id"]]["last_used_at"] is not None and "key" not in listed[created["id"]]
+    [issued] = api.get("/audit-log", params={"object_type": "keys"}).json()["data"]
+    assert issued["changes"]["role"] == [None, "analyst"]
+    assert created["key"] not in str(issued) and created["key"][10:] not in str(issued)  # shown once only
 
 
 def test_a_user_in_several_workspaces_names_one(

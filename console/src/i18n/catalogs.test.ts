@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { audiencesCatalogs } from "./audiences";
+import { settingsCatalogs } from "./settings";
 import { catalogs, languageFromBrowser, translate, type Language } from "./catalogs";
 
 const languages = Object.keys(catalogs) as Language[];
@@ -34,7 +35,10 @@ describe("catalogs", () => {
   });
 
   // Feature catalogs (loaded with their pages) follow the same rules, and add no core key.
-  describe.each([["audiences", audiencesCatalogs]] as const)("the %s catalog", (_, feature) => {
+  describe.each([
+    ["audiences", audiencesCatalogs],
+    ["settings", settingsCatalogs],
+  ] as const)("the %s catalog", (_, feature) => {
     const featureLanguages = Object.keys(feature) as Language[];
 
     it("has every language of the core catalogs", () => {
@@ -58,6 +62,11 @@ describe("catalogs", () => {
       expect(translate("zh-CN", "segments.title")).toBe("细分");
       expect(translate("en", "builder.condition", { n: "1.2" })).toBe("Condition 1.2");
     });
+  });
+
+  it("registers the settings catalog", () => {
+    expect(translate("zh-CN", "audit.title")).toBe("审计日志");
+    expect(translate("en", "users.passwordShort", { n: 12 })).toBe("At least 12 characters");
   });
 
   it("fills placeholders", () => {

@@ -1,4 +1,5 @@
 import type { AudiencesKey } from "./audiences.en";
+import type { SettingsKey } from "./settings.en";
 import { en, type Catalog, type MessageKey as CoreKey } from "./en";
 import { zhCN } from "./zh-CN";
 
@@ -11,7 +12,7 @@ export type { Catalog };
  * Only the feature's own pages may use its keys. The import above is of a type only: the
  * feature's strings stay out of the entry chunk.
  */
-export type MessageKey = CoreKey | AudiencesKey;
+export type MessageKey = CoreKey | AudiencesKey | SettingsKey;
 
 export const LANGUAGES: { code: Language; label: string }[] = [
   { code: "en", label: "English" },

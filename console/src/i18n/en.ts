@@ -14,6 +14,10 @@ export const en = {
   "nav.segments": "Segments",
   "nav.computedTraits": "Computed traits",
   "nav.tagRules": "Tag rules",
+  "nav.settings": "Settings",
+  "nav.users": "Users and roles",
+  "nav.keys": "API keys",
+  "nav.auditLog": "Audit log",
 
   "common.retry": "Try again",
   "common.none": "—",

@@ -13,6 +13,10 @@ export const zhCN: Catalog = {
   "nav.segments": "细分",
   "nav.computedTraits": "计算属性",
   "nav.tagRules": "标签规则",
+  "nav.settings": "设置",
+  "nav.users": "用户与角色",
+  "nav.keys": "API 密钥",
+  "nav.auditLog": "审计日志",
 
   "common.retry": "重试",
   "common.none": "—",

@@ -2,40 +2,61 @@ import { Suspense, useState, type ReactNode } from "react";
 import { Alert, Button, Dropdown, Layout, Menu, Space, Spin, Tag, type MenuProps } from "antd";
 import {
   ApartmentOutlined,
+  AuditOutlined,
   DownOutlined,
   FunctionOutlined,
+  KeyOutlined,
   LogoutOutlined,
   MenuFoldOutlined,
   MenuUnfoldOutlined,
   TagsOutlined,
   TeamOutlined,
   UserOutlined,
+  UserSwitchOutlined,
 } from "@ant-design/icons";
 import { Outlet, useLocation, useNavigate } from "react-router";
-import { signOut, signOutEverywhere } from "../api/session";
+import { signOut, signOutEverywhere, type Role } from "../api/session";
 import { setCsrfToken } from "../api/state";
 import { useSession } from "../auth/SessionProvider";
 import { useI18n, type MessageKey } from "../i18n";
 import { LanguageSwitcher } from "../components/LanguageSwitcher";
 import { ErrorBoundary } from "../components/ErrorBoundary";
 
-/** The menu: only pages that exist. Next: dashboard, reports, settings. */
-export const NAV_ITEMS: { path: string; label: MessageKey; icon: ReactNode; group: MessageKey }[] = [
+/**
+ * The menu: only pages that exist. Next: dashboard, reports. `roles`: shown only to those
+ * roles (the server refuses the others anyway); no `roles`: everyone.
+ */
+export const NAV_ITEMS: { path: string; label: MessageKey; icon: ReactNode; group: MessageKey; roles?: Role[] }[] = [
   { path: "/contacts", label: "nav.contacts", icon: <TeamOutlined />, group: "nav.audiences" },
   { path: "/segments", label: "nav.segments", icon: <ApartmentOutlined />, group: "nav.audiences" },
   { path: "/computed-traits", label: "nav.computedTraits", icon: <FunctionOutlined />, group: "nav.audiences" },
   { path: "/tag-rules", label: "nav.tagRules", icon: <TagsOutlined />, group: "nav.audiences" },
+  { path: "/settings/users", label: "nav.users", icon: <UserSwitchOutlined />, group: "nav.settings", roles: ["admin"] },
+  { path: "/settings/keys", label: "nav.keys", icon: <KeyOutlined />, group: "nav.settings", roles: ["admin"] },
+  {
+    path: "/settings/audit-log",
+    label: "nav.auditLog",
+    icon: <AuditOutlined />,
+    group: "nav.settings",
+    roles: ["admin", "analyst"],
+  },
 ];
 
+/** The menu items a role sees. */
+export function navItemsFor(role: Role | undefined) {
+  return NAV_ITEMS.filter((i) => !i.roles || (role !== undefined && i.roles.includes(role)));
+}
+
 /** The menu's items, in their groups (a group's title is hidden while the menu is collapsed). */
-function navMenuItems(t: (key: MessageKey) => string): MenuProps["items"] {
+function navMenuItems(t: (key: MessageKey) => string, role: Role | undefined): MenuProps["items"] {
+  const items = navItemsFor(role);
   const groups: MessageKey[] = [];
-  for (const item of NAV_ITEMS) if (!groups.includes(item.group)) groups.push(item.group);
+  for (const item of items) if (!groups.includes(item.group)) groups.push(item.group);
   return groups.map((group) => ({
     type: "group" as const,
     key: group,
     label: t(group),
-    children: NAV_ITEMS.filter((i) => i.group === group).map((i) => ({ key: i.path, icon: i.icon, label: t(i.label) })),
+    children: items.filter((i) => i.group === group).map((i) => ({ key: i.path, icon: i.icon, label: t(i.label) })),
   }));
 }
 
@@ -158,7 +179,7 @@ export function AppShell() {
             mode="inline"
             selectedKeys={selectedNav(location.pathname)}
             onClick={({ key }) => navigate(key)}
-            items={navMenuItems(t)}
+            items={navMenuItems(t, workspace?.role)}
           />
         </nav>
       </Layout.Sider>

@@ -41,6 +41,8 @@ PREFIX = "/api/v1"
 UNAUDITED = ("/api/v1/session", "/api/v1/setup")
 #: objects whose field values are personal data: never kept for their erasure
 PERSONAL = "contacts"
+#: secrets a creation answers once (an issued key), never written to the log
+SHOWN_ONCE = {"keys": "key"}
 
 
 class AuditTrail:
@@ -97,6 +99,8 @@ class AuditTrail:
         elif scope["method"] == "POST":  # a creation: the answer is the new object
             created = _json(body)
             after = created if isinstance(created, dict) else None
+            if after is not None and object_type in SHOWN_ONCE:
+                after = {k: v for k, v in after.items() if k != SHOWN_ONCE[object_type]}
             object_id = str(after["id"]) if after and "id" in after else None
         else:  # e.g. DELETE /keys/3, which has no GET of its own
             after = None
