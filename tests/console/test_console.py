@@ -199,3 +199,27 @@ def test_a_nested_behavioural_segment_built_in_the_builder_counts_as_the_api_doe
         2,
     )
     assert excluded["condition"]["tag"] == "vip" and excluded["condition"].get("present", True) is True
+
+
+def test_the_audit_log_shows_the_changes_made_in_the_console(
+    console: Console, engine: Engine, console_workspace: CreatedWorkspace, live_server: LiveServer
+) -> None:
+    make_user(engine, console_workspace.id, "ada@example.com", "admin", "Ada Admin")
+    with _api(live_server, console_workspace) as api:
+        contact = api.post("/contacts", json={"external_id": "u1", "email": "x@example.com"}).json()
+    console.sign_in("ada@example.com")
+    page = console.open(f"/contacts/{contact['id']}")
+    page.get_by_label("New tag").fill("gold")
+    page.get_by_role("button", name="Add tag").click()
+    page.get_by_text("Tag “gold” added").wait_for()
+
+    for path, title in (("/settings/users", "Users and roles"), ("/settings/keys", "API keys")):
+        console.open(path).get_by_role("heading", name=title, level=1).wait_for()
+        assert console.axe() == []
+    page = console.open("/settings/audit-log")
+    page.get_by_role("heading", name="Audit log", level=1).wait_for()
+    row = page.get_by_role("row").filter(has_text="POST /contacts/{contact_id}/tags/{tag}")
+    expect(row).to_contain_text("Ada Admin")
+    expect(row).to_contain_text(str(contact["id"]))
+    assert console.axe() == []
+    console.shot("audit-log.en")

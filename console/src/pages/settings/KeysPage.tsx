@@ -225,7 +225,7 @@ export default function KeysPage() {
     {
       title: t("keys.col.revoked"),
       dataIndex: "revoked_at",
-      render: (v: string | null) => (v ? <DateTime value={v} /> : <Tag color="green">{t("keys.active")}</Tag>),
+      render: (v: string | null) => (v ? <DateTime value={v} /> : <Tag className="tag-active">{t("keys.active")}</Tag>),
     },
   ];
   if (isAdmin) {
