@@ -20,6 +20,7 @@ DOMAIN = [
     "offers",
     "analytics",
     "forms",
+    "accounts",
 ]
 FORBIDDEN = ("kairos.api", "kairos.worker", "kairos.cli")
 
