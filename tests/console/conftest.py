@@ -31,7 +31,9 @@ AXE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
 BLOCKING = ("serious", "critical")
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running in the main thread while
+# it is open, and later tests call asyncio.run (tests/events/test_durability.py).
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     assert path, "chromium is missing: `make test` installs it (scripts/chromium.sh)"
