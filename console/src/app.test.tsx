@@ -57,14 +57,21 @@ describe("app", () => {
         next: "abc",
       }),
     });
-    renderWithProviders(<AppRoutes />, { path: "/" });
+    renderWithProviders(<AppRoutes />, { path: "/contacts" });
     expect(await screen.findByRole("heading", { level: 1, name: "Contacts" })).toBeTruthy();
     expect(await screen.findByText("ana@example.com")).toBeTruthy();
     expect(screen.getAllByRole("menuitem").map((m) => m.textContent)).toEqual([
+      "Dashboard",
+      "Reports",
       "Contacts",
       "Segments",
       "Computed traits",
       "Tag rules",
+      "Workspace",
+      "Channels",
+      "Consent topics",
+      "Messaging policy",
+      "Attributes",
     ]);
     expect(screen.getByRole("button", { name: "Next page" }).hasAttribute("disabled")).toBe(false);
     expect(screen.getByRole("button", { name: "Previous page" }).hasAttribute("disabled")).toBe(true);

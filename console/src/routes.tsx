@@ -15,6 +15,13 @@ const TagRulesPage = lazy(() => import("./pages/tagRules/TagRulesPage"));
 const UsersPage = lazy(() => import("./pages/settings/UsersPage"));
 const KeysPage = lazy(() => import("./pages/settings/KeysPage"));
 const AuditLogPage = lazy(() => import("./pages/settings/AuditLogPage"));
+const DashboardPage = lazy(() => import("./pages/dashboard/DashboardPage"));
+const ReportsPage = lazy(() => import("./pages/reports/ReportsPage"));
+const WorkspacePage = lazy(() => import("./pages/settings/WorkspacePage"));
+const ChannelsPage = lazy(() => import("./pages/settings/ChannelsPage"));
+const TopicsPage = lazy(() => import("./pages/settings/TopicsPage"));
+const MessagingPolicyPage = lazy(() => import("./pages/settings/MessagingPolicyPage"));
+const AttributesPage = lazy(() => import("./pages/settings/AttributesPage"));
 const NotFoundPage = lazy(() => import("./pages/NotFoundPage"));
 
 export function AppRoutes() {
@@ -30,7 +37,9 @@ export function AppRoutes() {
             </RequireSession>
           }
         >
-          <Route index element={<Navigate to="/contacts" replace />} />
+          <Route index element={<Navigate to="/dashboard" replace />} />
+          <Route path="dashboard" element={<DashboardPage />} />
+          <Route path="reports/*" element={<ReportsPage />} />
           <Route path="contacts" element={<ContactsPage />} />
           <Route path="contacts/:id" element={<ContactProfilePage />} />
           <Route path="segments" element={<SegmentsPage />} />
@@ -38,6 +47,11 @@ export function AppRoutes() {
           <Route path="segments/:id" element={<SegmentPage />} />
           <Route path="computed-traits" element={<ComputedTraitsPage />} />
           <Route path="tag-rules" element={<TagRulesPage />} />
+          <Route path="settings/workspace" element={<WorkspacePage />} />
+          <Route path="settings/channels" element={<ChannelsPage />} />
+          <Route path="settings/topics" element={<TopicsPage />} />
+          <Route path="settings/messaging" element={<MessagingPolicyPage />} />
+          <Route path="settings/attributes" element={<AttributesPage />} />
           <Route path="settings/users" element={<UsersPage />} />
           <Route path="settings/keys" element={<KeysPage />} />
           <Route path="settings/audit-log" element={<AuditLogPage />} />

@@ -69,7 +69,7 @@ class Console:
         page.get_by_label("Email").fill(email)
         page.get_by_label("Password").fill(password)
         page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/contacts**")
+        page.wait_for_url("**/dashboard**")
 
     def shot(self, name: str) -> Path:
         path = self.shots / f"{name}.png"

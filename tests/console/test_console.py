@@ -43,8 +43,8 @@ def test_the_first_admin_sets_up_kairos_in_the_browser(
     assert console.axe() == []
     console.shot("setup.en")
     page.get_by_role("button", name="Create administrator").click()
-    page.wait_for_url("**/contacts**")
-    page.get_by_role("heading", name="Contacts", level=1).wait_for()
+    page.wait_for_url("**/dashboard**")
+    page.get_by_role("heading", name="Dashboard", level=1).wait_for()
     assert console.axe() == []
 
     page.get_by_role("button", name=re.compile("Mei Chen")).click()
@@ -53,7 +53,7 @@ def test_the_first_admin_sets_up_kairos_in_the_browser(
     assert console.axe() == []
     console.shot("login.en")
     console.sign_in("mei@example.com")
-    page.get_by_role("heading", name="Contacts", level=1).wait_for()
+    page.get_by_role("heading", name="Dashboard", level=1).wait_for()
 
 
 def test_a_marketer_finds_a_contact_and_sees_an_event_ingested_a_moment_ago(
@@ -66,7 +66,7 @@ def test_a_marketer_finds_a_contact_and_sees_an_event_ingested_a_moment_ago(
             assert api.post("/contacts", json=body).status_code == 201
         _track(live_server, console_workspace, "u1", "Product Viewed", product="A")
     console.sign_in("mia@example.com")
-    page = console.page
+    page = console.open("/contacts")
     page.get_by_role("cell", name="shopper2@example.com").wait_for()
     console.shot("contacts.en")
     page.get_by_label("Search contacts").fill("shopper1@example.com")
@@ -135,9 +135,11 @@ def test_the_console_in_chinese(
     page.get_by_label("邮箱").fill("li@example.com")
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name=re.compile(r"^登\s*录$")).click()  # antd spaces two-character labels
-    page.get_by_role("heading", name="联系人", level=1).wait_for()
+    page.get_by_role("heading", name="仪表盘", level=1).wait_for()
     page.get_by_role("navigation").get_by_text("联系人").wait_for()
     assert console.axe() == []
+    console.open("/contacts")
+    page.get_by_role("heading", name="联系人", level=1).wait_for()
     console.shot("contacts.zh")
     console.open(f"/contacts/{contact['id']}")
     page.get_by_text("Product Viewed").first.wait_for()

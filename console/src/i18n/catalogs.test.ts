@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { audiencesCatalogs } from "./audiences";
 import { settingsCatalogs } from "./settings";
+import { analyticsCatalogs } from "./analytics";
 import { catalogs, languageFromBrowser, translate, type Language } from "./catalogs";
 
 const languages = Object.keys(catalogs) as Language[];
@@ -38,6 +39,7 @@ describe("catalogs", () => {
   describe.each([
     ["audiences", audiencesCatalogs],
     ["settings", settingsCatalogs],
+    ["analytics", analyticsCatalogs],
   ] as const)("the %s catalog", (_, feature) => {
     const featureLanguages = Object.keys(feature) as Language[];
 

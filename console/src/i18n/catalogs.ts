@@ -1,3 +1,4 @@
+import type { AnalyticsKey } from "./analytics.en";
 import type { AudiencesKey } from "./audiences.en";
 import type { SettingsKey } from "./settings.en";
 import { en, type Catalog, type MessageKey as CoreKey } from "./en";
@@ -12,7 +13,7 @@ export type { Catalog };
  * Only the feature's own pages may use its keys. The import above is of a type only: the
  * feature's strings stay out of the entry chunk.
  */
-export type MessageKey = CoreKey | AudiencesKey | SettingsKey;
+export type MessageKey = CoreKey | AudiencesKey | SettingsKey | AnalyticsKey;
 
 export const LANGUAGES: { code: Language; label: string }[] = [
   { code: "en", label: "English" },

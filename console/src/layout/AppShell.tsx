@@ -3,6 +3,13 @@ import { Alert, Button, Dropdown, Layout, Menu, Space, Spin, Tag, type MenuProps
 import {
   ApartmentOutlined,
   AuditOutlined,
+  BarChartOutlined,
+  ClockCircleOutlined,
+  DashboardOutlined,
+  NotificationOutlined,
+  ProfileOutlined,
+  SendOutlined,
+  SettingOutlined,
   DownOutlined,
   FunctionOutlined,
   KeyOutlined,
@@ -23,14 +30,21 @@ import { LanguageSwitcher } from "../components/LanguageSwitcher";
 import { ErrorBoundary } from "../components/ErrorBoundary";
 
 /**
- * The menu: only pages that exist. Next: dashboard, reports. `roles`: shown only to those
+ * The menu: only pages that exist. `roles`: shown only to those
  * roles (the server refuses the others anyway); no `roles`: everyone.
  */
 export const NAV_ITEMS: { path: string; label: MessageKey; icon: ReactNode; group: MessageKey; roles?: Role[] }[] = [
+  { path: "/dashboard", label: "nav.dashboard", icon: <DashboardOutlined />, group: "nav.analytics" },
+  { path: "/reports", label: "nav.reports", icon: <BarChartOutlined />, group: "nav.analytics" },
   { path: "/contacts", label: "nav.contacts", icon: <TeamOutlined />, group: "nav.audiences" },
   { path: "/segments", label: "nav.segments", icon: <ApartmentOutlined />, group: "nav.audiences" },
   { path: "/computed-traits", label: "nav.computedTraits", icon: <FunctionOutlined />, group: "nav.audiences" },
   { path: "/tag-rules", label: "nav.tagRules", icon: <TagsOutlined />, group: "nav.audiences" },
+  { path: "/settings/workspace", label: "nav.workspace", icon: <SettingOutlined />, group: "nav.settings" },
+  { path: "/settings/channels", label: "nav.channels", icon: <SendOutlined />, group: "nav.settings" },
+  { path: "/settings/topics", label: "nav.topics", icon: <NotificationOutlined />, group: "nav.settings" },
+  { path: "/settings/messaging", label: "nav.messaging", icon: <ClockCircleOutlined />, group: "nav.settings" },
+  { path: "/settings/attributes", label: "nav.attributes", icon: <ProfileOutlined />, group: "nav.settings" },
   { path: "/settings/users", label: "nav.users", icon: <UserSwitchOutlined />, group: "nav.settings", roles: ["admin"] },
   { path: "/settings/keys", label: "nav.keys", icon: <KeyOutlined />, group: "nav.settings", roles: ["admin"] },
   {
@@ -94,7 +108,7 @@ function WorkspaceSwitcher() {
           onClick: ({ key }) => {
             if (Number(key) === workspace.id) return;
             selectWorkspace(Number(key));
-            navigate("/contacts");
+            navigate("/");
           },
         }}
       >

@@ -13,7 +13,7 @@ export default function NotFoundPage() {
         status="404"
         subTitle={t("errors.notFoundHint")}
         extra={
-          <Button type="primary" onClick={() => navigate("/contacts")}>
+          <Button type="primary" onClick={() => navigate("/")}>
             {t("errors.backHome")}
           </Button>
         }

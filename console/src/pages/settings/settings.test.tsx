@@ -9,14 +9,21 @@ import { renderWithProviders, sessionFor } from "../../test/render";
 const SECRET = "kai_api_9f8e7d6c5b4a39281706f5e4d3c2b1a0";
 
 describe("settings menu", () => {
-  it("shows users and keys to admins only, the audit log to admins and analysts", () => {
+  it("shows users and keys to admins only, the audit log to admins and analysts, the rest to all", () => {
     const paths = (role: "admin" | "marketer" | "analyst") =>
       navItemsFor(role)
         .map((i) => i.path)
         .filter((p) => p.startsWith("/settings"));
-    expect(paths("admin")).toEqual(["/settings/users", "/settings/keys", "/settings/audit-log"]);
-    expect(paths("analyst")).toEqual(["/settings/audit-log"]);
-    expect(paths("marketer")).toEqual([]);
+    const everyone = [
+      "/settings/workspace",
+      "/settings/channels",
+      "/settings/topics",
+      "/settings/messaging",
+      "/settings/attributes",
+    ];
+    expect(paths("admin")).toEqual([...everyone, "/settings/users", "/settings/keys", "/settings/audit-log"]);
+    expect(paths("analyst")).toEqual([...everyone, "/settings/audit-log"]);
+    expect(paths("marketer")).toEqual(everyone);
   });
 });
 
