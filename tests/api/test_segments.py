@@ -57,7 +57,9 @@ def test_segment_lifecycle(api: Api, engine: Engine, workspace: CreatedWorkspace
     assert [m["external_id"] for m in first["data"] + second["data"]] == ["ann", "cy"]
 
     ann = first["data"][0]["id"]
-    assert [s["name"] for s in api.get(f"/contacts/{ann}/segments").json()["data"]] == ["Big spenders"]
+    assert [(s["name"], s["kind"]) for s in api.get(f"/contacts/{ann}/segments").json()["data"]] == [
+        ("Big spenders", "dynamic")
+    ]
 
     changed = {
         **BIG_SPENDERS,

@@ -9,6 +9,8 @@ export const audiencesEn = {
   "segments.col.name": "Name",
   "segments.col.kind": "Type",
   "segments.col.members": "Members",
+  "segments.col.trend": "Last {days} days",
+  "segments.trendLabel": "Members {days} days ago: {from}; now: {to}",
   "segments.col.updated": "Updated",
   "segments.kind.dynamic": "Dynamic",
   "segments.kind.static": "Static list",

@@ -8,6 +8,8 @@ export const audiencesZhCN: Record<AudiencesKey, string> = {
   "segments.col.name": "名称",
   "segments.col.kind": "类型",
   "segments.col.members": "成员数",
+  "segments.col.trend": "近 {days} 天趋势",
+  "segments.trendLabel": "{days} 天前成员数：{from}；现在：{to}",
   "segments.col.updated": "更新时间",
   "segments.kind.dynamic": "动态细分",
   "segments.kind.static": "静态列表",

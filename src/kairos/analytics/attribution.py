@@ -13,7 +13,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Connection,
     Float,
@@ -24,7 +23,6 @@ from sqlalchemy import (
     func,
     literal,
     select,
-    type_coerce,
 )
 
 from kairos.clock import ensure_utc
@@ -76,14 +74,6 @@ def check_model(model: str) -> str:
     if model not in MODELS:
         raise InvalidInput(f"model must be one of {', '.join(MODELS)}", code="invalid_model")
     return model
-
-
-def day_number(col: Any, dialect: str) -> ColumnElement[int]:
-    """The UTC day of an instant column as whole days since 1970-01-01 (``epoch_day``):
-    far cheaper to group by than a formatted date."""
-    if dialect == "sqlite":
-        return type_coerce(col, BigInteger) // 86_400_000_000
-    return cast(func.floor(func.extract("epoch", col) / 86_400), BigInteger)
 
 
 def epoch_day(number: int) -> str:

@@ -22,13 +22,13 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, false, func, literal, select, text
 
-from kairos.analytics.attribution import EPOCH, check_range, credits, day_number, parse_goal
+from kairos.analytics.attribution import EPOCH, check_range, credits, parse_goal
 from kairos.analytics.reports import Scope, _money, _valued
 from kairos.analytics.tables import event_day_count
 from kairos.campaigns.tables import broadcast
 from kairos.clock import ensure_utc
 from kairos.contacts.tables import contact
-from kairos.db.dialect import shifted
+from kairos.db.dialect import day_number, shifted
 from kairos.db.types import UTCDateTime
 from kairos.errors import InvalidInput
 from kairos.journeys.tables import journey

@@ -21,7 +21,6 @@ from kairos.analytics.attribution import (
     check_range,
     credits,
     currency_of,
-    day_number,
     epoch_day,
     funnel,
     parse_goal,
@@ -31,6 +30,7 @@ from kairos.analytics.attribution import (
 __all__ = ["broadcast_report", "campaign_report", "funnel", "journey_report", "timeseries"]
 from kairos.analytics.currency import Rates, check_currency, normal
 from kairos.campaigns.tables import broadcast, broadcast_recipient, campaign
+from kairos.db.dialect import day_number
 from kairos.errors import InvalidInput, NotFound
 from kairos.events.tables import event
 from kairos.journeys.splits import experiments as split_experiments

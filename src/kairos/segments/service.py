@@ -274,7 +274,7 @@ def list_members(
 
 def segments_of(conn: Connection, workspace_id: int, contact_id: int) -> list[dict[str, Any]]:
     rows = conn.execute(
-        select(segment.c.id, segment.c.name, segment_membership.c.entered_at)
+        select(segment.c.id, segment.c.name, segment.c.kind, segment_membership.c.entered_at)
         .join(segment_membership, segment_membership.c.segment_id == segment.c.id)
         .where(segment_membership.c.contact_id == contact_id, segment.c.workspace_id == workspace_id)
         .order_by(segment.c.name)

@@ -8,7 +8,10 @@ import { DateTime } from "../../components/DateTime";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { PageTitle } from "../../components/PageTitle";
 import { useI18n } from "../../i18n";
-import { useSegments } from "./queries";
+import { useSegments, useSegmentTrends } from "./queries";
+import { Sparkline } from "../../components/Sparkline";
+
+const TREND_DAYS = 30;
 import "../../i18n/audiences";
 
 export function SegmentKindTag({ kind }: { kind: string }) {
@@ -25,6 +28,11 @@ export default function SegmentsPage() {
   const canEdit = useCanEdit();
   const navigate = useNavigate();
   const query = useSegments();
+  const trends = useSegmentTrends(TREND_DAYS);
+  const trendOf = useMemo(
+    () => new Map((trends.data?.segments ?? []).map((s) => [s.segment_id, s.members])),
+    [trends.data],
+  );
   const [search, setSearch] = useState("");
   const number = new Intl.NumberFormat(lang);
 
@@ -53,6 +61,29 @@ export default function SegmentsPage() {
       align: "right",
       sorter: (a, b) => a.member_count - b.member_count,
       render: (n: number) => number.format(n),
+    },
+    {
+      title: t("segments.col.trend", { days: TREND_DAYS }),
+      key: "trend",
+      render: (_: unknown, s) => {
+        const members = trendOf.get(s.id);
+        if (!members || members.length === 0) return null;
+        const first = members[0] ?? 0;
+        const last = members[members.length - 1] ?? 0;
+        const change = last - first;
+        const signed = new Intl.NumberFormat(lang, { signDisplay: "exceptZero" }).format(change);
+        return (
+          <span className="segment-trend">
+            <Sparkline
+              values={members}
+              label={t("segments.trendLabel", { days: TREND_DAYS, from: number.format(first), to: number.format(last) })}
+            />
+            <span className={change > 0 ? "trend-up" : change < 0 ? "trend-down" : "text-secondary"} aria-hidden="true">
+              {signed}
+            </span>
+          </span>
+        );
+      },
     },
     {
       title: t("segments.col.updated"),

@@ -15,6 +15,16 @@ export function useSegments() {
   });
 }
 
+/** Members per day over the last `days` days of every segment of the workspace. */
+export function useSegmentTrends(days: number) {
+  const workspace = useWorkspaceKey();
+  return useQuery({
+    queryKey: ["segment-trends", workspace, days],
+    queryFn: () => unwrap(api.GET("/api/v1/segments/trends", { params: { query: { days } } })),
+    staleTime: 60_000,
+  });
+}
+
 /** The builder's choices: operators, definition schema, fields, events, tags, segments. */
 export function useSegmentReference() {
   const workspace = useWorkspaceKey();

@@ -29,7 +29,7 @@ from kairos.api.schemas import (
 from kairos.api.transactions import idempotent_create
 from kairos.contacts.service import live_contact_id
 from kairos.db.engine import reading
-from kairos.segments import lists, service
+from kairos.segments import lists, service, trend
 from kairos.segments.reference import builder_reference
 
 
@@ -103,6 +103,35 @@ def segment_builder_reference(state: StateDep, ws: WorkspaceDep) -> dict[str, An
     types, and the workspace's event names, tags and segments (at most 1,000 each)."""
     with reading(state.engine) as conn:
         return builder_reference(conn, ws.id)
+
+
+class SegmentTrendRead(BaseModel):
+    segment_id: int
+    members: list[int] = Field(description="Members at the end of each day (today: now)")
+    entered: list[int] = Field(description="Contacts who entered during each day")
+    exited: list[int] = Field(description="Contacts who left during each day")
+
+
+class SegmentTrends(BaseModel):
+    days: list[str] = Field(description="The UTC days, oldest first (ISO dates); the last is today")
+    as_of: datetime
+    segments: list[SegmentTrendRead]
+
+
+@router.get("/segments/trends", response_model=SegmentTrends)
+def segment_trends(
+    state: StateDep,
+    ws: WorkspaceDep,
+    days: Annotated[int, Query(ge=1, le=trend.MAX_DAYS, description="How many UTC days, up to today")] = 30,
+    segment_id: Annotated[
+        list[int] | None, Query(description="Only these segments (repeat the parameter); default: all")
+    ] = None,
+) -> dict[str, Any]:
+    """Each segment's membership over the last `days` UTC days: members at the end of each
+    day, entries and exits during it — read from the entry and exit log, so the figures are
+    those of the contacts still in the workspace (an erased contact's history goes with it)."""
+    with reading(state.engine) as conn:
+        return trend.membership_trend(conn, ws.id, state.now(ws), days, segment_id)
 
 
 @router.get("/segments/{segment_id}", response_model=SegmentRead)
