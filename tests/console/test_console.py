@@ -225,3 +225,51 @@ def test_the_audit_log_shows_the_changes_made_in_the_console(
     expect(row).to_contain_text(str(contact["id"]))
     assert console.axe() == []
     console.shot("audit-log.en")
+
+
+def test_sign_in_and_the_segment_builder_work_by_keyboard(
+    console: Console, engine: Engine, console_workspace: CreatedWorkspace, live_server: LiveServer
+) -> None:
+    make_user(engine, console_workspace.id, "kim@example.com", "marketer", "Kim Park")
+    with _api(live_server, console_workspace) as api:
+        for user in ("k1", "k2"):
+            assert api.post("/contacts", json={"external_id": user, "email": f"{user}@example.com"}).status_code == 201
+    _track(live_server, console_workspace, "k1", "Signed Up")
+    page = console.open("/login")
+    keys = page.keyboard
+    page.get_by_label("Email").focus()
+    keys.type("kim@example.com")
+    keys.press("Tab")
+    keys.type(PASSWORD)
+    keys.press("Enter")
+    page.wait_for_url("**/dashboard**")
+
+    page = console.open("/segments/new")
+    page.get_by_label("Name", exact=True).focus()
+    keys.type("Signed up")
+    # from the name field, Tab reaches "Add condition" (the description field comes between)
+    for _ in range(10):
+        keys.press("Tab")
+        if page.evaluate("document.activeElement.textContent") == "Add condition":
+            break
+    else:
+        raise AssertionError("Tab never reached the Add condition button")
+    keys.press("Enter")
+    performed = page.get_by_role("menuitem", name="Performed an event")
+    performed.wait_for()
+    while page.evaluate("document.activeElement.textContent") != "Performed an event":
+        keys.press("ArrowDown")
+    keys.press("Enter")
+    event = page.get_by_label("Condition 1: event")
+    expect(event).to_be_visible()
+    event.focus()
+    keys.type("Signed Up")
+    count = page.locator(".preview-number")
+    expect(count).to_have_text("1", timeout=15_000)
+    page.get_by_role("button", name="Create segment").focus()
+    keys.press("Enter")
+    page.wait_for_url(re.compile(r"/segments/\d+"))
+    with _api(live_server, console_workspace) as api:
+        [saved] = api.get("/segments").json()["data"]
+    assert saved["name"] == "Signed up"
+    assert saved["definition"]["root"]["conditions"][0]["event"] == "Signed Up"
