@@ -9,10 +9,32 @@ import { DateTime } from "../../components/DateTime";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { useI18n } from "../../i18n";
 import { useLabels } from "./builder/BuilderContext";
+import { windowText } from "./builder/describe";
 import { ContactPicker } from "./ContactPicker";
+import { explainSentence, expectedText, type ExplainNode, type ExplainWords } from "./explainText";
+import { useSegmentReference } from "./queries";
 
-/** A node of the explanation: the definition's node plus `path`, `holds`, `text` and the deciding values. */
-type ExplainNode = Record<string, unknown> & { type?: string; holds?: boolean; text?: string; path?: string };
+/** The words of the explanation sentences in the user's language. */
+function useExplainWords(): ExplainWords {
+  const i18n = useI18n();
+  const labels = useLabels();
+  const reference = useSegmentReference();
+  const number = new Intl.NumberFormat(i18n.lang, { maximumFractionDigits: 4 });
+  return {
+    t: i18n.t,
+    opKey: labels.opKey,
+    unit: labels.unit,
+    fn: labels.fn,
+    channel: labels.channel,
+    field: (name) => {
+      const label = reference.data?.fields.find((f) => f.name === name)?.label;
+      return label ? `${label} (${name})` : name;
+    },
+    window: (window) => windowText(window, i18n),
+    number: (n) => number.format(n),
+    instant: (iso) => i18n.formatDateTime(iso),
+  };
+}
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
 
@@ -40,7 +62,7 @@ function Verdict({ holds }: { holds: boolean }) {
   );
 }
 
-function Deciding({ node }: { node: ExplainNode }) {
+function Deciding({ node, words }: { node: ExplainNode; words: ExplainWords }) {
   const { t } = useI18n();
   const has = (key: string) => key in node;
   const items: { key: string; label: string; value: ReactNode }[] = [];
@@ -58,7 +80,11 @@ function Deciding({ node }: { node: ExplainNode }) {
     });
   }
   if (has("actual")) items.push({ key: "actual", label: t("explain.actual"), value: <Value value={node.actual} /> });
-  if (has("expected")) items.push({ key: "expected", label: t("explain.expected"), value: <Value value={node.expected} /> });
+  if (has("expected")) {
+    // the server's words are English: an operator's are said again in the user's language
+    const expected = typeof node.operator === "string" ? expectedText(node.operator, node.value, words) : node.expected;
+    items.push({ key: "expected", label: t("explain.expected"), value: <Value value={expected} /> });
+  }
   if (has("window_start") || has("window_end")) {
     items.push({
       key: "window",
@@ -84,8 +110,9 @@ function Deciding({ node }: { node: ExplainNode }) {
   );
 }
 
-function ExplainTree({ node }: { node: ExplainNode }) {
+function ExplainTree({ node, words }: { node: ExplainNode; words: ExplainWords }) {
   const labels = useLabels();
+  const sentence = explainSentence(node, words);
   const children = Array.isArray(node.conditions)
     ? (node.conditions as ExplainNode[])
     : typeof node.condition === "object" && node.condition !== null
@@ -96,17 +123,19 @@ function ExplainTree({ node }: { node: ExplainNode }) {
       <div className="explain-line">
         <Verdict holds={node.holds === true} />
         <strong className="explain-kind">{labels.kind(String(node.type ?? ""))}</strong>
-        {node.text ? (
+        {sentence !== null ? (
+          <span className="explain-text">{sentence}</span>
+        ) : node.text ? (
           <span className="explain-text" lang="en">
             {node.text}
           </span>
         ) : null}
       </div>
-      <Deciding node={node} />
+      <Deciding node={node} words={words} />
       {children.length > 0 ? (
         <ul className="explain-children">
           {children.map((c, i) => (
-            <ExplainTree key={String(c.path ?? i)} node={c} />
+            <ExplainTree key={String(c.path ?? i)} node={c} words={words} />
           ))}
         </ul>
       ) : null}
@@ -117,6 +146,7 @@ function ExplainTree({ node }: { node: ExplainNode }) {
 /** Why a contact is (or is not) in a segment: the tree with each condition's verdict and values. */
 export function ExplainPanel({ segment }: { segment: Segment }) {
   const { t } = useI18n();
+  const words = useExplainWords();
   const workspace = useWorkspaceKey();
   const [params, setParams] = useSearchParams();
   const contactParam = params.get("contact");
@@ -192,7 +222,7 @@ export function ExplainPanel({ segment }: { segment: Segment }) {
                 <Alert type="info" showIcon title={t("explain.catchingUp")} style={{ marginBottom: 12 }} />
               ) : null}
               <ul className="explain-tree" aria-label={t("explain.tree")}>
-                <ExplainTree node={result.root as ExplainNode} />
+                <ExplainTree node={result.root as ExplainNode} words={words} />
               </ul>
             </>
           )}
