@@ -77,3 +77,29 @@ def test_the_workspaces_own_choices_are_offered(api: Api, workspace: Any) -> Non
     assert fields["traits.plan"]["label"] == "Plan" and fields["computed.orders"]["type"] == "number"
     kinds = set(ref["definition_schema"]["$defs"])
     assert {"PerformedCondition", "SequenceCondition", "AggregateCondition", "RandomBucketCondition"} <= kinds
+
+
+def test_an_events_properties_are_offered_commonest_first_with_their_types(api: Api, workspace: Any) -> None:
+    write = {"Authorization": "Basic " + base64.b64encode(f"{workspace.write_key}:".encode()).decode()}
+    batch = [
+        {"type": "track", "userId": "u1", "event": "Order Completed", "messageId": f"m{i}",
+         "properties": {"revenue": 10 + i, "currency": "EUR", **({"coupon": "X"} if i == 0 else {})}}
+        for i in range(3)
+    ] + [
+        {"type": "track", "userId": "u1", "event": "Order Completed", "messageId": "m9",
+         "properties": {"revenue": "n/a"}},
+        {"type": "track", "userId": "u1", "event": "Page Viewed", "messageId": "p1", "properties": {"url": "/"}},
+    ]  # fmt: skip
+    assert api.http.post("/v1/batch", json={"batch": batch}, headers=write).status_code == 200
+    r = api.get("/segments/reference/properties", params={"event": "Order Completed"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["event"] == "Order Completed" and body["sampled"] == 4
+    assert body["properties"] == [
+        {"name": "revenue", "types": ["number", "string"], "seen": 4},
+        {"name": "currency", "types": ["string"], "seen": 3},
+        {"name": "coupon", "types": ["string"], "seen": 1},
+    ]
+    nothing = api.get("/segments/reference/properties", params={"event": "Never Happened"}).json()
+    assert nothing == {"event": "Never Happened", "sampled": 0, "properties": []}
+    assert api.get("/segments/reference/properties").status_code == 422

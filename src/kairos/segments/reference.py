@@ -16,6 +16,7 @@ from sqlalchemy import Connection, bindparam, func, select, text
 
 from kairos.contacts.attributes import list_attributes
 from kairos.contacts.tables import tag
+from kairos.events.tables import event
 from kairos.segments.definition import SegmentDefinition
 from kairos.segments.operators import OPERATORS
 from kairos.segments.tables import computed_trait, segment
@@ -83,3 +84,48 @@ def builder_reference(conn: Connection, workspace_id: int) -> dict[str, Any]:
             )
         ],
     }
+
+
+#: how many of an event's latest occurrences ``event_properties`` reads
+PROPERTY_SAMPLE = 500
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "object" if isinstance(value, dict) else "list" if isinstance(value, list) else "null"
+
+
+def event_properties(conn: Connection, workspace_id: int, name: str) -> dict[str, Any]:
+    """The top-level properties of the latest ``PROPERTY_SAMPLE`` events named ``name`` (a
+    backward walk of ``ix_event_workspace_name_ts``), each with the JSON types seen and how
+    many of the sampled events had it, the commonest first: what a property filter can
+    pick from. Events are untyped, so these are observations, not a schema."""
+    rows = conn.execute(
+        select(event.c.properties)
+        .where(event.c.workspace_id == workspace_id, event.c.name == name)
+        .order_by(event.c.timestamp.desc())
+        .limit(PROPERTY_SAMPLE)
+    ).scalars()
+    seen: dict[str, dict[str, int]] = {}
+    sampled = 0
+    for props in rows:
+        sampled += 1
+        for key, value in (props or {}).items():
+            kinds = seen.setdefault(key, {})
+            kind = _json_type(value)
+            kinds[kind] = kinds.get(kind, 0) + 1
+    properties = [
+        {
+            "name": key,
+            "types": sorted(kinds, key=lambda k: (-kinds[k], k)),
+            "seen": sum(kinds.values()),
+        }
+        for key, kinds in seen.items()
+    ]
+    properties.sort(key=lambda p: (-p["seen"], p["name"]))
+    return {"event": name, "sampled": sampled, "properties": properties}

@@ -95,6 +95,41 @@ const previews = (calls: Recorded[]) =>
   calls.filter((c) => c.method === "POST" && c.url.pathname === "/api/v1/segments/preview");
 
 describe("segment builder", () => {
+  it("offers the properties seen on the chosen event, and compares a numeric one as a number", async () => {
+    const { calls } = server("marketer", {
+      "GET /api/v1/segments/reference/properties": json(200, {
+        event: "Order Completed",
+        sampled: 40,
+        properties: [
+          { name: "revenue", types: ["number"], seen: 40 },
+          { name: "currency", types: ["string"], seen: 38 },
+        ],
+      }),
+    });
+    renderAt("/segments/new");
+    const user = userEvent.setup();
+    await screen.findByLabelText("Name");
+    await addCondition(user, "Add condition", "Performed an event");
+    await user.type(screen.getByLabelText("Condition 1: event"), "Order Completed");
+    await user.click(screen.getByRole("button", { name: "Add property filter to Condition 1" }));
+    const property = screen.getByLabelText("Condition 1, property filter 1: property");
+    await user.click(property);
+    const revenue = await waitFor(() => {
+      const found = [...document.querySelectorAll<HTMLElement>(".ant-select-item-option")].find(
+        (o) => o.textContent === "revenue",
+      );
+      if (!found) throw new Error("revenue is not offered");
+      return found;
+    });
+    await user.click(revenue);
+    expect((property as HTMLInputElement).value).toBe("revenue");
+    expect(
+      (screen.getByLabelText("Condition 1, property filter 1: compare as").closest(".ant-select") as HTMLElement).textContent,
+    ).toBe("number");
+    const asked = calls.find((c) => c.url.pathname === "/api/v1/segments/reference/properties");
+    expect(asked?.url.searchParams.get("event")).toBe("Order Completed");
+  });
+
   it("builds a nested behavioural definition: all → performed ≥ 3 in the last 7 days with a filter, not → a segment", async () => {
     const { calls } = server("marketer", {
       "POST /api/v1/segments": json(201, { ...saved, id: 3 }),

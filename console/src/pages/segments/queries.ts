@@ -35,6 +35,19 @@ export function useSegmentReference() {
   });
 }
 
+/** The properties seen on an event's latest occurrences (none while no event is chosen). */
+export function useEventProperties(event: string | null | undefined) {
+  const workspace = useWorkspaceKey();
+  const name = event?.trim() ?? "";
+  return useQuery({
+    queryKey: ["event-properties", workspace, name],
+    queryFn: () =>
+      unwrap(api.GET("/api/v1/segments/reference/properties", { params: { query: { event: name } } })),
+    enabled: name !== "",
+    staleTime: 60_000,
+  });
+}
+
 /** Subscription topics, for subscription conditions (none when they cannot be read). */
 export function useTopics() {
   const workspace = useWorkspaceKey();

@@ -30,7 +30,7 @@ from kairos.api.transactions import idempotent_create
 from kairos.contacts.service import live_contact_id
 from kairos.db.engine import reading
 from kairos.segments import lists, service, trend
-from kairos.segments.reference import builder_reference
+from kairos.segments.reference import builder_reference, event_properties
 
 
 class OperatorRef(BaseModel):
@@ -116,6 +116,33 @@ class SegmentTrends(BaseModel):
     days: list[str] = Field(description="The UTC days, oldest first (ISO dates); the last is today")
     as_of: datetime
     segments: list[SegmentTrendRead]
+
+
+class EventPropertyRef(BaseModel):
+    name: str
+    types: list[str] = Field(
+        description="JSON types seen (string, number, boolean, object, list, null), commonest first"
+    )
+    seen: int = Field(description="How many of the sampled events had it")
+
+
+class EventProperties(BaseModel):
+    event: str
+    sampled: int = Field(description="How many of the event's latest occurrences were read (at most 500)")
+    properties: list[EventPropertyRef]
+
+
+@router.get("/segments/reference/properties", response_model=EventProperties)
+def event_property_reference(
+    state: StateDep,
+    ws: WorkspaceDep,
+    event: Annotated[str, Query(min_length=1, max_length=200, description="The event name")],
+) -> dict[str, Any]:
+    """The properties a filter on `event` can pick from: the top-level properties of its
+    latest 500 occurrences, with the JSON types seen, the commonest first. Events are
+    untyped: these are observations, not a schema."""
+    with reading(state.engine) as conn:
+        return event_properties(conn, ws.id, event)
 
 
 @router.get("/segments/trends", response_model=SegmentTrends)

@@ -3,7 +3,16 @@ import { DeleteOutlined, DownOutlined, PlusOutlined } from "@ant-design/icons";
 import type { ChannelKind } from "../../../api/types";
 import { useI18n, type MessageKey } from "../../../i18n";
 import { Labelled, useBuilder, useLabels } from "./BuilderContext";
-import { DurationInput, EventInput, JsonInput, OperatorSelect, ValueInput, WhereEditor, WindowInput } from "./inputs";
+import {
+  DurationInput,
+  EventInput,
+  JsonInput,
+  OperatorSelect,
+  PropertyInput,
+  ValueInput,
+  WhereEditor,
+  WindowInput,
+} from "./inputs";
 import {
   changeKind,
   childOf,
@@ -260,6 +269,7 @@ function LeafDetails({ value, onChange, label }: LeafProps) {
       value={value.where as PropertyFilter[] | undefined}
       onChange={(w) => onChange({ ...value, where: w })}
       label={label}
+      event={value.event as string | null | undefined}
     />
   );
   switch (value.type) {
@@ -491,14 +501,12 @@ function AggregateFields({ value, onChange, label }: LeafProps) {
       <span>{t("builder.aggregateOf")}</span>
       <Labelled label={t("builder.aggregateProperty", { label })}>
         {(id) => (
-          <Input
+          <PropertyInput
             id={id}
-            disabled={readOnly}
+            event={value.event as string | null | undefined}
             value={property}
-            status={property.trim() ? "" : "warning"}
-            placeholder={t("builder.propertyPlaceholder")}
-            onChange={(e) => onChange({ ...value, property: e.target.value })}
-            style={{ width: 140 }}
+            onChange={(next) => onChange({ ...value, property: next })}
+            width={140}
           />
         )}
       </Labelled>
@@ -587,7 +595,7 @@ function EventMatchEditor({ value, onChange, label }: { value: EventMatch; onCha
   return (
     <>
       <EventInput value={value.event} onChange={(e) => onChange({ ...value, event: e })} label={t("builder.event", { label })} />
-      <WhereEditor value={value.where} onChange={(w) => onChange({ ...value, where: w })} label={label} />
+      <WhereEditor value={value.where} onChange={(w) => onChange({ ...value, where: w })} label={label} event={value.event} />
     </>
   );
 }
@@ -611,7 +619,12 @@ function SequenceSteps({ value, onChange, label }: LeafProps) {
           {/* The window is where the first event is looked for. */}
           <WindowInput value={value.window as Window} onChange={(w) => onChange({ ...value, window: w })} label={t("builder.window", { label })} />
         </div>
-        <WhereEditor value={first.where} onChange={(w) => onChange({ ...value, first: { ...first, where: w } })} label={firstLabel} />
+        <WhereEditor
+          value={first.where}
+          onChange={(w) => onChange({ ...value, first: { ...first, where: w } })}
+          label={firstLabel}
+          event={first.event}
+        />
       </div>
       <div className="step-title">{t(value.expect === "present" ? "builder.sequenceThenPresent" : "builder.sequenceThenAbsent")}</div>
       <ol className="condition-list">

@@ -4,6 +4,7 @@ import { DeleteOutlined, PlusOutlined } from "@ant-design/icons";
 import dayjs, { type Dayjs } from "dayjs";
 import type { OperatorRef } from "../../../api/types";
 import { useI18n } from "../../../i18n";
+import { useEventProperties } from "../queries";
 import { Labelled, useBuilder, useLabels } from "./BuilderContext";
 import {
   convertValue,
@@ -108,6 +109,50 @@ export function EventInput({
         />
       )}
     </Labelled>
+  );
+}
+
+/**
+ * An event property's name: typed freely, or picked from the properties seen on the event's
+ * latest occurrences (with the type they hold, which `onPick` receives).
+ */
+export function PropertyInput({
+  id,
+  event,
+  value,
+  onChange,
+  onPick,
+  width,
+}: {
+  id: string;
+  event: string | null | undefined;
+  value: string;
+  onChange: (next: string) => void;
+  onPick?: (name: string, types: string[]) => void;
+  width: number;
+}) {
+  const { t } = useI18n();
+  const { readOnly } = useBuilder();
+  const seen = useEventProperties(event);
+  const properties = seen.data?.properties ?? [];
+  return (
+    <AutoComplete
+      id={id}
+      disabled={readOnly}
+      value={value}
+      status={value.trim() ? "" : "warning"}
+      placeholder={t("builder.propertyPlaceholder")}
+      onChange={(v: string) => {
+        // picked (or typed in full): the property's type comes with it
+        const found = properties.find((p) => p.name === v);
+        if (found && onPick && v !== value) onPick(v, found.types);
+        else onChange(v);
+      }}
+      options={properties.map((p) => ({ value: p.name }))}
+      filterOption={(input, option) => String(option?.value ?? "").toLowerCase().includes(input.toLowerCase())}
+      popupMatchSelectWidth={false}
+      style={{ width }}
+    />
   );
 }
 
@@ -453,10 +498,13 @@ export function WhereEditor({
   value,
   onChange,
   label,
+  event,
 }: {
   value: PropertyFilter[] | undefined;
   onChange: (next: PropertyFilter[]) => void;
   label: string;
+  /** The event filtered: its properties are offered. */
+  event: string | null | undefined;
 }) {
   const { t } = useI18n();
   const { ref, readOnly } = useBuilder();
@@ -474,28 +522,36 @@ export function WhereEditor({
         const op = findOperator(ref, f.operator);
         const n = i + 1;
         const rowLabel = t("builder.filterN", { label, n });
-        const changeType = (next: PropertyType) => {
-          let node: PropertyFilter = { ...f };
+        const retyped = (base: PropertyFilter, next: PropertyType) => {
+          let node: PropertyFilter = { ...base };
           const valid = propertyOperators(ref, next);
           if (!valid.some((o) => o.key === f.operator)) node = withOperator(node, ref, valid[0]?.key ?? "eq", next);
           const shape = findOperator(ref, node.operator)?.value;
           if (shape !== "none") node.value = convertValue(node.value, next);
           // A filter without a value (is set) is compared as text; a type needs a value.
           if (shape === "none" && next !== "string") node = withOperator(node, ref, "eq", next);
-          set(i, node);
+          // the value carries the type: an empty number would read back as text
+          if (next === "number" && (node.value === null || node.value === undefined)) node.value = 0;
+          return node;
+        };
+        const changeType = (next: PropertyType) => set(i, retyped(f, next));
+        const pick = (name: string, types: string[]) => {
+          // a property that holds numbers (or yes/no) is compared as one
+          const seenType = PROPERTY_TYPES.find((p) => p === types[0]);
+          const named = { ...f, property: name };
+          set(i, seenType && seenType !== type ? retyped(named, seenType) : named);
         };
         return (
           <div className="where-row" role="group" aria-label={rowLabel} key={i}>
             <Labelled label={t("builder.property", { label: rowLabel })}>
               {(id) => (
-                <Input
+                <PropertyInput
                   id={id}
-                  disabled={readOnly}
+                  event={event}
                   value={f.property}
-                  status={f.property.trim() ? "" : "warning"}
-                  placeholder={t("builder.propertyPlaceholder")}
-                  onChange={(e) => set(i, { ...f, property: e.target.value })}
-                  style={{ width: 150 }}
+                  onChange={(property) => set(i, { ...f, property })}
+                  onPick={pick}
+                  width={150}
                 />
               )}
             </Labelled>
