@@ -12,8 +12,8 @@ import httpx
 from sqlalchemy import Engine
 
 from kairos.clock import SystemClock
-from kairos.workspaces.service import CreatedWorkspace
 from kairos.worker.loop import Worker
+from kairos.workspaces.service import CreatedWorkspace
 from tests.conftest import LiveServer
 from tests.console.conftest import Console, make_user
 

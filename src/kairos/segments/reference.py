@@ -119,13 +119,9 @@ def event_properties(conn: Connection, workspace_id: int, name: str) -> dict[str
             kinds = seen.setdefault(key, {})
             kind = _json_type(value)
             kinds[kind] = kinds.get(kind, 0) + 1
+    counted = sorted(seen.items(), key=lambda item: (-sum(item[1].values()), item[0]))
     properties = [
-        {
-            "name": key,
-            "types": sorted(kinds, key=lambda k: (-kinds[k], k)),
-            "seen": sum(kinds.values()),
-        }
-        for key, kinds in seen.items()
+        {"name": key, "types": sorted(kinds, key=lambda k: (-kinds[k], k)), "seen": sum(kinds.values())}
+        for key, kinds in counted
     ]
-    properties.sort(key=lambda p: (-p["seen"], p["name"]))
     return {"event": name, "sampled": sampled, "properties": properties}
