@@ -1,15 +1,22 @@
 #!/usr/bin/env node
 // The JavaScript a first visit downloads before any page chunk: the entry chunk and
-// everything it imports statically (not what it imports with import()), gzipped.
-// Reads Vite's build manifest; exits 1 over the budget. Run after `npm run build`.
+// everything it imports statically (not what it imports with import()), gzipped; and the
+// same with the sign-in page and with the dashboard (PAGES). Reads Vite's build manifest;
+// exits 1 when any is over the budget. Run after `npm run build`.
 import { readFileSync, existsSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const BUDGET_KB = 250;
-// The sign-in page is what a first visit shows: with the entry it stays within the budget too.
-const LOGIN_PAGE = "src/pages/LoginPage.tsx";
+// The sign-in page is what a first visit shows, and the dashboard is where signing in lands:
+// each, with the entry, stays within the budget too. (The dashboard's charts — ECharts — and
+// its date picker are chunks it imports with import(), loaded after its figures: reported,
+// not counted.)
+const PAGES = [
+  { key: "src/pages/LoginPage.tsx", name: "sign-in page" },
+  { key: "src/pages/dashboard/DashboardPage.tsx", name: "dashboard" },
+];
 const here = dirname(fileURLToPath(import.meta.url));
 const outDir = join(here, "..", "..", "src", "kairos", "console_dist");
 const manifestPath = join(outDir, ".vite", "manifest.json");
@@ -38,6 +45,21 @@ function staticClosure(key, seen = new Set()) {
   seen.add(key);
   for (const dep of manifest[key]?.imports ?? []) staticClosure(dep, seen);
   return seen;
+}
+
+/**
+ * The import() targets of `key` and of what it imports statically, leaving out `skip`'s
+ * (the entry's import() targets are every page).
+ * @param {string} key
+ * @param {Set<string>} skip
+ * @returns {Set<string>}
+ */
+function dynamicFrom(key, skip) {
+  const out = new Set();
+  for (const k of staticClosure(key)) {
+    if (!skip.has(k)) for (const d of manifest[k]?.dynamicImports ?? []) out.add(d);
+  }
+  return out;
 }
 
 /** @param {Set<string>} keys */
@@ -73,16 +95,26 @@ if (initialBytes > BUDGET_KB * 1024) {
   console.error(`over budget: initial JavaScript ${kb(initialBytes)} KB > ${BUDGET_KB} KB gzipped`);
   failed = true;
 }
-if (manifest[LOGIN_PAGE]) {
-  const login = new Set([...initial, ...staticClosure(LOGIN_PAGE)]);
-  const loginBytes = jsBytes(login);
-  console.log(`sign-in page first visit: ${kb(loginBytes)} KB gzipped (budget ${BUDGET_KB} KB)`);
-  if (loginBytes > BUDGET_KB * 1024) {
-    console.error(`over budget: sign-in page ${kb(loginBytes)} KB > ${BUDGET_KB} KB gzipped`);
+for (const page of PAGES) {
+  if (!manifest[page.key]) {
+    console.error(`${page.key} is not in the manifest`);
+    failed = true;
+    continue;
+  }
+  const closure = new Set([...initial, ...staticClosure(page.key)]);
+  const bytes = jsBytes(closure);
+  console.log(`${page.name} first visit: ${kb(bytes)} KB gzipped (budget ${BUDGET_KB} KB)`);
+  if (bytes > BUDGET_KB * 1024) {
+    console.error(`over budget: ${page.name} ${kb(bytes)} KB > ${BUDGET_KB} KB gzipped`);
     failed = true;
   }
-} else {
-  console.error(`${LOGIN_PAGE} is not in the manifest`);
-  failed = true;
+  // What the page loads next, on its own (its import() chunks and theirs).
+  const later = new Set();
+  for (const lazy of dynamicFrom(page.key, initial)) {
+    for (const k of staticClosure(lazy)) if (!closure.has(k)) later.add(k);
+  }
+  if (later.size > 0) {
+    console.log(`  then loaded lazily by the ${page.name} (its import() chunks): ${kb(jsBytes(later))} KB`);
+  }
 }
 process.exit(failed ? 1 : 0);

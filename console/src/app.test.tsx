@@ -30,8 +30,8 @@ describe("app", () => {
         200,
         sessionFor("marketer", {
           workspaces: [
-            { id: 7, name: "Acme", role: "marketer", approver: false, sandbox: false },
-            { id: 8, name: "Acme test", role: "admin", approver: false, sandbox: true },
+            { id: 7, name: "Acme", role: "marketer", approver: false, sandbox: false, time_zone: "UTC" },
+            { id: 8, name: "Acme test", role: "admin", approver: false, sandbox: true, time_zone: "UTC" },
           ],
         }),
       ),
@@ -67,6 +67,7 @@ describe("app", () => {
       "Segments",
       "Computed traits",
       "Tag rules",
+      "Templates",
       "Workspace",
       "Channels",
       "Consent topics",

@@ -22,6 +22,8 @@ const ChannelsPage = lazy(() => import("./pages/settings/ChannelsPage"));
 const TopicsPage = lazy(() => import("./pages/settings/TopicsPage"));
 const MessagingPolicyPage = lazy(() => import("./pages/settings/MessagingPolicyPage"));
 const AttributesPage = lazy(() => import("./pages/settings/AttributesPage"));
+const TemplatesPage = lazy(() => import("./pages/templates/TemplatesPage"));
+const TemplatePage = lazy(() => import("./pages/templates/TemplatePage"));
 const NotFoundPage = lazy(() => import("./pages/NotFoundPage"));
 
 export function AppRoutes() {
@@ -47,6 +49,9 @@ export function AppRoutes() {
           <Route path="segments/:id" element={<SegmentPage />} />
           <Route path="computed-traits" element={<ComputedTraitsPage />} />
           <Route path="tag-rules" element={<TagRulesPage />} />
+          <Route path="templates" element={<TemplatesPage />} />
+          <Route path="templates/new" element={<TemplatePage key="new" />} />
+          <Route path="templates/:id" element={<TemplatePage />} />
           <Route path="settings/workspace" element={<WorkspacePage />} />
           <Route path="settings/channels" element={<ChannelsPage />} />
           <Route path="settings/topics" element={<TopicsPage />} />

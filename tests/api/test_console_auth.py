@@ -65,8 +65,9 @@ def test_the_first_admin_is_created_with_the_setup_token_once(
     r = client.post("/api/v1/setup", json={**body, "token": token})
     assert r.status_code == 201, r.text
     assert r.json()["workspaces"] == [
-        {"id": workspace.id, "name": "Acme", "role": "admin", "approver": True, "sandbox": False}
-    ]
+        {"id": workspace.id, "name": "Acme", "role": "admin", "approver": True, "sandbox": False,
+         "time_zone": "UTC"}
+    ]  # fmt: skip
     assert "HttpOnly" in r.headers["set-cookie"] and "SameSite=lax" in r.headers["set-cookie"]
     assert client.get("/api/v1/session").json()["user"]["email"] == "ann@example.com"
     assert client.get("/api/v1/setup").json() == {"needed": False}

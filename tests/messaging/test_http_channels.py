@@ -524,6 +524,20 @@ def test_webhooks_are_signed_per_standard_webhooks(receiver: WebhookReceiver) ->
     assert request.headers["webhook-signature"] == expected
 
 
+def test_secret_headers_are_sent_and_win_over_settings(receiver: WebhookReceiver) -> None:
+    secrets = webhook.Secrets(signing_secret=SECRET, headers={"authorization": "Bearer from-secrets"})
+    settings = webhook.Settings(headers={"Authorization": "Bearer from-settings", "X-Tenant": "acme"})
+    channel = webhook.WebhookChannel(settings, secrets, LOCAL)
+    results = channel.send([out(1, receiver.url + "/ok", payload={})])
+    channel.close()
+    assert statuses(results) == ["sent"]
+    request = receiver.requests[0]
+    assert request.headers["authorization"] == "Bearer from-secrets"
+    assert request.headers["x-tenant"] == "acme"
+    with pytest.raises(ValidationError):
+        webhook.Secrets(headers={"Webhook-Signature": "v1,forged"})
+
+
 def test_webhook_answers_are_classified_in_batch_order(receiver: WebhookReceiver) -> None:
     channel = webhook_channel(url=receiver.url + "/ok")
     paths = ["/ok", "/gone", "/redirect", "/busy", "/limited", "/bad", ""]

@@ -33,6 +33,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/contacts/lifecycle-stages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Lifecycle Stages
+         * @description The lifecycle stages the workspace's live contacts are at now, in code-point order
+         *     (at most 500). Stages are free text (`PATCH /contacts/{id}` `lifecycle_stage`): this is
+         *     what filters and pickers offer. One index seek per stage, however many contacts.
+         */
+        get: operations["read_lifecycle_stages_api_v1_contacts_lifecycle_stages_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/contacts/{contact_id}": {
         parameters: {
             query?: never;
@@ -54,7 +76,11 @@ export interface paths {
         delete: operations["delete_contact_api_v1_contacts__contact_id__delete"];
         options?: never;
         head?: never;
-        /** Update Contact */
+        /**
+         * Update Contact
+         * @description A stage change is recorded in the contact's history with the source `console` when a
+         *     console user made it, `api` when an API key did.
+         */
         patch: operations["update_contact_api_v1_contacts__contact_id__patch"];
         trace?: never;
     };
@@ -94,6 +120,49 @@ export interface paths {
          * @description The contact's timeline, newest first (including contacts merged into it).
          */
         get: operations["read_contact_events_api_v1_contacts__contact_id__events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/{contact_id}/lifecycle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Lifecycle History
+         * @description The contact's lifecycle stage changes, newest first: from, to, what changed it
+         *     (`source`) and when, including those of contacts merged into it.
+         */
+        get: operations["read_lifecycle_history_api_v1_contacts__contact_id__lifecycle_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/{contact_id}/merges": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Merges
+         * @description The contacts merged into this one by identity resolution, newest first: the id merged
+         *     away (which now leads here), the contact it was merged into (this one, or one merged into
+         *     this one since), the identifiers that tied them, and when.
+         */
+        get: operations["read_merges_api_v1_contacts__contact_id__merges_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -252,6 +321,50 @@ export interface paths {
          *     types, and the workspace's event names, tags and segments (at most 1,000 each).
          */
         get: operations["segment_builder_reference_api_v1_segments_reference_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/segments/reference/properties": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Event Property Reference
+         * @description The properties a filter on `event` can pick from: the top-level properties of its
+         *     latest 500 occurrences, with the JSON types seen, the commonest first. Events are
+         *     untyped: these are observations, not a schema.
+         */
+        get: operations["event_property_reference_api_v1_segments_reference_properties_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/segments/trends": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Segment Trends
+         * @description Each segment's membership over the last `days` UTC days: members at the end of each
+         *     day, entries and exits during it — read from the entry and exit log, so the figures are
+         *     those of the contacts still in the workspace (an erased contact's history goes with it).
+         */
+        get: operations["segment_trends_api_v1_segments_trends_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -540,6 +653,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/channels/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Providers
+         * @description The providers a channel can use, each with the JSON Schemas of its `settings` and
+         *     `secrets` (docs/providers.md is generated from the same models): a client builds its
+         *     channel forms from them. Secrets are write-only.
+         */
+        get: operations["read_providers_api_v1_channels_providers_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/channels/{channel_id}": {
         parameters: {
             query?: never;
@@ -666,6 +801,30 @@ export interface paths {
          * @description A change of fields bumps `version`; messages not yet sent use the new version.
          */
         patch: operations["update_template_api_v1_templates__template_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/templates/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview Draft
+         * @description Render an unsaved template (`channel` and `fields` as `POST /templates` takes them)
+         *     for a contact, as `POST /templates/{id}/preview` renders a saved one: what an editor
+         *     shows while the template is written. Fields that do not compile are a 422
+         *     `template_invalid` naming the field (as on save); with `strict`, variables without a
+         *     value are a 422 `template_render_failed` naming them.
+         */
+        post: operations["preview_draft_api_v1_templates_preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/templates/{template_id}/preview": {
@@ -890,7 +1049,8 @@ export interface paths {
         /**
          * Replace Policy
          * @description Frequency caps and quiet hours for marketing messages; applied at send time, so they
-         *     also hold messages already queued.
+         *     also hold messages already queued. The time zone is the workspace's (`PATCH /workspace`):
+         *     a `timezone` given here sets it, one left out leaves it as it is.
          */
         put: operations["replace_policy_api_v1_messaging_policy_put"];
         post?: never;
@@ -2081,6 +2241,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspace": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Settings
+         * @description The workspace of the API key (or the one the console user chose).
+         */
+        get: operations["read_settings_api_v1_workspace_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update Settings
+         * @description Change any of the fields given (admins only). The time zone is the workspace's only
+         *     one: the messaging policy's `timezone` is this same setting. The change is in the
+         *     audit log like every other.
+         */
+        patch: operations["update_settings_api_v1_workspace_patch"];
+        trace?: never;
+    };
     "/hooks/reports/{token}": {
         parameters: {
             query?: never;
@@ -2491,6 +2677,72 @@ export interface components {
              */
             local_time?: string | null;
         };
+        /** BroadcastExperiment */
+        BroadcastExperiment: {
+            /**
+             * Metric
+             * @description open, click, conversion or revenue
+             */
+            metric: string | null;
+            /** Goal Event */
+            goal_event: string | null;
+            /** Window Hours */
+            window_hours: number | null;
+            /** Holdout Percent */
+            holdout_percent: number | null;
+            /** Test Percent */
+            test_percent: number | null;
+            /**
+             * State
+             * @description measured: judged without a winner (variants of different audiences)
+             * @enum {string}
+             */
+            state: "pending" | "testing" | "measured" | "decided";
+            /**
+             * Test Ends At
+             * @description When the test phase is judged
+             */
+            test_ends_at: string | null;
+            /**
+             * Waiting
+             * @description Recipients without a variant yet (they get the winner)
+             */
+            waiting: number;
+            /** Winner */
+            winner: string | null;
+            /**
+             * Confidence
+             * @description That the winner beats the runner-up
+             */
+            confidence: number | null;
+            /**
+             * Judged At
+             * @description When the test was judged (ISO 8601)
+             */
+            judged_at: string | null;
+            /**
+             * Variants
+             * @description Per variant, once judged
+             */
+            variants: {
+                [key: string]: components["schemas"]["JudgedVariant"];
+            } | null;
+            /** @description Against the holdout, once judged */
+            lift: components["schemas"]["HoldoutLift"] | null;
+        };
+        /** BroadcastHeader */
+        BroadcastHeader: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Channel */
+            channel: string;
+            /** Status */
+            status: string;
+            /** Campaign Id */
+            campaign_id: number | null;
+        };
         /** BroadcastRead */
         BroadcastRead: {
             /** Id */
@@ -2551,6 +2803,57 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+        };
+        /**
+         * BroadcastReport
+         * @description A broadcast's report. With an experiment also `by_variant` and `experiment`.
+         */
+        BroadcastReport: {
+            /**
+             * Model
+             * @description The attribution model
+             * @enum {string}
+             */
+            model: "last" | "first" | "linear";
+            goal: components["schemas"]["ReportGoal"];
+            /**
+             * Currency
+             * @description The report's currency (ISO 4217); null: none known
+             */
+            currency: string | null;
+            /**
+             * Revenue Complete
+             * @description false: some revenue had no exchange rate (in `revenue_unconverted`, not in `revenue`)
+             */
+            revenue_complete: boolean;
+            totals: components["schemas"]["ReportFigures"];
+            broadcast: components["schemas"]["BroadcastHeader"];
+            /** By Channel */
+            by_channel: components["schemas"]["ChannelRow"][];
+            /**
+             * By Variant
+             * @description Experiments only: per variant, the holdout last
+             */
+            by_variant?: components["schemas"]["VariantRow"][];
+            /** @description Experiments only: its settings, state, winner and lift over the holdout */
+            experiment?: components["schemas"]["BroadcastExperiment"];
+        };
+        /** Budget */
+        Budget: {
+            /**
+             * Budget
+             * @description The campaign's budget in the report's currency
+             */
+            budget: number | null;
+            /** Currency */
+            currency: string | null;
+            /**
+             * Used
+             * @description The total cost
+             */
+            used: number;
+            /** Remaining */
+            remaining: number | null;
         };
         /** CalendarItem */
         CalendarItem: {
@@ -2625,6 +2928,15 @@ export interface components {
             /** Name */
             name: string;
         };
+        /** CampaignHeader */
+        CampaignHeader: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Status */
+            status: string;
+        };
         /** CampaignRead */
         CampaignRead: {
             /** Description */
@@ -2697,6 +3009,34 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+        };
+        /**
+         * CampaignReport
+         * @description A campaign's report: its broadcasts and journeys together, by channel.
+         */
+        CampaignReport: {
+            /**
+             * Model
+             * @description The attribution model
+             * @enum {string}
+             */
+            model: "last" | "first" | "linear";
+            goal: components["schemas"]["ReportGoal"];
+            /**
+             * Currency
+             * @description The report's currency (ISO 4217); null: none known
+             */
+            currency: string | null;
+            /**
+             * Revenue Complete
+             * @description false: some revenue had no exchange rate (in `revenue_unconverted`, not in `revenue`)
+             */
+            revenue_complete: boolean;
+            totals: components["schemas"]["ReportFigures"];
+            campaign: components["schemas"]["CampaignHeader"];
+            /** By Channel */
+            by_channel: components["schemas"]["ChannelRow"][];
+            budget: components["schemas"]["Budget"];
         };
         /** CampaignUpdate */
         CampaignUpdate: {
@@ -2832,6 +3172,101 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+        };
+        /** ChannelRow */
+        ChannelRow: {
+            /**
+             * Targeted
+             * @description Totals: the audience snapshot(s) and enrollments; a row: the messages created in it
+             */
+            targeted: number;
+            /**
+             * Sent
+             * @description Messages with a sent_at
+             */
+            sent: number;
+            /**
+             * Delivered
+             * @description Messages with status delivered (providers that report delivery)
+             */
+            delivered: number;
+            /**
+             * Opened
+             * @description Distinct messages opened by a person (machine opens excluded)
+             */
+            opened: number;
+            /**
+             * Clicked
+             * @description Distinct messages clicked by a person
+             */
+            clicked: number;
+            /**
+             * Unsubscribed
+             * @description Distinct messages with an unsubscribe
+             */
+            unsubscribed: number;
+            /**
+             * Bounced
+             * @description Messages with status bounced
+             */
+            bounced: number;
+            /**
+             * Failed
+             * @description Messages with status failed
+             */
+            failed: number;
+            /**
+             * Skipped
+             * @description Messages with status skipped (consent, suppression, caps …)
+             */
+            skipped: number;
+            /**
+             * Converted
+             * @description Attributed conversions (a linear share counts as a fraction)
+             */
+            converted: number;
+            /**
+             * Revenue
+             * @description Their revenue, weighted the same way, in the report's currency
+             */
+            revenue: number;
+            /**
+             * Cost
+             * @description sent x the campaign's cost per message of the channel
+             */
+            cost: number;
+            /**
+             * Roi
+             * @description (revenue - cost) / cost; null when the cost is 0
+             */
+            roi: number | null;
+            /**
+             * Open Rate
+             * @description opened / delivered (or / sent) over the channels where opens are seen; null: none
+             */
+            open_rate: number | null;
+            /**
+             * Click Rate
+             * @description clicked / delivered (or / sent) over the channels where clicks are seen; null: none
+             */
+            click_rate: number | null;
+            /**
+             * Conversion Rate
+             * @description converted / sent; null when nothing was sent
+             */
+            conversion_rate: number | null;
+            /**
+             * Revenue Unconverted
+             * @description Revenue whose currency has no exchange rate on its day, per ISO 4217 currency (`{"BRL": 300.0}`); not in `revenue` nor `roi`; `{}` when all was converted
+             */
+            revenue_unconverted: {
+                [key: string]: number;
+            };
+            /**
+             * Channel
+             * @description The messages' channel
+             */
+            channel: string;
         };
         /** ChannelUpdate */
         ChannelUpdate: {
@@ -3150,6 +3585,31 @@ export interface components {
              */
             identities: components["schemas"]["Identity"][];
         };
+        /** ContactMergeRead */
+        ContactMergeRead: {
+            /** Id */
+            id: number;
+            /**
+             * Merged Id
+             * @description the contact merged away (its id now leads here)
+             */
+            merged_id: number;
+            /**
+             * Into Id
+             * @description the contact it was merged into: this one, or one merged into this one later
+             */
+            into_id: number;
+            /**
+             * Reason
+             * @description the identifiers that tied the two
+             */
+            reason: string;
+            /**
+             * Merged At
+             * Format: date-time
+             */
+            merged_at: string;
+        };
         /** ContactRead */
         ContactRead: {
             /** Id */
@@ -3201,6 +3661,11 @@ export interface components {
             /** Name */
             name: string;
             /**
+             * Kind
+             * @description `dynamic` (by definition) or `static` (a list)
+             */
+            kind: string;
+            /**
              * Entered At
              * Format: date-time
              */
@@ -3217,6 +3682,14 @@ export interface components {
             channels: {
                 [key: string]: string;
             };
+        };
+        /** ContactTotal */
+        ContactTotal: {
+            /**
+             * Total
+             * @description Live contacts now (merged-away ones excluded)
+             */
+            total: number;
         };
         /** ContactUpdate */
         ContactUpdate: {
@@ -3337,6 +3810,120 @@ export interface components {
              */
             created_at: string;
         };
+        /** Dashboard */
+        Dashboard: {
+            /**
+             * Start
+             * Format: date-time
+             * @description The first whole UTC day's midnight
+             */
+            start: string;
+            /**
+             * End
+             * Format: date-time
+             * @description The midnight after the last day (exclusive)
+             */
+            end: string;
+            /**
+             * As Of
+             * Format: date-time
+             * @description The workspace's now
+             */
+            as_of: string;
+            /** Currency */
+            currency: string | null;
+            /** Revenue Complete */
+            revenue_complete: boolean;
+            /**
+             * Revenue Unconverted
+             * @description Revenue whose currency has no exchange rate on its day, per ISO 4217 currency (`{"BRL": 300.0}`); not in `revenue` nor `roi`; `{}` when all was converted
+             */
+            revenue_unconverted: {
+                [key: string]: number;
+            };
+            goal: components["schemas"]["ReportGoal"];
+            contacts: components["schemas"]["ContactTotal"];
+            /** Days */
+            days: components["schemas"]["DashboardDay"][];
+            totals: components["schemas"]["DashboardFigures"];
+            /** @description Journeys with status active */
+            live_journeys: components["schemas"]["Listed"];
+            /** @description Broadcasts scheduled, sending or testing */
+            running_broadcasts: components["schemas"]["Listed"];
+        };
+        /** DashboardDay */
+        DashboardDay: {
+            /**
+             * New Contacts
+             * @description Contacts created and still live
+             */
+            new_contacts: number;
+            /**
+             * Events
+             * @description Events stored with a timestamp on the day(s)
+             */
+            events: number;
+            /** Sent */
+            sent: number;
+            /** Delivered */
+            delivered: number;
+            /**
+             * Opened
+             * @description Distinct messages opened by people (per day, added up)
+             */
+            opened: number;
+            /** Clicked */
+            clicked: number;
+            /**
+             * Conversions
+             * @description Order Completed events attributed to any marketing message
+             */
+            conversions: number;
+            /**
+             * Revenue
+             * @description Their revenue, in the dashboard's currency
+             */
+            revenue: number;
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
+        };
+        /** DashboardFigures */
+        DashboardFigures: {
+            /**
+             * New Contacts
+             * @description Contacts created and still live
+             */
+            new_contacts: number;
+            /**
+             * Events
+             * @description Events stored with a timestamp on the day(s)
+             */
+            events: number;
+            /** Sent */
+            sent: number;
+            /** Delivered */
+            delivered: number;
+            /**
+             * Opened
+             * @description Distinct messages opened by people (per day, added up)
+             */
+            opened: number;
+            /** Clicked */
+            clicked: number;
+            /**
+             * Conversions
+             * @description Order Completed events attributed to any marketing message
+             */
+            conversions: number;
+            /**
+             * Revenue
+             * @description Their revenue, in the dashboard's currency
+             */
+            revenue: number;
+        };
         /**
          * Duration
          * @description A length of time: ``amount`` ``unit`` (months and years are calendar months and years).
@@ -3408,6 +3995,46 @@ export interface components {
             updated_at: string;
             /** Ended At */
             ended_at: string | null;
+        };
+        /** Enrollments */
+        Enrollments: {
+            /** Entered */
+            entered: number;
+            /** Converted */
+            converted: number;
+            /** Active */
+            active: number;
+            /** Completed */
+            completed: number;
+            /** Exited */
+            exited: number;
+        };
+        /** EventProperties */
+        EventProperties: {
+            /** Event */
+            event: string;
+            /**
+             * Sampled
+             * @description How many of the event's latest occurrences were read (at most 500)
+             */
+            sampled: number;
+            /** Properties */
+            properties: components["schemas"]["EventPropertyRef"][];
+        };
+        /** EventPropertyRef */
+        EventPropertyRef: {
+            /** Name */
+            name: string;
+            /**
+             * Types
+             * @description JSON types seen (string, number, boolean, object, list, null), commonest first
+             */
+            types: string[];
+            /**
+             * Seen
+             * @description How many of the sampled events had it
+             */
+            seen: number;
         };
         /** EventRead */
         EventRead: {
@@ -3599,6 +4226,23 @@ export interface components {
              */
             days: number;
         };
+        /** Funnel */
+        Funnel: {
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Within Days */
+            within_days: number;
+            /** Steps */
+            steps: components["schemas"]["FunnelStep"][];
+        };
         /** FunnelRequest */
         FunnelRequest: {
             /**
@@ -3622,6 +4266,26 @@ export interface components {
              * @default 7
              */
             within_days: number;
+        };
+        /** FunnelStep */
+        FunnelStep: {
+            /** Event */
+            event: string;
+            /**
+             * Contacts
+             * @description Contacts who reached this step
+             */
+            contacts: number;
+            /**
+             * From Previous
+             * @description contacts / the previous step's; null for the first
+             */
+            from_previous: number | null;
+            /**
+             * From First
+             * @description contacts / the first step's; null when it has none
+             */
+            from_first: number | null;
         };
         /** Goal */
         Goal: {
@@ -3648,6 +4312,28 @@ export interface components {
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /**
+         * HoldoutLift
+         * @description The sent recipients (`treated`) against the holdout, when the test was judged.
+         */
+        HoldoutLift: {
+            treated: components["schemas"]["LiftGroup"];
+            holdout: components["schemas"]["LiftGroup"];
+            /**
+             * Lift
+             * @description Conversion rate of the treated minus the holdout's
+             */
+            lift: number;
+            /**
+             * Ci95
+             * @description Its 95 % interval: [low, high]
+             */
+            ci95: number[];
+            /** @description Absent in early results */
+            revenue_lift?: components["schemas"]["RevenueLift"];
+        } & {
+            [key: string]: unknown;
         };
         /**
          * HypotheticalContact
@@ -3720,6 +4406,15 @@ export interface components {
              */
             campaign_id?: number | null;
         };
+        /** JourneyHeader */
+        JourneyHeader: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Status */
+            status: string;
+        };
         /** JourneyRead */
         JourneyRead: {
             /** Id */
@@ -3761,6 +4456,36 @@ export interface components {
              */
             updated_at: string;
         };
+        /**
+         * JourneyReport
+         * @description A journey's report: its messages by node, its enrollments and split experiments.
+         */
+        JourneyReport: {
+            /**
+             * Model
+             * @description The attribution model
+             * @enum {string}
+             */
+            model: "last" | "first" | "linear";
+            goal: components["schemas"]["ReportGoal"];
+            /**
+             * Currency
+             * @description The report's currency (ISO 4217); null: none known
+             */
+            currency: string | null;
+            /**
+             * Revenue Complete
+             * @description false: some revenue had no exchange rate (in `revenue_unconverted`, not in `revenue`)
+             */
+            revenue_complete: boolean;
+            totals: components["schemas"]["ReportFigures"];
+            journey: components["schemas"]["JourneyHeader"];
+            /** By Node */
+            by_node: components["schemas"]["NodeRow"][];
+            enrollments: components["schemas"]["Enrollments"];
+            /** Experiments */
+            experiments: components["schemas"]["SplitExperiment"][];
+        };
         /** JourneyUpdate */
         JourneyUpdate: {
             /** Name */
@@ -3800,6 +4525,44 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+        };
+        /**
+         * JudgedVariant
+         * @description A variant's figures when the experiment was judged (`campaigns/experiments.py`).
+         */
+        JudgedVariant: {
+            /**
+             * Sent
+             * @description Recipients whose message was sent
+             */
+            sent: number;
+            /**
+             * Successes
+             * @description Of those, the successes on the metric within the window
+             */
+            successes: number;
+            /**
+             * Rate
+             * @description successes / sent; for revenue, the revenue per recipient sent
+             */
+            rate: number;
+            /**
+             * Revenue
+             * @description Revenue experiments: the goal events' revenue
+             */
+            revenue?: number;
+            /**
+             * Sum Squares
+             * @description Revenue experiments: its sum of squares
+             */
+            sum_squares?: number;
+            /**
+             * Sd
+             * @description Revenue experiments: the standard deviation per recipient
+             */
+            sd?: number;
+        } & {
+            [key: string]: unknown;
         };
         /** KeyCreate */
         KeyCreate: {
@@ -3896,6 +4659,137 @@ export interface components {
             /** Revoked At */
             revoked_at: string | null;
         };
+        /** Lifecycle */
+        Lifecycle: {
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /**
+             * Interval
+             * @enum {string}
+             */
+            interval: "day" | "week" | "month";
+            /**
+             * As Of
+             * Format: date-time
+             */
+            as_of: string;
+            /**
+             * Stages
+             * @description The stages entered in the range, sorted (the CSV's columns)
+             */
+            stages: string[];
+            /** Periods */
+            periods: components["schemas"]["LifecyclePeriod"][];
+            /**
+             * Transitions
+             * @description Over the whole range, most frequent first
+             */
+            transitions: components["schemas"]["LifecycleTransition"][];
+            /**
+             * Current
+             * @description The live contacts per stage now
+             */
+            current: components["schemas"]["LifecycleStage"][];
+        };
+        /** LifecycleChangeRead */
+        LifecycleChangeRead: {
+            /** Id */
+            id: number;
+            /**
+             * From Stage
+             * @description null: the contact had no stage
+             */
+            from_stage: string | null;
+            /**
+             * To Stage
+             * @description null: the stage was cleared
+             */
+            to_stage: string | null;
+            /**
+             * Source
+             * @description what changed it: `api` (an API key), `console` (a user), `journey` (a journey's update_contact step)
+             */
+            source: string;
+            /**
+             * Changed At
+             * Format: date-time
+             */
+            changed_at: string;
+        };
+        /** LifecyclePeriod */
+        LifecyclePeriod: {
+            /**
+             * Period
+             * Format: date
+             * @description Its first day (UTC)
+             */
+            period: string;
+            /**
+             * Entered
+             * @description Contacts that entered each stage in it
+             */
+            entered: {
+                [key: string]: number;
+            };
+        };
+        /** LifecycleStage */
+        LifecycleStage: {
+            /**
+             * Stage
+             * @description null: contacts without a stage
+             */
+            stage: string | null;
+            /** Contacts */
+            contacts: number;
+        };
+        /** LifecycleStageRead */
+        LifecycleStageRead: {
+            /** Stage */
+            stage: string;
+        };
+        /** LifecycleTransition */
+        LifecycleTransition: {
+            /**
+             * From
+             * @description null: no stage (a first stage)
+             */
+            from: string | null;
+            /**
+             * To
+             * @description null: no stage (cleared)
+             */
+            to: string | null;
+            /** Count */
+            count: number;
+        };
+        /** LiftGroup */
+        LiftGroup: {
+            /**
+             * Converted
+             * @description Contacts who performed the goal event within the window
+             */
+            converted: number;
+            /**
+             * Size
+             * @description Contacts in the group
+             */
+            size: number;
+            /**
+             * Revenue
+             * @description Their goal events' revenue (absent in early results)
+             */
+            revenue?: number;
+        } & {
+            [key: string]: unknown;
+        };
         /** ListImportReject */
         ListImportReject: {
             /**
@@ -3942,6 +4836,26 @@ export interface components {
              */
             added: number;
         };
+        /** Listed */
+        Listed: {
+            /**
+             * Count
+             * @description All of them
+             */
+            count: number;
+            /**
+             * Items
+             * @description The newest 20
+             */
+            items: components["schemas"]["ListedItem"][];
+        };
+        /** ListedItem */
+        ListedItem: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+        };
         /** MatchResult */
         MatchResult: {
             chosen: components["schemas"]["OfferMatchRead"] | null;
@@ -3969,6 +4883,11 @@ export interface components {
             approver: boolean;
             /** Sandbox */
             sandbox: boolean;
+            /**
+             * Time Zone
+             * @description The workspace's IANA time zone (`GET /workspace`); the console shows times in it
+             */
+            time_zone: string;
         };
         /** MessageCreate */
         MessageCreate: {
@@ -4117,10 +5036,119 @@ export interface components {
             quiet_hours?: components["schemas"]["QuietHours"] | null;
             /**
              * Timezone
-             * @description For contacts without a time zone of their own
+             * @description The workspace's time zone (`PATCH /workspace` `time_zone`), for contacts without one of their own. In a PUT it sets the workspace's zone; left out, the zone stays as it is
              * @default UTC
              */
             timezone: string;
+        };
+        /**
+         * MessagingPolicyWrite
+         * @description ``PUT /messaging/policy``: the caps and quiet hours; ``timezone`` optional.
+         */
+        MessagingPolicyWrite: {
+            /** Frequency Caps */
+            frequency_caps?: components["schemas"]["FrequencyCap"][];
+            quiet_hours?: components["schemas"]["QuietHours"] | null;
+            /**
+             * Timezone
+             * @description Sets the workspace's time zone (as `PATCH /workspace` `time_zone` does); left out or null, the zone stays as it is
+             */
+            timezone?: string | null;
+        };
+        /** NodeRow */
+        NodeRow: {
+            /**
+             * Targeted
+             * @description Totals: the audience snapshot(s) and enrollments; a row: the messages created in it
+             */
+            targeted: number;
+            /**
+             * Sent
+             * @description Messages with a sent_at
+             */
+            sent: number;
+            /**
+             * Delivered
+             * @description Messages with status delivered (providers that report delivery)
+             */
+            delivered: number;
+            /**
+             * Opened
+             * @description Distinct messages opened by a person (machine opens excluded)
+             */
+            opened: number;
+            /**
+             * Clicked
+             * @description Distinct messages clicked by a person
+             */
+            clicked: number;
+            /**
+             * Unsubscribed
+             * @description Distinct messages with an unsubscribe
+             */
+            unsubscribed: number;
+            /**
+             * Bounced
+             * @description Messages with status bounced
+             */
+            bounced: number;
+            /**
+             * Failed
+             * @description Messages with status failed
+             */
+            failed: number;
+            /**
+             * Skipped
+             * @description Messages with status skipped (consent, suppression, caps …)
+             */
+            skipped: number;
+            /**
+             * Converted
+             * @description Attributed conversions (a linear share counts as a fraction)
+             */
+            converted: number;
+            /**
+             * Revenue
+             * @description Their revenue, weighted the same way, in the report's currency
+             */
+            revenue: number;
+            /**
+             * Cost
+             * @description sent x the campaign's cost per message of the channel
+             */
+            cost: number;
+            /**
+             * Roi
+             * @description (revenue - cost) / cost; null when the cost is 0
+             */
+            roi: number | null;
+            /**
+             * Open Rate
+             * @description opened / delivered (or / sent) over the channels where opens are seen; null: none
+             */
+            open_rate: number | null;
+            /**
+             * Click Rate
+             * @description clicked / delivered (or / sent) over the channels where clicks are seen; null: none
+             */
+            click_rate: number | null;
+            /**
+             * Conversion Rate
+             * @description converted / sent; null when nothing was sent
+             */
+            conversion_rate: number | null;
+            /**
+             * Revenue Unconverted
+             * @description Revenue whose currency has no exchange rate on its day, per ISO 4217 currency (`{"BRL": 300.0}`); not in `revenue` nor `roi`; `{}` when all was converted
+             */
+            revenue_unconverted: {
+                [key: string]: number;
+            };
+            /**
+             * Node
+             * @description The journey node that sent the messages
+             */
+            node: string;
         };
         /** OfferCreate */
         OfferCreate: {
@@ -4493,6 +5521,16 @@ export interface components {
              */
             next?: string | null;
         };
+        /** Page[ContactMergeRead] */
+        Page_ContactMergeRead_: {
+            /** Data */
+            data: components["schemas"]["ContactMergeRead"][];
+            /**
+             * Next
+             * @description Pass as `after` to get the next page; null at the end
+             */
+            next?: string | null;
+        };
         /** Page[ContactRead] */
         Page_ContactRead_: {
             /** Data */
@@ -4583,6 +5621,26 @@ export interface components {
              */
             next?: string | null;
         };
+        /** Page[LifecycleChangeRead] */
+        Page_LifecycleChangeRead_: {
+            /** Data */
+            data: components["schemas"]["LifecycleChangeRead"][];
+            /**
+             * Next
+             * @description Pass as `after` to get the next page; null at the end
+             */
+            next?: string | null;
+        };
+        /** Page[LifecycleStageRead] */
+        Page_LifecycleStageRead_: {
+            /** Data */
+            data: components["schemas"]["LifecycleStageRead"][];
+            /**
+             * Next
+             * @description Pass as `after` to get the next page; null at the end
+             */
+            next?: string | null;
+        };
         /** Page[MessageRead] */
         Page_MessageRead_: {
             /** Data */
@@ -4607,6 +5665,16 @@ export interface components {
         Page_PageRead_: {
             /** Data */
             data: components["schemas"]["PageRead"][];
+            /**
+             * Next
+             * @description Pass as `after` to get the next page; null at the end
+             */
+            next?: string | null;
+        };
+        /** Page[ProviderRead] */
+        Page_ProviderRead_: {
+            /** Data */
+            data: components["schemas"]["ProviderRead"][];
             /**
              * Next
              * @description Pass as `after` to get the next page; null at the end
@@ -4690,6 +5758,40 @@ export interface components {
             /** New Password */
             new_password: string;
         };
+        /** ProviderRead */
+        ProviderRead: {
+            /**
+             * Name
+             * @description What `POST /channels` takes as `provider`
+             */
+            name: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "email" | "sms" | "push" | "wechat" | "webhook" | "inapp";
+            /** Description */
+            description: string;
+            /**
+             * Settings Schema
+             * @description JSON Schema of the channel's `settings` (returned by the API)
+             */
+            settings_schema: {
+                [key: string]: unknown;
+            };
+            /**
+             * Secrets Schema
+             * @description JSON Schema of the channel's `secrets`: write-only, never returned (`secrets_set` names those set)
+             */
+            secrets_schema: {
+                [key: string]: unknown;
+            };
+            /**
+             * Verify
+             * @description `POST /channels/{id}/verify` can reach the provider without sending
+             */
+            verify: boolean;
+        };
         /** QuietHours */
         QuietHours: {
             /**
@@ -4758,6 +5860,128 @@ export interface components {
             base: string;
             /** Rates */
             rates: components["schemas"]["Rate"][];
+        };
+        /**
+         * ReportFigures
+         * @description The figures of a report row and of its totals, in the CSV's column order, then the
+         *     revenue without an exchange rate (`docs/analytics.md`, "Figures").
+         */
+        ReportFigures: {
+            /**
+             * Targeted
+             * @description Totals: the audience snapshot(s) and enrollments; a row: the messages created in it
+             */
+            targeted: number;
+            /**
+             * Sent
+             * @description Messages with a sent_at
+             */
+            sent: number;
+            /**
+             * Delivered
+             * @description Messages with status delivered (providers that report delivery)
+             */
+            delivered: number;
+            /**
+             * Opened
+             * @description Distinct messages opened by a person (machine opens excluded)
+             */
+            opened: number;
+            /**
+             * Clicked
+             * @description Distinct messages clicked by a person
+             */
+            clicked: number;
+            /**
+             * Unsubscribed
+             * @description Distinct messages with an unsubscribe
+             */
+            unsubscribed: number;
+            /**
+             * Bounced
+             * @description Messages with status bounced
+             */
+            bounced: number;
+            /**
+             * Failed
+             * @description Messages with status failed
+             */
+            failed: number;
+            /**
+             * Skipped
+             * @description Messages with status skipped (consent, suppression, caps …)
+             */
+            skipped: number;
+            /**
+             * Converted
+             * @description Attributed conversions (a linear share counts as a fraction)
+             */
+            converted: number;
+            /**
+             * Revenue
+             * @description Their revenue, weighted the same way, in the report's currency
+             */
+            revenue: number;
+            /**
+             * Cost
+             * @description sent x the campaign's cost per message of the channel
+             */
+            cost: number;
+            /**
+             * Roi
+             * @description (revenue - cost) / cost; null when the cost is 0
+             */
+            roi: number | null;
+            /**
+             * Open Rate
+             * @description opened / delivered (or / sent) over the channels where opens are seen; null: none
+             */
+            open_rate: number | null;
+            /**
+             * Click Rate
+             * @description clicked / delivered (or / sent) over the channels where clicks are seen; null: none
+             */
+            click_rate: number | null;
+            /**
+             * Conversion Rate
+             * @description converted / sent; null when nothing was sent
+             */
+            conversion_rate: number | null;
+            /**
+             * Revenue Unconverted
+             * @description Revenue whose currency has no exchange rate on its day, per ISO 4217 currency (`{"BRL": 300.0}`); not in `revenue` nor `roi`; `{}` when all was converted
+             */
+            revenue_unconverted: {
+                [key: string]: number;
+            };
+        };
+        /** ReportGoal */
+        ReportGoal: {
+            /**
+             * Event
+             * @description The conversion event counted
+             */
+            event: string;
+            /**
+             * Window Days
+             * @description Conversions count up to this many days after a message
+             */
+            window_days: number;
+        };
+        /** RevenueLift */
+        RevenueLift: {
+            /**
+             * Per Contact
+             * @description Revenue per treated contact minus per holdout contact
+             */
+            per_contact: number;
+            /**
+             * Ci95
+             * @description Its 95 % interval: [low, high]
+             */
+            ci95: number[];
+        } & {
+            [key: string]: unknown;
         };
         /** ScriptedEventIn */
         ScriptedEventIn: {
@@ -4927,6 +6151,41 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+        };
+        /** SegmentTrendRead */
+        SegmentTrendRead: {
+            /** Segment Id */
+            segment_id: number;
+            /**
+             * Members
+             * @description Members at the end of each day (today: now)
+             */
+            members: number[];
+            /**
+             * Entered
+             * @description Contacts who entered during each day
+             */
+            entered: number[];
+            /**
+             * Exited
+             * @description Contacts who left during each day
+             */
+            exited: number[];
+        };
+        /** SegmentTrends */
+        SegmentTrends: {
+            /**
+             * Days
+             * @description The UTC days, oldest first (ISO dates); the last is today
+             */
+            days: string[];
+            /**
+             * As Of
+             * Format: date-time
+             */
+            as_of: string;
+            /** Segments */
+            segments: components["schemas"]["SegmentTrendRead"][];
         };
         /** SegmentUpdate */
         SegmentUpdate: {
@@ -5169,6 +6428,160 @@ export interface components {
             /** Notes */
             notes: string[];
         };
+        /**
+         * SplitBranch
+         * @description A split branch's figures (`journeys/splits.branch_results`).
+         */
+        SplitBranch: {
+            /**
+             * Entered
+             * @description Enrollments that took the branch
+             */
+            entered: number;
+            /**
+             * Holdout
+             * @description The branch leads nowhere: a holdout
+             */
+            holdout: boolean;
+            /**
+             * Converted
+             * @description Of those, the ones whose contact performed the goal event
+             */
+            converted: number;
+            /**
+             * Revenue
+             * @description The goal events' revenue
+             */
+            revenue: number;
+            /**
+             * Sum Squares
+             * @description Its sum of squares per enrollment
+             */
+            sum_squares: number;
+            /**
+             * Successes
+             * @description Successes on the experiment's metric
+             */
+            successes: number;
+            /**
+             * Rate
+             * @description successes / entered; for revenue, revenue per enrollment
+             */
+            rate: number;
+            /**
+             * Sd
+             * @description Revenue experiments: the standard deviation
+             */
+            sd?: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * SplitExperiment
+         * @description A journey split node's experiment (`journeys/splits.experiments`).
+         */
+        SplitExperiment: {
+            /** Node */
+            node: string;
+            /**
+             * Version
+             * @description The journey version's number
+             */
+            version: number | null;
+            /**
+             * Metric
+             * @enum {string}
+             */
+            metric: "open" | "click" | "conversion" | "revenue";
+            /** Goal Event */
+            goal_event: string;
+            /** Window Hours */
+            window_hours: number;
+            /** Min Per Branch */
+            min_per_branch: number | null;
+            /**
+             * Started At
+             * @description The first enrollment reached the split; null: not yet
+             */
+            started_at: string | null;
+            /**
+             * Ends At
+             * @description started_at + window_hours
+             */
+            ends_at: string | null;
+            /** Decided */
+            decided: boolean;
+            /** Decided At */
+            decided_at: string | null;
+            /** Winner */
+            winner: string | null;
+            /** Confidence */
+            confidence: number | null;
+            /**
+             * Decided By
+             * @description Decided only: window or sample_size
+             */
+            decided_by?: string | null;
+            /**
+             * Decided On
+             * @description Decided only: the per-branch figures the decision was made on
+             */
+            decided_on?: {
+                [key: string]: components["schemas"]["SplitBranch"];
+            } | null;
+            /**
+             * Leader
+             * @description Undecided only: the best branch so far
+             */
+            leader?: string | null;
+            /**
+             * Leader Confidence
+             * @description Undecided only: that it beats the runner-up
+             */
+            leader_confidence?: number | null;
+            /**
+             * Branches
+             * @description Live per-branch figures, holdouts included
+             */
+            branches: {
+                [key: string]: components["schemas"]["SplitBranch"];
+            };
+            /** @description The winner (or leader) against the holdouts; null without one */
+            lift: components["schemas"]["SplitLift"] | null;
+        };
+        /** SplitLift */
+        SplitLift: {
+            /**
+             * Branch
+             * @description The winner, or the leader
+             */
+            branch: string;
+            /**
+             * On
+             * @enum {string}
+             */
+            on: "conversion_rate" | "revenue_per_enrollment";
+            /**
+             * Lift
+             * @description The branch minus the holdout branches together
+             */
+            lift: number;
+            /**
+             * Ci95
+             * @description Its 95 % interval: [low, high]
+             */
+            ci95: number[];
+            holdout: components["schemas"]["SplitLiftHoldout"];
+        };
+        /** SplitLiftHoldout */
+        SplitLiftHoldout: {
+            /** Entered */
+            entered: number;
+            /** Converted */
+            converted: number;
+            /** Revenue */
+            revenue: number;
+        };
         /** SubscriptionChange */
         SubscriptionChange: {
             /** Topic Id */
@@ -5303,6 +6716,57 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /**
+         * TemplateDraftPreview
+         * @description ``POST /templates/preview``: an unsaved template, rendered like a saved one.
+         */
+        TemplateDraftPreview: {
+            /**
+             * Contact Id
+             * @description Render for this contact; null: an empty contact
+             */
+            contact_id?: number | null;
+            /**
+             * Event
+             * @description A triggering event: {name, properties}
+             */
+            event?: {
+                [key: string]: unknown;
+            } | null;
+            /** Payload */
+            payload?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Offer Id
+             * @description `{{ offer.… }}` of this offer: the code the contact holds, else the static code, else `SAMPLE00` for a pool offer (nothing is assigned)
+             */
+            offer_id?: number | null;
+            /**
+             * Strict
+             * @description Report variables the template uses that have no value
+             * @default true
+             */
+            strict: boolean;
+            /**
+             * Tracking
+             * @description false: email links as written and no open pixel (a preview shown in a browser then loads nothing from the tracking routes)
+             * @default true
+             */
+            tracking: boolean;
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "email" | "sms" | "push" | "wechat" | "webhook" | "inapp";
+            /**
+             * Fields
+             * @description As `POST /templates` takes them
+             */
+            fields: {
+                [key: string]: unknown;
+            };
+        };
         /** TemplatePreview */
         TemplatePreview: {
             /**
@@ -5322,11 +6786,22 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             /**
+             * Offer Id
+             * @description `{{ offer.… }}` of this offer: the code the contact holds, else the static code, else `SAMPLE00` for a pool offer (nothing is assigned)
+             */
+            offer_id?: number | null;
+            /**
              * Strict
              * @description Report variables the template uses that have no value
              * @default true
              */
             strict: boolean;
+            /**
+             * Tracking
+             * @description false: email links as written and no open pixel (a preview shown in a browser then loads nothing from the tracking routes)
+             * @default true
+             */
+            tracking: boolean;
         };
         /** TemplateRead */
         TemplateRead: {
@@ -5392,6 +6867,81 @@ export interface components {
             payload?: {
                 [key: string]: unknown;
             } | null;
+            /**
+             * Offer Id
+             * @description `{{ offer.… }}` of this offer, as in a preview (nothing is assigned)
+             */
+            offer_id?: number | null;
+        };
+        /** Timeseries */
+        Timeseries: {
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "broadcast" | "campaign" | "journey";
+            /** Id */
+            id: number;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Currency */
+            currency: string | null;
+            /**
+             * Revenue Unconverted
+             * @description Revenue whose currency has no exchange rate on its day, per ISO 4217 currency (`{"BRL": 300.0}`); not in `revenue` nor `roi`; `{}` when all was converted
+             */
+            revenue_unconverted: {
+                [key: string]: number;
+            };
+            /**
+             * Days
+             * @description Every UTC day of [start, end), zeros included
+             */
+            days: components["schemas"]["TimeseriesDay"][];
+        };
+        /**
+         * TimeseriesDay
+         * @description A UTC day; only the `metric` asked for when there is one.
+         */
+        TimeseriesDay: {
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
+            /**
+             * Sent
+             * @description Messages sent that day
+             */
+            sent?: number;
+            /**
+             * Opened
+             * @description Distinct messages opened that day by people
+             */
+            opened?: number;
+            /**
+             * Clicked
+             * @description Distinct messages clicked that day by people
+             */
+            clicked?: number;
+            /**
+             * Converted
+             * @description Conversions attributed that day
+             */
+            converted?: number;
+            /**
+             * Revenue
+             * @description Their revenue, in the report's currency
+             */
+            revenue?: number;
         };
         /** TopicCreate */
         TopicCreate: {
@@ -5511,6 +7061,101 @@ export interface components {
             /** Context */
             ctx?: Record<string, never>;
         };
+        /** VariantRow */
+        VariantRow: {
+            /**
+             * Targeted
+             * @description Totals: the audience snapshot(s) and enrollments; a row: the messages created in it
+             */
+            targeted: number;
+            /**
+             * Sent
+             * @description Messages with a sent_at
+             */
+            sent: number;
+            /**
+             * Delivered
+             * @description Messages with status delivered (providers that report delivery)
+             */
+            delivered: number;
+            /**
+             * Opened
+             * @description Distinct messages opened by a person (machine opens excluded)
+             */
+            opened: number;
+            /**
+             * Clicked
+             * @description Distinct messages clicked by a person
+             */
+            clicked: number;
+            /**
+             * Unsubscribed
+             * @description Distinct messages with an unsubscribe
+             */
+            unsubscribed: number;
+            /**
+             * Bounced
+             * @description Messages with status bounced
+             */
+            bounced: number;
+            /**
+             * Failed
+             * @description Messages with status failed
+             */
+            failed: number;
+            /**
+             * Skipped
+             * @description Messages with status skipped (consent, suppression, caps …)
+             */
+            skipped: number;
+            /**
+             * Converted
+             * @description Attributed conversions (a linear share counts as a fraction)
+             */
+            converted: number;
+            /**
+             * Revenue
+             * @description Their revenue, weighted the same way, in the report's currency
+             */
+            revenue: number;
+            /**
+             * Cost
+             * @description sent x the campaign's cost per message of the channel
+             */
+            cost: number;
+            /**
+             * Roi
+             * @description (revenue - cost) / cost; null when the cost is 0
+             */
+            roi: number | null;
+            /**
+             * Open Rate
+             * @description opened / delivered (or / sent) over the channels where opens are seen; null: none
+             */
+            open_rate: number | null;
+            /**
+             * Click Rate
+             * @description clicked / delivered (or / sent) over the channels where clicks are seen; null: none
+             */
+            click_rate: number | null;
+            /**
+             * Conversion Rate
+             * @description converted / sent; null when nothing was sent
+             */
+            conversion_rate: number | null;
+            /**
+             * Revenue Unconverted
+             * @description Revenue whose currency has no exchange rate on its day, per ISO 4217 currency (`{"BRL": 300.0}`); not in `revenue` nor `roi`; `{}` when all was converted
+             */
+            revenue_unconverted: {
+                [key: string]: number;
+            };
+            /**
+             * Variant
+             * @description The experiment variant, or `holdout` (last: its own goal events after the snapshot, not attributed conversions, not in the totals)
+             */
+            variant: string;
+        };
         /** VerdictRead */
         VerdictRead: {
             /** Offer Id */
@@ -5535,6 +7180,61 @@ export interface components {
             eligibility?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /** WorkspaceRead */
+        WorkspaceRead: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /**
+             * Time Zone
+             * @description IANA time zone (default UTC): quiet hours and journeys' local times for contacts without a zone of their own, schedule triggers, and the console's dates
+             */
+            time_zone: string;
+            /**
+             * Default Country
+             * @description ISO 3166 alpha-2: the country of phone numbers written without +country code
+             */
+            default_country: string | null;
+            /**
+             * Currency
+             * @description ISO 4217: the default currency of new campaigns, and the currency reports and the dashboard value money in when neither `?currency=` nor the campaign names one
+             */
+            currency: string | null;
+            /**
+             * Sandbox
+             * @description A sandbox runs on a virtual clock (docs/sandbox.md); set at creation
+             */
+            sandbox: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** WorkspaceUpdate */
+        WorkspaceUpdate: {
+            /**
+             * Name
+             * @description 1 to 200 characters (422 `invalid_name`)
+             */
+            name?: string | null;
+            /**
+             * Time Zone
+             * @description An IANA name such as Europe/Paris or Asia/Shanghai (422 `invalid_timezone`)
+             */
+            time_zone?: string | null;
+            /**
+             * Default Country
+             * @description ISO 3166 alpha-2 such as FR or CN (422 `invalid_country`); null clears it
+             */
+            default_country?: string | null;
+            /**
+             * Currency
+             * @description ISO 4217 such as EUR or CNY (422 `invalid_currency`); null clears it
+             */
+            currency?: string | null;
         };
         /** SegmentRef */
         kairos__api__routes__segments__SegmentRef: {
@@ -5680,6 +7380,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ContactDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_lifecycle_stages_api_v1_contacts_lifecycle_stages_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_LifecycleStageRead_"];
                 };
             };
             /** @description Validation Error */
@@ -5857,6 +7588,82 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Page_EventRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_lifecycle_history_api_v1_contacts__contact_id__lifecycle_get: {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description The `next` cursor of the previous page */
+                after?: string | null;
+            };
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                contact_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_LifecycleChangeRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_merges_api_v1_contacts__contact_id__merges_get: {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description The `next` cursor of the previous page */
+                after?: string | null;
+            };
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                contact_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ContactMergeRead_"];
                 };
             };
             /** @description Validation Error */
@@ -6204,6 +8011,76 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SegmentBuilderReference"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    event_property_reference_api_v1_segments_reference_properties_get: {
+        parameters: {
+            query: {
+                /** @description The event name */
+                event: string;
+            };
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventProperties"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    segment_trends_api_v1_segments_trends_get: {
+        parameters: {
+            query?: {
+                /** @description How many UTC days, up to today */
+                days?: number;
+                /** @description Only these segments (repeat the parameter); default: all */
+                segment_id?: number[] | null;
+            };
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SegmentTrends"];
                 };
             };
             /** @description Validation Error */
@@ -6974,6 +8851,37 @@ export interface operations {
             };
         };
     };
+    read_providers_api_v1_channels_providers_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ProviderRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     read_channel_api_v1_channels__channel_id__get: {
         parameters: {
             query?: never;
@@ -7330,6 +9238,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TemplateRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    preview_draft_api_v1_templates_preview_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateDraftPreview"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateRendered"];
                 };
             };
             /** @description Validation Error */
@@ -7944,7 +9887,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["MessagingPolicy"];
+                "application/json": components["schemas"]["MessagingPolicyWrite"];
             };
         };
         responses: {
@@ -9451,13 +11394,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description The report as JSON; with `?format=csv`, a header line, a `total` line, then one line per row (`text/csv`) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["BroadcastReport"];
+                    "text/csv": string;
                 };
             };
             /** @description Validation Error */
@@ -9491,13 +11435,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description The report as JSON; with `?format=csv`, a header line, a `total` line, then one line per row (`text/csv`) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["CampaignReport"];
+                    "text/csv": string;
                 };
             };
             /** @description Validation Error */
@@ -9531,13 +11476,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description The report as JSON; with `?format=csv`, a header line, a `total` line, then one line per row (`text/csv`) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["JourneyReport"];
+                    "text/csv": string;
                 };
             };
             /** @description Validation Error */
@@ -9575,13 +11521,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description The report as JSON; with `?format=csv`, one line per day (`text/csv`) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Timeseries"];
+                    "text/csv": string;
                 };
             };
             /** @description Validation Error */
@@ -9613,13 +11560,14 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Successful Response */
+            /** @description The report as JSON; with `?format=csv`, one line per step (`text/csv`) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Funnel"];
+                    "text/csv": string;
                 };
             };
             /** @description Validation Error */
@@ -9651,13 +11599,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description The report as JSON; with `?format=csv`, one line per period, one column per stage (`text/csv`) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Lifecycle"];
+                    "text/csv": string;
                 };
             };
             /** @description Validation Error */
@@ -9695,7 +11644,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Dashboard"];
                 };
             };
             /** @description Validation Error */
@@ -10583,6 +12532,72 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_settings_api_v1_workspace_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_settings_api_v1_workspace_patch: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkspaceUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceRead"];
                 };
             };
             /** @description Validation Error */

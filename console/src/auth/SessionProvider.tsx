@@ -123,6 +123,14 @@ export function useCanEdit(): boolean {
   return workspace !== null && workspace.role !== "analyst";
 }
 
+/**
+ * The selected workspace's IANA time zone (`time_zone` of the session's workspace), or null
+ * outside a session (the sign-in pages) — where dates are shown in the browser's zone.
+ */
+export function useWorkspaceTimeZone(): string | null {
+  return useContext(SessionContext)?.workspace?.time_zone ?? null;
+}
+
 /** The selected workspace id, for query keys (data is per workspace). */
 export function useWorkspaceKey(): number | null {
   return useSession().workspace?.id ?? null;

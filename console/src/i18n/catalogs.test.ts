@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { audiencesCatalogs } from "./audiences";
 import { settingsCatalogs } from "./settings";
 import { analyticsCatalogs } from "./analytics";
+import { contactsCatalogs } from "./contacts";
+import { contentCatalogs } from "./content";
 import { catalogs, languageFromBrowser, translate, type Language } from "./catalogs";
 
 const languages = Object.keys(catalogs) as Language[];
@@ -40,6 +42,8 @@ describe("catalogs", () => {
     ["audiences", audiencesCatalogs],
     ["settings", settingsCatalogs],
     ["analytics", analyticsCatalogs],
+    ["contacts", contactsCatalogs],
+    ["content", contentCatalogs],
   ] as const)("the %s catalog", (_, feature) => {
     const featureLanguages = Object.keys(feature) as Language[];
 

@@ -1,5 +1,7 @@
 import type { AnalyticsKey } from "./analytics.en";
 import type { AudiencesKey } from "./audiences.en";
+import type { ContactsKey } from "./contacts.en";
+import type { ContentKey } from "./content.en";
 import type { SettingsKey } from "./settings.en";
 import { en, type Catalog, type MessageKey as CoreKey } from "./en";
 import { zhCN } from "./zh-CN";
@@ -13,7 +15,7 @@ export type { Catalog };
  * Only the feature's own pages may use its keys. The import above is of a type only: the
  * feature's strings stay out of the entry chunk.
  */
-export type MessageKey = CoreKey | AudiencesKey | SettingsKey | AnalyticsKey;
+export type MessageKey = CoreKey | AudiencesKey | SettingsKey | AnalyticsKey | ContactsKey | ContentKey;
 
 export const LANGUAGES: { code: Language; label: string }[] = [
   { code: "en", label: "English" },

@@ -58,7 +58,7 @@ describe("login page", () => {
     signedOutServer(() =>
       json(200, {
         user: { id: 1, email: "ana@example.com", name: "Ana" },
-        workspaces: [{ id: 7, name: "Acme", role: "admin", approver: true, sandbox: false }],
+        workspaces: [{ id: 7, name: "Acme", role: "admin", approver: true, sandbox: false, time_zone: "UTC" }],
         csrf_token: "t",
       }),
     );

@@ -9,7 +9,7 @@ import type { Language } from "../i18n";
 export function sessionFor(role: Role, extra: Partial<SessionRead> = {}): SessionRead {
   return {
     user: { id: 1, email: "ana@example.com", name: "Ana" },
-    workspaces: [{ id: 7, name: "Acme", role, approver: false, sandbox: false }],
+    workspaces: [{ id: 7, name: "Acme", role, approver: false, sandbox: false, time_zone: "UTC" }],
     csrf_token: "csrf-123",
     ...extra,
   };

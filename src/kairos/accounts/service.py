@@ -15,6 +15,7 @@ from kairos.accounts.roles import ROLES
 from kairos.accounts.tables import app_user, membership, setup_token, user_session
 from kairos.contacts.fields import normalize_email
 from kairos.errors import Conflict, InvalidInput, NotFound
+from kairos.workspaces.settings import time_zone_of
 from kairos.workspaces.tables import workspace
 
 #: how long a setup token printed in the terminal stays valid
@@ -28,6 +29,8 @@ class Member:
     role: str
     approver: bool
     sandbox: bool
+    #: the workspace's IANA time zone (``workspaces/settings.py``)
+    time_zone: str = "UTC"
 
 
 def _email(raw: str) -> str:
@@ -99,12 +102,15 @@ def memberships(conn: Connection, user_id: int) -> list[Member]:
             membership.c.role,
             membership.c.approver,
             workspace.c.sandbox,
+            workspace.c.settings,
         )
         .join(workspace, workspace.c.id == membership.c.workspace_id)
         .where(membership.c.user_id == user_id)
         .order_by(membership.c.workspace_id)
     ).all()
-    return [Member(r[0], r[1], r[2], bool(r[3] or r[2] == "admin"), bool(r[4])) for r in rows]
+    return [
+        Member(r[0], r[1], r[2], bool(r[3] or r[2] == "admin"), bool(r[4]), time_zone_of(r[5])) for r in rows
+    ]
 
 
 def membership_of(conn: Connection, user_id: int, workspace_id: int) -> Member | None:

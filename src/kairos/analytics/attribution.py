@@ -170,7 +170,13 @@ def credits(
 
 
 def check_range(start: datetime, end: datetime) -> tuple[datetime, datetime]:
-    start, end = ensure_utc(start), ensure_utc(end)
+    try:
+        start, end = ensure_utc(start), ensure_utc(end)
+        end + timedelta(days=1)  # the reports step a day past the last one: it must exist too
+    except OverflowError:  # in UTC, a day before year 1 or after 9999
+        raise InvalidInput(
+            "start and end must be between the years 1 and 9999", code="invalid_range"
+        ) from None
     if end <= start:
         raise InvalidInput("end must be after start", code="invalid_range")
     if end - start > timedelta(days=MAX_DAYS):

@@ -38,6 +38,7 @@ from kairos.journeys.tables import enrollment, journey, journey_version
 from kairos.messaging.tables import message, message_event
 from kairos.segments.behaviour import matching
 from kairos.segments.compiler import context
+from kairos.workspaces.settings import workspace_currency
 
 #: the columns of every report row, in CSV order
 FIGURES = (
@@ -93,15 +94,17 @@ class Scope:
 def _money(
     conn: Connection, ws: int, plan: Any, wanted: str | None, now: datetime, costed: bool = True
 ) -> tuple[str | None, str | None, float]:
-    """The report's currency (``wanted``, else the campaign's, else the workspace's
-    exchange-rate base), the currency assumed for revenue without one (the campaign's, else
-    the base), and what 1 unit of the campaign's costs and budget (in its currency, else the
-    assumed one) is worth in the report's currency at the latest rate on or before today."""
+    """The report's currency (``wanted``, else the campaign's, else the workspace's own
+    currency, else its exchange-rate base), the currency assumed for revenue without one
+    (the campaign's, else the workspace's, else the base), and what 1 unit of the campaign's
+    costs and budget (in its currency, else the assumed one) is worth in the report's
+    currency at the latest rate on or before today."""
     own = normal(plan.currency) if plan is not None else None
     if wanted is not None:
         wanted = check_currency(normal(wanted))
-    rates = Rates.load(conn, ws, [own, wanted])
-    assumed = own or rates.base
+    home = workspace_currency(conn, ws)
+    rates = Rates.load(conn, ws, [own, wanted, home])
+    assumed = own or home or rates.base
     target = wanted or assumed
     factor = rates.factor(assumed, target, now.date())
     if factor is None:

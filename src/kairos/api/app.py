@@ -42,6 +42,7 @@ from kairos.api.routes import (
     tag_rules,
     tags,
     users,
+    workspace,
 )
 from kairos.clock import Clock, SystemClock
 from kairos.config import Settings, get_settings
@@ -166,6 +167,7 @@ def create_app(
         sandbox,
         session,
         users,
+        workspace,
     ):
         api.include_router(module.router, prefix="/api/v1")
     api.include_router(public.router)

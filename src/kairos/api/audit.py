@@ -13,6 +13,12 @@ that may change something (not GET, not a read-only POST such as a preview), it:
    route), which object, the fields that changed (``accounts/audit.diff``, secrets redacted),
    the client's address and browser — then lets the answer go.
 
+A settings document without an id — ``PATCH /workspace``, ``PUT /messaging/policy``,
+``PUT /exchange-rates``: a path served by both a ``GET`` and a ``PUT`` or ``PATCH`` — is its
+own object, read before and after the same way. A ``GET`` that reveals a secret (a webhook's
+signing secret, the inbox identity secret: ``REVEALS``) is recorded too — who read it and
+when, never the value.
+
 The log row is written after the change is committed, in a transaction of its own: a crash
 between the two would lose the row, never the change; it is logged when writing fails.
 An erased contact's entries keep no field values (``DELETE /contacts/{id}`` records none, and
@@ -43,16 +49,21 @@ UNAUDITED = ("/api/v1/session", "/api/v1/setup")
 PERSONAL = "contacts"
 #: secrets a creation answers once (an issued key), never written to the log
 SHOWN_ONCE = {"keys": "key"}
+#: reads that answer a secret: who read it is recorded (the value never is)
+REVEALS = ("/channels/{channel_id}/signing-secret", "/inbox/identity-secret")
 
 
 class AuditTrail:
     def __init__(self, app: FastAPI) -> None:
         self.app = app
         self._items: list[re.Pattern[str]] | None = None
+        self._documents: list[re.Pattern[str]] = []
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path: str = scope.get("path", "")
-        if (
+        reveal = scope["type"] == "http" and scope["method"] == "GET"
+        reveal = reveal and any(r.fullmatch(path) for r in _REVEALS)
+        if not reveal and (
             scope["type"] != "http"
             or scope["method"] in SAFE_METHODS
             or not path.startswith(PREFIX + "/")
@@ -61,7 +72,7 @@ class AuditTrail:
         ):
             await self.app(scope, receive, send)
             return
-        target = self._object_path(path)
+        target = None if reveal else self._object_path(path)
         before = await self._read(scope, target) if target else None
         held: list[MutableMapping[str, Any]] = []
 
@@ -93,8 +104,12 @@ class AuditTrail:
         body = b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body")
         segments = scope["path"][len(PREFIX) :].strip("/").split("/")
         object_type = segments[0] if segments and segments[0] else None
-        if target is not None:
-            object_id: str | None = target.rsplit("/", 1)[1]
+        if scope["method"] == "GET":  # a secret revealed: who and when, no values
+            after = None
+            object_id: str | None = segments[1] if len(segments) > 2 else None
+        elif target is not None:
+            document = any(p.fullmatch(target) for p in self._documents)
+            object_id = None if document else target.rsplit("/", 1)[1]
             after = await self._read(scope, target)
         elif scope["method"] == "POST":  # a creation: the answer is the new object
             created = _json(body)
@@ -127,9 +142,12 @@ class AuditTrail:
         await anyio.to_thread.run_sync(write)
 
     def _object_path(self, path: str) -> str | None:
-        """The path itself or its nearest parent that is a ``GET /things/{id}`` route."""
+        """The path itself or its nearest parent that is a ``GET /things/{id}`` route; or the
+        path itself when it is a settings document (``GET`` and ``PUT``/``PATCH`` on it)."""
         if self._items is None:
-            self._items = _item_routes(self.app)
+            self._items, self._documents = _item_routes(self.app)
+        if any(p.fullmatch(path.rstrip("/")) for p in self._documents):
+            return path.rstrip("/")
         parts = path.rstrip("/").split("/")
         for cut in range(0, 3):
             candidate = "/".join(parts[: len(parts) - cut])
@@ -177,21 +195,28 @@ _READ_ONLY_POSTS = [
 ]
 
 
-def _item_routes(app: FastAPI) -> list[re.Pattern[str]]:
-    """Patterns of the ``GET`` routes whose path ends in a parameter (one object)."""
-    patterns = []
+_REVEALS = [_pattern(PREFIX + path) for path in REVEALS]
+
+
+def _item_routes(app: FastAPI) -> tuple[list[re.Pattern[str]], list[re.Pattern[str]]]:
+    """Patterns of the ``GET`` routes whose path ends in a parameter (one object), and of
+    the settings documents: paths without a parameter at the end served by a ``GET`` and a
+    ``PUT`` or ``PATCH``."""
+    methods: dict[str, set[str]] = {}
     for route in app.routes:
         context = getattr(route, "include_context", None)
         subs = route.original_router.routes if context is not None else [route]  # type: ignore[attr-defined]
         prefix = context.prefix if context is not None else ""
         for sub in subs:
-            if not isinstance(sub, APIRoute) or "GET" not in (sub.methods or ()):
-                continue
-            full = prefix + sub.path
-            if not full.startswith(PREFIX + "/") or not full.endswith("}"):
-                continue
-            patterns.append(_pattern(full))
-    return patterns
+            if isinstance(sub, APIRoute) and (prefix + sub.path).startswith(PREFIX + "/"):
+                methods.setdefault(prefix + sub.path, set()).update(sub.methods or ())
+    items = [_pattern(path) for path, m in methods.items() if "GET" in m and path.endswith("}")]
+    documents = [
+        _pattern(path)
+        for path, m in methods.items()
+        if "GET" in m and not path.endswith("}") and m & {"PUT", "PATCH"}
+    ]
+    return items, documents
 
 
 def _json(body: bytes) -> Any:

@@ -36,6 +36,7 @@ CSRF_HEADER = "x-csrf-token"
 PERMISSIONS: dict[tuple[str, str], str] = {
     # POSTs that only read
     ("POST", "/segments/preview"): "read",
+    ("POST", "/templates/preview"): "read",
     ("POST", "/templates/{template_id}/preview"): "read",
     ("POST", "/journeys/{journey_id}/simulate"): "read",
     ("POST", "/offers/match"): "read",
@@ -56,6 +57,7 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/channels/{channel_id}/signing-secret"): "admin",
     ("GET", "/inbox/identity-secret"): "admin",
     ("PUT", "/messaging/policy"): "admin",
+    ("PATCH", "/workspace"): "admin",
     ("PUT", "/exchange-rates"): "admin",
     ("DELETE", "/suppressions/{channel}/{address}"): "admin",
     ("DELETE", "/contacts/{contact_id}"): "admin",

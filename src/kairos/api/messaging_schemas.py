@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from kairos.messaging.policy import FrequencyCap, QuietHours, known_zone
 
 ChannelKind = Literal["email", "sms", "push", "wechat", "webhook", "inapp"]
 
@@ -50,6 +52,20 @@ class ChannelRead(BaseModel):
     updated_at: datetime
 
 
+class ProviderRead(BaseModel):
+    name: str = Field(description="What `POST /channels` takes as `provider`")
+    kind: ChannelKind
+    description: str
+    settings_schema: dict[str, Any] = Field(
+        description="JSON Schema of the channel's `settings` (returned by the API)"
+    )
+    secrets_schema: dict[str, Any] = Field(
+        description="JSON Schema of the channel's `secrets`: write-only, never returned (`secrets_set` names "
+        "those set)"
+    )
+    verify: bool = Field(description="`POST /channels/{id}/verify` can reach the provider without sending")
+
+
 class TemplateCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -84,7 +100,24 @@ class TemplatePreview(BaseModel):
     contact_id: int | None = Field(None, description="Render for this contact; null: an empty contact")
     event: dict[str, Any] | None = Field(None, description="A triggering event: {name, properties}")
     payload: dict[str, Any] | None = None
+    offer_id: int | None = Field(
+        None,
+        description="`{{ offer.… }}` of this offer: the code the contact holds, else the static code, else "
+        "`SAMPLE00` for a pool offer (nothing is assigned)",
+    )
     strict: bool = Field(True, description="Report variables the template uses that have no value")
+    tracking: bool = Field(
+        True,
+        description="false: email links as written and no open pixel (a preview shown in a browser then "
+        "loads nothing from the tracking routes)",
+    )
+
+
+class TemplateDraftPreview(TemplatePreview):
+    """``POST /templates/preview``: an unsaved template, rendered like a saved one."""
+
+    channel: ChannelKind
+    fields: dict[str, Any] = Field(description="As `POST /templates` takes them")
 
 
 class TemplateRendered(BaseModel):
@@ -98,6 +131,9 @@ class TestSend(BaseModel):
     to: str | None = Field(None, description="Send here instead of the contact's own address")
     event: dict[str, Any] | None = None
     payload: dict[str, Any] | None = None
+    offer_id: int | None = Field(
+        None, description="`{{ offer.… }}` of this offer, as in a preview (nothing is assigned)"
+    )
 
 
 class MessageCreate(BaseModel):
@@ -263,3 +299,22 @@ class ProviderReport(BaseModel):
     message_id: int | None = Field(None, description="Kairos message id (from the Message-ID/webhook-id)")
     provider_id: str | None = Field(None, description="Or the provider's id for the message")
     detail: str | None = None
+
+
+class MessagingPolicyWrite(BaseModel):
+    """``PUT /messaging/policy``: the caps and quiet hours; ``timezone`` optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    frequency_caps: list[FrequencyCap] = Field(default_factory=list)
+    quiet_hours: QuietHours | None = None
+    timezone: str | None = Field(
+        None,
+        description="Sets the workspace's time zone (as `PATCH /workspace` `time_zone` does); left out or "
+        "null, the zone stays as it is",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, name: str | None) -> str | None:
+        return None if name is None else known_zone(name)

@@ -86,6 +86,31 @@ class EventRead(BaseModel):
     received_at: datetime
 
 
+class LifecycleChangeRead(BaseModel):
+    id: int
+    from_stage: str | None = Field(description="null: the contact had no stage")
+    to_stage: str | None = Field(description="null: the stage was cleared")
+    source: str = Field(
+        description="what changed it: `api` (an API key), `console` (a user), `journey` (a journey's "
+        "update_contact step)"
+    )
+    changed_at: datetime
+
+
+class LifecycleStageRead(BaseModel):
+    stage: str
+
+
+class ContactMergeRead(BaseModel):
+    id: int
+    merged_id: int = Field(description="the contact merged away (its id now leads here)")
+    into_id: int = Field(
+        description="the contact it was merged into: this one, or one merged into this one later"
+    )
+    reason: str = Field(description="the identifiers that tied the two")
+    merged_at: datetime
+
+
 class TagRead(BaseModel):
     id: int
     name: str
@@ -215,6 +240,7 @@ class SegmentMember(ContactBrief):
 class ContactSegment(BaseModel):
     id: int
     name: str
+    kind: str = Field(description="`dynamic` (by definition) or `static` (a list)")
     entered_at: datetime
 
 

@@ -23,6 +23,7 @@ from kairos.offers.tables import offer
 from kairos.segments.compiler import parse_definition
 from kairos.segments.tables import segment
 from kairos.workspaces.references import require_owned
+from kairos.workspaces.settings import workspace_currency
 
 _DAY = timedelta(days=1)
 PLAN_FIELDS = (
@@ -82,6 +83,8 @@ def create_campaign(
         raise Conflict(f"a campaign named {name!r} exists", code="campaign_exists")
     values = {k: data.get(k) for k in PLAN_FIELDS}
     values["requires_approval"] = bool(values["requires_approval"])
+    if not values["currency"]:  # a plan that names no currency is in the workspace's
+        values["currency"] = workspace_currency(conn, workspace_id)
     cid = conn.execute(
         insert(campaign)
         .values(

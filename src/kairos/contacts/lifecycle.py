@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, String, func, insert, literal, select, update
+from sqlalchemy import Connection, String, and_, bindparam, func, insert, literal, or_, select, text, update
 
 from kairos.contacts.service import mark_changed
 from kairos.contacts.tables import contact, lifecycle_change
@@ -22,6 +22,27 @@ from kairos.db.types import UTCDateTime
 from kairos.errors import InvalidInput
 
 MAX_STAGE = 40
+#: the console's stage filter offers at most this many stages (typing filters more)
+MAX_STAGES_LISTED = 500
+
+#: the distinct stages of live contacts, walking the partial index ix_contact_stage
+#: (workspace_id, lifecycle_stage, merged_into): one seek per stage, whatever the number of
+#: contacts (the same skip scan as the segment builder's event names)
+_STAGES = text(
+    """
+    WITH RECURSIVE stages(stage) AS (
+        SELECT min(lifecycle_stage) FROM contact
+        WHERE workspace_id = :ws AND lifecycle_stage IS NOT NULL AND merged_into IS NULL
+        UNION ALL
+        SELECT (
+            SELECT min(c.lifecycle_stage) FROM contact c
+            WHERE c.workspace_id = :ws AND c.lifecycle_stage > stages.stage AND c.merged_into IS NULL
+        )
+        FROM stages WHERE stages.stage IS NOT NULL
+    )
+    SELECT stage FROM stages WHERE stage IS NOT NULL LIMIT :limit
+    """
+).bindparams(bindparam("ws"), bindparam("limit"))
 
 
 def clean_stage(stage: Any) -> str | None:
@@ -98,3 +119,28 @@ def set_stage(
         )
     mark_changed(conn, workspace_id, changed, now)
     return len(changed)
+
+
+def stages_in_use(conn: Connection, workspace_id: int, limit: int = MAX_STAGES_LISTED) -> list[str]:
+    """The stages live contacts of the workspace are at now, in code-point order."""
+    return list(conn.execute(_STAGES, {"ws": workspace_id, "limit": limit}).scalars())
+
+
+def stage_history(
+    conn: Connection,
+    contact_id: int,
+    *,
+    limit: int,
+    before: tuple[datetime, int] | None = None,
+) -> list[dict[str, Any]]:
+    """A live contact's stage changes, newest first (a merge brought the loser's history
+    along). ``before`` is the (changed_at, id) of the last row already seen."""
+    lc = lifecycle_change
+    stmt = select(lc.c.id, lc.c.from_stage, lc.c.to_stage, lc.c.source, lc.c.changed_at).where(
+        lc.c.contact_id == contact_id
+    )
+    if before is not None:
+        at, last_id = before
+        stmt = stmt.where(or_(lc.c.changed_at < at, and_(lc.c.changed_at == at, lc.c.id < last_id)))
+    stmt = stmt.order_by(lc.c.changed_at.desc(), lc.c.id.desc()).limit(limit)
+    return [dict(r._mapping) for r in conn.execute(stmt)]

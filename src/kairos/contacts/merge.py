@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, insert, or_, select, update
 
 from kairos.contacts.fields import PROFILE_FIELDS
 from kairos.contacts.tables import (
@@ -103,6 +103,36 @@ def apply_merges(conn: Connection, workspace_id: int, merges: list[Merge], now: 
             for m in merges
         ],
     )
+
+
+def merges_into(
+    conn: Connection, workspace_id: int, contact_id: int, *, limit: int, before: int | None = None
+) -> list[dict[str, Any]]:
+    """The merges a live contact absorbed, newest first: those into it and, a chain having
+    collapsed (A into B, then B into C), those into the contacts merged into it. Each names
+    the contact merged away, the one it was merged into, the identifiers that tied them and
+    when. ``before`` is the id of the last merge already seen."""
+    cm = contact_merge
+    absorbed = select(contact.c.id).where(
+        contact.c.workspace_id == workspace_id,
+        or_(contact.c.id == contact_id, contact.c.merged_into == contact_id),
+    )
+    stmt = select(cm.c.id, cm.c.merged_id, cm.c.survivor_id, cm.c.reason, cm.c.created_at).where(
+        cm.c.workspace_id == workspace_id, cm.c.survivor_id.in_(absorbed)
+    )
+    if before is not None:
+        stmt = stmt.where(cm.c.id < before)
+    rows = conn.execute(stmt.order_by(cm.c.id.desc()).limit(limit))
+    return [
+        {
+            "id": r.id,
+            "merged_id": r.merged_id,
+            "into_id": r.survivor_id,
+            "reason": r.reason,
+            "merged_at": r.created_at,
+        }
+        for r in rows
+    ]
 
 
 def _merge_profiles(conn: Connection, merges: list[Merge], now: datetime) -> None:

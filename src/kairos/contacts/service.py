@@ -179,24 +179,53 @@ def list_contacts(
 ) -> list[dict[str, Any]]:
     """Live contacts in id order, after ``after``: those with all these identifiers, in the
     segment, with the tag, at the stage, whose first name, last name or full name starts
-    with ``name`` (any case). With a segment or a tag, the walk follows that membership's
-    index, so a small segment among millions of contacts is found at once."""
-    stmt = select(contact).where(contact.c.workspace_id == workspace_id, contact.c.merged_into.is_(None))
+    with ``name`` (any case).
+
+    The walk follows one index in id order and checks the other filters on the way, so its
+    cost is what it reads before the page is full. It follows the segment's membership, else
+    the tag's, else the contacts' — but a filter that holds for few contacts (at most
+    ``FEW``, counted through its index and stopping past that) leads instead: a rare tag, a
+    rare stage or a rare name inside a big segment is found without reading the segment.
+    (PostgreSQL's planner knows each value's frequency; SQLite's does not.)"""
+    live = and_(contact.c.workspace_id == workspace_id, contact.c.merged_into.is_(None))
+    stmt = select(contact).where(live)
+    bound = after or 0
+    # Which index leads: the segment's, else the tag's, else the contacts' id index — unless
+    # a rarer filter is at hand. The leading membership is joined; the others are tested
+    # per contact (EXISTS), so the planner has no other walk to prefer.
+    in_segment = and_(
+        segment_membership.c.segment_id == segment_id, segment_membership.c.contact_id == contact.c.id
+    )
+    tagged = and_(contact_tag.c.tag_id == tag_id, contact_tag.c.contact_id == contact.c.id)
+    lead = "segment" if segment_id is not None else "contact"
+    if tag_id is not None and (
+        lead == "contact"
+        or _few(conn, select(contact_tag.c.contact_id).where(contact_tag.c.tag_id == tag_id))
+    ):
+        lead = "tag"
+    if lifecycle_stage is not None:
+        stmt = stmt.where(contact.c.lifecycle_stage == lifecycle_stage)
+        # a rare stage leads through ix_contact_stage (its entries are in id order)
+        if lead != "contact" and _few(
+            conn, select(contact.c.id).where(live, contact.c.lifecycle_stage == lifecycle_stage)
+        ):
+            lead = "contact"
+    keys = [contact.c.id]  # the id columns joined: the page's lower bound goes on each
     key = contact.c.id  # the column the keyset walks
     if segment_id is not None:
-        stmt = stmt.join(
-            segment_membership,
-            and_(
-                segment_membership.c.segment_id == segment_id, segment_membership.c.contact_id == contact.c.id
-            ),
-        )
-        key = segment_membership.c.contact_id
+        if lead == "segment":
+            stmt = stmt.join(segment_membership, in_segment)
+            key = segment_membership.c.contact_id
+            keys.append(key)
+        else:
+            stmt = stmt.where(select(segment_membership.c.contact_id).where(in_segment).exists())
     if tag_id is not None:
-        stmt = stmt.join(
-            contact_tag, and_(contact_tag.c.tag_id == tag_id, contact_tag.c.contact_id == contact.c.id)
-        )
-        if segment_id is None:
+        if lead == "tag":
+            stmt = stmt.join(contact_tag, tagged)
             key = contact_tag.c.contact_id
+            keys.append(key)
+        else:
+            stmt = stmt.where(select(contact_tag.c.contact_id).where(tagged).exists())
     for kind, value in identities or []:
         stmt = stmt.where(
             contact.c.id.in_(
@@ -207,31 +236,44 @@ def list_contacts(
                 )
             )
         )
-    if lifecycle_stage is not None:
-        stmt = stmt.where(contact.c.lifecycle_stage == lifecycle_stage)
-    lower_bound = key > (after or 0)  # always one: the planner walks the id index, no sort
     if name and name.strip():
         branches = _name_matches(name, conn.dialect.name)
-        if segment_id is None and tag_id is None:
+        if _few(conn, *(select(contact.c.id).where(live, b) for b in branches)):
             # Each branch through its name index (partial: live contacts only, so it covers
-            # the search), the ids merged and sorted, then the page's rows. Walking the id
-            # index instead reads every contact when a name matches nobody; one OR of both
-            # leaves the planner guessing.
+            # the search), the ids merged and sorted, then the page's rows. Walking another
+            # index instead reads everything it holds when the name matches nobody there.
             ids = union(
-                *(
-                    stmt.with_only_columns(contact.c.id).where(b, contact.c.id + 0 > (after or 0))
-                    for b in branches
-                )
+                *(stmt.with_only_columns(contact.c.id).where(b, contact.c.id + 0 > bound) for b in branches)
             ).subquery()
             page = select(ids.c.id).order_by(ids.c.id).limit(limit)
-            stmt = select(contact).where(contact.c.id.in_(page))
-            lower_bound = contact.c.id > (after or 0)
+            stmt, key, keys = select(contact).where(contact.c.id.in_(page)), contact.c.id, [contact.c.id]
         else:
+            # A common name: walking the index of the other filters (or the contacts' id
+            # index) finds a page of them sooner than sorting every contact the name matches.
             stmt = stmt.where(or_(*branches))
-    stmt = stmt.where(lower_bound)
+    # A bound on every id column joined, not only the walked one: the walk always has a
+    # lower bound (the planner walks that index, no sort), and PostgreSQL, which carries
+    # equalities across a join but not ranges, does not merge-join from the first contact.
+    stmt = stmt.where(*(k > bound for k in keys))
     rows = [dict(r._mapping) for r in conn.execute(stmt.order_by(key).limit(limit))]
     tags = tags_of(conn, [r["id"] for r in rows])
     return [{**_present(r), "tags": tags[r["id"]]} for r in rows]
+
+
+#: a filter matching at most this many contacts leads the walk of the contact list
+FEW = 5000
+
+
+def _few(conn: Connection, *queries: Any) -> bool:
+    """Whether these queries (one index range each) return at most ``FEW`` rows together:
+    counted through their indexes, stopping past ``FEW`` (a millisecond or two)."""
+    seen = 0
+    for query in queries:
+        probe = query.limit(FEW + 1 - seen).subquery()
+        seen += conn.execute(select(func.count()).select_from(probe)).scalar_one()
+        if seen > FEW:
+            return False
+    return True
 
 
 def _starts_with(column: Any, prefix: str, dialect: str) -> Any:
@@ -319,10 +361,12 @@ def update_contact(
     now: datetime,
     *,
     default_country: str | None = None,
+    source: str = "api",
 ) -> dict[str, Any]:
     """Partial update. New email/phone/external_id become identities of this contact; one
     that already belongs to another contact is a conflict (PATCH never merges silently).
-    ``lifecycle_stage`` sets the stage, null clears it (either recorded in its history)."""
+    ``lifecycle_stage`` sets the stage, null clears it (either recorded in its history, with
+    ``source``: ``api`` or ``console``, who asked)."""
     from kairos.contacts.lifecycle import clean_stage, set_stage  # here: lifecycle imports this module
 
     cid = live_contact_id(conn, workspace_id, contact_id)
@@ -352,7 +396,7 @@ def update_contact(
         conn.execute(update(contact).where(contact.c.id == cid).values(external_id=ext))
     apply_profile_changes(conn, {cid: changes}, now)
     if "lifecycle_stage" in data:
-        set_stage(conn, workspace_id, [cid], stage, now, "api")
+        set_stage(conn, workspace_id, [cid], stage, now, source)
     mark_changed(conn, workspace_id, [cid], now)
     return get_contact(conn, workspace_id, cid)
 

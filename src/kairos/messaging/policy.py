@@ -8,7 +8,10 @@
   (the workspace's time zone when the contact has none): a message due at 23:00 is deferred
   to the end of the window (09:00) with reason ``quiet_hours`` and then sent.
 
-The policy lives in the workspace's settings document under ``messaging_policy``.
+The caps and quiet hours live in the workspace's settings document under
+``messaging_policy``. The time zone is the workspace's own (``workspaces/settings.py``,
+``PATCH /api/v1/workspace``): ``get_policy`` fills ``timezone`` in from it and the policy
+document never holds one, so the zone is kept in one place only.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from kairos.db.dialect import chunks
 from kairos.errors import NotFound
 from kairos.messaging.channels.base import ChannelKind
 from kairos.messaging.tables import message
+from kairos.workspaces.settings import set_time_zone, time_zone_of
 from kairos.workspaces.tables import workspace
 
 QUIET_CHANNELS: list[ChannelKind] = ["email", "sms", "push", "wechat"]
@@ -59,30 +63,47 @@ class MessagingPolicy(BaseModel):
 
     frequency_caps: list[FrequencyCap] = Field(default_factory=list)
     quiet_hours: QuietHours | None = None
-    timezone: str = Field("UTC", description="For contacts without a time zone of their own")
+    timezone: str = Field(
+        "UTC",
+        description="The workspace's time zone (`PATCH /workspace` `time_zone`), for contacts without one of "
+        "their own. In a PUT it sets the workspace's zone; left out, the zone stays as it is",
+    )
 
     @field_validator("timezone")
     @classmethod
     def _zone(cls, name: str) -> str:
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {name!r}") from None
-        return name
+        return known_zone(name)
+
+
+def known_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}") from None
+    return name
 
 
 def get_policy(conn: Connection, workspace_id: int) -> MessagingPolicy:
+    """The workspace's caps and quiet hours, with its time zone."""
     settings = conn.execute(select(workspace.c.settings).where(workspace.c.id == workspace_id)).scalar()
     if settings is None:
         raise NotFound(f"no workspace {workspace_id}", code="workspace_not_found")
-    return MessagingPolicy.model_validate(settings.get("messaging_policy") or {})
+    stored = {k: v for k, v in (settings.get("messaging_policy") or {}).items() if k != "timezone"}
+    return MessagingPolicy.model_validate({**stored, "timezone": time_zone_of(settings)})
 
 
-def set_policy(conn: Connection, workspace_id: int, policy: MessagingPolicy) -> MessagingPolicy:
+def set_policy(
+    conn: Connection, workspace_id: int, policy: MessagingPolicy, *, set_timezone: bool = True
+) -> MessagingPolicy:
+    """Replace the caps and quiet hours; the policy's ``timezone`` becomes the workspace's
+    time zone when ``set_timezone`` (a PUT that gave one), else the zone stays."""
+    if set_timezone:
+        set_time_zone(conn, workspace_id, policy.timezone)
     settings = conn.execute(select(workspace.c.settings).where(workspace.c.id == workspace_id)).scalar() or {}
-    settings = {**settings, "messaging_policy": policy.model_dump(mode="json")}
+    stored = policy.model_dump(mode="json", exclude={"timezone"})
+    settings = {**settings, "messaging_policy": stored}
     conn.execute(update(workspace).where(workspace.c.id == workspace_id).values(settings=settings))
-    return policy
+    return get_policy(conn, workspace_id)
 
 
 _ZONES: dict[str, ZoneInfo] = {}

@@ -42,6 +42,8 @@ edit by hand: a test compares this file with what the code says.
 Settings are returned by the API; **secrets are encrypted at rest and never returned** (a
 channel lists only which are set, `secrets_set`). URLs and hosts a provider connects to must be
 public addresses unless the operator sets `KAIROS_ALLOW_PRIVATE_TARGETS` (docs/security.md).
+`GET /api/v1/channels/providers` answers the same models as JSON Schemas (`settings_schema`,
+`secrets_schema`): the console builds its channel forms from them.
 """
 
 
@@ -121,3 +123,19 @@ def provider_reference() -> str:
             )
         out.append("")
     return "\n".join(out).rstrip() + "\n"
+
+
+def provider_schemas() -> list[dict[str, Any]]:
+    """Every provider with the JSON Schemas of its ``settings`` and ``secrets``, for forms
+    built from them (``GET /api/v1/channels/providers``)."""
+    return [
+        {
+            "name": name,
+            "kind": provider.kind,
+            "description": provider.description,
+            "settings_schema": provider.settings_model.model_json_schema(),
+            "secrets_schema": provider.secrets_model.model_json_schema(),
+            "verify": provider.verify is not None,
+        }
+        for name, provider in sorted(load_providers().items())
+    ]

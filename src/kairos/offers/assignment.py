@@ -99,6 +99,30 @@ def template_fields(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: what a preview shows as ``{{ offer.code }}`` of a pool offer the contact holds no code of
+SAMPLE_CODE = "SAMPLE00"
+
+
+def sample_template(
+    conn: Connection, workspace_id: int, offer_id: int, contact_id: int | None
+) -> dict[str, Any]:
+    """What ``{{ offer.… }}`` shows in a template preview or test send: the offer's fields
+    with the code the contact holds (its unredeemed assignment), else the offer's static
+    code, else ``SAMPLE_CODE`` for a pool offer (None without coupons). Nothing is assigned:
+    a preview never uses up a code."""
+    row = offer_row(conn, workspace_id, offer_id)
+    code: str | None = None
+    if contact_id is not None:
+        held = holdings(conn, [offer_id], [contact_id]).get((offer_id, contact_id))
+        if held is not None and held.open is not None:
+            code = held.open.code
+    if code is None and row["coupon_mode"] == "static":
+        code = row["static_code"]
+    elif code is None and row["coupon_mode"] == "pool":
+        code = SAMPLE_CODE
+    return {**template_fields(row), "code": code}
+
+
 def holdings(
     conn: Connection, offer_ids: Sequence[int], contact_ids: Sequence[int]
 ) -> dict[tuple[int, int], Holding]:

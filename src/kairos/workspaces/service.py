@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from kairos.clock import Clock, SystemClock, ensure_utc
 from kairos.db.engine import reading
 from kairos.errors import Conflict, InvalidInput, NotFound
+from kairos.workspaces.settings import check_country
 from kairos.workspaces.tables import api_key, workspace
 
 KeyKind = Literal["write", "api"]
@@ -72,9 +73,7 @@ def create_workspace(
         raise InvalidInput("workspace name must not be empty", code="invalid_name")
     settings: dict[str, Any] = {}
     if default_country:
-        if len(default_country) != 2 or not default_country.isalpha():
-            raise InvalidInput("default_country must be an ISO 3166 alpha-2 code", code="invalid_country")
-        settings["default_country"] = default_country.upper()
+        settings["default_country"] = check_country(default_country)
     now = clock.now()
     if clock_start is not None and not sandbox:
         raise InvalidInput("only a sandbox workspace has a clock to start", code="not_a_sandbox")
@@ -227,9 +226,11 @@ class KeyResolver:
         self._lock = threading.Lock()
 
     def forget(self) -> None:
-        """Drop every cached resolution (after a key is revoked in this process)."""
+        """Drop every cached resolution (after a key is revoked, or a workspace's settings
+        changed, in this process)."""
         with self._lock:
             self._cache.clear()
+            self._workspaces.clear()
 
     def resolve(self, raw: str, kind: KeyKind) -> Workspace | None:
         found = self.resolve_key(raw, kind)

@@ -211,7 +211,7 @@ function TraitForm({
           <WindowInput value={draft.window} onChange={(window) => set({ window })} label={t("traits.window")} />
         </Form.Item>
         <Form.Item label={t("traits.where")}>
-          <WhereEditor value={draft.where} onChange={(where) => set({ where })} label={t("traits.trait")} />
+          <WhereEditor value={draft.where} onChange={(where) => set({ where })} label={t("traits.trait")} event={draft.event} />
         </Form.Item>
         {saveError ? (
           <Alert type="error" showIcon title={t("traits.saveFailed")} description={errorText(saveError, t)} style={{ marginBottom: 12 }} />

@@ -1,17 +1,20 @@
-import { useEffect } from "react";
+import { useEffect, type ReactNode } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { Alert, Descriptions, Space, Spin, Tabs, type DescriptionsProps } from "antd";
 import { ArrowLeftOutlined } from "@ant-design/icons";
-import { Link, useLocation, useNavigate, useParams } from "react-router";
+import { Link, useLocation, useNavigate, useParams, useSearchParams } from "react-router";
 import { api, unwrap } from "../../api/client";
 import { ApiError } from "../../api/http";
 import { contactLabel, type ContactWithTraits } from "../../api/types";
-import { useWorkspaceKey } from "../../auth/SessionProvider";
+import { useCanEdit, useWorkspaceKey } from "../../auth/SessionProvider";
 import { DateTime } from "../../components/DateTime";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { PageTitle } from "../../components/PageTitle";
 import { useI18n } from "../../i18n";
+import { DangerZone, useCanErase } from "./profile/DangerZone";
 import { EventTimeline } from "./profile/EventTimeline";
+import { LifecycleSection } from "./profile/LifecycleSection";
+import { ProfileEditor } from "./profile/ProfileEditor";
 import {
   IdentitiesSection,
   JourneysSection,
@@ -21,6 +24,11 @@ import {
   TraitsSection,
 } from "./profile/ProfileSections";
 import { contactKey, ProfileTags } from "./profile/ProfileTags";
+import "../../i18n/contacts";
+
+const TABS = ["activity", "traits", "lifecycle", "identities", "segments", "subscriptions", "journeys", "messages"] as const;
+type TabKey = (typeof TABS)[number];
+const isTab = (value: string | null): value is TabKey => (TABS as readonly (string | null)[]).includes(value);
 
 function mergedFrom(state: unknown): number | null {
   if (typeof state === "object" && state !== null && "mergedFrom" in state) {
@@ -30,7 +38,7 @@ function mergedFrom(state: unknown): number | null {
   return null;
 }
 
-function Details({ contact }: { contact: ContactWithTraits }) {
+function Details({ contact, actions }: { contact: ContactWithTraits; actions?: ReactNode }) {
   const { t } = useI18n();
   const text = (value: string | null) => value ?? t("common.none");
   const items: DescriptionsProps["items"] = [
@@ -55,6 +63,7 @@ function Details({ contact }: { contact: ContactWithTraits }) {
             {t("profile.details")}
           </h2>
         }
+        extra={actions}
         size="small"
         bordered
         column={{ xs: 1, sm: 1, md: 2, lg: 3 }}
@@ -70,6 +79,11 @@ export default function ContactProfilePage() {
   const navigate = useNavigate();
   const location = useLocation();
   const { id: idParam } = useParams();
+  const canEdit = useCanEdit();
+  const canErase = useCanErase();
+  const [params, setParams] = useSearchParams();
+  const tabParam = params.get("tab");
+  const tab: TabKey = isTab(tabParam) ? tabParam : "activity";
   const id = /^\d+$/.test(idParam ?? "") ? Number(idParam) : null;
 
   const query = useQuery({
@@ -83,9 +97,12 @@ export default function ContactProfilePage() {
   // A merged contact answers with the one it was merged into: show that one's address.
   useEffect(() => {
     if (contact && id !== null && contact.id !== id) {
-      navigate(`/contacts/${contact.id}`, { replace: true, state: { mergedFrom: id } });
+      navigate(
+        { pathname: `/contacts/${contact.id}`, search: location.search },
+        { replace: true, state: { mergedFrom: id } },
+      );
     }
-  }, [contact, id, navigate]);
+  }, [contact, id, navigate, location.search]);
 
   const back = (
     <Link to="/contacts">
@@ -132,19 +149,23 @@ export default function ContactProfilePage() {
           style={{ marginBottom: 16 }}
         />
       ) : null}
-      <Details contact={contact} />
+      <Details contact={contact} actions={canEdit ? <ProfileEditor contact={contact} title={title} /> : null} />
       <div className="profile-block">
         <ProfileTags contact={contact} />
       </div>
       <Tabs
         className="profile-tabs"
+        activeKey={tab}
+        // each tab has an address (?tab=lifecycle) that a link or a bookmark opens
+        onChange={(key) => setParams(key === "activity" ? {} : { tab: key }, { replace: true, state: location.state })}
         items={[
           { key: "activity", label: t("profile.tab.activity"), children: <EventTimeline contactId={contact.id} /> },
           { key: "traits", label: t("profile.tab.traits"), children: <TraitsSection contact={contact} /> },
+          { key: "lifecycle", label: t("profile.tab.lifecycle"), children: <LifecycleSection contact={contact} /> },
           {
             key: "identities",
             label: t("profile.tab.identities"),
-            children: <IdentitiesSection identities={contact.identities} />,
+            children: <IdentitiesSection contactId={contact.id} identities={contact.identities} />,
           },
           { key: "segments", label: t("profile.tab.segments"), children: <SegmentsSection contactId={contact.id} /> },
           {
@@ -156,6 +177,7 @@ export default function ContactProfilePage() {
           { key: "messages", label: t("profile.tab.messages"), children: <MessagesSection contactId={contact.id} /> },
         ]}
       />
+      {canErase ? <DangerZone contact={contact} title={title} /> : null}
     </>
   );
 }

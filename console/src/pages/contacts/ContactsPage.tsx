@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useState, type ReactNode } from "react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { Alert, Button, Form, Input, Select, Space, Table, type TableColumnsType } from "antd";
 import { Link, useLocation, useNavigate, useSearchParams } from "react-router";
@@ -7,10 +7,20 @@ import { ApiError } from "../../api/http";
 import type { Contact } from "../../api/types";
 import { useWorkspaceKey } from "../../auth/SessionProvider";
 import { DateTime } from "../../components/DateTime";
-import { ErrorAlert } from "../../components/ErrorAlert";
+import { ErrorAlert, errorText } from "../../components/ErrorAlert";
 import { PageTitle } from "../../components/PageTitle";
 import { useI18n } from "../../i18n";
-import { contactFilter, isSearchBy, type SearchBy } from "./searchQuery";
+import { segmentsKey } from "../segments/queries";
+import {
+  contactFilter,
+  contactListQuery,
+  filtersFromParams,
+  hasFilters,
+  isSearchBy,
+  withParams,
+  type SearchBy,
+} from "./searchQuery";
+import "../../i18n/contacts";
 
 export const PAGE_SIZE = 50;
 
@@ -25,8 +35,49 @@ function cursorsOf(state: unknown): string[] {
   return [];
 }
 
+/** The name of the contact just erased on the profile page (shown once, here). */
+function erasedOf(state: unknown): string | null {
+  if (typeof state === "object" && state !== null && "erased" in state) {
+    const erased = (state as { erased: unknown }).erased;
+    return typeof erased === "string" ? erased : null;
+  }
+  return null;
+}
+
+/**
+ * The choices of the filters, asked for when the user first reaches the filter (focus or
+ * open), not with every visit of the list: counting the members of every segment and tag
+ * is the slowest call of the page on a large workspace.
+ */
+function useFilterChoices(selectedSegment: number | null) {
+  const workspace = useWorkspaceKey();
+  const [wanted, setWanted] = useState({ segment: false, tag: false, stage: false });
+  const want = (which: keyof typeof wanted) => () =>
+    setWanted((w) => (w[which] ? w : { ...w, [which]: true }));
+  const segments = useQuery({
+    queryKey: segmentsKey(workspace),
+    queryFn: () => unwrap(api.GET("/api/v1/segments")),
+    // the chosen segment's name is shown from the list
+    enabled: wanted.segment || selectedSegment !== null,
+    staleTime: 60_000,
+  });
+  const tags = useQuery({
+    queryKey: ["tags", workspace],
+    queryFn: () => unwrap(api.GET("/api/v1/tags")),
+    enabled: wanted.tag,
+    staleTime: 60_000,
+  });
+  const stages = useQuery({
+    queryKey: ["lifecycle-stages", workspace],
+    queryFn: () => unwrap(api.GET("/api/v1/contacts/lifecycle-stages")),
+    enabled: wanted.stage,
+    staleTime: 60_000,
+  });
+  return { segments, tags, stages, want };
+}
+
 export default function ContactsPage() {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const workspace = useWorkspaceKey();
   const navigate = useNavigate();
   const location = useLocation();
@@ -35,41 +86,80 @@ export default function ContactsPage() {
   const byParam = params.get("by");
   const by: SearchBy = isSearchBy(byParam) ? byParam : "auto";
   const filter = contactFilter(q, by);
+  const filters = filtersFromParams(params);
   const cursors = cursorsOf(location.state);
   const after = cursors.at(-1) ?? null;
+  const erased = erasedOf(location.state);
+  const number = new Intl.NumberFormat(lang);
 
   const [draft, setDraft] = useState(q);
   useEffect(() => setDraft(q), [q]);
 
+  const choices = useFilterChoices(filters.segment);
+
   const query = useQuery({
-    queryKey: ["contacts", workspace, filter?.kind ?? null, filter?.value ?? null, after],
+    queryKey: [
+      "contacts",
+      workspace,
+      filter?.kind ?? null,
+      filter?.value ?? null,
+      filters.segment,
+      filters.tag,
+      filters.stage,
+      after,
+    ],
     queryFn: () =>
       unwrap(
         api.GET("/api/v1/contacts", {
-          params: {
-            query: {
-              limit: PAGE_SIZE,
-              ...(filter ? { [filter.kind]: filter.value } : {}),
-              ...(after ? { after } : {}),
-            },
-          },
+          params: { query: contactListQuery(filter, filters, after, PAGE_SIZE) },
         }),
       ),
     placeholderData: keepPreviousData,
   });
 
-  const search = (value: string, nextBy: SearchBy = by) => {
-    const next: Record<string, string> = {};
-    if (value.trim()) next.q = value.trim();
-    if (nextBy !== "auto") next.by = nextBy;
-    setParams(next, { state: { cursors: [] } });
-  };
+  /** A new search or filter: a new address (Back returns to the previous one), page 1. */
+  const change = (changes: Parameters<typeof withParams>[1]) =>
+    setParams(withParams(params, changes), { state: { cursors: [] } });
+
+  const search = (value: string, nextBy: SearchBy = by) =>
+    change({ q: value.trim() || null, by: nextBy === "auto" ? null : nextBy });
 
   const goTo = (nextCursors: string[]) =>
     navigate({ search: location.search }, { replace: true, state: { cursors: nextCursors } });
 
   const invalidPhone =
     query.error instanceof ApiError && query.error.code === "invalid_phone" && filter?.kind === "phone";
+  const unknownSegment =
+    query.error instanceof ApiError && query.error.code === "segment_not_found" && filters.segment !== null;
+
+  const segmentOptions = (choices.segments.data?.data ?? []).map((s) => ({
+    value: s.id,
+    label: s.name,
+    count: t("contacts.filter.members", { count: number.format(s.member_count) }),
+  }));
+  if (filters.segment !== null && !segmentOptions.some((o) => o.value === filters.segment)) {
+    const label = t("contacts.filter.segmentId", { id: filters.segment });
+    segmentOptions.unshift({ value: filters.segment, label, count: "" });
+  }
+  const tagOptions = (choices.tags.data?.data ?? []).map((tag) => ({
+    value: tag.name,
+    label: tag.name,
+    count: t("contacts.filter.tagged", { count: number.format(tag.contacts) }),
+  }));
+  const stageOptions = (choices.stages.data?.data ?? []).map((s) => ({ value: s.stage, label: s.stage }));
+  if (filters.stage !== null && !stageOptions.some((o) => o.value === filters.stage)) {
+    stageOptions.unshift({ value: filters.stage, label: filters.stage });
+  }
+  const failed = (error: unknown) =>
+    error ? <span className="text-secondary">{t("contacts.filter.loadFailed")}</span> : undefined;
+  const withCount = (option: { data: { label?: ReactNode; count?: unknown } }) => (
+    <span className="filter-option">
+      <span>{option.data.label}</span>
+      {typeof option.data.count === "string" && option.data.count ? (
+        <span className="text-secondary">{option.data.count}</span>
+      ) : null}
+    </span>
+  );
 
   const columns: TableColumnsType<Contact> = [
     {
@@ -104,6 +194,16 @@ export default function ContactsPage() {
   return (
     <>
       <PageTitle title={t("contacts.title")}>{t("contacts.title")}</PageTitle>
+      {erased ? (
+        <Alert
+          type="success"
+          showIcon
+          closable
+          title={t("contacts.erased", { name: erased })}
+          onClose={() => navigate({ search: location.search }, { replace: true, state: { cursors } })}
+          style={{ marginBottom: 16 }}
+        />
+      ) : null}
       <div role="search">
         <Form layout="inline" className="contact-search">
           <Form.Item label={t("contacts.search")} htmlFor="contact-search">
@@ -129,6 +229,68 @@ export default function ContactsPage() {
             />
           </Form.Item>
         </Form>
+        <Form layout="inline" className="contact-filters" component="div" role="group" aria-label={t("contacts.filters")}>
+          <Form.Item label={t("contacts.filter.segment")} htmlFor="contact-filter-segment">
+            <Select<number>
+              id="contact-filter-segment"
+              value={filters.segment ?? undefined}
+              onChange={(value) => change({ segment: value === undefined ? null : String(value) })}
+              onFocus={choices.want("segment")}
+              onOpenChange={(open) => open && choices.want("segment")()}
+              options={segmentOptions}
+              optionRender={withCount}
+              loading={choices.segments.isFetching}
+              notFoundContent={failed(choices.segments.error)}
+              placeholder={t("contacts.filter.any")}
+              allowClear
+              showSearch={{ optionFilterProp: "label" }}
+              popupMatchSelectWidth={false}
+              style={{ width: 220 }}
+            />
+          </Form.Item>
+          <Form.Item label={t("contacts.filter.tag")} htmlFor="contact-filter-tag">
+            <Select<string>
+              id="contact-filter-tag"
+              value={filters.tag ?? undefined}
+              onChange={(value) => change({ tag: value ?? null })}
+              onFocus={choices.want("tag")}
+              onOpenChange={(open) => open && choices.want("tag")()}
+              options={tagOptions}
+              optionRender={withCount}
+              loading={choices.tags.isFetching}
+              notFoundContent={failed(choices.tags.error)}
+              placeholder={t("contacts.filter.any")}
+              allowClear
+              showSearch={{ optionFilterProp: "label" }}
+              popupMatchSelectWidth={false}
+              style={{ width: 180 }}
+            />
+          </Form.Item>
+          <Form.Item label={t("contacts.filter.stage")} htmlFor="contact-filter-stage">
+            <Select<string>
+              id="contact-filter-stage"
+              value={filters.stage ?? undefined}
+              onChange={(value) => change({ stage: value ?? null })}
+              onFocus={choices.want("stage")}
+              onOpenChange={(open) => open && choices.want("stage")()}
+              options={stageOptions}
+              loading={choices.stages.isFetching}
+              notFoundContent={failed(choices.stages.error)}
+              placeholder={t("contacts.filter.any")}
+              allowClear
+              showSearch={{ optionFilterProp: "label" }}
+              popupMatchSelectWidth={false}
+              style={{ width: 180 }}
+            />
+          </Form.Item>
+          {hasFilters(filters) ? (
+            <Form.Item>
+              <Button onClick={() => change({ segment: null, tag: null, stage: null })}>
+                {t("contacts.filter.clear")}
+              </Button>
+            </Form.Item>
+          ) : null}
+        </Form>
       </div>
       <p className="search-hint" aria-live="polite">
         {filter && by === "auto" ? (
@@ -146,6 +308,18 @@ export default function ContactsPage() {
           action={
             <Button size="small" onClick={() => search(q, "external_id")}>
               {t("contacts.searchAsExternalId")}
+            </Button>
+          }
+          style={{ marginBottom: 16 }}
+        />
+      ) : unknownSegment ? (
+        <Alert
+          type="warning"
+          showIcon
+          title={errorText(query.error, t)}
+          action={
+            <Button size="small" onClick={() => change({ segment: null })}>
+              {t("contacts.filter.clear")}
             </Button>
           }
           style={{ marginBottom: 16 }}

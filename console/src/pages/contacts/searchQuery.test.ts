@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { classifySearch, contactFilter } from "./searchQuery";
+import { classifySearch, contactFilter, contactListQuery, filtersFromParams, withParams } from "./searchQuery";
 
 describe("contact search box", () => {
   it.each([
@@ -26,5 +26,39 @@ describe("contact search box", () => {
     expect(contactFilter(" 12345 ")).toEqual({ kind: "phone", value: "12345" });
     expect(contactFilter(" 12345 ", "external_id")).toEqual({ kind: "external_id", value: "12345" });
     expect(contactFilter("Ana", "name")).toEqual({ kind: "name", value: "Ana" });
+  });
+});
+
+describe("the list's filters in the address", () => {
+  it("reads segment, tag and stage, ignoring a malformed segment id", () => {
+    expect(filtersFromParams(new URLSearchParams("segment=12&tag=vip&stage=lead"))).toEqual({
+      segment: 12,
+      tag: "vip",
+      stage: "lead",
+    });
+    expect(filtersFromParams(new URLSearchParams("segment=abc&tag=%20&stage="))).toEqual({
+      segment: null,
+      tag: null,
+      stage: null,
+    });
+    expect(filtersFromParams(new URLSearchParams("segment=0"))).toMatchObject({ segment: null });
+  });
+
+  it("combines the search box, the filters and the cursor into one query", () => {
+    const filters = { segment: 12, tag: "vip", stage: "mql" };
+    expect(contactListQuery({ kind: "name", value: "Ana" }, filters, "abc", 50)).toEqual({
+      limit: 50,
+      name: "Ana",
+      segment_id: 12,
+      tag: "vip",
+      lifecycle_stage: "mql",
+      after: "abc",
+    });
+    expect(contactListQuery(null, { segment: null, tag: null, stage: null }, null, 50)).toEqual({ limit: 50 });
+  });
+
+  it("changes one parameter and keeps the others", () => {
+    const next = withParams(new URLSearchParams("q=ana&tag=vip"), { stage: "lead", tag: null });
+    expect(next.toString()).toBe("q=ana&stage=lead");
   });
 });

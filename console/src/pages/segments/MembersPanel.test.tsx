@@ -23,8 +23,8 @@ describe("members of a static list", () => {
   it("imports a CSV file as it is and shows what was added and rejected; exports with the workspace header", async () => {
     const two = sessionFor("marketer", {
       workspaces: [
-        { id: 7, name: "Acme", role: "marketer", approver: false, sandbox: false },
-        { id: 8, name: "Acme test", role: "admin", approver: false, sandbox: true },
+        { id: 7, name: "Acme", role: "marketer", approver: false, sandbox: false, time_zone: "UTC" },
+        { id: 8, name: "Acme test", role: "admin", approver: false, sandbox: true, time_zone: "UTC" },
       ],
     });
     const { calls } = mockFetch({

@@ -9,23 +9,11 @@ import { useCanEdit, useWorkspaceKey } from "../../auth/SessionProvider";
 import { DateTime } from "../../components/DateTime";
 import { ErrorAlert, errorText } from "../../components/ErrorAlert";
 import { useI18n } from "../../i18n";
+import { saveBlob } from "../../lib/download";
 import { ContactPicker } from "./ContactPicker";
 import { segmentKey, segmentsKey } from "./queries";
 
 const PAGE = 50;
-
-/** Saves a blob as a file, as a download link would. */
-export function saveBlob(blob: Blob, filename: string): void {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = filename;
-  a.style.display = "none";
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
 
 function ImportResult({ result }: { result: ListImportResult }) {
   const { t } = useI18n();

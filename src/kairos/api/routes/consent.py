@@ -12,6 +12,7 @@ from kairos.api.deps import IdempotencyKey, PageDep, StateDep, WorkspaceDep, dec
 from kairos.api.messaging_schemas import (
     ConsentEventRead,
     ContactSubscriptions,
+    MessagingPolicyWrite,
     SubscriptionChange,
     SuppressionCreate,
     SuppressionRead,
@@ -163,8 +164,12 @@ def read_policy(state: StateDep, ws: WorkspaceDep) -> MessagingPolicy:
 
 
 @router.put("/messaging/policy", response_model=MessagingPolicy)
-def replace_policy(body: MessagingPolicy, state: StateDep, ws: WorkspaceDep) -> MessagingPolicy:
+def replace_policy(body: MessagingPolicyWrite, state: StateDep, ws: WorkspaceDep) -> MessagingPolicy:
     """Frequency caps and quiet hours for marketing messages; applied at send time, so they
-    also hold messages already queued."""
+    also hold messages already queued. The time zone is the workspace's (`PATCH /workspace`):
+    a `timezone` given here sets it, one left out leaves it as it is."""
     with state.engine.begin() as conn:
-        return set_policy(conn, ws.id, body)
+        policy = MessagingPolicy(
+            frequency_caps=body.frequency_caps, quiet_hours=body.quiet_hours, timezone=body.timezone or "UTC"
+        )
+        return set_policy(conn, ws.id, policy, set_timezone=body.timezone is not None)

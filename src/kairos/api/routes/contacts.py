@@ -13,6 +13,7 @@ from sqlalchemy import select
 from kairos.api.deps import (
     IdempotencyKey,
     PageDep,
+    PrincipalDep,
     StateDep,
     WorkspaceDep,
     decode_cursor,
@@ -22,10 +23,13 @@ from kairos.api.deps import (
 from kairos.api.schemas import (
     ContactCreate,
     ContactDetail,
+    ContactMergeRead,
     ContactRead,
     ContactUpdate,
     ContactWithTraits,
     EventRead,
+    LifecycleChangeRead,
+    LifecycleStageRead,
     Page,
 )
 from kairos.api.transactions import idempotent_create
@@ -33,6 +37,8 @@ from kairos.clock import ensure_utc
 from kairos.contacts import export, service
 from kairos.contacts.export import subject_of
 from kairos.contacts.fields import normalize_field
+from kairos.contacts.lifecycle import stage_history, stages_in_use
+from kairos.contacts.merge import merges_into
 from kairos.contacts.tables import tag as tag_table
 from kairos.contacts.tags import add_tags, remove_tag
 from kairos.db.engine import reading
@@ -96,6 +102,16 @@ def read_contacts(
     return {"data": rows, "next": nxt}
 
 
+# Before "/{contact_id}": the first route whose path matches answers.
+@router.get("/lifecycle-stages", response_model=Page[LifecycleStageRead])
+def read_lifecycle_stages(state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
+    """The lifecycle stages the workspace's live contacts are at now, in code-point order
+    (at most 500). Stages are free text (`PATCH /contacts/{id}` `lifecycle_stage`): this is
+    what filters and pickers offer. One index seek per stage, however many contacts."""
+    with reading(state.engine) as conn:
+        return {"data": [{"stage": s} for s in stages_in_use(conn, ws.id)], "next": None}
+
+
 @router.post("", response_model=ContactDetail, status_code=201, responses={200: {"model": ContactDetail}})
 def upsert_contact(
     body: ContactCreate, state: StateDep, ws: WorkspaceDep, idempotency_key: IdempotencyKey = None
@@ -127,11 +143,16 @@ def read_contact(contact_id: int, state: StateDep, ws: WorkspaceDep) -> dict[str
 
 
 @router.patch("/{contact_id}", response_model=ContactDetail)
-def update_contact(contact_id: int, body: ContactUpdate, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
+def update_contact(
+    contact_id: int, body: ContactUpdate, state: StateDep, ws: WorkspaceDep, who: PrincipalDep
+) -> dict[str, Any]:
+    """A stage change is recorded in the contact's history with the source `console` when a
+    console user made it, `api` when an API key did."""
     data = body.model_dump(exclude_unset=True)
+    source = "console" if who.user_id is not None else "api"
     with state.engine.begin() as conn:
         return service.update_contact(
-            conn, ws.id, contact_id, data, state.now(ws), default_country=ws.default_country
+            conn, ws.id, contact_id, data, state.now(ws), default_country=ws.default_country, source=source
         )
 
 
@@ -177,12 +198,7 @@ def read_contact_events(
     until: Annotated[datetime | None, Query(description="Exclusive, ISO 8601")] = None,
 ) -> dict[str, Any]:
     """The contact's timeline, newest first (including contacts merged into it)."""
-    before = None
-    if page.after is not None:
-        cursor = decode_cursor(page.after)
-        if not (isinstance(cursor, list) and len(cursor) == 2 and all(isinstance(v, int) for v in cursor)):
-            raise InvalidInput("the 'after' cursor is not one this API issued", code="invalid_cursor")
-        before = (from_micros(cursor[0]), cursor[1])
+    before = _time_id_cursor(page.after)
     with reading(state.engine) as conn:
         cid = service.live_contact_id(conn, ws.id, contact_id)
         rows = list_events(
@@ -197,6 +213,35 @@ def read_contact_events(
     nxt = None
     if len(rows) == page.limit:
         nxt = encode_cursor([to_micros(rows[-1]["timestamp"]), rows[-1]["id"]])
+    return {"data": rows, "next": nxt}
+
+
+@router.get("/{contact_id}/lifecycle", response_model=Page[LifecycleChangeRead])
+def read_lifecycle_history(
+    contact_id: int, state: StateDep, ws: WorkspaceDep, page: PageDep
+) -> dict[str, Any]:
+    """The contact's lifecycle stage changes, newest first: from, to, what changed it
+    (`source`) and when, including those of contacts merged into it."""
+    before = _time_id_cursor(page.after)
+    with reading(state.engine) as conn:
+        cid = service.live_contact_id(conn, ws.id, contact_id)
+        rows = stage_history(conn, cid, limit=page.limit, before=before)
+    nxt = None
+    if len(rows) == page.limit:
+        nxt = encode_cursor([to_micros(rows[-1]["changed_at"]), rows[-1]["id"]])
+    return {"data": rows, "next": nxt}
+
+
+@router.get("/{contact_id}/merges", response_model=Page[ContactMergeRead])
+def read_merges(contact_id: int, state: StateDep, ws: WorkspaceDep, page: PageDep) -> dict[str, Any]:
+    """The contacts merged into this one by identity resolution, newest first: the id merged
+    away (which now leads here), the contact it was merged into (this one, or one merged into
+    this one since), the identifiers that tied them, and when."""
+    before = int_cursor(page.after)
+    with reading(state.engine) as conn:
+        cid = service.live_contact_id(conn, ws.id, contact_id)
+        rows = merges_into(conn, ws.id, cid, limit=page.limit, before=before)
+    nxt = encode_cursor(rows[-1]["id"]) if len(rows) == page.limit else None
     return {"data": rows, "next": nxt}
 
 
@@ -219,6 +264,16 @@ def remove_contact_tag(contact_id: int, tag: str, state: StateDep, ws: Workspace
         if remove_tag(conn, ws.id, cid, tag, state.now(ws)):
             service.mark_changed(conn, ws.id, [cid], state.now(ws))
         return service.get_contact(conn, ws.id, cid)
+
+
+def _time_id_cursor(after: str | None) -> tuple[datetime, int] | None:
+    """A (time, id) cursor of a newest-first list."""
+    if after is None:
+        return None
+    cursor = decode_cursor(after)
+    if not (isinstance(cursor, list) and len(cursor) == 2 and all(isinstance(v, int) for v in cursor)):
+        raise InvalidInput("the 'after' cursor is not one this API issued", code="invalid_cursor")
+    return (from_micros(cursor[0]), cursor[1])
 
 
 def _normalized(kind: str, value: str, default_country: str | None) -> str:

@@ -9,14 +9,24 @@ from fastapi import APIRouter, Query, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from kairos.api.deps import IdempotencyKey, PageDep, StateDep, WorkspaceDep, encode_cursor, int_cursor
+from kairos.api.deps import (
+    IdempotencyKey,
+    PageDep,
+    PrincipalDep,
+    StateDep,
+    WorkspaceDep,
+    encode_cursor,
+    int_cursor,
+)
 from kairos.api.messaging_schemas import (
     ChannelCreate,
     ChannelRead,
     ChannelUpdate,
     MessageCreate,
     MessageRead,
+    ProviderRead,
     TemplateCreate,
+    TemplateDraftPreview,
     TemplatePreview,
     TemplateRead,
     TemplateRendered,
@@ -30,9 +40,11 @@ from kairos.contacts.service import find_contact_id, live_contact_id
 from kairos.db.engine import reading
 from kairos.errors import NotFound
 from kairos.messaging import identity, outbox, service
+from kairos.messaging.reference import provider_schemas
 from kairos.messaging.render import Tracking, context, load_contacts, render_content
 from kairos.messaging.ssrf import check_url
-from kairos.messaging.templates import compile_template
+from kairos.messaging.templates import CompiledTemplate, compile_template
+from kairos.offers.assignment import sample_template
 
 router = APIRouter(tags=["messaging"])
 
@@ -51,6 +63,15 @@ def read_channels(state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
             "data": [_channel(state, r) for r in service.list_channels(conn, ws.id, state.keyring)],
             "next": None,
         }
+
+
+@router.get("/channels/providers", response_model=Page[ProviderRead])
+def read_providers(principal: PrincipalDep) -> dict[str, Any]:
+    """The providers a channel can use, each with the JSON Schemas of its `settings` and
+    `secrets` (docs/providers.md is generated from the same models): a client builds its
+    channel forms from them. Secrets are write-only."""
+    del principal  # any signed-in caller: the schemas are the same for every workspace
+    return {"data": provider_schemas(), "next": None}
 
 
 @router.post("/channels", response_model=ChannelRead, status_code=201)
@@ -184,33 +205,52 @@ def delete_template(template_id: int, state: StateDep, ws: WorkspaceDep) -> Resp
     return Response(status_code=204)
 
 
+@router.post("/templates/preview", response_model=TemplateRendered)
+def preview_draft(body: TemplateDraftPreview, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
+    """Render an unsaved template (`channel` and `fields` as `POST /templates` takes them)
+    for a contact, as `POST /templates/{id}/preview` renders a saved one: what an editor
+    shows while the template is written. Fields that do not compile are a 422
+    `template_invalid` naming the field (as on save); with `strict`, variables without a
+    value are a 422 `template_render_failed` naming them."""
+    compiled = compile_template(body.channel, body.fields)  # before any connection opens
+    return _preview(state, ws, compiled, body)
+
+
 @router.post("/templates/{template_id}/preview", response_model=TemplateRendered)
 def preview_template(
     template_id: int, body: TemplatePreview, state: StateDep, ws: WorkspaceDep
 ) -> dict[str, Any]:
     """Render for a contact exactly as the dispatcher would (tracked links, unsubscribe
     headers), without sending. With `strict`, a variable without a value is a 422."""
-    now = state.now(ws)
     with reading(state.engine) as conn:
         t = service.get_template(conn, ws.id, template_id)
+    return _preview(state, ws, compile_template(t["channel"], t["fields"]), body)
+
+
+def _preview(state: Any, ws: Any, compiled: CompiledTemplate, body: TemplatePreview) -> dict[str, Any]:
+    """The content of one message of ``compiled`` for the preview's contact, event, payload
+    and offer (message id 0: nothing is stored)."""
+    now = state.now(ws)
+    with reading(state.engine) as conn:
         view: dict[str, Any] = {"id": 0, "traits": {}}
+        cid: int | None = None
         if body.contact_id is not None:
             cid = live_contact_id(conn, ws.id, body.contact_id)
             view = load_contacts(conn, [cid])[cid]
-    compiled = compile_template(t["channel"], t["fields"])
+        offer = None if body.offer_id is None else sample_template(conn, ws.id, body.offer_id, cid)
     links = {
         "unsubscribe_url": state.links.unsubscribe_url(0),
         "preferences_url": state.links.preferences_url(ws.id, int(view["id"])),
         "confirm_url": state.links.confirm_url(int(view["id"]), 0),
     }
-    ctx = context(view, {"event": body.event, "payload": body.payload}, 0, links)
+    ctx = context(view, {"event": body.event, "payload": body.payload, "offer": offer}, 0, links)
     content = render_content(
         compiled,
-        t["channel"],
+        compiled.channel,
         ctx,
         message_id=0,
         links=state.links,
-        tracking=Tracking(),
+        tracking=Tracking(opens=body.tracking, clicks=body.tracking),
         seen_links={},
         marketing=True,
         now=now,
@@ -242,6 +282,8 @@ def test_send(template_id: int, body: TestSend, state: StateDep, ws: WorkspaceDe
         t = service.get_template(conn, ws.id, template_id)
         cid = live_contact_id(conn, ws.id, body.contact_id)
         data: dict[str, Any] = {"event": body.event, "payload": body.payload}
+        if body.offer_id is not None:
+            data["offer"] = sample_template(conn, ws.id, body.offer_id, cid)
         if body.to:
             data["to"] = _test_recipient(t["channel"], body.to, ws.default_country, state)
         [mid] = outbox.enqueue(

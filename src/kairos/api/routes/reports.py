@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 
 from kairos.analytics import dashboard as dashboards
 from kairos.analytics import lifecycle, reports
+from kairos.api import report_schemas as answers
 from kairos.api.deps import StateDep, WorkspaceDep
 from kairos.db.engine import reading
 from kairos.errors import InvalidInput
@@ -28,6 +29,22 @@ Currency = Annotated[
     Query(description="ISO 4217 code to report money in (default: the campaign's currency, else the "
           "exchange-rate base); converted with /exchange-rates"),
 ]  # fmt: skip
+
+
+def _or_csv(lines: str) -> dict[int | str, dict[str, Any]]:
+    """``responses=``: the ``?format=csv`` alternative to the JSON ``response_model``.
+
+    Every route answers with ``response_model_exclude_unset=True``: exactly the keys the
+    analytics code returned (``report_schemas``: some are present only in some answers)."""
+    return {
+        200: {
+            "description": f"The report as JSON; with `?format=csv`, {lines} (`text/csv`)",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    }
+
+
+_ROWS = _or_csv("a header line, a `total` line, then one line per row")
 
 
 class FunnelRequest(BaseModel):
@@ -80,7 +97,12 @@ def _answer(
     return _csv(report, by) if format == "csv" else report
 
 
-@router.get("/broadcasts/{broadcast_id}")
+@router.get(
+    "/broadcasts/{broadcast_id}",
+    response_model=answers.BroadcastReport,
+    response_model_exclude_unset=True,
+    responses=_ROWS,
+)
 def broadcast_report(
     broadcast_id: int,
     state: StateDep,
@@ -105,7 +127,12 @@ def broadcast_report(
     return _answer(state, format, f"by_{by}", build)
 
 
-@router.get("/campaigns/{campaign_id}")
+@router.get(
+    "/campaigns/{campaign_id}",
+    response_model=answers.CampaignReport,
+    response_model_exclude_unset=True,
+    responses=_ROWS,
+)
 def campaign_report(
     campaign_id: int,
     state: StateDep,
@@ -124,7 +151,12 @@ def campaign_report(
     )
 
 
-@router.get("/journeys/{journey_id}")
+@router.get(
+    "/journeys/{journey_id}",
+    response_model=answers.JourneyReport,
+    response_model_exclude_unset=True,
+    responses=_ROWS,
+)
 def journey_report(
     journey_id: int,
     state: StateDep,
@@ -140,7 +172,12 @@ def journey_report(
     )
 
 
-@router.get("/timeseries")
+@router.get(
+    "/timeseries",
+    response_model=answers.Timeseries,
+    response_model_exclude_unset=True,
+    responses=_or_csv("one line per day"),
+)
 def timeseries(
     state: StateDep,
     ws: WorkspaceDep,
@@ -165,7 +202,12 @@ def timeseries(
     return _table(["date", *columns], ([day["date"], *(day[c] for c in columns)] for day in report["days"]))
 
 
-@router.post("/funnel")
+@router.post(
+    "/funnel",
+    response_model=answers.Funnel,
+    response_model_exclude_unset=True,
+    responses=_or_csv("one line per step"),
+)
 def funnel(
     body: FunnelRequest,
     state: StateDep,
@@ -183,7 +225,12 @@ def funnel(
     )
 
 
-@router.get("/lifecycle")
+@router.get(
+    "/lifecycle",
+    response_model=answers.Lifecycle,
+    response_model_exclude_unset=True,
+    responses=_or_csv("one line per period, one column per stage"),
+)
 def lifecycle_movement(
     state: StateDep,
     ws: WorkspaceDep,
@@ -207,7 +254,11 @@ def lifecycle_movement(
     )
 
 
-@router.get("/dashboard")
+@router.get(
+    "/dashboard",
+    response_model=answers.Dashboard,
+    response_model_exclude_unset=True,
+)
 def dashboard(
     state: StateDep,
     ws: WorkspaceDep,

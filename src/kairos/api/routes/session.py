@@ -35,6 +35,9 @@ class MembershipRead(BaseModel):
     role: Literal["admin", "marketer", "analyst"]
     approver: bool
     sandbox: bool
+    time_zone: str = Field(
+        description="The workspace's IANA time zone (`GET /workspace`); the console shows times in it"
+    )
 
 
 class SessionRead(BaseModel):
@@ -85,6 +88,7 @@ def _answer(state: AppState, conn: Any, session: sessions.Session) -> dict[str, 
                 "role": m.role,
                 "approver": m.approver,
                 "sandbox": m.sandbox,
+                "time_zone": m.time_zone,
             }
             for m in accounts.memberships(conn, session.user_id)
         ],

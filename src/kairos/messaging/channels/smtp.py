@@ -102,6 +102,7 @@ class SmtpSettings(ProviderConfig):
     ca_pem: str | None = Field(
         None,
         description="PEM certificate(s) to trust besides the system store, for a relay behind a private CA",
+        json_schema_extra={"contentMediaType": "application/x-pem-file"},  # several lines: a text area
     )
     timeout: float = Field(30.0, gt=0, le=600, description="Seconds to wait for each answer of the server")
     max_messages_per_connection: int = Field(

@@ -119,24 +119,32 @@ def verify_signature(
     return valid
 
 
+def check_headers(headers: dict[str, str]) -> dict[str, str]:
+    for name, value in headers.items():
+        if not HEADER_NAME.match(name):
+            raise ValueError(f"invalid header name {name!r}")
+        if name.lower() in RESERVED_HEADERS:
+            raise ValueError(f"header {name!r} is set by Kairos")
+        if any(c in value for c in "\r\n\0"):
+            raise ValueError(f"header {name!r}: line breaks are not allowed")
+        if not value.isascii():
+            raise ValueError(f"header {name!r}: only ASCII values can be sent")
+    return headers
+
+
 class Settings(ProviderConfig):
     url: HttpUrl | None = Field(None, description="Target of messages that do not name one")
-    headers: dict[str, str] = Field(default_factory=dict, description="Static headers added to every request")
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Static headers added to every request; returned by the API, so put credentials "
+        "(Authorization, API keys) in the secret `headers` instead",
+    )
     timeout: float | None = Field(None, gt=0, le=60, description="Seconds; default: the server's")
 
     @field_validator("headers")
     @classmethod
     def _check_headers(cls, headers: dict[str, str]) -> dict[str, str]:
-        for name, value in headers.items():
-            if not HEADER_NAME.match(name):
-                raise ValueError(f"invalid header name {name!r}")
-            if name.lower() in RESERVED_HEADERS:
-                raise ValueError(f"header {name!r} is set by Kairos")
-            if any(c in value for c in "\r\n\0"):
-                raise ValueError(f"header {name!r}: line breaks are not allowed")
-            if not value.isascii():
-                raise ValueError(f"header {name!r}: only ASCII values can be sent")
-        return headers
+        return check_headers(headers)
 
 
 class Secrets(ProviderConfig):
@@ -144,6 +152,16 @@ class Secrets(ProviderConfig):
         default_factory=generate_secret,
         description="Standard Webhooks signing secret (whsec_ + base64); generated when not given",
     )
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Secret headers added to every request, e.g. Authorization: Bearer …; never returned "
+        "(they win over a setting's header of the same name)",
+    )
+
+    @field_validator("headers")
+    @classmethod
+    def _check_secret_headers(cls, headers: dict[str, str]) -> dict[str, str]:
+        return check_headers(headers)
 
     @field_validator("signing_secret")
     @classmethod
@@ -155,6 +173,14 @@ class Secrets(ProviderConfig):
         return value
 
 
+def _merged(*layers: dict[str, str]) -> dict[str, str]:
+    """Headers of the later layers win over the earlier ones, whatever their case."""
+    out: dict[str, tuple[str, str]] = {}
+    for layer in layers:
+        out.update({name.lower(): (name, value) for name, value in layer.items()})
+    return dict(out.values())
+
+
 class WebhookChannel(HttpChannel):
     def __init__(self, settings: Settings, secrets: Secrets, options: ChannelOptions) -> None:
         client = httpx.Client(
@@ -162,7 +188,7 @@ class WebhookChannel(HttpChannel):
             timeout=settings.timeout or options.timeout,
             follow_redirects=False,
             trust_env=False,
-            headers={"user-agent": "kairos-webhooks", **settings.headers},
+            headers=_merged({"user-agent": "kairos-webhooks"}, settings.headers, secrets.headers),
         )
         super().__init__(client)
         self.settings = settings

@@ -2,6 +2,7 @@ import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { Link } from "react-router";
 import { Button, Descriptions, Table, Tag, type TableColumnsType } from "antd";
 import { api, unwrap } from "../../../api/client";
+import type { components } from "../../../api/schema";
 import type {
   ConsentEvent,
   ContactSegment,
@@ -14,7 +15,19 @@ import { useWorkspaceKey } from "../../../auth/SessionProvider";
 import { DateTime } from "../../../components/DateTime";
 import { ErrorAlert } from "../../../components/ErrorAlert";
 import { JsonValue } from "../../../components/JsonValue";
-import { useI18n, type MessageKey } from "../../../i18n";
+import { isMessageKey, useI18n, type MessageKey } from "../../../i18n";
+import { typeLabelKey, useAttributes } from "./ProfileEditor";
+
+type ContactMerge = components["schemas"]["ContactMergeRead"];
+
+/** A value of a known set (a status, a channel) in the user's language; as it is otherwise. */
+function useEnumLabel() {
+  const { t } = useI18n();
+  return (prefix: string, value: string) => {
+    const key = `${prefix}.${value}`;
+    return isMessageKey(key) ? t(key) : value;
+  };
+}
 
 const LIST_PAGE_SIZE = 50;
 
@@ -48,42 +61,189 @@ function TraitTable({ traits, caption }: { traits: Record<string, unknown>; capt
   );
 }
 
+/**
+ * The attributes the workspace declares (label, type, value), the other traits as they came,
+ * and the computed traits.
+ */
 export function TraitsSection({ contact }: { contact: ContactWithTraits }) {
   const { t } = useI18n();
+  const attributes = useAttributes();
+  const declared = attributes.data?.data ?? [];
+  const names = new Set(declared.map((a) => a.name));
+  const other = Object.fromEntries(Object.entries(contact.traits).filter(([name]) => !names.has(name)));
+  type Row = { name: string; label: string | null; type: string; value: unknown };
+  const rows: Row[] = declared.map((a) => ({ name: a.name, label: a.label, type: a.type, value: contact.traits[a.name] }));
   return (
     <section aria-labelledby="profile-traits">
       <h2 id="profile-traits" className="visually-hidden">
         {t("profile.tab.traits")}
       </h2>
-      <TraitTable traits={contact.traits} caption={t("profile.traits")} />
+      {attributes.isError ? (
+        <ErrorAlert error={attributes.error} onRetry={() => void attributes.refetch()} />
+      ) : (
+        <Table<Row>
+          rowKey="name"
+          size="small"
+          pagination={false}
+          loading={attributes.isPending}
+          dataSource={rows}
+          title={() => <strong>{t("profile.attributes")}</strong>}
+          locale={{ emptyText: t("profile.edit.noAttributes") }}
+          columns={[
+            {
+              title: t("profile.attr.name"),
+              dataIndex: "name",
+              width: "30%",
+              render: (name: string, r) =>
+                r.label ? (
+                  <>
+                    {r.label} <span className="text-secondary">({name})</span>
+                  </>
+                ) : (
+                  name
+                ),
+            },
+            {
+              title: t("profile.attr.type"),
+              dataIndex: "type",
+              width: 140,
+              render: (type: string) => {
+                const key = typeLabelKey(type);
+                return key ? t(key) : type;
+              },
+            },
+            {
+              title: t("profile.value"),
+              dataIndex: "value",
+              render: (v: unknown, r) => {
+                if (v === undefined || v === null) return <span className="text-secondary">{t("profile.attr.notSet")}</span>;
+                if (r.type === "boolean" && typeof v === "boolean") return v ? t("common.yes") : t("common.no");
+                // an instant in the workspace's time zone; a date (10 characters) as it is
+                if (r.type === "datetime" && typeof v === "string" && v.length > 10) return <DateTime value={v} />;
+                if (r.type === "list" && Array.isArray(v) && v.every((x) => typeof x !== "object" || x === null))
+                  return v.map((x) => <Tag key={String(x)}>{String(x)}</Tag>);
+                return <JsonValue value={v} />;
+              },
+            },
+          ]}
+        />
+      )}
+      <div style={{ height: 16 }} />
+      <TraitTable traits={other} caption={t("profile.otherTraits")} />
+      <p className="text-secondary cell-note">{t("profile.otherTraitsHint")}</p>
       <div style={{ height: 16 }} />
       <TraitTable traits={contact.computed_traits} caption={t("profile.computedTraits")} />
     </section>
   );
 }
 
-export function IdentitiesSection({ identities }: { identities: Identity[] }) {
+export function IdentitiesSection({ contactId, identities }: { contactId: number; identities: Identity[] }) {
   const { t } = useI18n();
   return (
-    <section aria-labelledby="profile-identities">
-      <h2 id="profile-identities" className="visually-hidden">
-        {t("profile.tab.identities")}
-      </h2>
-      <Table<Identity>
-        rowKey={(i) => `${i.kind}:${i.value}`}
-        size="small"
-        pagination={false}
-        dataSource={identities}
-        locale={{ emptyText: t("common.empty") }}
-        columns={[
-          {
-            title: t("profile.identity.kind"),
-            dataIndex: "kind",
-            render: (kind: Identity["kind"]) => t(`profile.identity.${kind}` as MessageKey),
+    <>
+      <section aria-labelledby="profile-identities">
+        <SectionTitle id="profile-identities">{t("profile.identities")}</SectionTitle>
+        <Table<Identity>
+          rowKey={(i) => `${i.kind}:${i.value}`}
+          size="small"
+          pagination={false}
+          dataSource={identities}
+          locale={{ emptyText: t("common.empty") }}
+          columns={[
+            {
+              title: t("profile.identity.kind"),
+              dataIndex: "kind",
+              render: (kind: Identity["kind"]) => t(`profile.identity.${kind}` as MessageKey),
+            },
+            { title: t("profile.identity.value"), dataIndex: "value" },
+          ]}
+        />
+      </section>
+      <MergesSection contactId={contactId} />
+    </>
+  );
+}
+
+/** "email 'ann@example.com', anonymous_id 'a1'" (how identity resolution records why): the pairs. */
+export function mergeReasons(reason: string): { kind: Identity["kind"]; value: string }[] | null {
+  const out: { kind: Identity["kind"]; value: string }[] = [];
+  const pair = /(user_id|anonymous_id|email|phone) (['"])(.*?)\2(?:, |$)/gy;
+  let match: RegExpExecArray | null;
+  while ((match = pair.exec(reason)) !== null) {
+    out.push({ kind: match[1] as Identity["kind"], value: match[3] ?? "" });
+    if (pair.lastIndex === reason.length) return out;
+  }
+  return null;
+}
+
+/** The contacts merged into this one: their old ids lead here (`GET /contacts/{id}/merges`). */
+function MergesSection({ contactId }: { contactId: number }) {
+  const { t } = useI18n();
+  const workspace = useWorkspaceKey();
+  const query = useInfiniteQuery({
+    queryKey: ["contact-merges", workspace, contactId],
+    queryFn: ({ pageParam }) =>
+      unwrap(
+        api.GET("/api/v1/contacts/{contact_id}/merges", {
+          params: {
+            path: { contact_id: contactId },
+            query: { limit: LIST_PAGE_SIZE, ...(pageParam ? { after: pageParam } : {}) },
           },
-          { title: t("profile.identity.value"), dataIndex: "value" },
-        ]}
-      />
+        }),
+      ),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last) => last.next ?? undefined,
+  });
+  const columns: TableColumnsType<ContactMerge> = [
+    {
+      title: t("profile.merges.contact"),
+      dataIndex: "merged_id",
+      render: (id: number) => t("contacts.unnamed", { id }),
+    },
+    {
+      title: t("profile.merges.into"),
+      dataIndex: "into_id",
+      render: (id: number) => (id === contactId ? t("profile.merges.this") : t("contacts.unnamed", { id })),
+    },
+    {
+      title: t("profile.merges.reason"),
+      dataIndex: "reason",
+      render: (reason: string) => {
+        const pairs = mergeReasons(reason);
+        if (!pairs) return <span className="json-text">{reason}</span>;
+        return (
+          <ul className="plain-list">
+            {pairs.map((p) => (
+              <li key={`${p.kind}:${p.value}`}>
+                <span className="text-secondary">{t(`profile.identity.${p.kind}` as MessageKey)}:</span> {p.value}
+              </li>
+            ))}
+          </ul>
+        );
+      },
+    },
+    { title: t("profile.merges.at"), dataIndex: "merged_at", render: (v: string) => <DateTime value={v} /> },
+  ];
+  return (
+    <section aria-labelledby="profile-merges" style={{ marginTop: 24 }}>
+      <SectionTitle id="profile-merges">{t("profile.merges")}</SectionTitle>
+      <p className="text-secondary page-intro">{t("profile.merges.intro")}</p>
+      {query.isError ? (
+        <ErrorAlert error={query.error} onRetry={() => void query.refetch()} />
+      ) : (
+        <>
+          <Table<ContactMerge>
+            rowKey="id"
+            size="small"
+            pagination={false}
+            loading={query.isPending}
+            dataSource={query.data?.pages.flatMap((p) => p.data) ?? []}
+            columns={columns}
+            locale={{ emptyText: t("profile.merges.empty") }}
+          />
+          <LoadMore {...query} />
+        </>
+      )}
     </section>
   );
 }
@@ -140,6 +300,7 @@ export function SegmentsSection({ contactId }: { contactId: number }) {
 
 export function SubscriptionsSection({ contactId }: { contactId: number }) {
   const { t } = useI18n();
+  const label = useEnumLabel();
   const workspace = useWorkspaceKey();
   const subscriptions = useQuery({
     queryKey: ["contact-subscriptions", workspace, contactId],
@@ -153,6 +314,15 @@ export function SubscriptionsSection({ contactId }: { contactId: number }) {
   });
   type TopicRow = NonNullable<typeof subscriptions.data>["topics"][number];
   const channels = Object.entries(subscriptions.data?.channels ?? {});
+  const topicNames = new Map((subscriptions.data?.topics ?? []).map((r) => [`topic:${r.topic.id}`, r.topic.name]));
+  const status = (s: string) => <Tag className={`consent-${s}`}>{label("profile.consentStatus", s)}</Tag>;
+  /** "topic:3" → "Topic: Newsletter", "channel:sms" → "Channel: SMS" */
+  const scope = (value: string) => {
+    const [kind, rest = ""] = value.split(/:(.*)/s);
+    if (kind === "channel") return t("profile.scope.channel", { channel: label("profile.channelName", rest) });
+    if (kind === "topic") return t("profile.scope.topic", { topic: topicNames.get(value) ?? `#${rest}` });
+    return value;
+  };
 
   return (
     <>
@@ -174,9 +344,9 @@ export function SubscriptionsSection({ contactId }: { contactId: number }) {
                 {
                   title: t("profile.channel"),
                   key: "channel",
-                  render: (_: unknown, r) => r.topic.channel ?? t("common.none"),
+                  render: (_: unknown, r) => (r.topic.channel ? label("profile.channelName", r.topic.channel) : t("common.none")),
                 },
-                { title: t("profile.status"), dataIndex: "status", render: (s: string) => <Tag>{s}</Tag> },
+                { title: t("profile.status"), dataIndex: "status", render: status },
               ]}
             />
             {channels.length > 0 ? (
@@ -186,7 +356,11 @@ export function SubscriptionsSection({ contactId }: { contactId: number }) {
                 column={1}
                 title={t("profile.channelConsent")}
                 style={{ marginTop: 16 }}
-                items={channels.map(([channel, status]) => ({ key: channel, label: channel, children: status }))}
+                items={channels.map(([channel, value]) => ({
+                  key: channel,
+                  label: label("profile.channelName", channel),
+                  children: status(value),
+                }))}
               />
             ) : null}
           </>
@@ -198,22 +372,25 @@ export function SubscriptionsSection({ contactId }: { contactId: number }) {
           <ErrorAlert error={consent.error} onRetry={() => void consent.refetch()} />
         ) : (
           <Table<ConsentEvent>
-            rowKey={(r) => `${r.created_at}:${r.scope}:${r.status}`}
+            rowKey={(r) => `${r.created_at}:${r.scope}:${r.status}:${r.source}`}
             size="small"
             pagination={false}
             loading={consent.isPending}
-            dataSource={consent.data?.data ?? []}
+            // the ledger comes oldest first: the latest change on top
+            dataSource={[...(consent.data?.data ?? [])].reverse()}
             locale={{ emptyText: t("common.empty") }}
+            scroll={{ x: "max-content" }}
             columns={[
               { title: t("profile.consent.at"), dataIndex: "created_at", render: (v: string) => <DateTime value={v} /> },
-              { title: t("profile.consent.scope"), dataIndex: "scope" },
-              { title: t("profile.status"), dataIndex: "status" },
+              { title: t("profile.consent.scope"), dataIndex: "scope", render: scope },
+              { title: t("profile.status"), dataIndex: "status", render: status },
               { title: t("profile.consent.source"), dataIndex: "source" },
               {
                 title: t("profile.consent.wording"),
                 dataIndex: "wording_version",
                 render: (v: string | null) => v ?? t("common.none"),
               },
+              { title: t("profile.consent.ip"), dataIndex: "ip", render: (v: string | null) => v ?? t("common.none") },
             ]}
           />
         )}
@@ -242,7 +419,14 @@ function LoadMore({
 
 export function JourneysSection({ contactId }: { contactId: number }) {
   const { t } = useI18n();
+  const label = useEnumLabel();
   const workspace = useWorkspaceKey();
+  const journeys = useQuery({
+    queryKey: ["journeys", workspace],
+    queryFn: () => unwrap(api.GET("/api/v1/journeys")),
+    staleTime: 60_000,
+  });
+  const journeyName = new Map((journeys.data?.data ?? []).map((j) => [j.id, j.name]));
   const query = useInfiniteQuery({
     queryKey: ["contact-enrollments", workspace, contactId],
     queryFn: ({ pageParam }) =>
@@ -258,8 +442,21 @@ export function JourneysSection({ contactId }: { contactId: number }) {
     getNextPageParam: (last) => last.next ?? undefined,
   });
   const columns: TableColumnsType<Enrollment> = [
-    { title: t("profile.journey"), dataIndex: "journey_id", render: (id: number) => `#${id}` },
-    { title: t("profile.journey.state"), dataIndex: "state", render: (s: string) => <Tag>{s}</Tag> },
+    {
+      title: t("profile.journey"),
+      dataIndex: "journey_id",
+      render: (id: number) => journeyName.get(id) ?? t("profile.journey.id", { id }),
+    },
+    {
+      title: t("profile.journey.state"),
+      dataIndex: "state",
+      render: (s: string, e) => (
+        <>
+          <Tag>{label("profile.journeyState", s)}</Tag>
+          {e.exit_reason ? <span className="text-secondary">{e.exit_reason}</span> : null}
+        </>
+      ),
+    },
     { title: t("profile.journey.node"), dataIndex: "node", render: (v: string | null) => v ?? t("common.none") },
     { title: t("profile.journey.entered"), dataIndex: "entered_at", render: (v: string) => <DateTime value={v} /> },
     { title: t("profile.journey.ended"), dataIndex: "ended_at", render: (v: string | null) => <DateTime value={v} /> },
@@ -292,6 +489,7 @@ export function JourneysSection({ contactId }: { contactId: number }) {
 
 export function MessagesSection({ contactId }: { contactId: number }) {
   const { t } = useI18n();
+  const label = useEnumLabel();
   const workspace = useWorkspaceKey();
   const query = useInfiniteQuery({
     queryKey: ["contact-messages", workspace, contactId],
@@ -308,8 +506,13 @@ export function MessagesSection({ contactId }: { contactId: number }) {
   });
   const columns: TableColumnsType<Message> = [
     { title: t("profile.message.id"), dataIndex: "id" },
-    { title: t("profile.message.channel"), dataIndex: "channel" },
-    { title: t("profile.message.status"), dataIndex: "status", render: (s: string) => <Tag>{s}</Tag> },
+    { title: t("profile.message.channel"), dataIndex: "channel", render: (c: string) => label("profile.channelName", c) },
+    { title: t("profile.message.status"), dataIndex: "status", render: (s: string) => <Tag>{label("profile.messageStatus", s)}</Tag> },
+    {
+      title: t("profile.message.reason"),
+      key: "reason",
+      render: (_: unknown, m) => m.reason ?? m.error ?? t("common.none"),
+    },
     { title: t("profile.message.address"), dataIndex: "address", render: (v: string | null) => v ?? t("common.none") },
     { title: t("profile.message.created"), dataIndex: "created_at", render: (v: string) => <DateTime value={v} /> },
     { title: t("profile.message.sent"), dataIndex: "sent_at", render: (v: string | null) => <DateTime value={v} /> },
