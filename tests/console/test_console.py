@@ -35,6 +35,15 @@ def test_the_first_admin_sets_up_kairos_in_the_browser(
     with engine.begin() as conn:
         token = accounts.issue_setup_token(conn, SystemClock().now())
     page = console.open(f"/setup?token={token}")
+    page.get_by_role("button", name=re.compile("Language")).click()
+    page.get_by_role("menuitem", name="中文").click()
+    page.get_by_role("menuitem", name="English").wait_for(state="hidden")  # the menu has closed
+    page.get_by_role("heading", level=1).filter(has_text=re.compile("[\u4e00-\u9fff]")).wait_for()
+    assert console.axe() == []
+    console.shot("setup.zh")
+    page.get_by_role("button", name=re.compile("语言")).click()
+    page.get_by_role("menuitem", name="English").click()
+    page.get_by_role("menuitem", name="中文").wait_for(state="hidden")
     page.get_by_label("Your name").fill("Mei Chen")
     page.get_by_label("Email").fill("mei@example.com")
     page.get_by_label("Password", exact=True).fill(PASSWORD)

@@ -132,6 +132,8 @@ def test_the_dashboard_and_reports_show_a_campaign_sent_opened_and_bought_from(
     page.locator('.ant-select-item-option[title="Linear"]').click()
     page.wait_for_url(re.compile(r"model=linear"))
     expect(page.get_by_text(re.compile(r"credited by Linear"))).to_be_visible()
+    # the options' list closes (its animation ends) before the page is scanned
+    expect(page.locator(".ant-select-dropdown:not(.ant-select-dropdown-hidden)")).to_have_count(0)
     with page.expect_download() as download:
         page.get_by_role("button", name=re.compile("Download CSV")).click()
     assert download.value.suggested_filename == f"campaign-{cid}-linear.csv"
@@ -184,3 +186,15 @@ def test_the_dashboard_and_reports_show_a_campaign_sent_opened_and_bought_from(
     expect_chart(figure(page, "每日发送、互动与转化"))
     assert console.axe() == []
     console.shot("reports-campaign.zh")
+
+    # the broadcast's report, in Chinese, then in English
+    page = console.open(f"/reports/broadcasts/{bid}")
+    page.get_by_role("heading", name=re.compile("^群发："), level=1).wait_for()
+    assert console.axe() == []
+    console.shot("reports-broadcast.zh")
+    page.get_by_role("button", name=re.compile("语言")).click()
+    page.get_by_role("menuitem", name="English").click()
+    page.get_by_role("heading", name=re.compile("^Broadcast: "), level=1).wait_for()
+    page.get_by_role("menuitem", name="中文").wait_for(state="hidden")
+    assert console.axe() == []
+    console.shot("reports-broadcast.en")

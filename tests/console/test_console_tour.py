@@ -21,7 +21,12 @@ from tests.console.conftest import Console, make_user
 Page = tuple[str, str | Callable[[dict[str, Any]], str], str, str]
 
 PAGES: list[Page] = [
-    ("dashboard", "/dashboard", "Dashboard", "仪表盘"),
+    # the dashboard, the reports index, campaign, broadcast and funnel reports: in
+    # test_console_analytics.py, on a campaign that was sent; settings pages but users, keys and
+    # the audit log: test_console_settings.py; templates: test_console_content.py
+    ("reports-journey", lambda ids: f"/reports/journeys/{ids['journey']}", "Journey: Welcome", "旅程：Welcome"),
+    ("reports-timeseries", "/reports/timeseries", "Time series", "趋势分析"),
+    ("reports-lifecycle", "/reports/lifecycle", "Lifecycle movement", "生命周期流转"),
     ("contacts", "/contacts", "Contacts", "联系人"),
     ("contact-profile", lambda ids: f"/contacts/{ids['contact']}", "Ann", "Ann"),
     ("segments", "/segments", "Segments", "细分"),
@@ -66,9 +71,15 @@ def _seed(server: LiveServer, ws: CreatedWorkspace, engine: Engine) -> dict[str,
         "function": "count", "event": "Order Completed"}}))  # fmt: skip
     ok(api.post("/tag-rules", json={"name": "viewers", "segment_id": segment["id"], "tag": "viewer"}))
     ok(api.post("/topics", json={"key": "news", "name": "Newsletter"}))
+    ok(api.patch(f"/contacts/{ids['ann']}", json={"lifecycle_stage": "customer"}))
+    journey = ok(api.post("/journeys", json={"name": "Welcome", "definition": {
+        "trigger": {"type": "api"}, "start": "tag",
+        "nodes": {"tag": {"type": "update_contact", "add_tags": ["welcomed"], "next": None}}}}))  # fmt: skip
+    ok(api.post(f"/journeys/{journey['id']}/publish"))
+    ok(api.post(f"/journeys/{journey['id']}/enrollments", json={"contact_id": ids["bo"]}))
     Worker(engine, SystemClock()).run_once()
     api.close()
-    return {"contact": ids["ann"], "segment": segment["id"], "list": listed["id"]}
+    return {"contact": ids["ann"], "segment": segment["id"], "list": listed["id"], "journey": journey["id"]}
 
 
 def test_every_page_in_english_and_chinese_passes_axe(
