@@ -24,7 +24,7 @@ PAGES: list[Page] = [
     # the dashboard, the reports index, campaign, broadcast and funnel reports: in
     # test_console_analytics.py, on a campaign that was sent; settings pages but users, keys and
     # the audit log: test_console_settings.py; templates: test_console_content.py
-    ("reports-journey", lambda ids: f"/reports/journeys/{ids['journey']}", "Journey: Welcome", "旅程：Welcome"),
+    ("reports-journey", lambda ids: f"/reports/journeys/{ids['journey']}", "Journey: Welcome", "旅程\uff1aWelcome"),
     ("reports-timeseries", "/reports/timeseries", "Time series", "趋势分析"),
     ("reports-lifecycle", "/reports/lifecycle", "Lifecycle movement", "生命周期流转"),
     ("contacts", "/contacts", "Contacts", "联系人"),
