@@ -13,9 +13,11 @@ const BUDGET_KB = 250;
 // each, with the entry, stays within the budget too. (The dashboard's charts — ECharts — and
 // its date picker are chunks it imports with import(), loaded after its figures: reported,
 // not counted.)
+// The signed-in shell (menu, header) is a chunk of its own that every page after sign-in
+// loads with the page: it is counted with the dashboard.
 const PAGES = [
-  { key: "src/pages/LoginPage.tsx", name: "sign-in page" },
-  { key: "src/pages/dashboard/DashboardPage.tsx", name: "dashboard" },
+  { key: "src/pages/LoginPage.tsx", name: "sign-in page", with: [] },
+  { key: "src/pages/dashboard/DashboardPage.tsx", name: "dashboard", with: ["src/layout/AppShell.tsx"] },
 ];
 const here = dirname(fileURLToPath(import.meta.url));
 const outDir = join(here, "..", "..", "src", "kairos", "console_dist");
@@ -102,6 +104,7 @@ for (const page of PAGES) {
     continue;
   }
   const closure = new Set([...initial, ...staticClosure(page.key)]);
+  for (const extra of page.with) for (const k of staticClosure(extra)) closure.add(k);
   const bytes = jsBytes(closure);
   console.log(`${page.name} first visit: ${kb(bytes)} KB gzipped (budget ${BUDGET_KB} KB)`);
   if (bytes > BUDGET_KB * 1024) {
@@ -110,7 +113,7 @@ for (const page of PAGES) {
   }
   // What the page loads next, on its own (its import() chunks and theirs).
   const later = new Set();
-  for (const lazy of dynamicFrom(page.key, initial)) {
+  for (const lazy of dynamicFrom(page.key, new Set([...initial, ...page.with]))) {
     for (const k of staticClosure(lazy)) if (!closure.has(k)) later.add(k);
   }
   if (later.size > 0) {

@@ -1,9 +1,9 @@
 import { lazy, Suspense } from "react";
 import { Navigate, Route, Routes } from "react-router";
 import { FullPageSpin, RequireSession } from "./auth/SessionProvider";
-import { AppShell } from "./layout/AppShell";
 
-// One chunk per page: the first load carries the shell, not every page.
+// One chunk per page, and one for the signed-in shell: the sign-in page carries neither.
+const AppShell = lazy(() => import("./layout/AppShell").then((m) => ({ default: m.AppShell })));
 const LoginPage = lazy(() => import("./pages/LoginPage"));
 const SetupPage = lazy(() => import("./pages/SetupPage"));
 const ContactsPage = lazy(() => import("./pages/contacts/ContactsPage"));
