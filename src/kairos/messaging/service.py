@@ -21,6 +21,7 @@ from kairos.messaging.channels import CHANNEL_KINDS, ChannelOptions, Provider, l
 from kairos.messaging.outbox import QUEUED
 from kairos.messaging.tables import channel_config, message, template
 from kairos.messaging.templates import compile_template
+from kairos.messaging.usage import template_uses
 
 
 def provider(name: str) -> Provider:
@@ -344,5 +345,9 @@ def list_templates(conn: Connection, workspace_id: int) -> list[dict[str, Any]]:
 
 
 def delete_template(conn: Connection, workspace_id: int, template_id: int) -> None:
+    """Deletes a template nothing will still send (``usage.template_uses``), else 409."""
     get_template(conn, workspace_id, template_id)
+    uses = template_uses(conn, workspace_id, template_id)
+    if uses:
+        raise Conflict(f"template {template_id} is in use: {'; '.join(uses)}", code="template_in_use")
     conn.execute(delete(template).where(template.c.id == template_id))

@@ -200,6 +200,10 @@ def update_template(
 
 @router.delete("/templates/{template_id}", status_code=204)
 def delete_template(template_id: int, state: StateDep, ws: WorkspaceDep) -> Response:
+    """Deletes a template that nothing will still send. `409 template_in_use` names what
+    uses it: messages waiting in the outbox, a journey's draft or a version that is live or
+    has contacts in it, a broadcast not yet fully queued (its content or a variant's), an
+    open campaign's materials, a landing page, a topic's double opt-in confirmation."""
     with state.engine.begin() as conn:
         service.delete_template(conn, ws.id, template_id)
     return Response(status_code=204)
