@@ -24,6 +24,20 @@ const MessagingPolicyPage = lazy(() => import("./pages/settings/MessagingPolicyP
 const AttributesPage = lazy(() => import("./pages/settings/AttributesPage"));
 const TemplatesPage = lazy(() => import("./pages/templates/TemplatesPage"));
 const TemplatePage = lazy(() => import("./pages/templates/TemplatePage"));
+const JourneysPage = lazy(() => import("./pages/journeys/JourneysPage"));
+const JourneyPage = lazy(() => import("./pages/journeys/JourneyPage"));
+const BroadcastsPage = lazy(() => import("./pages/broadcasts/BroadcastsPage"));
+const BroadcastPage = lazy(() => import("./pages/broadcasts/BroadcastPage"));
+const NewBroadcastPage = lazy(() => import("./pages/broadcasts/BroadcastPage").then((m) => ({ default: m.NewBroadcastPage })));
+const CampaignsPage = lazy(() => import("./pages/campaigns/CampaignsPage"));
+const CampaignPage = lazy(() => import("./pages/campaigns/CampaignPage"));
+const CalendarPage = lazy(() => import("./pages/calendar/CalendarPage"));
+const OffersPage = lazy(() => import("./pages/offers/OffersPage"));
+const OfferPage = lazy(() => import("./pages/offers/OfferPage"));
+const FormsPage = lazy(() => import("./pages/forms/FormsPage"));
+const FormPage = lazy(() => import("./pages/forms/FormPage"));
+const LandingPagesPage = lazy(() => import("./pages/landingPages/LandingPagesPage"));
+const LandingPagePage = lazy(() => import("./pages/landingPages/LandingPagePage"));
 const NotFoundPage = lazy(() => import("./pages/NotFoundPage"));
 
 export function AppRoutes() {
@@ -52,6 +66,25 @@ export function AppRoutes() {
           <Route path="templates" element={<TemplatesPage />} />
           <Route path="templates/new" element={<TemplatePage key="new" />} />
           <Route path="templates/:id" element={<TemplatePage />} />
+          <Route path="journeys" element={<JourneysPage />} />
+          <Route path="journeys/new" element={<JourneyPage key="new" />} />
+          <Route path="journeys/:id" element={<JourneyPage />} />
+          <Route path="offers" element={<OffersPage />} />
+          <Route path="offers/new" element={<OfferPage key="new" />} />
+          <Route path="offers/:id" element={<OfferPage />} />
+          <Route path="forms" element={<FormsPage />} />
+          <Route path="forms/new" element={<FormPage key="new" />} />
+          <Route path="forms/:id" element={<FormPage />} />
+          <Route path="landing-pages" element={<LandingPagesPage />} />
+          <Route path="landing-pages/new" element={<LandingPagePage key="new" />} />
+          <Route path="landing-pages/:id" element={<LandingPagePage />} />
+          <Route path="campaigns" element={<CampaignsPage />} />
+          <Route path="campaigns/new" element={<CampaignPage key="new" />} />
+          <Route path="campaigns/:id" element={<CampaignPage />} />
+          <Route path="calendar" element={<CalendarPage />} />
+          <Route path="broadcasts" element={<BroadcastsPage />} />
+          <Route path="broadcasts/new" element={<NewBroadcastPage />} />
+          <Route path="broadcasts/:id" element={<BroadcastPage />} />
           <Route path="settings/workspace" element={<WorkspacePage />} />
           <Route path="settings/channels" element={<ChannelsPage />} />
           <Route path="settings/topics" element={<TopicsPage />} />

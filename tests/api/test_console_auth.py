@@ -66,7 +66,7 @@ def test_the_first_admin_is_created_with_the_setup_token_once(
     assert r.status_code == 201, r.text
     assert r.json()["workspaces"] == [
         {"id": workspace.id, "name": "Acme", "role": "admin", "approver": True, "sandbox": False,
-         "time_zone": "UTC"}
+         "time_zone": "UTC", "now": None}
     ]  # fmt: skip
     assert "HttpOnly" in r.headers["set-cookie"] and "SameSite=lax" in r.headers["set-cookie"]
     assert client.get("/api/v1/session").json()["user"]["email"] == "ann@example.com"
@@ -201,6 +201,24 @@ def test_a_user_in_several_workspaces_names_one(
     browser.workspace = second.id  # an analyst there
     assert browser.call("GET", "/segments").status_code == 200
     assert browser.call("POST", "/tag-rules", {"segment_id": 1, "tag": "x"}).status_code == 403
+
+
+def test_a_sandbox_workspace_in_the_session_carries_its_virtual_now(
+    client: TestClient, engine: Engine, clock: FixedClock, workspace: CreatedWorkspace
+) -> None:
+    """The console's reports count their days up to it (a sandbox's clock is not the real one)."""
+    uid = user(engine, clock, workspace.id, "ann@example.com", "admin")
+    rehearsal_start = clock.now() + timedelta(days=90)
+    with engine.begin() as conn:
+        rehearsal = create_workspace(conn, clock, "Rehearsal", sandbox=True, clock_start=rehearsal_start)
+        accounts.add_member(conn, rehearsal.id, uid, "marketer", False, clock.now())
+    browser = Browser(client, rehearsal.id)
+    nows = {w["id"]: w["now"] for w in browser.sign_in("ann@example.com").json()["workspaces"]}
+    assert nows[workspace.id] is None
+    assert nows[rehearsal.id] == rehearsal_start.isoformat().replace("+00:00", "Z")
+    browser.call("POST", "/clock/advance", {"by": {"amount": 2, "unit": "days"}})
+    later = {w["id"]: w["now"] for w in browser.call("GET", "/session").json()["workspaces"]}
+    assert later[rehearsal.id] == (rehearsal_start + timedelta(days=2)).isoformat().replace("+00:00", "Z")
 
 
 def test_campaigns_are_approved_by_a_second_user_with_the_approver_permission(

@@ -114,6 +114,7 @@ def victim(api: Api, clock: FixedClock) -> dict[str, Any]:
         "trait_id": trait["id"], "rule_id": rule["id"], "enrollment_id": enrollment["id"],
         "page_id": page["id"], "key_id": key, "tag": "vip", "channel": "email",
         "address": "victim@example.com", "name": attribute["name"], "user_id": user["id"],
+        "notification_id": 1,  # notifications are a user's: any key finds none (404)
     }  # fmt: skip
 
 

@@ -90,14 +90,30 @@ class Console:
         ]
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    """Keeps each phase's report on the test item, so fixtures can see that a test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def console(chromium: Browser, live_server: LiveServer, screenshots: Path) -> Iterator[Console]:
+def console(
+    chromium: Browser, live_server: LiveServer, screenshots: Path, request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Console]:  # fmt: skip
     context = chromium.new_context(locale="en-US", viewport={"width": 1366, "height": 860})
     page = context.new_page()
     page.set_default_timeout(15_000)
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     yield Console(page, live_server.url, screenshots)
+    failed = getattr(request.node, "report_call", None)
+    if failed is not None and failed.failed:  # what the page showed when the test failed
+        shot = tmp_path_factory.mktemp("failed") / f"{request.node.name}.png"
+        page.screenshot(path=shot, full_page=True)
+        print(f"\nthe page when the test failed: {shot} ({page.url})")
     context.close()
     blocked = [e for e in errors if "Content Security Policy" in e]
     assert not blocked, f"the page broke its Content-Security-Policy: {blocked}"

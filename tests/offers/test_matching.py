@@ -350,7 +350,7 @@ def test_an_order_with_the_code_redeems_it_once(
     assert ann_code and bob_code
 
     clock.advance(timedelta(hours=2))
-    order(api, workspace, "ann", coupon=ann_code.lower(), revenue=80)  # any case
+    order(api, workspace, "ann", coupon=ann_code.lower(), revenue=80, order_id="A-1")  # any case
     order(api, workspace, "cy", "Checkout Completed", coupon_code=bob_code)  # bob's code, used by cy
     order(api, workspace, "bob", coupon="NOT-OURS")  # a code only the shop knows
     redeem(engine, clock)
@@ -382,6 +382,8 @@ def test_an_order_with_the_code_redeems_it_once(
     assert api.get(f"/offers/{pool['id']}").json()["redeemed"] == 2
     listed = api.get(f"/offers/{pool['id']}/codes", params={"status": "redeemed"}).json()["data"]
     assert {c["code"] for c in listed} == {ann_code, bob_code}
+    # the order that used each code, for the console's redemptions list
+    assert {c["code"]: c["order_id"] for c in listed} == {ann_code: "A-1", bob_code: None}
 
 
 def test_a_static_code_redeems_the_orderers_own_assignment(

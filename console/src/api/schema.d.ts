@@ -792,7 +792,13 @@ export interface paths {
         get: operations["read_template_api_v1_templates__template_id__get"];
         put?: never;
         post?: never;
-        /** Delete Template */
+        /**
+         * Delete Template
+         * @description Deletes a template that nothing will still send. `409 template_in_use` names what
+         *     uses it: messages waiting in the outbox, a journey's draft or a version that is live or
+         *     has contacts in it, a broadcast not yet fully queued (its content or a variant's), an
+         *     open campaign's materials, a landing page, a topic's double opt-in confirmation.
+         */
         delete: operations["delete_template_api_v1_templates__template_id__delete"];
         options?: never;
         head?: never;
@@ -1083,6 +1089,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/journeys/schema": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Journey Schema
+         * @description The JSON Schema (draft 2020-12, as pydantic writes it) of a journey definition: the
+         *     trigger kinds, entry rules, goal and exit rules and every node kind with its fields,
+         *     types, limits, defaults and descriptions (docs/journeys.md). The console's journey
+         *     editor draws its inspectors from it. Any role may read it; it is the same for every
+         *     workspace.
+         */
+        get: operations["read_journey_schema_api_v1_journeys_schema_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/journeys/{journey_id}": {
         parameters: {
             query?: never;
@@ -1205,8 +1235,9 @@ export interface paths {
         };
         /**
          * Read Stats
-         * @description Per node: how many passed by outcome (`next`, `yes`, `timeout`, a split branch,
-         *     `waiting` …) and how many are there now (`current`).
+         * @description Per node: `entered`, `current` (there now), `passed`, `exited`, `converted` and the
+         *     passages by outcome (`next`, `yes`, `timeout`, a split branch, `waiting` …); and the
+         *     totals: enrollments by state. Grouped in SQL over the step log and the enrollments.
          */
         get: operations["read_stats_api_v1_journeys__journey_id__stats_get"];
         put?: never;
@@ -1224,7 +1255,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read Enrollments */
+        /**
+         * Read Enrollments
+         * @description The journey's enrollments in id order (cursor pages), each with its contact's id,
+         *     identifiers and name.
+         */
         get: operations["read_enrollments_api_v1_journeys__journey_id__enrollments_get"];
         put?: never;
         /**
@@ -1349,7 +1384,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Request Approval */
+        /**
+         * Request Approval
+         * @description Draft → `pending_approval`, recording who asked. The optional `comment` goes in the
+         *     campaign's thread; every user who may approve (admins and approvers), but the one who
+         *     asked, gets a notification (`approval_requested`).
+         */
         post: operations["request_approval_api_v1_campaigns__campaign_id__request_approval_post"];
         delete?: never;
         options?: never;
@@ -1370,9 +1410,61 @@ export interface paths {
          * Approve
          * @description Approval comes from someone other than who asked (409 `second_approver_required`):
          *     a console user with the approver permission (admins have it; 403 otherwise), or an API
-         *     key other than the one that asked.
+         *     key other than the one that asked. The optional `comment` goes in the thread; the
+         *     requester and the thread's participants are notified (`campaign_approved`).
          */
         post: operations["approve_api_v1_campaigns__campaign_id__approve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{campaign_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject
+         * @description Sends a plan awaiting approval back to draft with the reason (`comment`, required:
+         *     422 `comment_required` when blank), by someone other than who asked (409
+         *     `second_approver_required`) with the approver permission (403 otherwise). The requester
+         *     and the thread's participants are notified (`campaign_rejected`); the plan can then be
+         *     changed and approval asked again.
+         */
+        post: operations["reject_api_v1_campaigns__campaign_id__reject_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{campaign_id}/comments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Comments
+         * @description The campaign's thread, oldest first: comments, and the approval steps (asked,
+         *     approved, rejected) with the comment that came with them. Bodies are plain text.
+         */
+        get: operations["read_comments_api_v1_campaigns__campaign_id__comments_get"];
+        put?: never;
+        /**
+         * Create Comment
+         * @description A comment in the thread (plain text; 422 `comment_required` when blank), by anyone
+         *     who may change campaigns or approve them. The requester and the thread's other
+         *     participants are notified (`campaign_comment`).
+         */
+        post: operations["create_comment_api_v1_campaigns__campaign_id__comments_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1469,7 +1561,15 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Update Broadcast
+         * @description Change a draft: the fields given (the others keep their value), checked as on creation
+         *     (`unknown_segment`, `invalid_content`, `invalid_experiment`, `invalid_schedule`, …).
+         *     A `template_id` replaces an experiment and an `experiment` a template; a `send_at`
+         *     replaces a local date and time and they replace it. Once scheduled a broadcast is no
+         *     longer a draft: 409 `broadcast_not_draft`.
+         */
+        patch: operations["update_broadcast_api_v1_broadcasts__broadcast_id__patch"];
         trace?: never;
     };
     "/api/v1/broadcasts/{broadcast_id}/schedule": {
@@ -1555,12 +1655,76 @@ export interface paths {
         };
         /**
          * Read Calendar
-         * @description The marketing calendar: campaigns running, broadcasts sending and live journeys in
-         *     [start, end).
+         * @description The marketing calendar in [start, end): campaigns running (`starts_at` to `ends_at`),
+         *     broadcasts (drafts with a time, scheduled, sending; `starts_at` is the send time, or
+         *     `local_date` + `local_time` in each contact's zone) and live journeys (`starts_at`: live
+         *     since their first publication, no end), each with its `campaign_id`.
          */
         get: operations["read_calendar_api_v1_calendar_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Notifications
+         * @description The caller's notifications in this workspace, newest first, with the unread count
+         *     (`limit: 1` is the cheap way to poll the count). An API key has none: an empty list.
+         */
+        get: operations["read_notifications_api_v1_notifications_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/{notification_id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark Read
+         * @description Marks one of the caller's notifications read (404 `notification_not_found` for any
+         *     other, an API key's included).
+         */
+        post: operations["mark_read_api_v1_notifications__notification_id__read_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/read-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark All Read
+         * @description Marks every notification of the caller in this workspace read.
+         */
+        post: operations["mark_all_read_api_v1_notifications_read_all_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1928,6 +2092,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/forms/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview Form
+         * @description The hosted form page an unsaved form would show (no CAPTCHA), checked as on save: 422
+         *     names the field. Stores nothing; only reads (analysts may call it).
+         */
+        post: operations["preview_form_api_v1_forms_preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/forms/{form_id}/submissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Submissions
+         * @description Accepted submissions, newest first (spam and refused ones store nothing). `next` is the
+         *     cursor of older ones.
+         */
+        get: operations["read_submissions_api_v1_forms__form_id__submissions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/forms/{form_id}": {
         parameters: {
             query?: never;
@@ -1961,6 +2167,27 @@ export interface paths {
          * @description 422 for an unknown email template or form; 409 `landing_page_exists` for a taken slug.
          */
         post: operations["create_landing_page_api_v1_landing_pages_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/landing-pages/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview Landing Page
+         * @description The page an unsaved landing page would show, its form embedded (a form's preview need
+         *     not be active). 422 names the field (`body: …`, `template_id`, `form_id`). Stores nothing.
+         */
+        post: operations["preview_landing_page_api_v1_landing_pages_preview_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2423,6 +2650,18 @@ export interface components {
             /** @description Or advance by this long, e.g. {"amount": 3, "unit": "days"} */
             by?: components["schemas"]["Duration"] | null;
         };
+        /**
+         * ApprovalNote
+         * @description An optional comment with a request for approval or an approval; it goes in the
+         *     campaign's thread (plain text).
+         */
+        ApprovalNote: {
+            /**
+             * Comment
+             * @description Plain text, shown in the thread
+             */
+            comment?: string | null;
+        };
         /** AssignmentRead */
         AssignmentRead: {
             /** Id */
@@ -2743,6 +2982,28 @@ export interface components {
             /** Campaign Id */
             campaign_id: number | null;
         };
+        /**
+         * BroadcastProgress
+         * @description The broadcast's messages by status (a message is in one): `queued` and `sending` are
+         *     still to go; `sent`, `delivered` and `bounced` reached the provider; `failed` did not;
+         *     `skipped` were not sent (consent, suppression, caps, no address, cancelled).
+         */
+        BroadcastProgress: {
+            /** Queued */
+            queued: number;
+            /** Sending */
+            sending: number;
+            /** Sent */
+            sent: number;
+            /** Delivered */
+            delivered: number;
+            /** Bounced */
+            bounced: number;
+            /** Failed */
+            failed: number;
+            /** Skipped */
+            skipped: number;
+        };
         /** BroadcastRead */
         BroadcastRead: {
             /** Id */
@@ -2789,8 +3050,12 @@ export interface components {
             test_ends_at: string | null;
             /** Audience */
             audience: number | null;
-            /** Queued */
+            /**
+             * Queued
+             * @description Messages queued so far (the audience, less the holdout and any remainder)
+             */
             queued: number;
+            progress: components["schemas"]["BroadcastProgress"];
             /** Snapshot At */
             snapshot_at: string | null;
             /**
@@ -2837,6 +3102,46 @@ export interface components {
             by_variant?: components["schemas"]["VariantRow"][];
             /** @description Experiments only: its settings, state, winner and lift over the holdout */
             experiment?: components["schemas"]["BroadcastExperiment"];
+        };
+        /**
+         * BroadcastUpdate
+         * @description The fields to change on a draft; those left out keep their value. Content and schedule
+         *     are alternatives: a `template_id` drops the experiment (an `experiment` the template), a
+         *     `send_at` drops `local_date`/`local_time` (and those `send_at`); `send_at`, `local_date`
+         *     and `local_time` all null: now.
+         */
+        BroadcastUpdate: {
+            /** Name */
+            name?: string | null;
+            /** Campaign Id */
+            campaign_id?: number | null;
+            /** Segment Id */
+            segment_id?: number | null;
+            /** Channel */
+            channel?: ("email" | "sms" | "push" | "wechat" | "webhook" | "inapp") | null;
+            /** Template Id */
+            template_id?: number | null;
+            /**
+             * Experiment
+             * @description As in BroadcastCreate
+             */
+            experiment?: {
+                [key: string]: unknown;
+            } | null;
+            /** Topic Id */
+            topic_id?: number | null;
+            /** Send At */
+            send_at?: string | null;
+            /**
+             * Local Date
+             * @description YYYY-MM-DD in each contact's time zone
+             */
+            local_date?: string | null;
+            /**
+             * Local Time
+             * @description HH:MM in each contact's time zone
+             */
+            local_time?: string | null;
         };
         /** Budget */
         Budget: {
@@ -2993,10 +3298,26 @@ export interface components {
              * @enum {string}
              */
             status: "draft" | "pending_approval" | "approved" | "active" | "completed" | "cancelled";
-            /** Requested By */
+            /**
+             * Requested By
+             * @description The API key that asked for approval, if a key did
+             */
             requested_by: number | null;
-            /** Approved By */
+            /**
+             * Requested By User
+             * @description The console user who asked, if a user did
+             */
+            requested_by_user?: number | null;
+            /**
+             * Approved By
+             * @description The API key that approved, if a key did
+             */
             approved_by: number | null;
+            /**
+             * Approved By User
+             * @description The console user who approved, if a user did
+             */
+            approved_by_user?: number | null;
             /** Approved At */
             approved_at: string | null;
             /**
@@ -3366,6 +3687,52 @@ export interface components {
              * @description Case-insensitive; blank entries are skipped
              */
             codes: string[];
+        };
+        /** CommentCreate */
+        CommentCreate: {
+            /**
+             * Body
+             * @description Plain text (never rendered as HTML)
+             */
+            body: string;
+        };
+        /** CommentRead */
+        CommentRead: {
+            /** Id */
+            id: number;
+            /** Campaign Id */
+            campaign_id: number;
+            /**
+             * Kind
+             * @description A comment, or an approval step with the comment that came with it
+             * @enum {string}
+             */
+            kind: "comment" | "approval_requested" | "approved" | "rejected";
+            /**
+             * Body
+             * @description Plain text; null for an approval step without a comment
+             */
+            body: string | null;
+            /**
+             * Author Type
+             * @enum {string}
+             */
+            author_type: "user" | "key";
+            /**
+             * Author Id
+             * @description The user's or the API key's id
+             */
+            author_id: number | null;
+            /**
+             * Author Name
+             * @description The user's name or the key's, when it was written
+             */
+            author_name: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
         };
         /** ComputedTraitCreate */
         ComputedTraitCreate: {
@@ -3805,6 +4172,11 @@ export interface components {
             /** Redemption Event Id */
             redemption_event_id: number | null;
             /**
+             * Order Id
+             * @description `order_id` of the order event that redeemed it
+             */
+            order_id?: string | null;
+            /**
              * Created At
              * Format: date-time
              */
@@ -3938,6 +4310,21 @@ export interface components {
              */
             unit: "seconds" | "minutes" | "hours" | "days" | "weeks" | "months" | "years";
         };
+        /** EnrollmentContact */
+        EnrollmentContact: {
+            /** Id */
+            id: number;
+            /** External Id */
+            external_id: string | null;
+            /** Email */
+            email: string | null;
+            /** Phone */
+            phone: string | null;
+            /** First Name */
+            first_name: string | null;
+            /** Last Name */
+            last_name: string | null;
+        };
         /** EnrollmentCreate */
         EnrollmentCreate: {
             /** Contact Id */
@@ -3988,6 +4375,11 @@ export interface components {
              * Format: date-time
              */
             entered_at: string;
+            /**
+             * Node At
+             * @description When it reached its current (or last) node
+             */
+            node_at?: string | null;
             /**
              * Updated At
              * Format: date-time
@@ -4129,17 +4521,43 @@ export interface components {
             label?: string | null;
             /**
              * Type
+             * @description `number` is stored as a number, `date` as YYYY-MM-DD; `hidden` is not shown: it takes the form link's query parameter of its name (`?utm_source=…`), else `value`
              * @default text
              * @enum {string}
              */
-            type: "text" | "email" | "tel" | "checkbox" | "select";
+            type: "text" | "email" | "tel" | "number" | "date" | "checkbox" | "select" | "hidden";
             /**
              * Required
+             * @description Not for hidden fields
              * @default false
              */
             required: boolean;
-            /** Options */
+            /**
+             * Options
+             * @description The choices of a select
+             */
             options?: string[] | null;
+            /**
+             * Value
+             * @description A hidden field's default value
+             */
+            value?: string | null;
+        };
+        /** FormPreview */
+        FormPreview: {
+            /**
+             * Key
+             * @description The form's key, for the form's action
+             */
+            key?: string | null;
+            /** Name */
+            name: string;
+            /** Fields */
+            fields: components["schemas"]["FormField"][];
+            /** Consent */
+            consent?: components["schemas"]["ConsentItem"][];
+            /** Success Message */
+            success_message?: string | null;
         };
         /** FormRead */
         FormRead: {
@@ -4406,6 +4824,57 @@ export interface components {
              */
             campaign_id?: number | null;
         };
+        /** JourneyEnrollmentRead */
+        JourneyEnrollmentRead: {
+            /** Id */
+            id: number;
+            /** Journey Id */
+            journey_id: number;
+            /** Version Id */
+            version_id: number;
+            /** Contact Id */
+            contact_id: number;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "active" | "completed" | "converted" | "exited";
+            /** Node */
+            node: string | null;
+            /** Phase */
+            phase: string;
+            /** Resume At */
+            resume_at: string | null;
+            /** Wait Event */
+            wait_event: string | null;
+            /** Steps */
+            steps: number;
+            /** Payload */
+            payload: {
+                [key: string]: unknown;
+            } | null;
+            /** Exit Reason */
+            exit_reason: string | null;
+            /**
+             * Entered At
+             * Format: date-time
+             */
+            entered_at: string;
+            /**
+             * Node At
+             * @description When it reached its current (or last) node
+             */
+            node_at?: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Ended At */
+            ended_at: string | null;
+            /** @description The contact (null if it has since been erased) */
+            contact: components["schemas"]["EnrollmentContact"] | null;
+        };
         /** JourneyHeader */
         JourneyHeader: {
             /** Id */
@@ -4486,6 +4955,55 @@ export interface components {
             /** Experiments */
             experiments: components["schemas"]["SplitExperiment"][];
         };
+        /** JourneyStatsRead */
+        JourneyStatsRead: {
+            /**
+             * Version
+             * @description The version counted (`?version=`); null: every version
+             */
+            version: number | null;
+            /**
+             * Live Version
+             * @description The number of the live version
+             */
+            live_version: number | null;
+            /**
+             * Nodes
+             * @description Per node id
+             */
+            nodes: {
+                [key: string]: components["schemas"]["NodeStatsRead"];
+            };
+            totals: components["schemas"]["JourneyTotalsRead"];
+        };
+        /** JourneyTotalsRead */
+        JourneyTotalsRead: {
+            /**
+             * Entered
+             * @description Enrollments, whatever their state
+             */
+            entered: number;
+            /**
+             * Active
+             * @description Enrollments still running
+             */
+            active: number;
+            /**
+             * Completed
+             * @description Reached the end of a branch
+             */
+            completed: number;
+            /**
+             * Converted
+             * @description Reached the goal
+             */
+            converted: number;
+            /**
+             * Exited
+             * @description Left by an exit node, an exit rule or removal
+             */
+            exited: number;
+        };
         /** JourneyUpdate */
         JourneyUpdate: {
             /** Name */
@@ -4523,8 +5041,14 @@ export interface components {
             /**
              * Created At
              * Format: date-time
+             * @description When it was published
              */
             created_at: string;
+            /**
+             * Published By
+             * @description Who published it (a user's name and email, or an API key's prefix and name), from the audit log; null when the log does not say
+             */
+            published_by?: string | null;
         };
         /**
          * JudgedVariant
@@ -4888,6 +5412,11 @@ export interface components {
              * @description The workspace's IANA time zone (`GET /workspace`); the console shows times in it
              */
             time_zone: string;
+            /**
+             * Now
+             * @description A sandbox's virtual now (`GET /clock`), which reports count their days up to; null for a live workspace, which runs on the real clock
+             */
+            now?: string | null;
         };
         /** MessageCreate */
         MessageCreate: {
@@ -5150,6 +5679,100 @@ export interface components {
              */
             node: string;
         };
+        /** NodeStatsRead */
+        NodeStatsRead: {
+            /**
+             * Entered
+             * @description Enrollments that reached the node
+             */
+            entered: number;
+            /**
+             * Current
+             * @description Enrollments there now (waiting, or about to be handled)
+             */
+            current: number;
+            /**
+             * Passed
+             * @description Passages that moved on (by any branch)
+             */
+            passed: number;
+            /**
+             * Exited
+             * @description Enrollments that ended there by an exit node, an exit rule or removal
+             */
+            exited: number;
+            /**
+             * Converted
+             * @description Enrollments that ended there by reaching the goal
+             */
+            converted: number;
+            /**
+             * Outcomes
+             * @description Passages by outcome: the branch taken (`next`, `yes`, `timeout`, a split branch …), `waiting`, `goal`, `exit_rule`, `removed` …
+             */
+            outcomes: {
+                [key: string]: number;
+            };
+        };
+        /** NotificationPage */
+        NotificationPage: {
+            /** Data */
+            data: components["schemas"]["NotificationRead"][];
+            /**
+             * Next
+             * @description Pass as `after` to get the next page; null at the end
+             */
+            next?: string | null;
+            /**
+             * Unread
+             * @description The caller's unread notifications in this workspace (all pages)
+             */
+            unread: number;
+        };
+        /** NotificationParams */
+        NotificationParams: {
+            /** Campaign Id */
+            campaign_id?: number | null;
+            /**
+             * Campaign
+             * @description The campaign's name when it happened
+             */
+            campaign?: string | null;
+            /**
+             * Actor
+             * @description Who did it: a user's name or an API key's
+             */
+            actor?: string | null;
+            /**
+             * Comment
+             * @description The comment's beginning (plain text)
+             */
+            comment?: string | null;
+        };
+        /** NotificationRead */
+        NotificationRead: {
+            /** Id */
+            id: number;
+            /**
+             * Kind
+             * @description What happened; the console words it in the reader's language from `params`
+             * @enum {string}
+             */
+            kind: "approval_requested" | "campaign_approved" | "campaign_rejected" | "campaign_comment";
+            params: components["schemas"]["NotificationParams"];
+            /**
+             * Link
+             * @description The console page it leads to, e.g. /campaigns/12
+             */
+            link: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Read At */
+            read_at: string | null;
+        };
         /** OfferCreate */
         OfferCreate: {
             /** Description */
@@ -5385,9 +6008,19 @@ export interface components {
             title: string;
             /**
              * Template Id
-             * @description An email template; its body (MJML or HTML) is the page
+             * @description An email template whose body (MJML or HTML) is the page; or give `body`
              */
-            template_id: number;
+            template_id?: number | null;
+            /**
+             * Body Format
+             * @description Of `body`: mjml (the default) or html
+             */
+            body_format?: ("mjml" | "html") | null;
+            /**
+             * Body
+             * @description The page's own MJML or HTML (Liquid: {{ page.title }}, {{ form }}); or give `template_id`
+             */
+            body?: string | null;
             /**
              * Form Id
              * @description Embedded where the body says {{ form }}
@@ -5400,6 +6033,24 @@ export interface components {
              */
             status: "active" | "paused";
         };
+        /** PagePreview */
+        PagePreview: {
+            /**
+             * Slug
+             * @default preview
+             */
+            slug: string;
+            /** Title */
+            title: string;
+            /** Template Id */
+            template_id?: number | null;
+            /** Body Format */
+            body_format?: ("mjml" | "html") | null;
+            /** Body */
+            body?: string | null;
+            /** Form Id */
+            form_id?: number | null;
+        };
         /** PageRead */
         PageRead: {
             /** Id */
@@ -5410,6 +6061,10 @@ export interface components {
             title: string;
             /** Template Id */
             template_id: number | null;
+            /** Body Format */
+            body_format: string | null;
+            /** Body */
+            body: string | null;
             /** Form Id */
             form_id: number | null;
             /** Status */
@@ -5434,8 +6089,18 @@ export interface components {
         PageUpdate: {
             /** Title */
             title?: string | null;
-            /** Template Id */
+            /**
+             * Template Id
+             * @description Set `body` to null when switching to a template
+             */
             template_id?: number | null;
+            /** Body Format */
+            body_format?: ("mjml" | "html") | null;
+            /**
+             * Body
+             * @description Set `template_id` to null when switching to a body
+             */
+            body?: string | null;
             /** Form Id */
             form_id?: number | null;
             /** Status */
@@ -5485,6 +6150,16 @@ export interface components {
         Page_ChannelRead_: {
             /** Data */
             data: components["schemas"]["ChannelRead"][];
+            /**
+             * Next
+             * @description Pass as `after` to get the next page; null at the end
+             */
+            next?: string | null;
+        };
+        /** Page[CommentRead] */
+        Page_CommentRead_: {
+            /** Data */
+            data: components["schemas"]["CommentRead"][];
             /**
              * Next
              * @description Pass as `after` to get the next page; null at the end
@@ -5585,6 +6260,16 @@ export interface components {
         Page_FormRead_: {
             /** Data */
             data: components["schemas"]["FormRead"][];
+            /**
+             * Next
+             * @description Pass as `after` to get the next page; null at the end
+             */
+            next?: string | null;
+        };
+        /** Page[JourneyEnrollmentRead] */
+        Page_JourneyEnrollmentRead_: {
+            /** Data */
+            data: components["schemas"]["JourneyEnrollmentRead"][];
             /**
              * Next
              * @description Pass as `after` to get the next page; null at the end
@@ -5701,6 +6386,16 @@ export interface components {
              */
             next?: string | null;
         };
+        /** Page[SubmissionRead] */
+        Page_SubmissionRead_: {
+            /** Data */
+            data: components["schemas"]["SubmissionRead"][];
+            /**
+             * Next
+             * @description Pass as `after` to get the next page; null at the end
+             */
+            next?: string | null;
+        };
         /** Page[SuppressionRead] */
         Page_SuppressionRead_: {
             /** Data */
@@ -5757,6 +6452,14 @@ export interface components {
             current_password: string;
             /** New Password */
             new_password: string;
+        };
+        /** PreviewHtml */
+        PreviewHtml: {
+            /**
+             * Html
+             * @description A whole HTML document; show it in a sandboxed frame
+             */
+            html: string;
         };
         /** ProviderRead */
         ProviderRead: {
@@ -5860,6 +6563,24 @@ export interface components {
             base: string;
             /** Rates */
             rates: components["schemas"]["Rate"][];
+        };
+        /** ReadAll */
+        ReadAll: {
+            /**
+             * Marked
+             * @description How many were unread
+             */
+            marked: number;
+            /** Unread */
+            unread: number;
+        };
+        /** Rejection */
+        Rejection: {
+            /**
+             * Comment
+             * @description Why (required, plain text): shown in the thread
+             */
+            comment: string;
         };
         /**
          * ReportFigures
@@ -6581,6 +7302,33 @@ export interface components {
             converted: number;
             /** Revenue */
             revenue: number;
+        };
+        /** SubmissionRead */
+        SubmissionRead: {
+            /**
+             * Id
+             * @description The `form_submitted` event
+             */
+            id: number;
+            /** Contact Id */
+            contact_id: number;
+            /**
+             * Submitted At
+             * Format: date-time
+             */
+            submitted_at: string;
+            /**
+             * Values
+             * @description The submitted fields, by name (empty ones left out)
+             */
+            values: {
+                [key: string]: unknown;
+            };
+            /**
+             * Consents
+             * @description Topics whose consent box was ticked
+             */
+            consents: number[];
         };
         /** SubscriptionChange */
         SubscriptionChange: {
@@ -9979,6 +10727,39 @@ export interface operations {
             };
         };
     };
+    read_journey_schema_api_v1_journeys_schema_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     read_journey_api_v1_journeys__journey_id__get: {
         parameters: {
             query?: never;
@@ -10216,7 +10997,10 @@ export interface operations {
     };
     read_stats_api_v1_journeys__journey_id__stats_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Count only the enrollments of this version number (the live one: `live_version`); default every version's, by node id. 404 `version_not_found` */
+                version?: number | null;
+            };
             header?: {
                 authorization?: string | null;
             };
@@ -10233,9 +11017,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["JourneyStatsRead"];
                 };
             };
             /** @description Validation Error */
@@ -10252,7 +11034,10 @@ export interface operations {
     read_enrollments_api_v1_journeys__journey_id__enrollments_get: {
         parameters: {
             query?: {
+                /** @description `active`, `completed`, `converted` or `exited` (else 422 `invalid_state`) */
                 enrollment_state?: string | null;
+                /** @description Only those at this node now (active) or that ended there */
+                node?: string | null;
                 /** @description Page size */
                 limit?: number;
                 /** @description The `next` cursor of the previous page */
@@ -10274,7 +11059,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_EnrollmentRead_"];
+                    "application/json": components["schemas"]["Page_JourneyEnrollmentRead_"];
                 };
             };
             /** @description Validation Error */
@@ -10583,7 +11368,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ApprovalNote"] | null;
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
@@ -10616,7 +11405,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ApprovalNote"] | null;
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
@@ -10625,6 +11418,117 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CampaignRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reject_api_v1_campaigns__campaign_id__reject_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Rejection"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_comments_api_v1_campaigns__campaign_id__comments_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description The `next` cursor of the previous page */
+                after?: string | null;
+            };
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_CommentRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_comment_api_v1_campaigns__campaign_id__comments_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                campaign_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommentCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommentRead"];
                 };
             };
             /** @description Validation Error */
@@ -10840,6 +11744,43 @@ export interface operations {
             };
         };
     };
+    update_broadcast_api_v1_broadcasts__broadcast_id__patch: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                broadcast_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BroadcastUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BroadcastRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     schedule_broadcast_api_v1_broadcasts__broadcast_id__schedule_post: {
         parameters: {
             query?: never;
@@ -10993,6 +11934,107 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Page_CalendarItem_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_notifications_api_v1_notifications_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description The `next` cursor of the previous page */
+                after?: string | null;
+                /** @description Only the unread ones */
+                unread?: boolean;
+            };
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    mark_read_api_v1_notifications__notification_id__read_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                notification_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    mark_all_read_api_v1_notifications_read_all_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadAll"];
                 };
             };
             /** @description Validation Error */
@@ -11792,6 +12834,79 @@ export interface operations {
             };
         };
     };
+    preview_form_api_v1_forms_preview_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FormPreview"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreviewHtml"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_submissions_api_v1_forms__form_id__submissions_get: {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description The `next` cursor of the previous page */
+                after?: string | null;
+            };
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                form_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_SubmissionRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     read_form_api_v1_forms__form_id__get: {
         parameters: {
             query?: never;
@@ -11917,6 +13032,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PageRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    preview_landing_page_api_v1_landing_pages_preview_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PagePreview"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreviewHtml"];
                 };
             };
             /** @description Validation Error */

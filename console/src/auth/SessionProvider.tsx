@@ -131,6 +131,15 @@ export function useWorkspaceTimeZone(): string | null {
   return useContext(SessionContext)?.workspace?.time_zone ?? null;
 }
 
+/**
+ * Today's UTC day in the selected workspace: a sandbox's virtual day (its `now` when the
+ * session was read), else the real one. The analytics pages' ranges end on it.
+ */
+export function useWorkspaceToday(): string {
+  const now = useContext(SessionContext)?.workspace?.now;
+  return (now ? new Date(now) : new Date()).toISOString().slice(0, 10);
+}
+
 /** The selected workspace id, for query keys (data is per workspace). */
 export function useWorkspaceKey(): number | null {
   return useSession().workspace?.id ?? null;

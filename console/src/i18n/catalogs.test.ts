@@ -4,6 +4,11 @@ import { settingsCatalogs } from "./settings";
 import { analyticsCatalogs } from "./analytics";
 import { contactsCatalogs } from "./contacts";
 import { contentCatalogs } from "./content";
+import { offersCatalogs } from "./offers";
+import { broadcastsCatalogs } from "./broadcasts";
+import { campaignsCatalogs } from "./campaigns";
+import { journeyPanelsCatalogs } from "./journeyPanels";
+import { journeysCatalogs } from "./journeys";
 import { catalogs, languageFromBrowser, translate, type Language } from "./catalogs";
 
 const languages = Object.keys(catalogs) as Language[];
@@ -44,6 +49,11 @@ describe("catalogs", () => {
     ["analytics", analyticsCatalogs],
     ["contacts", contactsCatalogs],
     ["content", contentCatalogs],
+    ["offers", offersCatalogs],
+    ["broadcasts", broadcastsCatalogs],
+    ["campaigns", campaignsCatalogs],
+    ["journeyPanels", journeyPanelsCatalogs],
+    ["journeys", journeysCatalogs],
   ] as const)("the %s catalog", (_, feature) => {
     const featureLanguages = Object.keys(feature) as Language[];
 

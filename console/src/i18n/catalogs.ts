@@ -1,7 +1,12 @@
 import type { AnalyticsKey } from "./analytics.en";
 import type { AudiencesKey } from "./audiences.en";
+import type { BroadcastsKey } from "./broadcasts.en";
+import type { CampaignsKey } from "./campaigns.en";
 import type { ContactsKey } from "./contacts.en";
 import type { ContentKey } from "./content.en";
+import type { OffersKey } from "./offers.en";
+import type { JourneyPanelsKey } from "./journeyPanels.en";
+import type { JourneysKey } from "./journeys.en";
 import type { SettingsKey } from "./settings.en";
 import { en, type Catalog, type MessageKey as CoreKey } from "./en";
 import { zhCN } from "./zh-CN";
@@ -15,7 +20,18 @@ export type { Catalog };
  * Only the feature's own pages may use its keys. The import above is of a type only: the
  * feature's strings stay out of the entry chunk.
  */
-export type MessageKey = CoreKey | AudiencesKey | SettingsKey | AnalyticsKey | ContactsKey | ContentKey;
+export type MessageKey =
+  | CoreKey
+  | CampaignsKey
+  | AudiencesKey
+  | SettingsKey
+  | AnalyticsKey
+  | ContactsKey
+  | ContentKey
+  | OffersKey
+  | JourneyPanelsKey
+  | JourneysKey
+  | BroadcastsKey;
 
 export const LANGUAGES: { code: Language; label: string }[] = [
   { code: "en", label: "English" },

@@ -28,6 +28,14 @@ export const en = {
   "nav.attributes": "Attributes",
   "nav.content": "Content",
   "nav.templates": "Templates",
+  "nav.offers": "Offers",
+  "nav.forms": "Forms",
+  "nav.landingPages": "Landing pages",
+  "nav.engage": "Campaigns & journeys",
+  "nav.journeys": "Journeys",
+  "nav.broadcasts": "Broadcasts",
+  "nav.campaigns": "Campaigns",
+  "nav.calendar": "Calendar",
 
   "common.retry": "Try again",
   "common.none": "—",
@@ -93,6 +101,8 @@ export const en = {
   "shell.role": "Your role: {role}",
   "shell.pageFailed": "This page could not be shown.",
   "shell.reload": "Reload",
+  "shell.notifications": "Notifications",
+  "shell.notificationsUnread": "Notifications, {count} unread",
 
   "role.admin": "Admin",
   "role.marketer": "Marketer",

@@ -27,6 +27,14 @@ export const zhCN: Catalog = {
   "nav.attributes": "属性",
   "nav.content": "内容",
   "nav.templates": "模板",
+  "nav.offers": "优惠",
+  "nav.forms": "表单",
+  "nav.landingPages": "落地页",
+  "nav.engage": "活动与旅程",
+  "nav.journeys": "旅程",
+  "nav.broadcasts": "群发",
+  "nav.campaigns": "营销活动",
+  "nav.calendar": "营销日历",
 
   "common.retry": "重试",
   "common.none": "—",
@@ -92,6 +100,8 @@ export const zhCN: Catalog = {
   "shell.role": "你的角色：{role}",
   "shell.pageFailed": "页面无法显示。",
   "shell.reload": "重新加载",
+  "shell.notifications": "通知",
+  "shell.notificationsUnread": "通知，{count} 条未读",
 
   "role.admin": "管理员",
   "role.marketer": "营销人员",

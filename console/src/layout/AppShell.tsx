@@ -1,4 +1,4 @@
-import { Suspense, useState, type ReactNode } from "react";
+import { lazy, Suspense, useState, type ReactNode } from "react";
 import { Alert, Button, Dropdown, Layout, Menu, Space, Spin, Tag, type MenuProps } from "antd";
 import {
   ApartmentOutlined,
@@ -29,6 +29,8 @@ import { useSession } from "../auth/SessionProvider";
 import { useI18n, type MessageKey } from "../i18n";
 import { LanguageSwitcher } from "../components/LanguageSwitcher";
 import { ErrorBoundary } from "../components/ErrorBoundary";
+// The bell loads after the shell (its own chunk): the first visit stays within budget.
+const NotificationsBell = lazy(() => import("./Notifications").then((m) => ({ default: m.NotificationsBell })));
 
 /**
  * The menu: only pages that exist. `roles`: shown only to those
@@ -41,7 +43,14 @@ export const NAV_ITEMS: { path: string; label: MessageKey; icon: ReactNode; grou
   { path: "/segments", label: "nav.segments", icon: <ApartmentOutlined />, group: "nav.audiences" },
   { path: "/computed-traits", label: "nav.computedTraits", icon: <FunctionOutlined />, group: "nav.audiences" },
   { path: "/tag-rules", label: "nav.tagRules", icon: <TagsOutlined />, group: "nav.audiences" },
+  { path: "/campaigns", label: "nav.campaigns", icon: <NotificationOutlined />, group: "nav.engage" },
+  { path: "/calendar", label: "nav.calendar", icon: <ClockCircleOutlined />, group: "nav.engage" },
+  { path: "/broadcasts", label: "nav.broadcasts", icon: <SendOutlined />, group: "nav.engage" },
+  { path: "/journeys", label: "nav.journeys", icon: <ApartmentOutlined />, group: "nav.engage" },
   { path: "/templates", label: "nav.templates", icon: <FileTextOutlined />, group: "nav.content" },
+  { path: "/offers", label: "nav.offers", icon: <TagsOutlined />, group: "nav.content" },
+  { path: "/forms", label: "nav.forms", icon: <ProfileOutlined />, group: "nav.content" },
+  { path: "/landing-pages", label: "nav.landingPages", icon: <FileTextOutlined />, group: "nav.content" },
   { path: "/settings/workspace", label: "nav.workspace", icon: <SettingOutlined />, group: "nav.settings" },
   { path: "/settings/channels", label: "nav.channels", icon: <SendOutlined />, group: "nav.settings" },
   { path: "/settings/topics", label: "nav.topics", icon: <NotificationOutlined />, group: "nav.settings" },
@@ -210,6 +219,9 @@ export function AppShell() {
           />
           <WorkspaceSwitcher />
           <div className="header-spacer" />
+          <Suspense fallback={null}>
+            <NotificationsBell />
+          </Suspense>
           <LanguageSwitcher />
           <UserMenu onFailure={() => setSignOutFailed(true)} />
         </Layout.Header>

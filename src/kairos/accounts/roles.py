@@ -21,15 +21,19 @@ ROLES: tuple[str, ...] = get_args(Role)
 
 #: read: GET and read-only POSTs (previews, simulations, funnels); write: changes to
 #: audiences, content, journeys, campaigns, offers, forms; admin: users, keys, secrets,
-#: settings, erasure; approve: campaign approvals; audit: the audit log.
-Permission = Literal["read", "write", "admin", "approve", "audit"]
+#: settings, erasure; approve: campaign approvals; audit: the audit log; comment: writing in
+#: a campaign's thread (those who change campaigns, and approvers whatever their role).
+Permission = Literal["read", "write", "admin", "approve", "audit", "comment"]
 
 GRANTS: dict[str, frozenset[str]] = {
-    "admin": frozenset({"read", "write", "admin", "approve", "audit"}),
-    "marketer": frozenset({"read", "write"}),
+    "admin": frozenset({"read", "write", "admin", "approve", "audit", "comment"}),
+    "marketer": frozenset({"read", "write", "comment"}),
     "analyst": frozenset({"read", "audit"}),
 }
 
+#: what the approver permission adds to a role
+APPROVER = frozenset({"approve", "comment"})
+
 
 def allows(role: str, approver: bool, permission: str) -> bool:
-    return permission in GRANTS.get(role, frozenset()) or (permission == "approve" and approver)
+    return permission in GRANTS.get(role, frozenset()) or (approver and permission in APPROVER)

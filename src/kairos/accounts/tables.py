@@ -86,4 +86,23 @@ audit_log = Table(
     Index("ix_audit_log_workspace", "workspace_id", "id"),
 )
 
-__all__ = ["app_user", "audit_log", "login_failure", "membership", "setup_token", "user_session"]
+#: In-app notifications, one per user and workspace (``accounts/notifications.py``): a
+#: ``kind`` and its ``params`` (the console words them in the reader's language), the page
+#: it leads to, and when it was read. Written in the transaction of what it tells about.
+notification = Table(
+    "notification",
+    metadata,
+    Column("id", BigID, primary_key=True, autoincrement=True),
+    Column("workspace_id", BigID, ForeignKey("workspace.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", BigID, ForeignKey("app_user.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(40), nullable=False),  # approval_requested, campaign_approved, …
+    Column("params", JSONDoc, nullable=False),  # {campaign_id, campaign, actor, comment}
+    Column("link", String(400), nullable=False),  # a console path: "/campaigns/12"
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("read_at", UTCDateTime),
+    Index("ix_notification_user", "user_id", "workspace_id", "id"),
+)
+
+__all__ = [
+    "app_user", "audit_log", "login_failure", "membership", "notification", "setup_token", "user_session",
+]  # fmt: skip

@@ -40,6 +40,8 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     ("POST", "/templates/{template_id}/preview"): "read",
     ("POST", "/journeys/{journey_id}/simulate"): "read",
     ("POST", "/offers/match"): "read",
+    ("POST", "/forms/preview"): "read",
+    ("POST", "/landing-pages/preview"): "read",
     ("POST", "/reports/funnel"): "read",
     # users, keys, secrets, settings, erasure: admins only
     ("GET", "/keys"): "admin",
@@ -63,6 +65,12 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     ("DELETE", "/contacts/{contact_id}"): "admin",
     # approvals are a permission of their own
     ("POST", "/campaigns/{campaign_id}/approve"): "approve",
+    ("POST", "/campaigns/{campaign_id}/reject"): "approve",
+    # a campaign's thread: those who change campaigns, and those who approve them
+    ("POST", "/campaigns/{campaign_id}/comments"): "comment",
+    # everyone reads and clears their own notifications
+    ("POST", "/notifications/{notification_id}/read"): "read",
+    ("POST", "/notifications/read-all"): "read",
     ("GET", "/audit-log"): "audit",
 }
 
@@ -99,7 +107,7 @@ def authorize(request: Request, authorization: str | None) -> Principal:
     permission = permission_for(request.method, path)
     if not allows(principal.role, principal.approver, permission):
         what = {"approve": "approve campaigns", "admin": "do this (admins only)",
-                "audit": "read the audit log"}  # fmt: skip
+                "audit": "read the audit log", "comment": "comment on campaigns"}  # fmt: skip
         raise Forbidden(
             f"your role ({principal.role}) cannot {what.get(permission, 'change anything')}", code="forbidden"
         )

@@ -51,7 +51,39 @@ class JourneyVersionRead(BaseModel):
     number: int
     definition: dict[str, Any]
     layout: dict[str, Any] | None
-    created_at: datetime
+    created_at: datetime = Field(description="When it was published")
+    published_by: str | None = Field(
+        None,
+        description="Who published it (a user's name and email, or an API key's prefix and name), "
+        "from the audit log; null when the log does not say",
+    )
+
+
+class NodeStatsRead(BaseModel):
+    entered: int = Field(description="Enrollments that reached the node")
+    current: int = Field(description="Enrollments there now (waiting, or about to be handled)")
+    passed: int = Field(description="Passages that moved on (by any branch)")
+    exited: int = Field(description="Enrollments that ended there by an exit node, an exit rule or removal")
+    converted: int = Field(description="Enrollments that ended there by reaching the goal")
+    outcomes: dict[str, int] = Field(
+        description="Passages by outcome: the branch taken (`next`, `yes`, `timeout`, a split branch …), "
+        "`waiting`, `goal`, `exit_rule`, `removed` …"
+    )
+
+
+class JourneyTotalsRead(BaseModel):
+    entered: int = Field(description="Enrollments, whatever their state")
+    active: int = Field(description="Enrollments still running")
+    completed: int = Field(description="Reached the end of a branch")
+    converted: int = Field(description="Reached the goal")
+    exited: int = Field(description="Left by an exit node, an exit rule or removal")
+
+
+class JourneyStatsRead(BaseModel):
+    version: int | None = Field(description="The version counted (`?version=`); null: every version")
+    live_version: int | None = Field(description="The number of the live version")
+    nodes: dict[str, NodeStatsRead] = Field(description="Per node id")
+    totals: JourneyTotalsRead
 
 
 class EnrollmentCreate(BaseModel):
@@ -82,5 +114,19 @@ class EnrollmentRead(BaseModel):
     payload: dict[str, Any] | None
     exit_reason: str | None
     entered_at: datetime
+    node_at: datetime | None = Field(None, description="When it reached its current (or last) node")
     updated_at: datetime
     ended_at: datetime | None
+
+
+class EnrollmentContact(BaseModel):
+    id: int
+    external_id: str | None
+    email: str | None
+    phone: str | None
+    first_name: str | None
+    last_name: str | None
+
+
+class JourneyEnrollmentRead(EnrollmentRead):
+    contact: EnrollmentContact | None = Field(description="The contact (null if it has since been erased)")

@@ -112,6 +112,7 @@ class CouponRead(BaseModel):
     redeemed_at: datetime | None
     redeemed_by: int | None = Field(description="The contact whose order used the code")
     redemption_event_id: int | None
+    order_id: str | None = Field(None, description="`order_id` of the order event that redeemed it")
     created_at: datetime
 
 

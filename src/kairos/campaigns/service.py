@@ -2,9 +2,15 @@
 dates, status — and approval by a second person before launch.
 
 Approval: a campaign with ``requires_approval`` goes ``draft → pending_approval`` when
-someone asks (``request_approval``, recording their API key), and only a *different* API
-key can approve it. Launching (``active``) — and scheduling any of its broadcasts — is
-refused until it is approved. Editing an approved campaign's plan sends it back to draft.
+someone asks (``request_approval``, recording the user or API key), and only someone else
+can approve it — or reject it, with the reason, back to draft. Launching (``active``) — and
+scheduling any of its broadcasts — is refused until it is approved. Editing an approved
+campaign's plan sends it back to draft.
+
+Each campaign has a thread (``campaign_comment``): comments, and the approval steps with
+the comment that came with them. Asking notifies the approvers; a decision or a comment
+notifies the requester and whoever wrote in the thread (``accounts/notifications.py``), in
+the same transaction.
 """
 
 from __future__ import annotations
@@ -12,11 +18,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
-from kairos.campaigns.tables import broadcast, campaign
+from kairos.accounts import notifications
+from kairos.accounts.tables import app_user
+from kairos.campaigns.tables import broadcast, campaign, campaign_comment
+from kairos.clock import ensure_utc
 from kairos.errors import Conflict, InvalidInput, NotFound
-from kairos.journeys.tables import journey
+from kairos.journeys.tables import journey, journey_version
 from kairos.messaging.channels.base import CHANNEL_KINDS
 from kairos.messaging.tables import template
 from kairos.offers.tables import offer
@@ -24,6 +33,7 @@ from kairos.segments.compiler import parse_definition
 from kairos.segments.tables import segment
 from kairos.workspaces.references import require_owned
 from kairos.workspaces.settings import workspace_currency
+from kairos.workspaces.tables import api_key
 
 _DAY = timedelta(days=1)
 PLAN_FIELDS = (
@@ -131,10 +141,85 @@ def list_campaigns(conn: Connection, workspace_id: int) -> list[dict[str, Any]]:
 #: who acts: ("user", user id) for a console user, ("key", key id) for an API key
 Actor = tuple[str, int]
 
+#: the kinds of entry of a campaign's thread
+THREAD_KINDS = ("comment", "approval_requested", "approved", "rejected")
+
+
+def _actor_name(conn: Connection, actor: Actor) -> str:
+    kind, who = actor
+    if kind == "user":
+        name = conn.execute(select(app_user.c.name).where(app_user.c.id == who)).scalar()
+        return str(name) if name else f"user {who}"
+    name = conn.execute(select(api_key.c.name).where(api_key.c.id == who)).scalar()
+    return str(name) if name else f"API key {who}"
+
+
+def _requester(c: dict[str, Any]) -> Actor | None:
+    if c["requested_by_user"] is not None:
+        return ("user", int(c["requested_by_user"]))
+    if c["requested_by"] is not None:
+        return ("key", int(c["requested_by"]))
+    return None
+
+
+def _post(
+    conn: Connection, c: dict[str, Any], kind: str, body: str | None, actor: Actor, now: datetime
+) -> dict[str, Any]:
+    """Adds an entry to the campaign's thread."""
+    author_type, author_id = actor
+    values = {
+        "workspace_id": c["workspace_id"], "campaign_id": c["id"], "kind": kind, "body": body or None,
+        "author_type": author_type, "author_id": author_id, "author_name": _actor_name(conn, actor)[:400],
+        "created_at": now,
+    }  # fmt: skip
+    cid = conn.execute(
+        insert(campaign_comment).values(**values).returning(campaign_comment.c.id)
+    ).scalar_one()
+    return {"id": cid, **values}
+
+
+def _tell(
+    conn: Connection, c: dict[str, Any], users: list[int], kind: str, entry: dict[str, Any], now: datetime
+) -> None:
+    """Notifies ``users`` (active members only, never the author) of a thread entry."""
+    author = entry["author_id"] if entry["author_type"] == "user" else None
+    to = [u for u in notifications.members(conn, c["workspace_id"], users) if u != author]
+    params = {"campaign_id": c["id"], "campaign": c["name"], "actor": entry["author_name"],
+              "comment": notifications.excerpt(entry["body"])}  # fmt: skip
+    notifications.notify(conn, c["workspace_id"], to, kind, params, f"/campaigns/{c['id']}", now)
+
+
+def _participants(conn: Connection, c: dict[str, Any]) -> list[int]:
+    """The requester (a user) and every user who wrote in the thread."""
+    users = {
+        int(r.author_id)
+        for r in conn.execute(
+            select(campaign_comment.c.author_id)
+            .distinct()
+            .where(campaign_comment.c.campaign_id == c["id"], campaign_comment.c.author_type == "user")
+        )
+        if r.author_id is not None
+    }
+    asked = _requester(c)
+    if asked is not None and asked[0] == "user":
+        users.add(asked[1])
+    return sorted(users)
+
+
+def _text(comment: str | None) -> str | None:
+    return comment.strip() or None if comment is not None else None
+
 
 def request_approval(
-    conn: Connection, workspace_id: int, campaign_id: int, actor: Actor, now: datetime
+    conn: Connection,
+    workspace_id: int,
+    campaign_id: int,
+    actor: Actor,
+    now: datetime,
+    comment: str | None = None,
 ) -> dict[str, Any]:
+    """Draft → pending_approval, recording who asked; the comment (optional) goes in the
+    thread, and every approver but the requester is notified."""
     c = get_campaign(conn, workspace_id, campaign_id)
     if c["status"] != "draft":
         raise Conflict(f"a {c['status']} campaign cannot ask for approval", code="invalid_transition")
@@ -150,24 +235,35 @@ def request_approval(
             updated_at=now,
         )
     )
+    entry = _post(conn, c, "approval_requested", _text(comment), actor, now)
+    _tell(conn, c, notifications.approvers(conn, workspace_id), "approval_requested", entry, now)
     return get_campaign(conn, workspace_id, campaign_id)
 
 
-def approve(
-    conn: Connection, workspace_id: int, campaign_id: int, actor: Actor, now: datetime
-) -> dict[str, Any]:
-    """Approval by someone other than who asked: another user (with the approver permission,
-    checked by the API) or another API key."""
+def _decide(conn: Connection, workspace_id: int, campaign_id: int, actor: Actor) -> dict[str, Any]:
     c = get_campaign(conn, workspace_id, campaign_id)
     if c["status"] != "pending_approval":
         raise Conflict(f"a {c['status']} campaign is not waiting for approval", code="invalid_transition")
-    kind, who = actor
-    by_user = c["requested_by_user"]
-    asked = ("user", by_user) if by_user is not None else ("key", c["requested_by"])
-    if asked == (kind, who):
+    if _requester(c) == actor:
         raise Conflict(
             "a campaign is approved by someone other than who asked", code="second_approver_required"
         )
+    return c
+
+
+def approve(
+    conn: Connection,
+    workspace_id: int,
+    campaign_id: int,
+    actor: Actor,
+    now: datetime,
+    comment: str | None = None,
+) -> dict[str, Any]:
+    """Approval by someone other than who asked: another user (with the approver permission,
+    checked by the API) or another API key. The requester and the thread's participants
+    are notified."""
+    c = _decide(conn, workspace_id, campaign_id, actor)
+    kind, who = actor
     conn.execute(
         update(campaign)
         .where(campaign.c.id == campaign_id)
@@ -179,7 +275,60 @@ def approve(
             updated_at=now,
         )
     )
+    entry = _post(conn, c, "approved", _text(comment), actor, now)
+    _tell(conn, c, _participants(conn, c), "campaign_approved", entry, now)
     return get_campaign(conn, workspace_id, campaign_id)
+
+
+def reject(
+    conn: Connection, workspace_id: int, campaign_id: int, actor: Actor, now: datetime, comment: str
+) -> dict[str, Any]:
+    """Pending approval → draft, with the reason (required: 422 ``comment_required``), by
+    someone other than who asked. The requester and the thread's participants are notified;
+    the plan can be changed and approval asked again."""
+    body = _text(comment)
+    if body is None:
+        raise InvalidInput("say why the plan is rejected", code="comment_required")
+    c = _decide(conn, workspace_id, campaign_id, actor)
+    conn.execute(
+        update(campaign)
+        .where(campaign.c.id == campaign_id)
+        .values(status="draft", approved_by=None, approved_by_user=None, approved_at=None, updated_at=now)
+    )
+    entry = _post(conn, c, "rejected", body, actor, now)
+    _tell(conn, c, _participants(conn, c), "campaign_rejected", entry, now)
+    return get_campaign(conn, workspace_id, campaign_id)
+
+
+def add_comment(
+    conn: Connection, workspace_id: int, campaign_id: int, actor: Actor, now: datetime, body: str
+) -> dict[str, Any]:
+    """A comment in the campaign's thread (plain text; 422 ``comment_required`` when blank);
+    the requester and the thread's other participants are notified."""
+    text = _text(body)
+    if text is None:
+        raise InvalidInput("a comment needs some text", code="comment_required")
+    c = get_campaign(conn, workspace_id, campaign_id)
+    users = _participants(conn, c)
+    entry = _post(conn, c, "comment", text, actor, now)
+    _tell(conn, c, users, "campaign_comment", entry, now)
+    return entry
+
+
+def list_comments(
+    conn: Connection, workspace_id: int, campaign_id: int, limit: int, after: int | None
+) -> tuple[list[dict[str, Any]], int | None]:
+    """The thread oldest first, ``limit`` entries after id ``after``; and the next cursor."""
+    get_campaign(conn, workspace_id, campaign_id)
+    q = select(campaign_comment).where(
+        campaign_comment.c.workspace_id == workspace_id, campaign_comment.c.campaign_id == campaign_id
+    )
+    if after is not None:
+        q = q.where(campaign_comment.c.id > after)
+    rows = [dict(r) for r in conn.execute(q.order_by(campaign_comment.c.id).limit(limit + 1)).mappings()]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (int(rows[-1]["id"]) if more and rows else None)
 
 
 def set_status(
@@ -229,11 +378,23 @@ def calendar(conn: Connection, workspace_id: int, start: datetime, end: datetime
              "ends_at": None, "campaign_id": b["campaign_id"], "local_time": b["local_time"],
              "local_date": b["local_date"], "channel": b["channel"]}
         )  # fmt: skip
+    live_since = (
+        select(journey_version.c.journey_id, func.min(journey_version.c.created_at).label("since"))
+        .where(journey_version.c.workspace_id == workspace_id)
+        .group_by(journey_version.c.journey_id)
+        .subquery()
+    )
     for j in conn.execute(
-        select(journey.c.id, journey.c.name, journey.c.status, journey.c.updated_at).where(
-            journey.c.workspace_id == workspace_id, journey.c.status == "active"
+        select(journey.c.id, journey.c.name, journey.c.status, journey.c.campaign_id, live_since.c.since)
+        .outerjoin(live_since, live_since.c.journey_id == journey.c.id)
+        .where(
+            journey.c.workspace_id == workspace_id,
+            journey.c.status == "active",
+            or_(live_since.c.since.is_(None), live_since.c.since < end),
         )
     ):
-        items.append({"kind": "journey", "id": j.id, "name": j.name, "status": j.status, "starts_at": None,
-                      "ends_at": None, "campaign_id": None})  # fmt: skip
+        # live since its first publication, with no end while it stays live
+        items.append({"kind": "journey", "id": j.id, "name": j.name, "status": j.status,
+                      "starts_at": ensure_utc(j.since) if j.since else None, "ends_at": None,
+                      "campaign_id": j.campaign_id})  # fmt: skip
     return sorted(items, key=lambda i: (i["starts_at"] is None, i["starts_at"] or start, i["kind"], i["id"]))

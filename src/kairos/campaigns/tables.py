@@ -94,3 +94,20 @@ broadcast_recipient = Table(
     Index("ix_broadcast_recipient_pending", "broadcast_id", "message_id"),
     Index("ix_broadcast_recipient_variant", "broadcast_id", "variant"),  # reports by variant, holdout
 )
+
+#: A campaign's thread: comments, and the approval steps with the comment that came with them
+#: (``approval_requested``, ``approved``, ``rejected``). Plain text, never HTML.
+campaign_comment = Table(
+    "campaign_comment",
+    metadata,
+    Column("id", BigID, primary_key=True, autoincrement=True),
+    Column("workspace_id", BigID, ForeignKey(_WS, ondelete="CASCADE"), nullable=False),
+    Column("campaign_id", BigID, ForeignKey("campaign.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(20), nullable=False),  # comment | approval_requested | approved | rejected
+    Column("body", Text),  # the comment (optional on an approval step)
+    Column("author_type", String(10), nullable=False),  # "user" | "key"
+    Column("author_id", BigID),  # the user's or the API key's id
+    Column("author_name", String(400), nullable=False),  # as it was when written
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_campaign_comment_campaign", "campaign_id", "id"),
+)

@@ -23,6 +23,16 @@ _STYLE = (
     ".kairos-error{color:#b00020}"
 )
 
+#: the form's own look, scoped to it: a landing page's template has none of the page's
+#: style, and its honeypot must stay out of sight there too
+_FORM_STYLE = (
+    "<style>.kairos-form label{display:block;margin:.75rem 0 .25rem}"
+    ".kairos-form input,.kairos-form select{font-size:1rem;padding:.4rem;width:100%;box-sizing:border-box}"
+    ".kairos-form input[type=checkbox]{width:auto}.kairos-form button{font-size:1rem;padding:.5rem 1rem;"
+    "margin-top:1rem}.kairos-form .kairos-hp{position:absolute;left:-10000px;width:1px;height:1px;"
+    "overflow:hidden}.kairos-form .kairos-error{color:#b00020}</style>"
+)
+
 #: fills the hidden anonymous_id input from analytics.js' cookie when the page can read it
 _ANON_SCRIPT = (
     "<script>(function(){var m=document.cookie.match(/(?:^|; )ajs_anonymous_id=([^;]*)/);"
@@ -48,6 +58,8 @@ def page(title: str, body: str, status: int = 200) -> tuple[str, int]:
 
 def _input(f: dict[str, Any], fid: str, value: str) -> str:
     name = html.escape(f["name"])
+    if f["type"] == "hidden":  # UTM and the like: the link's query parameter, else the default
+        return f"<input type='hidden' name='{name}' value='{html.escape(value or f.get('value') or '')}'>"
     req = " required" if f["required"] else ""
     label = html.escape(f["label"])
     if f["type"] == "checkbox":
@@ -62,9 +74,12 @@ def _input(f: dict[str, Any], fid: str, value: str) -> str:
         return f"{head}<select id='{fid}' name='{name}'{req}><option value=''></option>{options}</select>"
     auto = {"email": "email", "phone": "tel", "first_name": "given-name", "last_name": "family-name"}
     ac = f" autocomplete='{auto[f['name']]}'" if f["name"] in auto else ""
+    extra = " step='any' inputmode='decimal'" if f["type"] == "number" else " maxlength='1000'"
+    if f["type"] == "date":
+        extra = ""
     return (
         f"{head}<input id='{fid}' type='{f['type']}' name='{name}' value='{html.escape(value)}'"
-        f" maxlength='1000'{ac}{req}>"
+        f"{extra}{ac}{req}>"
     )
 
 
@@ -77,17 +92,20 @@ def form_html(
     return_url: str | None = None,
     values: dict[str, list[str]] | None = None,
     error: str | None = None,
+    script: bool = True,
 ) -> str:
     """The ``<form>`` element with its fields, consent checkboxes, the CAPTCHA widget (if the
     form has one), the signed render timestamp, the honeypot and the anonymous id (prefilled,
-    else from the cookie)."""
+    else from the cookie). ``script=False``: without the cookie-reading script (previews,
+    shown where no script runs)."""
     values = values or {}
-    parts = [f"<form class='kairos-form' method='post' action='{html.escape(action)}'>"]
+    parts = [_FORM_STYLE, f"<form class='kairos-form' method='post' action='{html.escape(action)}'>"]
     if error:
         parts.append(f"<p class='kairos-error' role='alert'>{html.escape(error)}</p>")
     for i, f in enumerate(form["fields"]):
         value = (values.get(f["name"]) or [""])[0]
-        parts.append(f"<div>{_input(f, 'kf-' + str(form['id']) + '-' + str(i), value)}</div>")
+        control = _input(f, "kf-" + str(form["id"]) + "-" + str(i), value)
+        parts.append(control if f["type"] == "hidden" else f"<div>{control}</div>")
     ticked = set(values.get("consent", []))
     for c in form["consent"]:
         checked = " checked" if str(c["topic_id"]) in ticked else ""
@@ -112,7 +130,7 @@ def form_html(
     parts.append(
         f"<div class='kairos-hp' aria-hidden='true'><label>Leave this empty"
         f"<input type='text' name='{HONEYPOT}' tabindex='-1' autocomplete='off' value=''></label></div>"
-        "<button type='submit'>Submit</button></form>" + _ANON_SCRIPT
+        "<button type='submit'>Submit</button></form>" + (_ANON_SCRIPT if script else "")
     )
     return "".join(parts)
 

@@ -23,7 +23,7 @@ import re
 import struct
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,14 +36,16 @@ from kairos.crypto import Keyring
 from kairos.errors import Conflict, InvalidInput, NotFound, Unavailable
 from kairos.events.ingest import ingest
 from kairos.events.messages import parse_message
+from kairos.events.tables import event
 from kairos.forms import captcha
 from kairos.forms.tables import form, form_rate_hit
 from kairos.messaging import consent
+from kairos.segments.values import json_value
 from kairos.workspaces.tables import workspace
 
 log = logging.getLogger(__name__)
 
-FIELD_TYPES = ("text", "email", "tel", "checkbox", "select")
+FIELD_TYPES = ("text", "email", "tel", "number", "date", "checkbox", "select", "hidden")
 STATUSES = ("active", "paused")
 #: attributes a field may fill besides custom traits, with the input type each needs
 PROFILE_FIELD_TYPES = {"email": "email", "phone": "tel", "first_name": "text", "last_name": "text"}
@@ -62,6 +64,7 @@ _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")
 _TRAIT = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _ANON = re.compile(r"[A-Za-z0-9._:-]{1,200}")
 _SITE_KEY = re.compile(r"[A-Za-z0-9._-]{1,200}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 FORM_FIELDS = (
     "name", "fields", "consent", "return_urls", "success_message", "status", "rate_limit", "captcha",
@@ -101,6 +104,18 @@ def _check_fields(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if wanted is not None and kind != wanted:
             raise InvalidInput(f"{where}.type: {name} needs type {wanted}", code="invalid_field")
         options = f.get("options")
+        default = f.get("value")
+        if kind == "hidden":
+            if f.get("required"):
+                raise InvalidInput(
+                    f"{where}.required: a hidden field cannot be required", code="invalid_field"
+                )
+            if default is not None and (not isinstance(default, str) or len(default) > MAX_VALUE_LENGTH):
+                raise InvalidInput(
+                    f"{where}.value: text of at most {MAX_VALUE_LENGTH} characters", code="invalid_field"
+                )
+        elif default is not None:
+            raise InvalidInput(f"{where}.value: only hidden fields have a value", code="invalid_field")
         if kind == "select":
             if not options or not all(isinstance(o, str) and o for o in options):
                 raise InvalidInput(f"{where}.options: a select needs options", code="invalid_field")
@@ -113,6 +128,7 @@ def _check_fields(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "type": kind,
                 "required": bool(f.get("required", False)),
                 **({"options": list(options or ())} if kind == "select" else {}),
+                **({"value": default} if kind == "hidden" and default else {}),
             }
         )
     if not seen & {"email", "phone"}:
@@ -556,6 +572,21 @@ def _value(f: dict[str, Any], raw: list[str], country: str | None) -> Any:
             return normalize_phone(text, country)
         except InvalidInput:
             raise InvalidInput(f"{label}: not a valid phone number", code="invalid_phone") from None
+    if f["type"] == "number":
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
+            raise InvalidInput(f"{label}: not a number", code="invalid_number")
+        return int(number) if number.is_integer() and abs(number) < 2**53 else number
+    if f["type"] == "date":
+        try:
+            if not _DATE.fullmatch(text):
+                raise ValueError(text)
+            return date.fromisoformat(text).isoformat()
+        except ValueError:
+            raise InvalidInput(f"{label}: not a date (YYYY-MM-DD)", code="invalid_date") from None
     if f["type"] == "select" and text not in f["options"]:
         raise InvalidInput(f"{label}: choose one of the options", code="invalid_option")
     return text
@@ -615,3 +646,56 @@ def submit(
         )  # fmt: skip
     log.info("form %s/%s: submission stored for contact %s", workspace_id, key, contact_id)
     return contact_id
+
+
+# --- reading submissions ------------------------------------------------------------------
+
+#: properties of a ``form_submitted`` event that are not the visitor's answers
+_SUBMISSION_META = ("form_key", "form_id", "consents")
+
+
+def list_submissions(
+    conn: Connection, workspace_id: int, form_id: int, *, limit: int = 50, before: int | None = None
+) -> list[dict[str, Any]]:
+    """The form's accepted submissions, newest first: its ``form_submitted`` events (``before``:
+    the last event id of the previous page). Each has the contact it went to (the survivor of
+    later merges: events move with their contact), when, the submitted ``values`` and the
+    topic ids whose consent boxes were ticked. Spam and refused submissions store nothing, so
+    they are not here."""
+    get_form(conn, workspace_id, form_id)
+    e = event.c
+    stmt = select(e.id, e.contact_id, e.timestamp, e.properties).where(
+        e.workspace_id == workspace_id,
+        e.name == "form_submitted",
+        json_value(e.properties, "form_id", "number", conn.dialect.name) == form_id,
+    )
+    if before is not None:
+        stmt = stmt.where(e.id < before)
+    out = []
+    for row in conn.execute(stmt.order_by(e.id.desc()).limit(limit)):
+        props = dict(row.properties or {})
+        consents = props.get("consents") or []
+        out.append(
+            {
+                "id": row.id,
+                "contact_id": row.contact_id,
+                "submitted_at": row.timestamp,
+                "values": {k: v for k, v in props.items() if k not in _SUBMISSION_META},
+                "consents": [c for c in consents if isinstance(c, int)],
+            }
+        )
+    return out
+
+
+def draft_form(
+    conn: Connection, workspace_id: int, values: dict[str, Any], keyring: Keyring
+) -> dict[str, Any]:
+    """An unsaved form checked as ``create_form`` would (fields, consent, return URLs; no
+    CAPTCHA), shaped like a stored one for rendering a preview. Stores nothing."""
+    checked = _check_form(
+        conn, workspace_id, {"status": "active", **values, "rate_limit": None, "captcha": None}, keyring
+    )
+    key = values.get("key") or "preview"
+    return {
+        **checked, "id": 0, "workspace_id": workspace_id, "key": key, "captcha": None, "rate_limit": None,
+    }  # fmt: skip

@@ -3,8 +3,8 @@
 A **form** is a hosted HTML form: fields mapped to profile attributes or traits, consent
 checkboxes for subscription topics, an allowlist of return URLs, and its spam protection
 (a per-client rate limit, an optional CAPTCHA). A **landing page** is a hosted page rendered
-from an email-channel template (MJML or HTML), optionally embedding one form at
-``{{ form }}``. A **form rate hit** is one accepted submission of a client, kept while it
+from its own MJML or HTML body or from an email-channel template's, optionally embedding one
+form at ``{{ form }}``. A **form rate hit** is one accepted submission of a client, kept while it
 counts toward the form's rate limit.
 """
 
@@ -61,6 +61,9 @@ landing_page = Table(
     Column("template_id", BigID, ForeignKey("template.id", ondelete="SET NULL")),
     Column("form_id", BigID, ForeignKey("form.id", ondelete="SET NULL")),
     Column("status", String(10), nullable=False),  # active|paused
+    # the page's own content (0022), used instead of a template: mjml|html and the source
+    Column("body_format", String(10)),
+    Column("body", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("workspace_id", "slug"),

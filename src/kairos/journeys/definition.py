@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from datetime import time, timedelta
+from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -512,3 +513,10 @@ def parse_journey(data: Any) -> JourneyDefinition:
 
 for _model in (ConditionNode, Case, BranchNode, JourneyDefinition):
     _model.model_rebuild()
+
+
+@cache
+def definition_schema() -> dict[str, Any]:
+    """The JSON Schema of a definition as it is submitted (``mode="validation"``), for
+    editors that draw their forms from it (``GET /api/v1/journeys/schema``)."""
+    return JourneyDefinition.model_json_schema(mode="validation")

@@ -18,6 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from kairos.accounts.tables import audit_log
+from kairos.contacts.tables import contact
 from kairos.errors import Conflict, InvalidInput, NotFound
 from kairos.journeys.definition import ApiTrigger, AttributeTrigger, parse_journey
 from kairos.journeys.engine import ACTIVE, ENDED, EXITED, VERSIONS, end_enrollments
@@ -284,14 +286,45 @@ def list_journeys(conn: Connection, workspace_id: int) -> list[dict[str, Any]]:
     return [get_journey(conn, workspace_id, jid) for jid in rows]
 
 
+#: the audit log's action for a publish (``api/audit.py`` writes the route's template)
+PUBLISH_ACTION = "POST /journeys/{journey_id}/publish"
+
+
 def list_versions(conn: Connection, workspace_id: int, journey_id: int) -> list[dict[str, Any]]:
+    """The published versions, oldest first, each with ``published_by``: who published it,
+    as the audit log recorded it (the publish that made it live), else None."""
     get_journey(conn, workspace_id, journey_id)
-    rows = conn.execute(
-        select(journey_version)
-        .where(journey_version.c.journey_id == journey_id)
-        .order_by(journey_version.c.number)
-    ).mappings()
-    return [dict(r) for r in rows]
+    rows = [
+        dict(r)
+        for r in conn.execute(
+            select(journey_version)
+            .where(journey_version.c.journey_id == journey_id)
+            .order_by(journey_version.c.number)
+        ).mappings()
+    ]
+    publishers = _publishers(conn, workspace_id, journey_id) if rows else {}
+    for row in rows:
+        row["published_by"] = publishers.get(row["id"])
+    return rows
+
+
+def _publishers(conn: Connection, workspace_id: int, journey_id: int) -> dict[int, str]:
+    """version id → who published it: the audit log's publishes of the journey, matched by
+    the ``version_id`` each one set (one row per publish: a handful per journey)."""
+    a = audit_log.c
+    out: dict[int, str] = {}
+    for label, changes in conn.execute(
+        select(a.actor_label, a.changes).where(
+            a.workspace_id == workspace_id,
+            a.object_type == "journeys",
+            a.object_id == str(journey_id),
+            a.action == PUBLISH_ACTION,
+        )
+    ):
+        change = (changes or {}).get("version_id")
+        if isinstance(change, list) and len(change) == 2 and isinstance(change[1], int):
+            out[change[1]] = label
+    return out
 
 
 def enroll_through_api(
@@ -355,21 +388,36 @@ def list_enrollments(
     state: str | None,
     after: int | None,
     limit: int,
+    node: str | None = None,
+    with_contact: bool = False,
 ) -> list[dict[str, Any]]:
+    """Enrollments in id order (a cursor page after ``after``), filtered by journey, contact,
+    state and node (where it is now, or where it ended). ``with_contact`` adds ``contact``:
+    the contact's id, identifiers and name."""
     q = select(enrollment).where(enrollment.c.workspace_id == workspace_id)
+    brief = ("id", "external_id", "email", "phone", "first_name", "last_name")
+    if with_contact:
+        q = q.add_columns(*(contact.c[k].label(f"brief_{k}") for k in brief)).outerjoin(
+            contact, contact.c.id == enrollment.c.contact_id
+        )
     if journey_id is not None:
         q = q.where(enrollment.c.journey_id == journey_id)
     if contact_id is not None:
         q = q.where(enrollment.c.contact_id == contact_id)
+    if node is not None:
+        q = q.where(enrollment.c.node == node)
     if state is not None:
         if state not in (ACTIVE, *ENDED):
             raise InvalidInput("state must be active, completed, converted or exited", code="invalid_state")
         q = q.where(enrollment.c.state == state)
     if after is not None:
         q = q.where(enrollment.c.id > after)
-    return [
-        present_enrollment(dict(r)) for r in conn.execute(q.order_by(enrollment.c.id).limit(limit)).mappings()
-    ]
+    rows = [dict(r) for r in conn.execute(q.order_by(enrollment.c.id).limit(limit)).mappings()]
+    if with_contact:
+        for row in rows:
+            found = {k: row.pop(f"brief_{k}") for k in brief}
+            row["contact"] = found if found["id"] is not None else None  # erased meanwhile
+    return [present_enrollment(row) for row in rows]
 
 
 def remove_enrollment(
@@ -400,10 +448,13 @@ def remove_enrollment(
 _EXITS = {"exit", "exit_rule", "removed", "missing_node"}
 
 
-def node_counts(conn: Connection, workspace_id: int, journey_id: int) -> dict[str, dict[str, Any]]:
+def node_counts(
+    conn: Connection, workspace_id: int, journey_id: int, version_id: int | None = None
+) -> dict[str, dict[str, Any]]:
     """Per node: ``entered`` (enrollments that reached it), ``current`` (there now),
     ``passed`` (moved on), ``exited`` and ``converted`` (ended there by an exit or the goal),
-    and ``outcomes``: passages by branch taken."""
+    and ``outcomes``: passages by branch taken. ``version_id``: only the enrollments of that
+    version (else every version's, by node id)."""
     get_journey(conn, workspace_id, journey_id)
     out: dict[str, dict[str, Any]] = {}
 
@@ -413,8 +464,9 @@ def node_counts(conn: Connection, workspace_id: int, journey_id: int) -> dict[st
         )
 
     s = journey_step.c
+    steps = [s.journey_id == journey_id] + ([s.version_id == version_id] if version_id is not None else [])
     for name, outcome, count in conn.execute(
-        select(s.node, s.outcome, func.count()).where(s.journey_id == journey_id).group_by(s.node, s.outcome)
+        select(s.node, s.outcome, func.count()).where(*steps).group_by(s.node, s.outcome)
     ):
         entry = node(name)
         entry["outcomes"][outcome] = count
@@ -425,17 +477,44 @@ def node_counts(conn: Connection, workspace_id: int, journey_id: int) -> dict[st
         elif outcome != "waiting":
             entry["passed"] += count
     for name, count in conn.execute(
-        select(s.node, func.count(func.distinct(s.enrollment_id)))
-        .where(s.journey_id == journey_id)
-        .group_by(s.node)
+        select(s.node, func.count(func.distinct(s.enrollment_id))).where(*steps).group_by(s.node)
     ):
         node(name)["entered"] = count
+    e = enrollment.c
+    mine = [e.journey_id == journey_id] + ([e.version_id == version_id] if version_id is not None else [])
     for name, count in conn.execute(
-        select(enrollment.c.node, func.count())
-        .where(enrollment.c.journey_id == journey_id, enrollment.c.state == ACTIVE)
-        .group_by(enrollment.c.node)
+        select(e.node, func.count()).where(*mine, e.state == ACTIVE).group_by(e.node)
     ):
         entry = node(name or "")
         entry["current"] = count
         entry["entered"] = max(entry["entered"], count)  # arrived, not yet handled
     return out
+
+
+def journey_totals(
+    conn: Connection, workspace_id: int, journey_id: int, version_id: int | None = None
+) -> dict[str, int]:
+    """Enrollments of the journey (or of one version) by state: ``entered`` (all of them),
+    ``active``, ``completed``, ``converted``, ``exited``."""
+    e = enrollment.c
+    q = select(e.state, func.count()).where(e.workspace_id == workspace_id, e.journey_id == journey_id)
+    if version_id is not None:
+        q = q.where(e.version_id == version_id)
+    out = {"entered": 0, ACTIVE: 0, "completed": 0, "converted": 0, EXITED: 0}
+    for state, count in conn.execute(q.group_by(e.state)):
+        out[state] = out.get(state, 0) + count
+        out["entered"] += count
+    return out
+
+
+def version_id_of(conn: Connection, workspace_id: int, journey_id: int, number: int) -> int:
+    """The id of version ``number`` of the journey; NotFound (``version_not_found``)."""
+    get_journey(conn, workspace_id, journey_id)
+    found = conn.execute(
+        select(journey_version.c.id).where(
+            journey_version.c.journey_id == journey_id, journey_version.c.number == number
+        )
+    ).scalar()
+    if found is None:
+        raise NotFound(f"journey {journey_id} has no version {number}", code="version_not_found")
+    return int(found)

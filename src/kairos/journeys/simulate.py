@@ -383,10 +383,13 @@ class _Report:
         marketing = not m["transactional"]
 
         def render() -> None:
+            # as a preview renders: links as written and no open pixel, so showing the message
+            # calls no tracking route (message 0's token is no real message's)
             try:
                 out["content"] = render_content(
                     compile_template(channel, fields), channel, ctx, message_id=0, links=self.links,
-                    tracking=Tracking(), seen_links={}, marketing=marketing, now=now,
+                    tracking=Tracking(opens=False, clicks=False), seen_links={}, marketing=marketing,
+                    now=now,
                 )  # fmt: skip
             except KairosError as exc:
                 out["error"] = exc.message

@@ -20,8 +20,10 @@ from sqlalchemy import ColumnElement, Connection, and_, select
 
 from kairos.db.dialect import chunks, insert_on_conflict
 from kairos.errors import InvalidInput
+from kairos.events.tables import event
 from kairos.offers.service import check_code, normalize_code, offer_row
 from kairos.offers.tables import coupon, offer
+from kairos.segments.values import json_value
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 MAX_CODES = 100_000
@@ -175,9 +177,15 @@ def list_codes(
     limit: int = 50,
     after: int | None = None,
 ) -> list[dict[str, Any]]:
-    """The pool's codes in id order, each with its ``status`` (free, assigned, redeemed)."""
+    """The pool's codes in id order, each with its ``status`` (free, assigned, redeemed) and,
+    once redeemed, the ``order_id`` of the order event that used it (when it has one)."""
     _pool_offer(conn, workspace_id, offer_id)
-    stmt = select(coupon).where(coupon.c.offer_id == offer_id)
+    # the order's id from the redeeming event (gone when events were purged): by primary key
+    order_id = json_value(event.c.properties, "order_id", None, conn.dialect.name)
+    joined = coupon.outerjoin(
+        event, and_(event.c.id == coupon.c.redemption_event_id, event.c.workspace_id == workspace_id)
+    )
+    stmt = select(coupon, order_id.label("order_id")).select_from(joined).where(coupon.c.offer_id == offer_id)
     if status is not None:
         if status not in STATES:
             raise InvalidInput(f"status: one of {', '.join(STATES)}", code="invalid_status")

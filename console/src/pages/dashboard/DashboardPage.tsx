@@ -6,7 +6,7 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { Spin } from "antd";
 import { Link, useSearchParams } from "react-router";
 import { api, unwrap } from "../../api/client";
-import { useSession, useWorkspaceKey } from "../../auth/SessionProvider";
+import { useSession, useWorkspaceKey, useWorkspaceToday } from "../../auth/SessionProvider";
 import { ChartFigure } from "../../components/charts/ChartFigure";
 import { DateRangeControl } from "../../components/charts/DateRangeControl";
 import { formatsFor, utcMidnightIn, type Formats } from "../../components/charts/format";
@@ -118,7 +118,7 @@ export default function DashboardPage() {
   const { t, lang } = useI18n();
   const f = formatsFor(lang);
   const [params, setParams] = useSearchParams();
-  const range = rangeFromSearch(params, DEFAULT_DAYS);
+  const range = rangeFromSearch(params, DEFAULT_DAYS, useWorkspaceToday());
   const query = useDashboard(range);
   const report = query.data;
 

@@ -7,7 +7,7 @@ import { Alert, AutoComplete, Button, InputNumber, Space, Table } from "antd";
 import { ArrowDownOutlined, ArrowUpOutlined, DeleteOutlined, PlusOutlined } from "@ant-design/icons";
 import { useSearchParams } from "react-router";
 import { api, unwrap } from "../../api/client";
-import { useWorkspaceKey } from "../../auth/SessionProvider";
+import { useWorkspaceKey, useWorkspaceToday } from "../../auth/SessionProvider";
 import { ChartFigure } from "../../components/charts/ChartFigure";
 import { DateRangeControl } from "../../components/charts/DateRangeControl";
 import { formatsFor } from "../../components/charts/format";
@@ -23,13 +23,13 @@ export const MIN_STEPS = 2;
 export const MAX_STEPS = 10;
 
 /** The funnel in the address, if complete. */
-export function funnelFromSearch(params: URLSearchParams): { steps: string[]; within: number; range: DayRange } {
+export function funnelFromSearch(params: URLSearchParams, today?: string): { steps: string[]; within: number; range: DayRange } {
   const steps = params.getAll("step").map((s) => s.trim()).slice(0, MAX_STEPS);
   const within = Number(params.get("within") ?? 7);
   return {
     steps,
     within: Number.isInteger(within) && within >= 1 && within <= 365 ? within : 7,
-    range: rangeFromSearch(params, 30),
+    range: rangeFromSearch(params, 30, today),
   };
 }
 
@@ -42,7 +42,7 @@ export default function FunnelReportPage() {
   const f = formatsFor(lang);
   const workspace = useWorkspaceKey();
   const [params, setParams] = useSearchParams();
-  const asked = funnelFromSearch(params);
+  const asked = funnelFromSearch(params, useWorkspaceToday());
   const ready = asked.steps.length >= MIN_STEPS && asked.steps.every(Boolean);
 
   const [steps, setSteps] = useState<string[]>(() => (asked.steps.length >= MIN_STEPS ? asked.steps : ["", ""]));

@@ -8,7 +8,7 @@ import { Button, Select, Table, Tag, type TableColumnsType } from "antd";
 import { ArrowLeftOutlined, DownloadOutlined } from "@ant-design/icons";
 import { Link, useSearchParams } from "react-router";
 import { api, unwrap } from "../../api/client";
-import { useWorkspaceKey } from "../../auth/SessionProvider";
+import { useWorkspaceKey, useWorkspaceToday } from "../../auth/SessionProvider";
 import { ChartFigure } from "../../components/charts/ChartFigure";
 import { DateRangeControl } from "../../components/charts/DateRangeControl";
 import { formatsFor, type Formats } from "../../components/charts/format";
@@ -312,7 +312,7 @@ export function ScrollRegion({ label, children }: { label: string; children: Rea
 /** `?from=&to=` of a report page (default: the last 30 days). */
 export function useRange(defaultDays = 30): [DayRange, (r: DayRange) => void] {
   const [params, setParams] = useSearchParams();
-  const range = rangeFromSearch(params, defaultDays);
+  const range = rangeFromSearch(params, defaultDays, useWorkspaceToday());
   return [range, (next) => setParams(withRange(params, next), { replace: true })];
 }
 

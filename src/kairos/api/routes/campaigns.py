@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from kairos.api.campaign_schemas import (
+    ApprovalNote,
     BroadcastCreate,
     BroadcastRead,
+    BroadcastUpdate,
     CalendarItem,
     CampaignCreate,
     CampaignRead,
     CampaignUpdate,
+    CommentCreate,
+    CommentRead,
+    Rejection,
 )
-from kairos.api.deps import IdempotencyKey, PrincipalDep, StateDep, WorkspaceDep
+from kairos.api.deps import (
+    IdempotencyKey,
+    PrincipalDep,
+    StateDep,
+    WorkspaceDep,
+    encode_cursor,
+    int_cursor,
+)
 from kairos.api.schemas import Page
 from kairos.api.transactions import idempotent_create
 from kairos.campaigns import broadcasts, service
@@ -66,20 +78,71 @@ def update_campaign(
 
 
 @router.post("/campaigns/{campaign_id}/request-approval", response_model=CampaignRead)
-def request_approval(campaign_id: int, state: StateDep, who: PrincipalDep) -> dict[str, Any]:
+def request_approval(
+    campaign_id: int, state: StateDep, who: PrincipalDep, body: ApprovalNote | None = None
+) -> dict[str, Any]:
+    """Draft → `pending_approval`, recording who asked. The optional `comment` goes in the
+    campaign's thread; every user who may approve (admins and approvers), but the one who
+    asked, gets a notification (`approval_requested`)."""
     ws = who.workspace
     with state.engine.begin() as conn:
-        return service.request_approval(conn, ws.id, campaign_id, who.actor, state.now(ws))
+        return service.request_approval(
+            conn, ws.id, campaign_id, who.actor, state.now(ws), body.comment if body else None
+        )
 
 
 @router.post("/campaigns/{campaign_id}/approve", response_model=CampaignRead)
-def approve(campaign_id: int, state: StateDep, who: PrincipalDep) -> dict[str, Any]:
+def approve(
+    campaign_id: int, state: StateDep, who: PrincipalDep, body: ApprovalNote | None = None
+) -> dict[str, Any]:
     """Approval comes from someone other than who asked (409 `second_approver_required`):
     a console user with the approver permission (admins have it; 403 otherwise), or an API
-    key other than the one that asked."""
+    key other than the one that asked. The optional `comment` goes in the thread; the
+    requester and the thread's participants are notified (`campaign_approved`)."""
     ws = who.workspace
     with state.engine.begin() as conn:
-        return service.approve(conn, ws.id, campaign_id, who.actor, state.now(ws))
+        return service.approve(
+            conn, ws.id, campaign_id, who.actor, state.now(ws), body.comment if body else None
+        )
+
+
+@router.post("/campaigns/{campaign_id}/reject", response_model=CampaignRead)
+def reject(campaign_id: int, body: Rejection, state: StateDep, who: PrincipalDep) -> dict[str, Any]:
+    """Sends a plan awaiting approval back to draft with the reason (`comment`, required:
+    422 `comment_required` when blank), by someone other than who asked (409
+    `second_approver_required`) with the approver permission (403 otherwise). The requester
+    and the thread's participants are notified (`campaign_rejected`); the plan can then be
+    changed and approval asked again."""
+    ws = who.workspace
+    with state.engine.begin() as conn:
+        return service.reject(conn, ws.id, campaign_id, who.actor, state.now(ws), body.comment)
+
+
+@router.get("/campaigns/{campaign_id}/comments", response_model=Page[CommentRead])
+def read_comments(
+    campaign_id: int,
+    state: StateDep,
+    ws: WorkspaceDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    after: Annotated[str | None, Query(description="The `next` cursor of the previous page")] = None,
+) -> dict[str, Any]:
+    """The campaign's thread, oldest first: comments, and the approval steps (asked,
+    approved, rejected) with the comment that came with them. Bodies are plain text."""
+    with reading(state.engine) as conn:
+        rows, more = service.list_comments(conn, ws.id, campaign_id, limit, int_cursor(after))
+    return {"data": rows, "next": encode_cursor(more) if more is not None else None}
+
+
+@router.post("/campaigns/{campaign_id}/comments", response_model=CommentRead, status_code=201)
+def create_comment(
+    campaign_id: int, body: CommentCreate, state: StateDep, who: PrincipalDep
+) -> dict[str, Any]:
+    """A comment in the thread (plain text; 422 `comment_required` when blank), by anyone
+    who may change campaigns or approve them. The requester and the thread's other
+    participants are notified (`campaign_comment`)."""
+    ws = who.workspace
+    with state.engine.begin() as conn:
+        return service.add_comment(conn, ws.id, campaign_id, who.actor, state.now(ws), body.body)
 
 
 def _status(campaign_id: int, status: str, state: Any, ws: Any) -> dict[str, Any]:
@@ -131,6 +194,23 @@ def read_broadcast(broadcast_id: int, state: StateDep, ws: WorkspaceDep) -> dict
         return broadcasts.get_broadcast(conn, ws.id, broadcast_id)
 
 
+@router.patch("/broadcasts/{broadcast_id}", response_model=BroadcastRead)
+def update_broadcast(
+    broadcast_id: int, body: BroadcastUpdate, state: StateDep, ws: WorkspaceDep
+) -> dict[str, Any]:
+    """Change a draft: the fields given (the others keep their value), checked as on creation
+    (`unknown_segment`, `invalid_content`, `invalid_experiment`, `invalid_schedule`, …).
+    A `template_id` replaces an experiment and an `experiment` a template; a `send_at`
+    replaces a local date and time and they replace it. Once scheduled a broadcast is no
+    longer a draft: 409 `broadcast_not_draft`."""
+    changes = body.model_dump(exclude_unset=True)
+    for required in ("name", "channel"):
+        if required in changes and changes[required] is None:
+            raise InvalidInput(f"{required} cannot be null", code="validation_error")
+    with state.engine.begin() as conn:
+        return broadcasts.update_broadcast(conn, ws.id, broadcast_id, state.now(ws), changes)
+
+
 def _act(action: Any, broadcast_id: int, state: Any, ws: Any) -> dict[str, Any]:
     with state.engine.begin() as conn:
         result: dict[str, Any] = action(conn, ws.id, broadcast_id, state.now(ws))
@@ -162,8 +242,10 @@ def cancel_broadcast(broadcast_id: int, state: StateDep, ws: WorkspaceDep) -> di
 
 @router.get("/calendar", response_model=Page[CalendarItem])
 def read_calendar(state: StateDep, ws: WorkspaceDep, start: datetime, end: datetime) -> dict[str, Any]:
-    """The marketing calendar: campaigns running, broadcasts sending and live journeys in
-    [start, end)."""
+    """The marketing calendar in [start, end): campaigns running (`starts_at` to `ends_at`),
+    broadcasts (drafts with a time, scheduled, sending; `starts_at` is the send time, or
+    `local_date` + `local_time` in each contact's zone) and live journeys (`starts_at`: live
+    since their first publication, no end), each with its `campaign_id`."""
     if end <= start or (end - start).days > 400:
         raise InvalidInput("end must be after start, at most 400 days later", code="invalid_range")
     with reading(state.engine) as conn:

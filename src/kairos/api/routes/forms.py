@@ -11,11 +11,11 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from kairos.api.deps import IdempotencyKey, StateDep, WorkspaceDep
+from kairos.api.deps import IdempotencyKey, PageDep, StateDep, WorkspaceDep, encode_cursor, int_cursor
 from kairos.api.schemas import Page
 from kairos.api.transactions import idempotent_create
 from kairos.db.engine import reading
-from kairos.forms import pages, service
+from kairos.forms import pages, render, service
 
 router = APIRouter(tags=["forms"])
 
@@ -27,9 +27,14 @@ class FormField(BaseModel):
 
     name: str = Field(description="email, phone, first_name, last_name or a custom trait name")
     label: str | None = Field(None, max_length=500)
-    type: Literal["text", "email", "tel", "checkbox", "select"] = "text"
-    required: bool = False
-    options: list[str] | None = None
+    type: Literal["text", "email", "tel", "number", "date", "checkbox", "select", "hidden"] = Field(
+        "text",
+        description="`number` is stored as a number, `date` as YYYY-MM-DD; `hidden` is not shown: "
+        "it takes the form link's query parameter of its name (`?utm_source=…`), else `value`",
+    )
+    required: bool = Field(False, description="Not for hidden fields")
+    options: list[str] | None = Field(None, description="The choices of a select")
+    value: str | None = Field(None, max_length=1000, description="A hidden field's default value")
 
 
 class ConsentItem(BaseModel):
@@ -110,12 +115,23 @@ class FormRead(BaseModel):
     updated_at: datetime
 
 
+BodyFormat = Literal["mjml", "html"]
+
+
 class PageCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     slug: str = Field(min_length=1, max_length=100)
     title: str = Field(min_length=1, max_length=200)
-    template_id: int = Field(description="An email template; its body (MJML or HTML) is the page")
+    template_id: int | None = Field(
+        None, description="An email template whose body (MJML or HTML) is the page; or give `body`"
+    )
+    body_format: BodyFormat | None = Field(None, description="Of `body`: mjml (the default) or html")
+    body: str | None = Field(
+        None,
+        description="The page's own MJML or HTML (Liquid: {{ page.title }}, {{ form }}); or give "
+        "`template_id`",
+    )
     form_id: int | None = Field(None, description="Embedded where the body says {{ form }}")
     status: Status = "active"
 
@@ -124,7 +140,9 @@ class PageUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str | None = Field(None, min_length=1, max_length=200)
-    template_id: int | None = None
+    template_id: int | None = Field(None, description="Set `body` to null when switching to a template")
+    body_format: BodyFormat | None = None
+    body: str | None = Field(None, description="Set `template_id` to null when switching to a body")
     form_id: int | None = None
     status: Status | None = None
 
@@ -134,11 +152,46 @@ class PageRead(BaseModel):
     slug: str
     title: str
     template_id: int | None
+    body_format: str | None
+    body: str | None
     form_id: int | None
     status: str
     url: str = Field(description="Path of the hosted page")
     created_at: datetime
     updated_at: datetime
+
+
+class FormPreview(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str | None = Field(None, max_length=100, description="The form's key, for the form's action")
+    name: str = Field(min_length=1, max_length=200)
+    fields: list[FormField] = Field(min_length=1, max_length=50)
+    consent: list[ConsentItem] = Field(default_factory=list, max_length=20)
+    success_message: str | None = Field(None, max_length=2000)
+
+
+class PagePreview(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    slug: str = Field("preview", max_length=100)
+    title: str = Field(min_length=1, max_length=200)
+    template_id: int | None = None
+    body_format: BodyFormat | None = None
+    body: str | None = None
+    form_id: int | None = None
+
+
+class PreviewHtml(BaseModel):
+    html: str = Field(description="A whole HTML document; show it in a sandboxed frame")
+
+
+class SubmissionRead(BaseModel):
+    id: int = Field(description="The `form_submitted` event")
+    contact_id: int
+    submitted_at: datetime
+    values: dict[str, Any] = Field(description="The submitted fields, by name (empty ones left out)")
+    consents: list[int] = Field(description="Topics whose consent box was ticked")
 
 
 def _form_out(row: dict[str, Any]) -> dict[str, Any]:
@@ -177,6 +230,26 @@ def create_form(
     return idempotent_create(state, ws.id, idempotency_key, "POST /forms", values, create)
 
 
+@router.post("/forms/preview", response_model=PreviewHtml)
+def preview_form(body: FormPreview, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
+    """The hosted form page an unsaved form would show (no CAPTCHA), checked as on save: 422
+    names the field. Stores nothing; only reads (analysts may call it)."""
+    with reading(state.engine) as conn:
+        draft = service.draft_form(conn, ws.id, body.model_dump(exclude_none=True), state.keyring)
+    token = service.render_token(state.keyring, ws.id, 0, state.clock.now())
+    html = render.form_html(draft, action=f"/f/{ws.id}/{draft['key']}", token=token, script=False)
+    return {"html": render.page(draft["name"], html)[0]}
+
+
+@router.get("/forms/{form_id}/submissions", response_model=Page[SubmissionRead])
+def read_submissions(form_id: int, state: StateDep, ws: WorkspaceDep, page: PageDep) -> dict[str, Any]:
+    """Accepted submissions, newest first (spam and refused ones store nothing). `next` is the
+    cursor of older ones."""
+    with reading(state.engine) as conn:
+        rows = service.list_submissions(conn, ws.id, form_id, limit=page.limit, before=int_cursor(page.after))
+    return {"data": rows, "next": encode_cursor(rows[-1]["id"]) if len(rows) == page.limit else None}
+
+
 @router.get("/forms/{form_id}", response_model=FormRead)
 def read_form(form_id: int, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
     with reading(state.engine) as conn:
@@ -211,6 +284,21 @@ def create_landing_page(
         return 201, jsonable_encoder(PageRead.model_validate(_page_out(row)))
 
     return idempotent_create(state, ws.id, idempotency_key, "POST /landing-pages", values, create)
+
+
+@router.post("/landing-pages/preview", response_model=PreviewHtml)
+def preview_landing_page(body: PagePreview, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
+    """The page an unsaved landing page would show, its form embedded (a form's preview need
+    not be active). 422 names the field (`body: …`, `template_id`, `form_id`). Stores nothing."""
+    with reading(state.engine) as conn:
+        fields, form = pages.preview_parts(conn, ws.id, body.model_dump())
+    form_html = None
+    if form is not None:
+        token = service.render_token(state.keyring, ws.id, form["id"], state.clock.now())
+        form_html = render.form_html(form, action=f"/f/{ws.id}/{form['key']}", token=token, script=False)
+    url = f"/lp/{ws.id}/{body.slug}"
+    page = {"title": body.title, "slug": body.slug}
+    return {"html": render.landing_page_html(page, fields, form_html, url)}
 
 
 @router.get("/landing-pages/{page_id}", response_model=PageRead)

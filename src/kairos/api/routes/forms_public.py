@@ -29,7 +29,6 @@ from kairos.api.page_headers import LANDING_PAGE_SOURCES, form_sources, page_hea
 from kairos.db.engine import reading
 from kairos.errors import InvalidInput, KairosError, Unavailable
 from kairos.forms import pages, render, service
-from kairos.messaging.service import get_template
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["public"])
@@ -66,22 +65,30 @@ def _form_path(workspace_id: int, key: str) -> str:
 def show_form(
     workspace_id: int,
     key: str,
+    request: Request,
     state: StateDep,
     anonymous_id: str | None = None,
     return_url: str | None = None,
     ajs_anonymous_id: Annotated[str | None, Cookie()] = None,
 ) -> HTMLResponse:
     """The form page. ``anonymous_id`` (query) or the ``ajs_anonymous_id`` cookie links the
-    submission to earlier anonymous visits; ``return_url`` is kept for after submitting."""
+    submission to earlier anonymous visits; ``return_url`` is kept for after submitting; a
+    hidden field takes the query parameter of its name (``?utm_source=…``), else its value."""
     with reading(state.engine) as conn:
         form = service.form_by_key(conn, workspace_id, key)
     if form is None:
         return _missing(state)
     token = service.render_token(state.keyring, workspace_id, form["id"], state.clock.now())
     anon = service.clean_anonymous_id(anonymous_id or ajs_anonymous_id)
+    hidden = {
+        f["name"]: [request.query_params[f["name"]][: service.MAX_VALUE_LENGTH]]
+        for f in form["fields"]
+        if f["type"] == "hidden" and request.query_params.get(f["name"])
+    }
     body = render.form_html(
-        form, action=_form_path(workspace_id, key), token=token, anonymous_id=anon, return_url=return_url
-    )
+        form, action=_form_path(workspace_id, key), token=token, anonymous_id=anon,
+        return_url=return_url, values=hidden,
+    )  # fmt: skip
     return _html(state, render.page(form["name"], body), form)
 
 
@@ -173,16 +180,16 @@ def show_landing_page(
     anonymous_id: str | None = None,
     ajs_anonymous_id: Annotated[str | None, Cookie()] = None,
 ) -> HTMLResponse:
-    """The page's template rendered with ``{page, form}``; a ``page`` event is recorded when
-    the visitor's anonymous id is already known."""
+    """The page's body (its own, or its template's) rendered with ``{page, form}``; a
+    ``page`` event is recorded when the visitor's anonymous id is already known."""
     now = state.clock.now()  # the form token's time: real, as the visitor's
     at = state.now(workspace_id)  # the page view's: the workspace's (a sandbox's own)
     anon = service.clean_anonymous_id(anonymous_id or ajs_anonymous_id)
     with state.engine.begin() as conn:
         page = pages.landing_page_by_slug(conn, workspace_id, slug)
-        if page is None or page["template_id"] is None:
+        fields = None if page is None else pages.content_fields(conn, workspace_id, page)
+        if page is None or fields is None:
             return _missing(state)
-        fields = get_template(conn, workspace_id, page["template_id"])["fields"]
         form = service.get_form(conn, workspace_id, page["form_id"]) if page["form_id"] else None
         if form is not None and form["status"] != "active":
             form = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
@@ -14,7 +14,9 @@ from kairos.api.journey_schemas import (
     EnrollmentCreate,
     EnrollmentRead,
     JourneyCreate,
+    JourneyEnrollmentRead,
     JourneyRead,
+    JourneyStatsRead,
     JourneyUpdate,
     JourneyVersionRead,
 )
@@ -24,6 +26,7 @@ from kairos.contacts.service import find_contact_id, live_contact_id
 from kairos.db.engine import reading
 from kairos.errors import NotFound
 from kairos.journeys import service
+from kairos.journeys.definition import definition_schema
 
 router = APIRouter(tags=["journeys"])
 
@@ -48,6 +51,17 @@ def create_journey(
         return 201, jsonable_encoder(JourneyRead.model_validate(row))
 
     return idempotent_create(state, ws.id, idempotency_key, "POST /journeys", body.model_dump(), create)
+
+
+@router.get("/journeys/schema", response_model=dict[str, Any])
+def read_journey_schema(ws: WorkspaceDep) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12, as pydantic writes it) of a journey definition: the
+    trigger kinds, entry rules, goal and exit rules and every node kind with its fields,
+    types, limits, defaults and descriptions (docs/journeys.md). The console's journey
+    editor draws its inspectors from it. Any role may read it; it is the same for every
+    workspace."""
+    del ws  # signed in to a workspace, like every /api/v1 route
+    return definition_schema()
 
 
 @router.get("/journeys/{journey_id}", response_model=JourneyRead)
@@ -105,12 +119,30 @@ def read_versions(journey_id: int, state: StateDep, ws: WorkspaceDep) -> dict[st
         return {"data": service.list_versions(conn, ws.id, journey_id), "next": None}
 
 
-@router.get("/journeys/{journey_id}/stats")
-def read_stats(journey_id: int, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
-    """Per node: how many passed by outcome (`next`, `yes`, `timeout`, a split branch,
-    `waiting` …) and how many are there now (`current`)."""
+@router.get("/journeys/{journey_id}/stats", response_model=JourneyStatsRead)
+def read_stats(
+    journey_id: int,
+    state: StateDep,
+    ws: WorkspaceDep,
+    version: int | None = Query(
+        None,
+        ge=1,
+        description="Count only the enrollments of this version number (the live one: "
+        "`live_version`); default every version's, by node id. 404 `version_not_found`",
+    ),
+) -> dict[str, Any]:
+    """Per node: `entered`, `current` (there now), `passed`, `exited`, `converted` and the
+    passages by outcome (`next`, `yes`, `timeout`, a split branch, `waiting` …); and the
+    totals: enrollments by state. Grouped in SQL over the step log and the enrollments."""
     with reading(state.engine) as conn:
-        return {"nodes": service.node_counts(conn, ws.id, journey_id)}
+        journey = service.get_journey(conn, ws.id, journey_id)
+        version_id = service.version_id_of(conn, ws.id, journey_id, version) if version is not None else None
+        return {
+            "version": version,
+            "live_version": journey["version"],
+            "nodes": service.node_counts(conn, ws.id, journey_id, version_id),
+            "totals": service.journey_totals(conn, ws.id, journey_id, version_id),
+        }
 
 
 @router.post("/journeys/{journey_id}/enrollments", response_model=EnrollmentRead, status_code=201)
@@ -137,15 +169,26 @@ def enroll(
     return result
 
 
-@router.get("/journeys/{journey_id}/enrollments", response_model=Page[EnrollmentRead])
+@router.get("/journeys/{journey_id}/enrollments", response_model=Page[JourneyEnrollmentRead])
 def read_enrollments(
-    journey_id: int, state: StateDep, ws: WorkspaceDep, page: PageDep, enrollment_state: str | None = None
+    journey_id: int,
+    state: StateDep,
+    ws: WorkspaceDep,
+    page: PageDep,
+    enrollment_state: str | None = Query(
+        None, description="`active`, `completed`, `converted` or `exited` (else 422 `invalid_state`)"
+    ),
+    node: str | None = Query(
+        None, max_length=64, description="Only those at this node now (active) or that ended there"
+    ),
 ) -> dict[str, Any]:
+    """The journey's enrollments in id order (cursor pages), each with its contact's id,
+    identifiers and name."""
     with reading(state.engine) as conn:
         service.get_journey(conn, ws.id, journey_id)
         rows = service.list_enrollments(
-            conn, ws.id, journey_id=journey_id, contact_id=None, state=enrollment_state,
-            after=int_cursor(page.after), limit=page.limit,
+            conn, ws.id, journey_id=journey_id, contact_id=None, state=enrollment_state, node=node,
+            after=int_cursor(page.after), limit=page.limit, with_contact=True,
         )  # fmt: skip
     return {"data": rows, "next": encode_cursor(rows[-1]["id"]) if len(rows) == page.limit else None}
 

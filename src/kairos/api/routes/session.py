@@ -7,6 +7,7 @@ session's CSRF token, which the console sends back in ``X-CSRF-Token`` on every 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
@@ -19,6 +20,7 @@ from kairos.api.auth import check_csrf
 from kairos.api.deps import AppState, StateDep
 from kairos.db.engine import reading
 from kairos.errors import InvalidInput, Unauthorized
+from kairos.workspaces.clocks import sandbox_now
 
 router = APIRouter(tags=["session"])
 
@@ -37,6 +39,11 @@ class MembershipRead(BaseModel):
     sandbox: bool
     time_zone: str = Field(
         description="The workspace's IANA time zone (`GET /workspace`); the console shows times in it"
+    )
+    now: datetime | None = Field(
+        None,
+        description="A sandbox's virtual now (`GET /clock`), which reports count their days up to; "
+        "null for a live workspace, which runs on the real clock",
     )
 
 
@@ -89,6 +96,7 @@ def _answer(state: AppState, conn: Any, session: sessions.Session) -> dict[str, 
                 "approver": m.approver,
                 "sandbox": m.sandbox,
                 "time_zone": m.time_zone,
+                "now": sandbox_now(conn, m.workspace_id) if m.sandbox else None,
             }
             for m in accounts.memberships(conn, session.user_id)
         ],
