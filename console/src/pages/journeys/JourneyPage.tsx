@@ -11,7 +11,7 @@ import {
   UndoOutlined,
 } from "@ant-design/icons";
 import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
-import { Link, useNavigate, useParams, useSearchParams } from "react-router";
+import { Link, useLocation, useNavigate, useParams, useSearchParams } from "react-router";
 import { useQueryClient } from "@tanstack/react-query";
 import { api, unwrap } from "../../api/client";
 import { ApiError } from "../../api/http";
@@ -133,9 +133,17 @@ function Editor({ journey, schema, reference, topics }: { journey: Journey | nul
   const queryClient = useQueryClient();
   const workspace = useWorkspaceKey();
   const flow = useReactFlow();
+  const location = useLocation();
   const [params, setParams] = useSearchParams();
   const [modal, modalHolder] = Modal.useModal();
   const [message, messageHolder] = antMessage.useMessage();
+  // "Draft saved." for a journey just created: its page is another route, mounted after the save
+  const justSaved = (location.state as { saved?: boolean } | null)?.saved === true;
+  useEffect(() => {
+    if (!justSaved) return;
+    void message.success(t("journeys.saved"));
+    navigate(location.pathname + location.search, { replace: true, state: null });
+  }, [justSaved, message, t, navigate, location.pathname, location.search]);
 
   const [history, dispatch] = useReducer(historyReducer, journey, (j) => startHistory(initialSnapshot(j)));
   const { definition, positions } = history.present;
@@ -352,8 +360,9 @@ function Editor({ journey, schema, reference, topics }: { journey: Journey | nul
       saved.current = { snapshot: history.present, name: name.trim(), campaignId };
       queryClient.setQueryData(journeyKey(workspace, result.id), result);
       void queryClient.invalidateQueries({ queryKey: journeysKey(workspace) });
-      void message.success(t("journeys.saved"));
-      if (!journey) navigate(`/journeys/${result.id}`, { replace: true });
+      // A new journey's page is another route: the message is shown there (this one unmounts).
+      if (!journey) navigate(`/journeys/${result.id}`, { replace: true, state: { saved: true } });
+      else void message.success(t("journeys.saved"));
       return result;
     } catch (error) {
       showError(error);
