@@ -99,6 +99,15 @@ def _pick(page: Page, label: str, option: str | re.Pattern[str]) -> None:
     expect(open_list).to_have_count(0)
 
 
+def _add_condition(page: Page, kind: str) -> None:
+    """The builder's "Add condition" menu: opened, the kind chosen, closed again."""
+    page.get_by_role("button", name="Add condition", exact=True).click()
+    item = page.get_by_role("menuitem", name=kind, exact=True)
+    expect(item).to_be_visible()
+    item.click()
+    expect(item).to_be_hidden()
+
+
 def _node(page: Page, node_id: str) -> Any:
     return page.get_by_test_id(f"journey-node-{node_id}")
 
@@ -148,15 +157,13 @@ def test_story_1_built_in_the_console_then_run_by_the_worker(
     # 1. The segment: viewed product A in the last 3 days, and no order.
     page = console.open("/segments/new")
     page.get_by_label("Name", exact=True).fill("Viewed A, no order")
-    page.get_by_role("button", name="Add condition", exact=True).click()
-    page.get_by_role("menuitem", name="Performed an event").click()
+    _add_condition(page, "Performed an event")
     page.get_by_label("Condition 1: event").fill("Product Viewed")
     page.get_by_label("Condition 1: time window: amount").fill("3")
     page.get_by_role("button", name="Add property filter to Condition 1").click()
     page.get_by_label("Condition 1, property filter 1: property").fill("product_id")
     page.get_by_label("Condition 1, property filter 1: value").fill("A")
-    page.get_by_role("button", name="Add condition", exact=True).click()
-    page.get_by_role("menuitem", name="Did not perform an event").click()
+    _add_condition(page, "Did not perform an event")
     page.get_by_label("Condition 2: event").fill("Order Completed")
     page.get_by_role("button", name="Create segment").click()
     page.wait_for_url(re.compile(r"/segments/\d+"))
