@@ -16,7 +16,7 @@ from typing import Any
 
 import axe_playwright_python
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from sqlalchemy import Engine
 
 from kairos.accounts import service as accounts
@@ -71,6 +71,24 @@ class Console:
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_url("**/dashboard**")
 
+    def choose(self, opener: Locator, item: str) -> None:
+        """Opens a drop-down menu with a click on ``opener`` and picks ``item``, seen open
+        before and closed after. A menu that opens past the bottom of the window is moved
+        above its button as the page scrolls to the item; a click landing in that moment
+        is lost (the menu stays open), and is made again, at most three times."""
+        choice = self.page.get_by_role("menuitem", name=item, exact=True)
+        for _ in range(3):
+            if not choice.is_visible():
+                opener.click()
+                expect(choice).to_be_visible()
+            choice.click()
+            try:
+                expect(choice).to_be_hidden(timeout=3_000)
+                return
+            except AssertionError:
+                continue
+        expect(choice).to_be_hidden()
+
     def shot(self, name: str) -> Path:
         path = self.shots / f"{name}.png"
         self.page.wait_for_load_state("networkidle")
@@ -79,8 +97,10 @@ class Console:
 
     def axe(self) -> list[dict[str, Any]]:
         """The serious and critical accessibility violations on the page (axe-core), run
-        through DevTools so the page's Content-Security-Policy stays in force."""
+        through DevTools so the page's Content-Security-Policy stays in force. Messages
+        (toasts) are let fade out first: a half-faded one is low-contrast for a moment."""
         self.page.wait_for_load_state("networkidle")
+        expect(self.page.locator(".ant-message-notice")).to_have_count(0, timeout=10_000)
         self.page.evaluate(AXE)
         result = self.page.evaluate("axe.run(document, {resultTypes: ['violations']})")
         return [
