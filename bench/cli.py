@@ -248,6 +248,37 @@ def incremental(
         raise typer.Exit(1)
 
 
+@bench_app.command("scoring")
+def scoring(
+    path: DatasetPath = None,
+    database_url: DatasetUrl = None,
+    workspace: DatasetWorkspace = None,
+    changed: Annotated[int, typer.Option(min=1, help="Contacts that get one new event each")] = 10_000,
+    contacts: Annotated[int, typer.Option(help="Contacts of the dataset generated without --path")] = 20_000,
+    events: Annotated[int, typer.Option(help="Events of the dataset generated without --path")] = 400_000,
+    keep: Annotated[bool, typer.Option(help="Keep the scratch directory")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """B8: lead scoring — full recompute time and incremental events/s (docs/leads.md)."""
+    from kairos_bench.scoring import run_scoring
+
+    figures = _guard(
+        lambda: run_scoring(
+            database_url=database_url,
+            path=path,
+            workspace_id=workspace,
+            contacts=contacts,
+            events=events,
+            changed=changed,
+            keep=keep,
+            say=_say(as_json),
+        )
+    )
+    emit("B8 scoring", figures, as_json=as_json, failed=figures.get("verified") is False)
+    if figures.get("verified") is False:
+        raise typer.Exit(1)
+
+
 @bench_app.command("send")
 def send(
     messages: Annotated[int, typer.Option(min=1, help="Personalised emails in the broadcast")] = 100_000,

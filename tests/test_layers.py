@@ -21,6 +21,9 @@ DOMAIN = [
     "analytics",
     "forms",
     "accounts",
+    "crm",
+    "scoring",
+    "leads",
 ]
 FORBIDDEN = ("kairos.api", "kairos.worker", "kairos.cli")
 

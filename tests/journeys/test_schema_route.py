@@ -18,12 +18,12 @@ def test_the_schema_names_every_trigger_and_node_kind(api: Api) -> None:
     triggers = set(schema["properties"]["trigger"]["discriminator"]["mapping"])
     assert triggers == {
         "event", "segment_entered", "segment_exited", "tag_added", "tag_removed",
-        "attribute_changed", "date", "schedule", "api",
+        "attribute_changed", "date", "schedule", "score_crossed", "api",
     }  # fmt: skip
     nodes = set(schema["properties"]["nodes"]["additionalProperties"]["discriminator"]["mapping"])
     assert nodes == {
         "wait", "wait_until", "wait_until_date", "wait_for_event", "condition", "branch", "split",
-        "send", "update_contact", "webhook", "notify_sales", "assign_offer", "exit",
+        "send", "update_contact", "webhook", "notify_sales", "assign_offer", "task", "exit",
     }  # fmt: skip
     # what the inspectors read: required fields, enums, limits, descriptions
     assert defs["SendNode"]["required"] == ["channel", "template_id"]

@@ -587,6 +587,171 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/score-models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Score Models
+         * @description The workspace's score models with their rules and recompute progress.
+         */
+        get: operations["read_score_models_api_v1_score_models_get"];
+        put?: never;
+        /**
+         * Create Score Model
+         * @description A model without rules; add rules with `POST /score-models/{id}/rules`. The first model
+         *     of a workspace is its default: the contact's read-only `score` field mirrors it.
+         *     409 `score_model_exists` when the key is taken; 422 `invalid_decay`, `invalid_score_bounds`.
+         */
+        post: operations["create_score_model_api_v1_score_models_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/score-models/{model_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Score Model
+         * @description `recompute` reports the progress of the full recompute a change of rules, decay or
+         *     bounds queued (`done` of `total` contacts).
+         */
+        get: operations["read_score_model_api_v1_score_models__model_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Score Model
+         * @description Deletes the model with its rules, scores and ledger; 409 `score_model_in_use` while a
+         *     segment tests its score or an active journey is triggered by it.
+         */
+        delete: operations["delete_score_model_api_v1_score_models__model_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Score Model
+         * @description A new decay or new bounds recompute every score of the model. The key cannot change.
+         */
+        patch: operations["update_score_model_api_v1_score_models__model_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/score-models/{model_id}/recompute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Recompute Score Model
+         * @description Queue a full recompute of every score of the model (the worker runs it in batches).
+         */
+        post: operations["recompute_score_model_api_v1_score_models__model_id__recompute_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/score-models/{model_id}/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Score Rule
+         * @description Adding a rule recomputes the model's scores (queued for the worker). 422
+         *     `invalid_score_rule` names the bad field; unknown attributes, segments or operators in a
+         *     condition fail as in segments.
+         */
+        post: operations["create_score_rule_api_v1_score_models__model_id__rules_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/score-models/{model_id}/rules/{rule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Score Rule
+         * @description Removing a rule recomputes the model's scores (its ledger rows stay, without the rule).
+         */
+        delete: operations["delete_score_rule_api_v1_score_models__model_id__rules__rule_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Score Rule
+         * @description New points or a new rule recompute the model's scores; a new name does not.
+         */
+        patch: operations["update_score_rule_api_v1_score_models__model_id__rules__rule_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/contacts/{contact_id}/scores": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Contact Scores
+         * @description The contact's score in every model (0 when never scored), its last change and the
+         *     latest ledger entries with their reasons. A merged id answers for its survivor.
+         */
+        get: operations["read_contact_scores_api_v1_contacts__contact_id__scores_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/scores/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Score Report
+         * @description The model's distribution (live contacts with a score, in round-width buckets) and
+         *     its movement per UTC day over the range: points gained and lost, contacts changed, and
+         *     the points per rule (and decay, recompute).
+         */
+        get: operations["read_score_report_api_v1_reports_scores__key__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tag-rules": {
         parameters: {
             query?: never;
@@ -1066,6 +1231,167 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/crm-connections/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Providers
+         * @description The CRMs a connection can use, with the JSON Schemas of their `settings` and (write-only)
+         *     `secrets` and their default field mapping: clients build connection forms from them.
+         */
+        get: operations["read_providers_api_v1_crm_connections_providers_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/crm-connections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Connections */
+        get: operations["read_connections_api_v1_crm_connections_get"];
+        put?: never;
+        /**
+         * Create Connection
+         * @description Connect a CRM (admins). Secrets are encrypted and never returned. The connection's
+         *     selected contacts are queued for a first push at once; URLs inside the server's network
+         *     are refused (422 `url_not_allowed`) unless the operator allows private targets.
+         */
+        post: operations["create_connection_api_v1_crm_connections_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/crm-connections/{connection_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Connection
+         * @description A connection, with how many of its contacts are queued, sending, synced and failed.
+         */
+        get: operations["read_connection_api_v1_crm_connections__connection_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Connection
+         * @description Delete a connection with its queued syncs, log and deals (the CRM keeps its data).
+         */
+        delete: operations["delete_connection_api_v1_crm_connections__connection_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Connection
+         * @description Change a connection; `settings` and `secrets` are merged into the current ones. A new
+         *     mapping or selection queues the selected contacts again.
+         */
+        patch: operations["update_connection_api_v1_crm_connections__connection_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/crm-connections/{connection_id}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify Connection
+         * @description Test the connection without changing anything in the CRM (HubSpot: read one contact;
+         *     Salesforce: log in and describe the object). 422 `crm_unreachable` says what failed.
+         */
+        post: operations["verify_connection_api_v1_crm_connections__connection_id__verify_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/crm-connections/{connection_id}/resync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resync
+         * @description Queue every contact the connection selects for a push (409 `crm_push_disabled` when it
+         *     does not push).
+         */
+        post: operations["resync_api_v1_crm_connections__connection_id__resync_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/crm-connections/{connection_id}/signing-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Signing Secret
+         * @description A webhook connection's signing secret (`whsec_…`, Standard Webhooks) for the receiver.
+         */
+        get: operations["read_signing_secret_api_v1_crm_connections__connection_id__signing_secret_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/{contact_id}/crm-sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Contact Sync
+         * @description The contact's id in each CRM, its sync status per connection and its latest 50 sync
+         *     log entries (pushes, retries, failures, deal changes read back).
+         */
+        get: operations["read_contact_sync_api_v1_contacts__contact_id__crm_sync_get"];
+        put?: never;
+        /**
+         * Push Contact
+         * @description Push this contact now, whatever the connections' selection (the worker sends it on its
+         *     next pass); `queued` is the number of connections.
+         */
+        post: operations["push_contact_api_v1_contacts__contact_id__crm_sync_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/journeys": {
         parameters: {
             query?: never;
@@ -1330,6 +1656,277 @@ export interface paths {
          *     passes more than 2,000 nodes is a 422 `simulation_too_long`.
          */
         post: operations["simulate_journey_api_v1_journeys__journey_id__simulate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lifecycle-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Lifecycle Rules
+         * @description The workspace's lifecycle rules in the order they are tried.
+         */
+        get: operations["read_lifecycle_rules_api_v1_lifecycle_rules_get"];
+        put?: never;
+        /**
+         * Create Lifecycle Rule
+         * @description A rule setting `stage` when its `condition` (the segment condition format: attribute,
+         *     tag, event, segment, score conditions …) holds for a changed contact, or when the contact
+         *     performs `event`; optionally only from `from_stages`. Evaluated by the worker for every
+         *     changed contact, first matching rule (by `position`) wins; the change is recorded in the
+         *     stage history with source `rule`. 409 `lifecycle_rule_exists` for a taken name.
+         */
+        post: operations["create_lifecycle_rule_api_v1_lifecycle_rules_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lifecycle-rules/{rule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Lifecycle Rule */
+        get: operations["read_lifecycle_rule_api_v1_lifecycle_rules__rule_id__get"];
+        /**
+         * Replace Lifecycle Rule
+         * @description Replace the rule (position kept unless given). Past stage changes stay.
+         */
+        put: operations["replace_lifecycle_rule_api_v1_lifecycle_rules__rule_id__put"];
+        post?: never;
+        /**
+         * Delete Lifecycle Rule
+         * @description The rule stops; stages it set stay.
+         */
+        delete: operations["delete_lifecycle_rule_api_v1_lifecycle_rules__rule_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lifecycle-slas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Lifecycle Slas
+         * @description How long a lead may stay at each stage (hours) before it is escalated.
+         */
+        get: operations["read_lifecycle_slas_api_v1_lifecycle_slas_get"];
+        /**
+         * Replace Lifecycle Slas
+         * @description Replace every stage's SLA. A lead still at a stage `hours` after it entered it is
+         *     escalated once per stage entry by the worker: a `lead_sla_breached` notification to its
+         *     owner and the workspace's admins, recorded (`escalated` in `GET /leads`).
+         */
+        put: operations["replace_lifecycle_slas_api_v1_lifecycle_slas_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assignment-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Assignment Rules */
+        get: operations["read_assignment_rules_api_v1_assignment_rules_get"];
+        put?: never;
+        /**
+         * Create Assignment Rule
+         * @description Give contacts entering `stage` an owner: `round_robin` among `users` (default: every
+         *     sales user), by `territory` (`attribute` value → user in `territories`) or by
+         *     `account_owner` (`attribute` holds the owner's email or user id). Rules for a stage are
+         *     tried by `position`; contacts with an owner keep it unless `reassign`. The owner is
+         *     stored on the lead and in the contact's `sales_owner` trait (email) and notified.
+         */
+        post: operations["create_assignment_rule_api_v1_assignment_rules_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assignment-rules/{rule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Assignment Rule */
+        get: operations["read_assignment_rule_api_v1_assignment_rules__rule_id__get"];
+        /** Replace Assignment Rule */
+        put: operations["replace_assignment_rule_api_v1_assignment_rules__rule_id__put"];
+        post?: never;
+        /**
+         * Delete Assignment Rule
+         * @description The rule stops; owners it gave stay.
+         */
+        delete: operations["delete_assignment_rule_api_v1_assignment_rules__rule_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/leads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Leads
+         * @description Leads (contacts with a sales owner), newest first: `owner=me` (the default) the
+         *     caller's own — an API key has none —, `any`, or a user id's; optionally at one `stage`.
+         */
+        get: operations["read_leads_api_v1_leads_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/leads/{contact_id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept Lead
+         * @description The owner accepts the lead: stage `SQL` (history source `accepted`) and the event
+         *     `Lead Accepted` on the contact. Sales users accept their own leads (403 `not_your_lead`);
+         *     admins and marketers any. 409 `lead_already_accepted` at SQL already.
+         */
+        post: operations["accept_lead_api_v1_leads__contact_id__accept_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/leads/{contact_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject Lead
+         * @description The owner rejects the lead with a reason: recycled to `nurture` (history source
+         *     `rejected`) and the event `Lead Rejected` {reason} on the contact.
+         */
+        post: operations["reject_lead_api_v1_leads__contact_id__reject_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Tasks
+         * @description Human tasks from journeys' `task` nodes, newest first.
+         */
+        get: operations["read_tasks_api_v1_tasks_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{task_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Task */
+        get: operations["read_task_api_v1_tasks__task_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{task_id}/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Claim Task
+         * @description Take an open unassigned or queued task. 409 `task_taken` when someone else has it,
+         *     `task_closed` when it is done or expired; API keys cannot claim (422 `users_only`).
+         */
+        post: operations["claim_task_api_v1_tasks__task_id__claim_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{task_id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete Task
+         * @description Close the task with an outcome (422 `invalid_outcome` if not one of its own) and
+         *     notes: the event `Task Completed` {task_id, kind, outcome, title} is recorded on the
+         *     contact and the journey moves on by that outcome's branch. Sales users complete their
+         *     own or unassigned tasks (403 `not_your_task`); admins and marketers any.
+         */
+        post: operations["complete_task_api_v1_tasks__task_id__complete_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2651,6 +3248,61 @@ export interface components {
             by?: components["schemas"]["Duration"] | null;
         };
         /**
+         * AggregateCondition
+         * @description sum / avg / min / max of a numeric property over the matching events in a window,
+         *     compared with an operator (total revenue of orders in the last 30 days > 70). The sum
+         *     over no events is 0; avg, min and max over none are missing, so they compare false.
+         */
+        AggregateCondition: {
+            /** Event */
+            event: string | null;
+            /** Where */
+            where?: components["schemas"]["PropertyFilter"][];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "aggregate";
+            /** Property */
+            property: string;
+            /**
+             * Function
+             * @enum {string}
+             */
+            function: "sum" | "avg" | "min" | "max";
+            /** Operator */
+            operator: string;
+            /** Value */
+            value?: unknown;
+            window?: components["schemas"]["Window"];
+        };
+        /**
+         * All
+         * @description Every condition holds (an empty ``all`` holds for everyone).
+         */
+        All: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "all";
+            /** Conditions */
+            conditions: (components["schemas"]["All"] | components["schemas"]["AnyOf"] | components["schemas"]["Not"] | components["schemas"]["AttributeCondition"] | components["schemas"]["TagCondition"] | components["schemas"]["PerformedCondition"] | components["schemas"]["NotPerformedCondition"] | components["schemas"]["AggregateCondition"] | components["schemas"]["FirstPerformedCondition"] | components["schemas"]["LastPerformedCondition"] | components["schemas"]["SequenceCondition"] | components["schemas"]["SegmentMembershipCondition"] | components["schemas"]["ScoreCondition"] | components["schemas"]["SubscriptionCondition"] | components["schemas"]["RandomBucketCondition"])[];
+        };
+        /**
+         * AnyOf
+         * @description At least one condition holds (an empty ``any`` holds for no one).
+         */
+        AnyOf: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "any";
+            /** Conditions */
+            conditions: (components["schemas"]["All"] | components["schemas"]["AnyOf"] | components["schemas"]["Not"] | components["schemas"]["AttributeCondition"] | components["schemas"]["TagCondition"] | components["schemas"]["PerformedCondition"] | components["schemas"]["NotPerformedCondition"] | components["schemas"]["AggregateCondition"] | components["schemas"]["FirstPerformedCondition"] | components["schemas"]["LastPerformedCondition"] | components["schemas"]["SequenceCondition"] | components["schemas"]["SegmentMembershipCondition"] | components["schemas"]["ScoreCondition"] | components["schemas"]["SubscriptionCondition"] | components["schemas"]["RandomBucketCondition"])[];
+        };
+        /**
          * ApprovalNote
          * @description An optional comment with a request for approval or an approval; it goes in the
          *     campaign's thread (plain text).
@@ -2696,6 +3348,105 @@ export interface components {
             offer: {
                 [key: string]: unknown;
             };
+        };
+        /** AssignmentRuleIn */
+        AssignmentRuleIn: {
+            /** Name */
+            name: string;
+            /**
+             * Stage
+             * @description Applied when a contact enters this stage
+             */
+            stage: string;
+            /**
+             * Method
+             * @enum {string}
+             */
+            method: "round_robin" | "territory" | "account_owner";
+            /**
+             * Users
+             * @description round_robin: the users taking turns (default: every sales user)
+             */
+            users?: number[] | null;
+            /**
+             * Attribute
+             * @description territory / account_owner: the contact attribute read
+             */
+            attribute?: string | null;
+            /**
+             * Territories
+             * @description territory: attribute value → user id (exact text)
+             */
+            territories?: {
+                [key: string]: number;
+            } | null;
+            /**
+             * Reassign
+             * @description Also give contacts that already have an owner a new one
+             * @default false
+             */
+            reassign: boolean;
+            /** Position */
+            position?: number | null;
+        };
+        /** AssignmentRuleRead */
+        AssignmentRuleRead: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Position */
+            position: number;
+            /** Stage */
+            stage: string;
+            /**
+             * Method
+             * @enum {string}
+             */
+            method: "round_robin" | "territory" | "account_owner";
+            /** Users */
+            users: number[] | null;
+            /** Attribute */
+            attribute: string | null;
+            /** Territories */
+            territories: {
+                [key: string]: number;
+            } | null;
+            /** Reassign */
+            reassign: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** AssignmentRules */
+        AssignmentRules: {
+            /** Data */
+            data: components["schemas"]["AssignmentRuleRead"][];
+        };
+        /**
+         * AttributeCondition
+         * @description A built-in field (``email``, ``score``, ``created_at`` …) or a typed custom attribute
+         *     (by its name, or ``traits.NAME``) compared with an operator.
+         */
+        AttributeCondition: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "attribute";
+            /** Attribute */
+            attribute: string;
+            /** Operator */
+            operator: string;
+            /** Value */
+            value?: unknown;
         };
         /**
          * AttributeConversion
@@ -3734,6 +4485,16 @@ export interface components {
              */
             created_at: string;
         };
+        /** Completion */
+        Completion: {
+            /**
+             * Outcome
+             * @description One of the task's outcomes
+             */
+            outcome: string;
+            /** Notes */
+            notes?: string | null;
+        };
         /** ComputedTraitCreate */
         ComputedTraitCreate: {
             /**
@@ -3908,6 +4669,16 @@ export interface components {
              */
             lifecycle_stage?: string | null;
         };
+        /** ContactCrmSync */
+        ContactCrmSync: {
+            /** Connections */
+            connections: components["schemas"]["CrmContactState"][];
+            /**
+             * Log
+             * @description Latest first
+             */
+            log: components["schemas"]["CrmLogEntry"][];
+        };
         /** ContactDetail */
         ContactDetail: {
             /** Id */
@@ -4020,6 +4791,27 @@ export interface components {
         ContactRef: {
             /** Contact Id */
             contact_id: number;
+        };
+        /** ContactScore */
+        ContactScore: {
+            model: components["schemas"]["ScoreModelRef"];
+            /** Score */
+            score: number;
+            /**
+             * Changed At
+             * @description Last change; null: never scored (0)
+             */
+            changed_at: string | null;
+            /**
+             * Ledger
+             * @description The latest changes, newest first
+             */
+            ledger: components["schemas"]["LedgerEntry"][];
+        };
+        /** ContactScores */
+        ContactScores: {
+            /** Data */
+            data: components["schemas"]["ContactScore"][];
         };
         /** ContactSegment */
         ContactSegment: {
@@ -4147,6 +4939,20 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** CountComparator */
+        CountComparator: {
+            /**
+             * Op
+             * @default >=
+             * @enum {string}
+             */
+            op: ">=" | ">" | "=" | "!=" | "<" | "<=";
+            /**
+             * Value
+             * @default 1
+             */
+            value: number;
+        };
         /** CouponRead */
         CouponRead: {
             /** Id */
@@ -4181,6 +4987,272 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+        };
+        /** CrmConnectionCreate */
+        CrmConnectionCreate: {
+            /** Name */
+            name: string;
+            /**
+             * Provider
+             * @enum {string}
+             */
+            provider: "hubspot" | "salesforce" | "webhook";
+            /**
+             * Settings
+             * @description Returned by the API (JSON Schema: `GET /crm-connections/providers`)
+             */
+            settings?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Secrets
+             * @description Encrypted at rest and never returned (see `secrets_set`)
+             */
+            secrets?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Field Mapping
+             * @description Kairos field → CRM property; left out: the provider's default mapping
+             */
+            field_mapping?: components["schemas"]["FieldMap"][] | null;
+            /**
+             * Sync Scope
+             * @description Which contacts are pushed: all, a segment's members, or contacts in `lifecycle_stages`
+             * @default all
+             * @enum {string}
+             */
+            sync_scope: "all" | "segment" | "lifecycle";
+            /** Segment Id */
+            segment_id?: number | null;
+            /** Lifecycle Stages */
+            lifecycle_stages?: string[];
+            /**
+             * Push Contacts
+             * @description Push contacts to the CRM when they change
+             * @default true
+             */
+            push_contacts: boolean;
+            /**
+             * Pull Deals
+             * @description Read deal stages back as events (not for webhooks)
+             * @default true
+             */
+            pull_deals: boolean;
+            /**
+             * Poll Interval
+             * @description Seconds between deal polls
+             * @default 300
+             */
+            poll_interval: number;
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+        };
+        /** CrmConnectionRead */
+        CrmConnectionRead: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /**
+             * Provider
+             * @enum {string}
+             */
+            provider: "hubspot" | "salesforce" | "webhook";
+            /** Settings */
+            settings: {
+                [key: string]: unknown;
+            };
+            /** Secrets Set */
+            secrets_set: string[];
+            /** Field Mapping */
+            field_mapping: components["schemas"]["FieldMap"][];
+            /**
+             * Sync Scope
+             * @enum {string}
+             */
+            sync_scope: "all" | "segment" | "lifecycle";
+            /** Segment Id */
+            segment_id: number | null;
+            /** Lifecycle Stages */
+            lifecycle_stages: string[];
+            /** Push Contacts */
+            push_contacts: boolean;
+            /** Pull Deals */
+            pull_deals: boolean;
+            /** Poll Interval */
+            poll_interval: number;
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Paused Until
+             * @description Set after an outage: queued syncs wait until then
+             */
+            paused_until: string | null;
+            /** Pause Reason */
+            pause_reason: string | null;
+            /** Last Error */
+            last_error: string | null;
+            /** Next Poll At */
+            next_poll_at: string | null;
+            /** @description Contacts per sync status (single reads only) */
+            counts?: components["schemas"]["SyncCounts"] | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** CrmConnectionUpdate */
+        CrmConnectionUpdate: {
+            /** Name */
+            name?: string | null;
+            /**
+             * Settings
+             * @description Merged into the current settings
+             */
+            settings?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Secrets
+             * @description Merged into the current secrets
+             */
+            secrets?: {
+                [key: string]: unknown;
+            } | null;
+            /** Field Mapping */
+            field_mapping?: components["schemas"]["FieldMap"][] | null;
+            /** Sync Scope */
+            sync_scope?: ("all" | "segment" | "lifecycle") | null;
+            /** Segment Id */
+            segment_id?: number | null;
+            /** Lifecycle Stages */
+            lifecycle_stages?: string[] | null;
+            /** Push Contacts */
+            push_contacts?: boolean | null;
+            /** Pull Deals */
+            pull_deals?: boolean | null;
+            /** Poll Interval */
+            poll_interval?: number | null;
+            /** Enabled */
+            enabled?: boolean | null;
+            /**
+             * Resume
+             * @description true: end a pause after a CRM outage now
+             */
+            resume?: boolean | null;
+        };
+        /** CrmContactState */
+        CrmContactState: {
+            /** Connection Id */
+            connection_id: number;
+            /** Connection Name */
+            connection_name: string;
+            /**
+             * Provider
+             * @enum {string}
+             */
+            provider: "hubspot" | "salesforce" | "webhook";
+            /**
+             * Crm Id
+             * @description The contact's id in that CRM
+             */
+            crm_id: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "sending" | "synced" | "failed";
+            /** Attempts */
+            attempts: number;
+            /**
+             * Next Attempt At
+             * Format: date-time
+             */
+            next_attempt_at: string;
+            /** Last Synced At */
+            last_synced_at: string | null;
+            /** Last Error */
+            last_error: string | null;
+        };
+        /** CrmLogEntry */
+        CrmLogEntry: {
+            /** Id */
+            id: number;
+            /** Connection Id */
+            connection_id: number;
+            /**
+             * Direction
+             * @enum {string}
+             */
+            direction: "push" | "pull";
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "synced" | "retry" | "failed" | "deal";
+            /** Crm Id */
+            crm_id: string | null;
+            /** Detail */
+            detail: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** CrmProviderRead */
+        CrmProviderRead: {
+            /**
+             * Name
+             * @enum {string}
+             */
+            name: "hubspot" | "salesforce" | "webhook";
+            /** Description */
+            description: string;
+            /**
+             * Deals
+             * @description Whether deal stages can be read back
+             */
+            deals: boolean;
+            /** Settings Schema */
+            settings_schema: {
+                [key: string]: unknown;
+            };
+            /**
+             * Secrets Schema
+             * @description Write-only
+             */
+            secrets_schema: {
+                [key: string]: unknown;
+            };
+            /** Default Mapping */
+            default_mapping: components["schemas"]["FieldMap"][];
+        };
+        /** CrmPushRequest */
+        CrmPushRequest: {
+            /**
+             * Connection Id
+             * @description One connection; left out: every pushing connection
+             */
+            connection_id?: number | null;
+        };
+        /** CrmQueued */
+        CrmQueued: {
+            /**
+             * Queued
+             * @description Contacts (resync) or connections (push) queued
+             */
+            queued: number;
         };
         /** Dashboard */
         Dashboard: {
@@ -4296,6 +5368,20 @@ export interface components {
              */
             revenue: number;
         };
+        /** Decision */
+        Decision: {
+            /** Contact Id */
+            contact_id: number;
+            /** Stage */
+            stage: string;
+            /** From Stage */
+            from_stage: string | null;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+        };
         /**
          * Duration
          * @description A length of time: ``amount`` ``unit`` (months and years are calendar months and years).
@@ -4401,6 +5487,16 @@ export interface components {
             /** Exited */
             exited: number;
         };
+        /**
+         * EventMatch
+         * @description Events named ``event`` (``null``: any event) whose properties match every filter.
+         */
+        EventMatch: {
+            /** Event */
+            event: string | null;
+            /** Where */
+            where?: components["schemas"]["PropertyFilter"][];
+        };
         /** EventProperties */
         EventProperties: {
             /** Event */
@@ -4465,6 +5561,19 @@ export interface components {
              */
             received_at: string;
         };
+        /** FieldMap */
+        FieldMap: {
+            /**
+             * Source
+             * @description Kairos field (id, external_id, email, phone, first_name, last_name, timezone, locale, lifecycle_stage, score, created_at) or `traits.<name>`
+             */
+            source: string;
+            /**
+             * Target
+             * @description CRM property (HubSpot internal name, Salesforce field API name, JSON key)
+             */
+            target: string;
+        };
         /** FieldRef */
         FieldRef: {
             /**
@@ -4481,6 +5590,26 @@ export interface components {
             source: "field" | "attribute" | "computed_trait";
             /** Label */
             label?: string | null;
+        };
+        /**
+         * FirstPerformedCondition
+         * @description When the contact first did ``event``, compared with a datetime operator (first order
+         *     within the last 30 days = a new customer). Never having done it compares false.
+         */
+        FirstPerformedCondition: {
+            /** Event */
+            event: string | null;
+            /** Where */
+            where?: components["schemas"]["PropertyFilter"][];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "first_performed";
+            /** Operator */
+            operator: string;
+            /** Value */
+            value?: unknown;
         };
         /** FormCreate */
         FormCreate: {
@@ -5104,7 +6233,7 @@ export interface components {
              * @default admin
              * @enum {string}
              */
-            role: "admin" | "marketer" | "analyst";
+            role: "admin" | "marketer" | "analyst" | "sales";
         };
         /** KeyCreated */
         KeyCreated: {
@@ -5128,7 +6257,7 @@ export interface components {
              * @description What an API key may do
              * @enum {string}
              */
-            role: "admin" | "marketer" | "analyst";
+            role: "admin" | "marketer" | "analyst" | "sales";
             /**
              * Created At
              * Format: date-time
@@ -5169,7 +6298,7 @@ export interface components {
              * @description What an API key may do
              * @enum {string}
              */
-            role: "admin" | "marketer" | "analyst";
+            role: "admin" | "marketer" | "analyst" | "sales";
             /**
              * Created At
              * Format: date-time
@@ -5182,6 +6311,129 @@ export interface components {
             last_used_at: string | null;
             /** Revoked At */
             revoked_at: string | null;
+        };
+        /**
+         * LastPerformedCondition
+         * @description When the contact last did ``event``, compared with a datetime operator.
+         */
+        LastPerformedCondition: {
+            /** Event */
+            event: string | null;
+            /** Where */
+            where?: components["schemas"]["PropertyFilter"][];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "last_performed";
+            /** Operator */
+            operator: string;
+            /** Value */
+            value?: unknown;
+        };
+        /** LeadOwner */
+        LeadOwner: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string | null;
+            /** Email */
+            email: string | null;
+        };
+        /** LeadPage */
+        LeadPage: {
+            /** Data */
+            data: components["schemas"]["LeadRead"][];
+            /** Next */
+            next?: string | null;
+        };
+        /** LeadRead */
+        LeadRead: {
+            /** Contact Id */
+            contact_id: number;
+            /** Email */
+            email: string | null;
+            /** First Name */
+            first_name: string | null;
+            /** Last Name */
+            last_name: string | null;
+            /** External Id */
+            external_id: string | null;
+            /** Stage */
+            stage: string | null;
+            /**
+             * Stage Since
+             * @description When the contact reached its stage
+             */
+            stage_since: string | null;
+            /** Score */
+            score: number;
+            /**
+             * Traits
+             * @description A summary: the first plain custom attributes by name
+             */
+            traits: {
+                [key: string]: unknown;
+            };
+            owner: components["schemas"]["LeadOwner"] | null;
+            /**
+             * Assigned At
+             * Format: date-time
+             */
+            assigned_at: string;
+            /**
+             * Sla Due At
+             * @description When the stage's SLA runs out (no SLA: null)
+             */
+            sla_due_at: string | null;
+            /** Overdue */
+            overdue: boolean;
+            /**
+             * Escalated
+             * @description Escalated for this stage entry
+             */
+            escalated: boolean;
+        };
+        /** LedgerEntry */
+        LedgerEntry: {
+            /** Id */
+            id: number;
+            /**
+             * Kind
+             * @description event: an event rule; entered/exited: a condition rule began/stopped holding; decay; recompute: restated after the model changed (params.rules: points per rule)
+             * @enum {string}
+             */
+            kind: "event" | "entered" | "exited" | "decay" | "recompute";
+            /** Delta */
+            delta: number;
+            /**
+             * Score
+             * @description The score after this change
+             */
+            score: number;
+            /**
+             * Reason
+             * @description The reason in English; `kind` and `params` for other languages
+             */
+            reason: string;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /** Rule Id */
+            rule_id: number | null;
+            /** Event Id */
+            event_id: number | null;
+            /**
+             * Occurred At
+             * @description The event's timestamp (event rules)
+             */
+            occurred_at: string | null;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
         };
         /** Lifecycle */
         Lifecycle: {
@@ -5263,6 +6515,85 @@ export interface components {
             entered: {
                 [key: string]: number;
             };
+        };
+        /**
+         * LifecycleRuleIn
+         * @description A lifecycle rule as submitted: a condition or an event, not both.
+         */
+        LifecycleRuleIn: {
+            /** Name */
+            name: string;
+            /**
+             * Stage
+             * @description The stage the rule sets
+             */
+            stage: string;
+            /**
+             * Condition
+             * @description A segment condition (`attribute`, `tag`, `performed`, `segment`, `score` …)
+             */
+            condition?: (components["schemas"]["All"] | components["schemas"]["AnyOf"] | components["schemas"]["Not"] | components["schemas"]["AttributeCondition"] | components["schemas"]["TagCondition"] | components["schemas"]["PerformedCondition"] | components["schemas"]["NotPerformedCondition"] | components["schemas"]["AggregateCondition"] | components["schemas"]["FirstPerformedCondition"] | components["schemas"]["LastPerformedCondition"] | components["schemas"]["SequenceCondition"] | components["schemas"]["SegmentMembershipCondition"] | components["schemas"]["ScoreCondition"] | components["schemas"]["SubscriptionCondition"] | components["schemas"]["RandomBucketCondition"]) | null;
+            /** @description Or: performing this event sets the stage */
+            event?: components["schemas"]["RuleEvent"] | null;
+            /**
+             * From Stages
+             * @description Only contacts at one of these stages (null in the list: no stage yet); null: from any stage
+             */
+            from_stages?: (string | null)[] | null;
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            /**
+             * Position
+             * @description Lower runs first; default: after the others
+             */
+            position?: number | null;
+        };
+        /** LifecycleRuleRead */
+        LifecycleRuleRead: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Position */
+            position: number;
+            /** Stage */
+            stage: string;
+            /**
+             * Condition
+             * @description A segment condition
+             */
+            condition: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Event
+             * @description An event match: {event, where}
+             */
+            event: {
+                [key: string]: unknown;
+            } | null;
+            /** From Stages */
+            from_stages: (string | null)[] | null;
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** LifecycleRules */
+        LifecycleRules: {
+            /** Data */
+            data: components["schemas"]["LifecycleRuleRead"][];
         };
         /** LifecycleStage */
         LifecycleStage: {
@@ -5402,7 +6733,7 @@ export interface components {
              * Role
              * @enum {string}
              */
-            role: "admin" | "marketer" | "analyst";
+            role: "admin" | "marketer" | "analyst" | "sales";
             /** Approver */
             approver: boolean;
             /** Sandbox */
@@ -5714,6 +7045,32 @@ export interface components {
                 [key: string]: number;
             };
         };
+        /** Not */
+        Not: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "not";
+            /** Condition */
+            condition: components["schemas"]["All"] | components["schemas"]["AnyOf"] | components["schemas"]["Not"] | components["schemas"]["AttributeCondition"] | components["schemas"]["TagCondition"] | components["schemas"]["PerformedCondition"] | components["schemas"]["NotPerformedCondition"] | components["schemas"]["AggregateCondition"] | components["schemas"]["FirstPerformedCondition"] | components["schemas"]["LastPerformedCondition"] | components["schemas"]["SequenceCondition"] | components["schemas"]["SegmentMembershipCondition"] | components["schemas"]["ScoreCondition"] | components["schemas"]["SubscriptionCondition"] | components["schemas"]["RandomBucketCondition"];
+        };
+        /**
+         * NotPerformedCondition
+         * @description Convenience: the contact did not do ``event`` in the window (``performed`` = 0).
+         */
+        NotPerformedCondition: {
+            /** Event */
+            event: string | null;
+            /** Where */
+            where?: components["schemas"]["PropertyFilter"][];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "not_performed";
+            window?: components["schemas"]["Window"];
+        };
         /** NotificationPage */
         NotificationPage: {
             /** Data */
@@ -5748,6 +7105,33 @@ export interface components {
              * @description The comment's beginning (plain text)
              */
             comment?: string | null;
+            /**
+             * Contact Id
+             * @description Leads and tasks: the contact
+             */
+            contact_id?: number | null;
+            /**
+             * Contact
+             * @description Leads: the contact's name or email
+             */
+            contact?: string | null;
+            /**
+             * Stage
+             * @description Leads: the stage
+             */
+            stage?: string | null;
+            /**
+             * Hours
+             * @description lead_sla_breached: the stage's SLA
+             */
+            hours?: number | null;
+            /** Task Id */
+            task_id?: number | null;
+            /**
+             * Title
+             * @description Tasks: the task's title
+             */
+            title?: string | null;
         };
         /** NotificationRead */
         NotificationRead: {
@@ -5758,7 +7142,7 @@ export interface components {
              * @description What happened; the console words it in the reader's language from `params`
              * @enum {string}
              */
-            kind: "approval_requested" | "campaign_approved" | "campaign_rejected" | "campaign_comment";
+            kind: "approval_requested" | "campaign_approved" | "campaign_rejected" | "campaign_comment" | "lead_assigned" | "lead_sla_breached" | "task_assigned" | "task_overdue";
             params: components["schemas"]["NotificationParams"];
             /**
              * Link
@@ -6236,6 +7620,26 @@ export interface components {
              */
             next?: string | null;
         };
+        /** Page[CrmConnectionRead] */
+        Page_CrmConnectionRead_: {
+            /** Data */
+            data: components["schemas"]["CrmConnectionRead"][];
+            /**
+             * Next
+             * @description Pass as `after` to get the next page; null at the end
+             */
+            next?: string | null;
+        };
+        /** Page[CrmProviderRead] */
+        Page_CrmProviderRead_: {
+            /** Data */
+            data: components["schemas"]["CrmProviderRead"][];
+            /**
+             * Next
+             * @description Pass as `after` to get the next page; null at the end
+             */
+            next?: string | null;
+        };
         /** Page[EnrollmentRead] */
         Page_EnrollmentRead_: {
             /** Data */
@@ -6366,6 +7770,16 @@ export interface components {
              */
             next?: string | null;
         };
+        /** Page[ScoreModelRead] */
+        Page_ScoreModelRead_: {
+            /** Data */
+            data: components["schemas"]["ScoreModelRead"][];
+            /**
+             * Next
+             * @description Pass as `after` to get the next page; null at the end
+             */
+            next?: string | null;
+        };
         /** Page[SegmentMember] */
         Page_SegmentMember_: {
             /** Data */
@@ -6453,6 +7867,23 @@ export interface components {
             /** New Password */
             new_password: string;
         };
+        /**
+         * PerformedCondition
+         * @description The contact performed ``event`` (matching ``where``) a number of times in a window.
+         */
+        PerformedCondition: {
+            /** Event */
+            event: string | null;
+            /** Where */
+            where?: components["schemas"]["PropertyFilter"][];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "performed";
+            count?: components["schemas"]["CountComparator"];
+            window?: components["schemas"]["Window"];
+        };
         /** PreviewHtml */
         PreviewHtml: {
             /**
@@ -6460,6 +7891,18 @@ export interface components {
              * @description A whole HTML document; show it in a sandboxed frame
              */
             html: string;
+        };
+        /**
+         * PropertyFilter
+         * @description A condition on one property of the event (``product_id`` equals ``A``, ``revenue`` > 50).
+         */
+        PropertyFilter: {
+            /** Property */
+            property: string;
+            /** Operator */
+            operator: string;
+            /** Value */
+            value?: unknown;
         };
         /** ProviderRead */
         ProviderRead: {
@@ -6511,6 +7954,25 @@ export interface components {
             end: string;
             /** Channels */
             channels?: ("email" | "sms" | "push" | "wechat" | "webhook" | "inapp")[];
+        };
+        /**
+         * RandomBucketCondition
+         * @description A stable pseudo-random ``percent`` of contacts, for holdouts and splits; a different
+         *     ``salt`` draws an independent sample.
+         */
+        RandomBucketCondition: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "random_bucket";
+            /** Percent */
+            percent: number;
+            /**
+             * Salt
+             * @default
+             */
+            salt: string;
         };
         /** Rate */
         Rate: {
@@ -6574,13 +8036,22 @@ export interface components {
             /** Unread */
             unread: number;
         };
-        /** Rejection */
-        Rejection: {
+        /** RecomputeProgress */
+        RecomputeProgress: {
             /**
-             * Comment
-             * @description Why (required, plain text): shown in the thread
+             * Status
+             * @description pending: queued after a change; running: `done` of `total` contacts recomputed
+             * @enum {string}
              */
-            comment: string;
+            status: "idle" | "pending" | "running";
+            /** Done */
+            done: number;
+            /** Total */
+            total: number;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
         };
         /**
          * ReportFigures
@@ -6704,6 +8175,274 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * RuleEvent
+         * @description The event that sets the stage (with property filters).
+         */
+        RuleEvent: {
+            /** Event */
+            event: string;
+            /** Where */
+            where?: components["schemas"]["PropertyFilter"][];
+        };
+        /** ScoreBucket */
+        ScoreBucket: {
+            /**
+             * Low
+             * @description Inclusive
+             */
+            low: number;
+            /**
+             * High
+             * @description Exclusive (inclusive for the last bucket)
+             */
+            high: number;
+            /** Contacts */
+            contacts: number;
+        };
+        /**
+         * ScoreCondition
+         * @description A contact's score in a score model (by its key) compared with a number operator; a
+         *     contact without a score has 0 (docs/leads.md, "Scoring").
+         */
+        ScoreCondition: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "score";
+            /** Model */
+            model: string;
+            /** Operator */
+            operator: string;
+            /** Value */
+            value?: unknown;
+        };
+        /** ScoreModelCreate */
+        ScoreModelCreate: {
+            /**
+             * Key
+             * @description a-z, 0-9 and _; segments and journeys name the model by it
+             */
+            key: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description?: string | null;
+            /**
+             * Decay
+             * @description `{"type": "none"}` (default), `{"type": "half_life", "days": 30}` or `{"type": "points", "points": 5, "every_days": 7}` (points off towards 0 per period without activity)
+             */
+            decay?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Min Score
+             * @description Scores never go below (optional)
+             */
+            min_score?: number | null;
+            /**
+             * Max Score
+             * @description Scores never go above (optional)
+             */
+            max_score?: number | null;
+            /**
+             * Is Default
+             * @description The contact's `score` field mirrors the default model (the first model by default)
+             */
+            is_default?: boolean | null;
+        };
+        /** ScoreModelRead */
+        ScoreModelRead: {
+            /** Id */
+            id: number;
+            /** Key */
+            key: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string | null;
+            /** Decay */
+            decay: {
+                [key: string]: unknown;
+            };
+            /** Min Score */
+            min_score: number | null;
+            /** Max Score */
+            max_score: number | null;
+            /** Is Default */
+            is_default: boolean;
+            /** Rules */
+            rules: components["schemas"]["ScoreRuleRead"][];
+            recompute: components["schemas"]["RecomputeProgress"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** ScoreModelRef */
+        ScoreModelRef: {
+            /** Id */
+            id: number;
+            /** Key */
+            key: string;
+            /** Name */
+            name: string;
+            /** Is Default */
+            is_default: boolean;
+        };
+        /** ScoreModelUpdate */
+        ScoreModelUpdate: {
+            /** Name */
+            name?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Decay */
+            decay?: {
+                [key: string]: unknown;
+            } | null;
+            /** Min Score */
+            min_score?: number | null;
+            /** Max Score */
+            max_score?: number | null;
+            /** Is Default */
+            is_default?: boolean | null;
+        };
+        /** ScoreMovement */
+        ScoreMovement: {
+            /**
+             * Day
+             * @description UTC date
+             */
+            day: string;
+            /**
+             * Gained
+             * @description Sum of positive changes
+             */
+            gained: number;
+            /**
+             * Lost
+             * @description Sum of negative changes (≤ 0)
+             */
+            lost: number;
+            /**
+             * Contacts
+             * @description Contacts whose score changed that day
+             */
+            contacts: number;
+        };
+        /** ScoreReport */
+        ScoreReport: {
+            model: components["schemas"]["ScoreModelRef"];
+            /**
+             * Scored
+             * @description Live contacts with a score row
+             */
+            scored: number;
+            /**
+             * Unscored
+             * @description Live contacts without one (their score is 0)
+             */
+            unscored: number;
+            /** Average */
+            average: number | null;
+            /** Buckets */
+            buckets: components["schemas"]["ScoreBucket"][];
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /**
+             * Until
+             * Format: date-time
+             */
+            until: string;
+            /** Movement */
+            movement: components["schemas"]["ScoreMovement"][];
+            /**
+             * By Reason
+             * @description Points per rule (and decay, recompute) in the range
+             */
+            by_reason: components["schemas"]["ScoreRuleImpact"][];
+        };
+        /** ScoreRuleCreate */
+        ScoreRuleCreate: {
+            /** Name */
+            name: string;
+            /**
+             * Points
+             * @description Negative points take off
+             */
+            points: number;
+            /**
+             * Rule
+             * @description `{"kind": "event", "event": "Page Viewed", "where": [property filters], "cap": {"points": 30, "per": "day|week|month|ever"}}` or `{"kind": "condition", "condition": {segment condition}}` (docs/leads.md)
+             */
+            rule: {
+                [key: string]: unknown;
+            };
+        };
+        /** ScoreRuleImpact */
+        ScoreRuleImpact: {
+            /** Rule Id */
+            rule_id: number | null;
+            /** Name */
+            name: string;
+            /** Kind */
+            kind: string;
+            /** Points */
+            points: number;
+            /** Changes */
+            changes: number;
+        };
+        /** ScoreRuleRead */
+        ScoreRuleRead: {
+            /** Id */
+            id: number;
+            /** Model Id */
+            model_id: number;
+            /** Name */
+            name: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "event" | "condition";
+            /** Points */
+            points: number;
+            /** Rule */
+            rule: {
+                [key: string]: unknown;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** ScoreRuleUpdate */
+        ScoreRuleUpdate: {
+            /** Name */
+            name?: string | null;
+            /** Points */
+            points?: number | null;
+            /** Rule */
+            rule?: {
+                [key: string]: unknown;
+            } | null;
+        };
         /** ScriptedEventIn */
         ScriptedEventIn: {
             /**
@@ -6806,6 +8545,24 @@ export interface components {
              * Format: date-time
              */
             entered_at: string;
+        };
+        /**
+         * SegmentMembershipCondition
+         * @description The contact is (``member: true``) or is not a stored member of another segment.
+         */
+        SegmentMembershipCondition: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "segment";
+            /** Segment Id */
+            segment_id: number;
+            /**
+             * Member
+             * @default true
+             */
+            member: boolean;
         };
         /** SegmentPreview */
         SegmentPreview: {
@@ -6918,6 +8675,31 @@ export interface components {
             definition?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /**
+         * SequenceCondition
+         * @description A ``first`` event in the window followed (``expect: present``) or not followed
+         *     (``expect: absent``) by any of ``then`` within ``within`` — "added to cart and no
+         *     checkout within 24 hours". With ``within``, an absence holds only once that time has
+         *     passed since the first event; without it, the follow-up is looked for until now.
+         */
+        SequenceCondition: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "sequence";
+            first: components["schemas"]["EventMatch"];
+            /** Then */
+            then: components["schemas"]["EventMatch"][];
+            /**
+             * Expect
+             * @default absent
+             * @enum {string}
+             */
+            expect: "absent" | "present";
+            within?: components["schemas"]["Duration"] | null;
+            window?: components["schemas"]["Window"];
         };
         /** SessionRead */
         SessionRead: {
@@ -7149,6 +8931,11 @@ export interface components {
             /** Notes */
             notes: string[];
         };
+        /** Slas */
+        Slas: {
+            /** Slas */
+            slas: components["schemas"]["StageSla"][];
+        };
         /**
          * SplitBranch
          * @description A split branch's figures (`journeys/splits.branch_results`).
@@ -7303,6 +9090,21 @@ export interface components {
             /** Revenue */
             revenue: number;
         };
+        /** StageSla */
+        StageSla: {
+            /** Stage */
+            stage: string;
+            /**
+             * Hours
+             * @description Escalate a lead still at the stage after this long
+             */
+            hours: number;
+        };
+        /** StageSlas */
+        StageSlas: {
+            /** Slas */
+            slas: components["schemas"]["StageSla"][];
+        };
         /** SubmissionRead */
         SubmissionRead: {
             /**
@@ -7363,6 +9165,32 @@ export interface components {
              */
             confirmed: boolean;
         };
+        /**
+         * SubscriptionCondition
+         * @description Consent: the contact may (``subscribed: true``) or may not receive marketing on a
+         *     channel, or on a subscription topic (by its key) — as the send-time consent check
+         *     decides it: not unsubscribed from the channel, and subscribed to an opt-in topic or not
+         *     unsubscribed from an opt-out one.
+         */
+        SubscriptionCondition: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "subscription";
+            /** Channel */
+            channel?: string | null;
+            /**
+             * Topic
+             * @description A subscription topic's key
+             */
+            topic?: string | null;
+            /**
+             * Subscribed
+             * @default true
+             */
+            subscribed: boolean;
+        };
         /** SubscriptionRead */
         SubscriptionRead: {
             topic: components["schemas"]["TopicRead"];
@@ -7405,6 +9233,32 @@ export interface components {
              */
             created_at: string;
         };
+        /** SyncCounts */
+        SyncCounts: {
+            /** Queued */
+            queued: number;
+            /** Sending */
+            sending: number;
+            /** Synced */
+            synced: number;
+            /** Failed */
+            failed: number;
+        };
+        /** TagCondition */
+        TagCondition: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "tag";
+            /** Tag */
+            tag: string;
+            /**
+             * Present
+             * @default true
+             */
+            present: boolean;
+        };
         /** TagRead */
         TagRead: {
             /** Id */
@@ -7446,6 +9300,78 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+        };
+        /** TaskPage */
+        TaskPage: {
+            /** Data */
+            data: components["schemas"]["TaskRead"][];
+            /** Next */
+            next?: string | null;
+        };
+        /** TaskRead */
+        TaskRead: {
+            /** Id */
+            id: number;
+            /** Contact Id */
+            contact_id: number;
+            /** Contact Email */
+            contact_email: string | null;
+            /** Contact First Name */
+            contact_first_name: string | null;
+            /** Contact Last Name */
+            contact_last_name: string | null;
+            /** Contact Stage */
+            contact_stage: string | null;
+            /** Journey Id */
+            journey_id: number | null;
+            /** Enrollment Id */
+            enrollment_id: number | null;
+            /** Node */
+            node: string | null;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "call" | "wechat" | "visit" | "custom";
+            /** Title */
+            title: string;
+            /**
+             * Script
+             * @description Rendered for the contact (plain text)
+             */
+            script: string | null;
+            /** Assignee User Id */
+            assignee_user_id: number | null;
+            /** Assignee Name */
+            assignee_name: string | null;
+            /** Queue */
+            queue: string | null;
+            /** Outcomes */
+            outcomes: string[];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "open" | "done" | "expired";
+            /** Outcome */
+            outcome: string | null;
+            /** Notes */
+            notes: string | null;
+            /** Due At */
+            due_at: string | null;
+            /** Timeout At */
+            timeout_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Claimed At */
+            claimed_at: string | null;
+            /** Completed At */
+            completed_at: string | null;
+            /** Overdue */
+            overdue: boolean;
         };
         /** TemplateCreate */
         TemplateCreate: {
@@ -7770,7 +9696,7 @@ export interface components {
              * Role
              * @enum {string}
              */
-            role: "admin" | "marketer" | "analyst";
+            role: "admin" | "marketer" | "analyst" | "sales";
             /**
              * Approver
              * @default false
@@ -7792,7 +9718,7 @@ export interface components {
         /** UserUpdate */
         UserUpdate: {
             /** Role */
-            role?: ("admin" | "marketer" | "analyst") | null;
+            role?: ("admin" | "marketer" | "analyst" | "sales") | null;
             /** Approver */
             approver?: boolean | null;
         };
@@ -7929,6 +9855,18 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        /**
+         * Window
+         * @description When events count: the last ``last`` before now, or between ``since`` and ``until``
+         *     (either may be open); no bounds at all means ever.
+         */
+        Window: {
+            last?: components["schemas"]["Duration"] | null;
+            /** Since */
+            since?: string | null;
+            /** Until */
+            until?: string | null;
+        };
         /** WorkspaceRead */
         WorkspaceRead: {
             /** Id */
@@ -7984,6 +9922,22 @@ export interface components {
              */
             currency?: string | null;
         };
+        /** Rejection */
+        kairos__api__campaign_schemas__Rejection: {
+            /**
+             * Comment
+             * @description Why (required, plain text): shown in the thread
+             */
+            comment: string;
+        };
+        /** Rejection */
+        kairos__api__routes__leads__Rejection: {
+            /**
+             * Reason
+             * @description Why (recorded on the event)
+             */
+            reason: string;
+        };
         /** SegmentRef */
         kairos__api__routes__segments__SegmentRef: {
             /** Id */
@@ -8017,7 +9971,7 @@ export interface components {
              * Role
              * @enum {string}
              */
-            role: "admin" | "marketer" | "analyst";
+            role: "admin" | "marketer" | "analyst" | "sales";
             /**
              * Approver
              * @description May approve campaigns (admins always may)
@@ -9397,6 +11351,391 @@ export interface operations {
             };
         };
     };
+    read_score_models_api_v1_score_models_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ScoreModelRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_score_model_api_v1_score_models_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Replays return the first answer */
+                "Idempotency-Key"?: string | null;
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScoreModelCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScoreModelRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_score_model_api_v1_score_models__model_id__get: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                model_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScoreModelRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_score_model_api_v1_score_models__model_id__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                model_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_score_model_api_v1_score_models__model_id__patch: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                model_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScoreModelUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScoreModelRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    recompute_score_model_api_v1_score_models__model_id__recompute_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                model_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScoreModelRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_score_rule_api_v1_score_models__model_id__rules_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                model_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScoreRuleCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScoreRuleRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_score_rule_api_v1_score_models__model_id__rules__rule_id__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                model_id: number;
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_score_rule_api_v1_score_models__model_id__rules__rule_id__patch: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                model_id: number;
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScoreRuleUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScoreRuleRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_contact_scores_api_v1_contacts__contact_id__scores_get: {
+        parameters: {
+            query?: {
+                /** @description Ledger entries per model */
+                latest?: number;
+            };
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                contact_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactScores"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_score_report_api_v1_reports_scores__key__get: {
+        parameters: {
+            query?: {
+                /** @description Movement from (default: 30 days ago) */
+                since?: string | null;
+                /** @description Movement until, exclusive (default: the end of today, UTC) */
+                until?: string | null;
+                /** @description About this many distribution buckets */
+                buckets?: number;
+            };
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScoreReport"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     read_tag_rules_api_v1_tag_rules_get: {
         parameters: {
             query?: {
@@ -10659,6 +12998,375 @@ export interface operations {
             };
         };
     };
+    read_providers_api_v1_crm_connections_providers_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_CrmProviderRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_connections_api_v1_crm_connections_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_CrmConnectionRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_connection_api_v1_crm_connections_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Replays return the first answer */
+                "Idempotency-Key"?: string | null;
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CrmConnectionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CrmConnectionRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_connection_api_v1_crm_connections__connection_id__get: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                connection_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CrmConnectionRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_connection_api_v1_crm_connections__connection_id__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                connection_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_connection_api_v1_crm_connections__connection_id__patch: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                connection_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CrmConnectionUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CrmConnectionRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    verify_connection_api_v1_crm_connections__connection_id__verify_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                connection_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    resync_api_v1_crm_connections__connection_id__resync_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                connection_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CrmQueued"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_signing_secret_api_v1_crm_connections__connection_id__signing_secret_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                connection_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_contact_sync_api_v1_contacts__contact_id__crm_sync_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                contact_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactCrmSync"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    push_contact_api_v1_contacts__contact_id__crm_sync_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                contact_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["CrmPushRequest"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CrmQueued"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     read_journeys_api_v1_journeys_get: {
         parameters: {
             query?: never;
@@ -11219,6 +13927,659 @@ export interface operations {
             };
         };
     };
+    read_lifecycle_rules_api_v1_lifecycle_rules_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LifecycleRules"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_lifecycle_rule_api_v1_lifecycle_rules_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LifecycleRuleIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LifecycleRuleRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_lifecycle_rule_api_v1_lifecycle_rules__rule_id__get: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LifecycleRuleRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    replace_lifecycle_rule_api_v1_lifecycle_rules__rule_id__put: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LifecycleRuleIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LifecycleRuleRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_lifecycle_rule_api_v1_lifecycle_rules__rule_id__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_lifecycle_slas_api_v1_lifecycle_slas_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Slas"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    replace_lifecycle_slas_api_v1_lifecycle_slas_put: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StageSlas"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Slas"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_assignment_rules_api_v1_assignment_rules_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentRules"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_assignment_rule_api_v1_assignment_rules_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssignmentRuleIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentRuleRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_assignment_rule_api_v1_assignment_rules__rule_id__get: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentRuleRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    replace_assignment_rule_api_v1_assignment_rules__rule_id__put: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssignmentRuleIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssignmentRuleRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_assignment_rule_api_v1_assignment_rules__rule_id__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_leads_api_v1_leads_get: {
+        parameters: {
+            query?: {
+                /** @description `me`, `any`, or a user id */
+                owner?: string;
+                stage?: string | null;
+                limit?: number;
+                /** @description The `next` cursor of the previous page */
+                after?: string | null;
+            };
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeadPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    accept_lead_api_v1_leads__contact_id__accept_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                contact_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Decision"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reject_lead_api_v1_leads__contact_id__reject_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                contact_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["kairos__api__routes__leads__Rejection"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Decision"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_tasks_api_v1_tasks_get: {
+        parameters: {
+            query?: {
+                /** @description Only the caller's */
+                mine?: boolean;
+                queue?: string | null;
+                status?: ("open" | "done" | "expired") | null;
+                /** @description Only open tasks past their due time */
+                overdue?: boolean;
+                contact_id?: number | null;
+                limit?: number;
+                /** @description The `next` cursor of the previous page */
+                after?: string | null;
+            };
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_task_api_v1_tasks__task_id__get: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                task_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    claim_task_api_v1_tasks__task_id__claim_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                task_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    complete_task_api_v1_tasks__task_id__complete_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                task_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Completion"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     read_campaigns_api_v1_campaigns_get: {
         parameters: {
             query?: never;
@@ -11444,7 +14805,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Rejection"];
+                "application/json": components["schemas"]["kairos__api__campaign_schemas__Rejection"];
             };
         };
         responses: {

@@ -156,6 +156,10 @@ export const campaignsEn = {
   "notifications.kind.campaign_approved": "{actor} approved “{campaign}”",
   "notifications.kind.campaign_rejected": "{actor} rejected “{campaign}”",
   "notifications.kind.campaign_comment": "{actor} commented on “{campaign}”",
+  "notifications.kind.lead_assigned": "New lead for you: {contact} ({stage})",
+  "notifications.kind.lead_sla_breached": "{contact} has been at {stage} for more than {hours} hours",
+  "notifications.kind.task_assigned": "New task: {title}",
+  "notifications.kind.task_overdue": "Task overdue: {title}",
   "notifications.unknownActor": "Someone",
 
   "calendar.title": "Calendar",

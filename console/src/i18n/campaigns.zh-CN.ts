@@ -154,6 +154,10 @@ export const campaignsZhCN: Record<CampaignsKey, string> = {
   "notifications.kind.campaign_approved": "{actor} 批准了“{campaign}”",
   "notifications.kind.campaign_rejected": "{actor} 驳回了“{campaign}”",
   "notifications.kind.campaign_comment": "{actor} 评论了“{campaign}”",
+  "notifications.kind.lead_assigned": "新线索分配给您：{contact}（{stage}）",
+  "notifications.kind.lead_sla_breached": "{contact} 停留在 {stage} 阶段已超过 {hours} 小时",
+  "notifications.kind.task_assigned": "新任务：{title}",
+  "notifications.kind.task_overdue": "任务已逾期：{title}",
   "notifications.unknownActor": "有人",
 
   "calendar.title": "营销日历",

@@ -107,6 +107,7 @@ export const en = {
   "role.admin": "Admin",
   "role.marketer": "Marketer",
   "role.analyst": "Analyst",
+  "role.sales": "Sales",
 
   "contacts.unnamed": "Contact #{id}",
 } satisfies Record<string, string>;

@@ -106,6 +106,7 @@ export const zhCN: Catalog = {
   "role.admin": "管理员",
   "role.marketer": "营销人员",
   "role.analyst": "分析师",
+  "role.sales": "销售",
 
   "contacts.unnamed": "联系人 #{id}",
 };

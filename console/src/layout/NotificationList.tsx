@@ -18,6 +18,10 @@ export function notificationText(n: Notification, t: I18n["t"]): string {
   const params = {
     actor: n.params.actor ?? t("notifications.unknownActor"),
     campaign: n.params.campaign ?? `#${n.params.campaign_id ?? ""}`,
+    contact: n.params.contact ?? `#${n.params.contact_id ?? ""}`,
+    stage: n.params.stage ?? "",
+    hours: String(n.params.hours ?? ""),
+    title: n.params.title ?? `#${n.params.task_id ?? ""}`,
   };
   return t(`notifications.kind.${n.kind}`, params);
 }

@@ -8,7 +8,9 @@ page it leads to (``link``). Only users have notifications; an API key has none.
 
 Kinds: ``approval_requested`` (to every approver but the requester), ``campaign_approved``,
 ``campaign_rejected`` (to the requester), ``campaign_comment`` (to the requester and the
-thread's other participants).
+thread's other participants); lead management (``kairos.leads``): ``lead_assigned`` (to the
+new owner), ``lead_sla_breached`` (to the owner and the admins), ``task_assigned`` (to the
+assignee), ``task_overdue`` (to the assignee, or the admins for a queue's task).
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ from sqlalchemy import Connection, func, insert, or_, select, update
 from kairos.accounts.tables import app_user, membership, notification
 from kairos.errors import NotFound
 
-KINDS = ("approval_requested", "campaign_approved", "campaign_rejected", "campaign_comment")
+KINDS = (
+    "approval_requested", "campaign_approved", "campaign_rejected", "campaign_comment",
+    "lead_assigned", "lead_sla_breached", "task_assigned", "task_overdue",
+)  # fmt: skip
 #: a comment is quoted in a notification up to this many characters
 EXCERPT = 280
 
@@ -42,6 +47,21 @@ def approvers(conn: Connection, workspace_id: int) -> list[int]:
         .where(
             membership.c.workspace_id == workspace_id,
             or_(membership.c.role == "admin", membership.c.approver.is_(True)),
+            app_user.c.disabled_at.is_(None),
+        )
+        .order_by(membership.c.user_id)
+    )
+    return [int(r.user_id) for r in rows]
+
+
+def admins(conn: Connection, workspace_id: int) -> list[int]:
+    """The workspace's active admins."""
+    rows = conn.execute(
+        select(membership.c.user_id)
+        .join(app_user, app_user.c.id == membership.c.user_id)
+        .where(
+            membership.c.workspace_id == workspace_id,
+            membership.c.role == "admin",
             app_user.c.disabled_at.is_(None),
         )
         .order_by(membership.c.user_id)

@@ -72,6 +72,18 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     ("POST", "/notifications/{notification_id}/read"): "read",
     ("POST", "/notifications/read-all"): "read",
     ("GET", "/audit-log"): "audit",
+    # CRM connections hold credentials: admins only (reading them and the sync log: any role)
+    ("POST", "/crm-connections"): "admin",
+    ("PATCH", "/crm-connections/{connection_id}"): "admin",
+    ("DELETE", "/crm-connections/{connection_id}"): "admin",
+    ("POST", "/crm-connections/{connection_id}/verify"): "admin",
+    ("POST", "/crm-connections/{connection_id}/resync"): "admin",
+    ("GET", "/crm-connections/{connection_id}/signing-secret"): "admin",
+    # lead work: sales users (and admins, marketers), not analysts
+    ("POST", "/leads/{contact_id}/accept"): "sales",
+    ("POST", "/leads/{contact_id}/reject"): "sales",
+    ("POST", "/tasks/{task_id}/claim"): "sales",
+    ("POST", "/tasks/{task_id}/complete"): "sales",
 }
 
 
@@ -107,7 +119,8 @@ def authorize(request: Request, authorization: str | None) -> Principal:
     permission = permission_for(request.method, path)
     if not allows(principal.role, principal.approver, permission):
         what = {"approve": "approve campaigns", "admin": "do this (admins only)",
-                "audit": "read the audit log", "comment": "comment on campaigns"}  # fmt: skip
+                "audit": "read the audit log", "comment": "comment on campaigns",
+                "sales": "work leads and tasks"}  # fmt: skip
         raise Forbidden(
             f"your role ({principal.role}) cannot {what.get(permission, 'change anything')}", code="forbidden"
         )

@@ -127,6 +127,17 @@ class ScheduleTrigger(_Model):
         return expression
 
 
+class ScoreTrigger(_Model):
+    """Enter when the contact's score in a score model (by key) crosses ``threshold``:
+    ``up`` from below it to at least it, ``down`` from at least it to below it — on any
+    change (an event, a condition, decay, a recompute), read from the score ledger."""
+
+    type: Literal["score_crossed"] = "score_crossed"
+    model: str = Field(min_length=1, max_length=100)
+    threshold: float
+    direction: Literal["up", "down"] = "up"
+
+
 class ApiTrigger(_Model):
     """Enter through ``POST /api/v1/journeys/{id}/enrollments`` only."""
 
@@ -140,6 +151,7 @@ Trigger = Annotated[
     | AttributeTrigger
     | DateTrigger
     | ScheduleTrigger
+    | ScoreTrigger
     | ApiTrigger,
     Field(discriminator="type"),
 ]
@@ -387,6 +399,60 @@ class AssignOfferNode(_Model):
     none_next: str | None = None
 
 
+class TaskOutcome(_Model):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[^\s].*$", description="e.g. interested")
+    next: str | None = None
+
+
+class TaskNode(_Model):
+    """Hand work to a person — call, WeChat message, visit, custom — and wait for its outcome:
+    the task (title and script rendered with Liquid for the contact) goes to the contact's
+    sales owner, a queue or a user; the enrollment takes the ``next`` of the outcome it is
+    completed with, or ``timeout_next`` when nobody completes it within ``timeout``."""
+
+    type: Literal["task"] = "task"
+    kind: Literal["call", "wechat", "visit", "custom"]
+    title: str = Field(min_length=1, max_length=200, description="Liquid: {{ contact.first_name }} …")
+    script: str | None = Field(None, max_length=10_000, description="What to say or do (Liquid)")
+    assignee: str = Field(
+        "owner",
+        pattern=r"^(owner|queue:[A-Za-z0-9_.-]{1,64}|user:[1-9][0-9]{0,17})$",
+        description="owner (the contact's sales owner), queue:<name> or user:<id>",
+    )
+    due: JourneyDuration | None = Field(
+        None, description="Due this long after it is created (then escalated)"
+    )
+    timeout: JourneyDuration = Field(description="Stop waiting after this long: timeout_next")
+    outcomes: list[TaskOutcome] = Field(min_length=1, max_length=20)
+    timeout_next: str | None = None
+
+    @field_validator("outcomes")
+    @classmethod
+    def _outcomes(cls, outcomes: list[TaskOutcome]) -> list[TaskOutcome]:
+        names = [o.name for o in outcomes]
+        if len(set(names)) != len(names) or "timeout" in names:
+            raise ValueError("outcome names must differ (and 'timeout' is taken)")
+        return outcomes
+
+    @field_validator("title", "script")
+    @classmethod
+    def _liquid(cls, value: str | None) -> str | None:
+        if value is not None:
+            from kairos.messaging.templates import compile_template
+
+            try:
+                compile_template("sms", {"text": value})
+            except InvalidInput as exc:
+                raise ValueError(str(exc).removeprefix("text: ")) from None
+        return value
+
+    @model_validator(mode="after")
+    def _due(self) -> TaskNode:
+        if self.due is not None and self.due.to_timedelta() > self.timeout.to_timedelta():
+            raise ValueError("due comes before the timeout (or with it)")
+        return self
+
+
 class ExitNode(_Model):
     type: Literal["exit"] = "exit"
 
@@ -404,12 +470,13 @@ Node = Annotated[
     | WebhookNode
     | NotifySalesNode
     | AssignOfferNode
+    | TaskNode
     | ExitNode,
     Field(discriminator="type"),
 ]
 
 #: Nodes after which the enrollment waits (a cycle must pass one of them).
-WAITING = (WaitNode, WaitUntilNode, WaitUntilDateNode, WaitForEventNode)
+WAITING = (WaitNode, WaitUntilNode, WaitUntilDateNode, WaitForEventNode, TaskNode)
 
 
 class JourneyDefinition(_Model):
@@ -445,6 +512,9 @@ def branches(node: Any) -> list[tuple[str, str | None]]:
         ]
     if isinstance(node, ExitNode):
         return []
+    if isinstance(node, TaskNode):
+        return [*((f"outcomes[{i}].next", o.next) for i, o in enumerate(node.outcomes)),
+                ("timeout_next", node.timeout_next)]  # fmt: skip
     if isinstance(node, AssignOfferNode):
         return [("next", node.next), ("none_next", node.none_next)]
     return [("next", node.next)]

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from kairos.accounts import notifications
 from kairos.contacts.fields import ProfileChanges
 from kairos.contacts.lifecycle import set_stage
 from kairos.contacts.service import apply_profile_changes, mark_changed
@@ -28,6 +29,7 @@ from kairos.journeys.definition import (
     NotifySalesNode,
     SendNode,
     SplitNode,
+    TaskNode,
     UpdateContactNode,
     WaitForEventNode,
     WaitNode,
@@ -36,8 +38,12 @@ from kairos.journeys.definition import (
     WebhookNode,
 )
 from kairos.journeys.engine import ENTER, EXITED, STAY, Context, Enrollment, Move, handler
+from kairos.leads import tasks as human_tasks
 from kairos.messaging.outbox import NewMessage, enqueue
 from kairos.messaging.policy import get_policy, zone
+from kairos.messaging.render import context as message_context
+from kairos.messaging.render import load_contacts
+from kairos.messaging.templates import compile_template
 from kairos.offers.assignment import assign
 from kairos.offers.matching import best_offers
 from kairos.segments.compiler import evaluate
@@ -340,6 +346,64 @@ def assign_offer(ctx: Context, node: AssignOfferNode, members: list[Enrollment])
             Move(e, "next", node.next, detail={"offer": offer.get("key"), "code": offer.get("code")})
         )
     return moves
+
+
+@handler("task")
+def task(ctx: Context, node: TaskNode, members: list[Enrollment]) -> list[Move]:
+    """Arriving: create the task (idempotent per enrollment, node and step) and wait for it
+    until the timeout; woken: the branch of the outcome it was completed with, else (the
+    timeout came first) expire it and take ``timeout_next``."""
+    moves: list[Move] = []
+    arriving = [e for e in members if e.phase == ENTER]
+    if arriving:
+        ids = _create_tasks(ctx, node, arriving)
+        resume_at = node.timeout.after(ctx.now)
+        moves += [
+            Move(e, "waiting", STAY, resume_at=resume_at, detail={"task_id": ids[e.id]}) for e in arriving
+        ]
+    expired: list[int] = []
+    for e in members:
+        if e.phase == ENTER:
+            continue
+        found = human_tasks.outcome_of(ctx.conn, e.id, e.node or "")
+        if found is not None and found[1] == human_tasks.DONE:
+            target = next((o.next for o in node.outcomes if o.name == found[2]), None)
+            moves.append(Move(e, found[2] or "done", target, detail={"task_id": found[0]}))
+        else:
+            if found is not None:
+                expired.append(found[0])
+            moves.append(Move(e, "timeout", node.timeout_next, detail={"task_id": found and found[0]}))
+    human_tasks.expire(ctx.conn, expired, ctx.now)
+    return moves
+
+
+def _create_tasks(ctx: Context, node: TaskNode, members: list[Enrollment]) -> dict[int, int]:
+    contact_ids = [e.contact_id for e in members]
+    views = load_contacts(ctx.conn, contact_ids)
+    title = compile_template("sms", {"text": node.title})
+    script = compile_template("sms", {"text": node.script}) if node.script else None
+    owners = human_tasks.owners(ctx.conn, contact_ids) if node.assignee == "owner" else {}
+    kind, _, value = node.assignee.partition(":")
+    if kind == "user" and not notifications.members(ctx.conn, ctx.workspace_id, [int(value)]):
+        kind = "nobody"  # the user left the workspace: unassigned, anyone may claim it
+    due_at = node.due.after(ctx.now) if node.due is not None else None
+    timeout_at = node.timeout.after(ctx.now)
+    rows = []
+    keys: dict[int, str] = {}
+    for e in members:
+        c = message_context(views.get(e.contact_id, {}), _message_data(e), 0, {})
+        keys[e.id] = f"journey:{e.id}:{e.node}:{e.steps}"
+        assignee = owners.get(e.contact_id) if kind == "owner" else (int(value) if kind == "user" else None)
+        rows.append({
+            "contact_id": e.contact_id, "key": keys[e.id], "journey_id": ctx.journey_id,
+            "enrollment_id": e.id, "node": e.node, "kind": node.kind,
+            "title": title.render(c).content["text"][:200] or node.kind,
+            "script": script.render(c).content["text"] if script is not None else None,
+            "assignee_user_id": assignee, "queue": value if kind == "queue" else None,
+            "outcomes": [o.name for o in node.outcomes], "due_at": due_at, "timeout_at": timeout_at,
+        })  # fmt: skip
+    ids = human_tasks.create_tasks(ctx.conn, ctx.workspace_id, rows, ctx.now)
+    return {eid: ids[key] for eid, key in keys.items()}
 
 
 @handler("exit")

@@ -43,9 +43,24 @@ def _check_references(conn: Connection, workspace_id: int, definition: Any) -> N
         ConditionNode,
         NotifySalesNode,
         ScheduleTrigger,
+        ScoreTrigger,
         SegmentTrigger,
         SendNode,
     )
+
+    if isinstance(definition.trigger, ScoreTrigger):
+        from kairos.scoring.tables import score_model
+
+        key = definition.trigger.model
+        if (
+            conn.execute(
+                select(score_model.c.id).where(
+                    score_model.c.workspace_id == workspace_id, score_model.c.key == key
+                )
+            ).first()
+            is None
+        ):
+            raise InvalidInput(f"trigger.model: no score model {key!r}", code="unknown_score_model")
 
     segment_ids = set()
     if isinstance(definition.trigger, SegmentTrigger | ScheduleTrigger):

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Text, and_, cast, delete, func, insert, liter
 
 from kairos.clock import ensure_utc
 from kairos.contacts.changes import ChangeBatch, new_events
-from kairos.contacts.tables import contact, contact_tag, tag, tag_removal
+from kairos.contacts.tables import contact, contact_change, contact_tag, tag, tag_removal
 from kairos.db.dialect import chunks, insert_on_conflict
 from kairos.db.types import BigID
 from kairos.journeys.definition import (
@@ -32,6 +32,7 @@ from kairos.journeys.definition import (
     EventTrigger,
     JourneyDefinition,
     ScheduleTrigger,
+    ScoreTrigger,
     SegmentTrigger,
     TagTrigger,
     WaitForEventNode,
@@ -40,6 +41,7 @@ from kairos.journeys.engine import ACTIVE, CONVERTED, EXITED, VERSIONS, WAIT, en
 from kairos.journeys.entry import Candidate, enroll
 from kairos.journeys.tables import enrollment, journey, journey_watch
 from kairos.messaging.policy import get_policy, zone
+from kairos.scoring.tables import score_ledger, score_model
 from kairos.segments.behaviour import matching
 from kairos.segments.compiler import context
 from kairos.segments.definition import EventMatch
@@ -88,6 +90,8 @@ def journey_changes(conn: Connection, batch: ChangeBatch, now: datetime) -> None
         for row, definition in by_ws.get(ws, []):
             if isinstance(definition.trigger, AttributeTrigger):
                 _attribute_changes(conn, ws, row, definition, definition.trigger, changes, now)
+            elif isinstance(definition.trigger, ScoreTrigger):
+                _score_crossings(conn, ws, row, definition, definition.trigger, list(changes), now)
         if not names:
             continue
         for row, definition in by_ws.get(ws, []):
@@ -101,6 +105,46 @@ def journey_changes(conn: Connection, batch: ChangeBatch, now: datetime) -> None
                     Candidate(e.contact_id, f"event:{e.id}", {"event": _event_view(e)}) for e in found
                 ]
                 enroll(conn, ws, row.id, row.version_id, definition, candidates, now)
+
+
+def _score_crossings(
+    conn: Connection, ws: int, row: Any, definition: JourneyDefinition, trigger: ScoreTrigger,
+    contact_ids: list[int], now: datetime,
+) -> None:  # fmt: skip
+    """Enroll the contacts whose score crossed the threshold since they were queued: ledger
+    rows of the model written since (by this pass, decay or a recompute) whose score before
+    (``score - delta``) and after lie on either side of it, in the trigger's direction."""
+    lg = score_ledger.c
+    before = lg.score - lg.delta
+    t = trigger.threshold
+    crossed = (
+        and_(before < t, lg.score >= t) if trigger.direction == "up" else and_(before >= t, lg.score < t)
+    )
+    model_id = select(score_model.c.id).where(
+        score_model.c.workspace_id == ws, score_model.c.key == trigger.model
+    )
+    found: list[Any] = []
+    for part in chunks(contact_ids):
+        found.extend(
+            conn.execute(
+                select(lg.id, lg.contact_id, lg.score, before.label("before"))
+                .join(contact_change, contact_change.c.contact_id == lg.contact_id)
+                .where(
+                    lg.contact_id.in_(part),
+                    lg.model_id.in_(model_id.scalar_subquery()),
+                    lg.at >= contact_change.c.changed_at,
+                    crossed,
+                )
+                .order_by(lg.id)
+            ).all()
+        )
+    payload = {"model": trigger.model, "threshold": t, "direction": trigger.direction}
+    candidates = [
+        Candidate(r.contact_id, f"score:{r.id}", {"payload": payload | {"from": r.before, "to": r.score}})
+        for r in found
+    ]
+    if candidates:
+        enroll(conn, ws, row.id, row.version_id, definition, candidates, now)
 
 
 def _event_view(e: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, Connection, Select, and_, exists, false, not_, or_, select, true
+from sqlalchemy import ColumnElement, Connection, Select, and_, exists, false, func, not_, or_, select, true
 
 from kairos.clock import ensure_utc
 from kairos.contacts.attributes import attribute_types
@@ -24,6 +24,7 @@ from kairos.db.dialect import chunks
 from kairos.errors import InvalidInput, plain_message
 from kairos.messaging.channels.base import CHANNEL_KINDS
 from kairos.messaging.tables import subscription, subscription_topic
+from kairos.scoring.tables import contact_score, score_model
 from kairos.segments import behaviour
 from kairos.segments.definition import (
     NODE_TYPES,
@@ -37,6 +38,7 @@ from kairos.segments.definition import (
     Not,
     PerformedCondition,
     RandomBucketCondition,
+    ScoreCondition,
     SegmentDefinition,
     SegmentMembershipCondition,
     SequenceCondition,
@@ -147,7 +149,13 @@ def context(conn: Connection, workspace_id: int, now: datetime) -> Context:
             select(t.key, t.id, t.opt_in, t.channel).where(t.workspace_id == workspace_id)
         )
     }
-    return Context(ensure_utc(now), types, conn.dialect.name, topics=topics)
+    models = {
+        key: int(mid)
+        for key, mid in conn.execute(
+            select(score_model.c.key, score_model.c.id).where(score_model.c.workspace_id == workspace_id)
+        )
+    }
+    return Context(ensure_utc(now), types, conn.dialect.name, topics=topics, score_models=models)
 
 
 def evaluate(
@@ -298,6 +306,23 @@ def _member_of(rows: Select[Any], column: Any, ctx: Context, present: bool) -> C
     return found if present else not_(found)
 
 
+def _score(node: ScoreCondition, ctx: Context, path: str) -> ColumnElement[bool]:
+    """The contact's stored score in the model (0 without one), compared as a number."""
+    model_id = ctx.score_models.get(node.model)
+    if model_id is None:
+        raise InvalidInput(f"{path}.model: no score model {node.model!r}", code="unknown_score_model")
+    cs = contact_score.c
+    value = (
+        select(cs.score)
+        .where(cs.model_id == model_id, cs.contact_id == contact.c.id)
+        .correlate(contact)
+        .scalar_subquery()
+    )
+    operand = func.coalesce(value, 0.0)
+    op = operator_for(node.operator, "number", f"{path}.operator")
+    return compare(op, operand, "number", node.value, ctx, path)
+
+
 def _subscription(node: SubscriptionCondition, ctx: Context, path: str) -> ColumnElement[bool]:
     """May the contact receive marketing there — the send-time consent check
     (``messaging/consent.blocked_by_consent``) in SQL: not unsubscribed from the channel,
@@ -347,6 +372,7 @@ _HANDLERS: dict[type, Compile] = {
     TagCondition: _tag,
     SegmentMembershipCondition: _segment,
     SubscriptionCondition: _subscription,
+    ScoreCondition: _score,
     RandomBucketCondition: _bucket,
     **behaviour.HANDLERS,
 }

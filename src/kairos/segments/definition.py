@@ -160,6 +160,16 @@ class SegmentMembershipCondition(_Node):
     member: bool = True
 
 
+class ScoreCondition(_Node):
+    """A contact's score in a score model (by its key) compared with a number operator; a
+    contact without a score has 0 (docs/leads.md, "Scoring")."""
+
+    type: Literal["score"] = "score"
+    model: str = Field(min_length=1, max_length=100)
+    operator: str
+    value: Any = None
+
+
 class SubscriptionCondition(_Node):
     """Consent: the contact may (``subscribed: true``) or may not receive marketing on a
     channel, or on a subscription topic (by its key) — as the send-time consent check
@@ -200,6 +210,7 @@ Condition = Annotated[
     | LastPerformedCondition
     | SequenceCondition
     | SegmentMembershipCondition
+    | ScoreCondition
     | SubscriptionCondition
     | RandomBucketCondition,
     Field(discriminator="type"),
@@ -208,7 +219,7 @@ Condition = Annotated[
 #: The node types, in the order of the union (the compiler's error paths skip them).
 NODE_TYPES = frozenset(
     {"all", "any", "not", "attribute", "tag", "performed", "not_performed", "aggregate", "first_performed",
-     "last_performed", "sequence", "segment", "subscription", "random_bucket"}
+     "last_performed", "sequence", "segment", "score", "subscription", "random_bucket"}
 )  # fmt: skip
 
 

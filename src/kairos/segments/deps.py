@@ -24,6 +24,7 @@ from kairos.segments.definition import (
     Not,
     NotPerformedCondition,
     PerformedCondition,
+    ScoreCondition,
     SegmentDefinition,
     SegmentMembershipCondition,
     SequenceCondition,
@@ -35,6 +36,8 @@ from kairos.segments.operators import MOVING
 
 #: Segment conditions name a computed trait ``computed.NAME``.
 COMPUTED = "computed."
+#: ``Dependencies.scores`` entry for the legacy ``score`` field (the default score model).
+DEFAULT_SCORE = "*default"
 
 #: Operators whose answer the passing of time alone changes (``Operator.moves``).
 _MOVING = MOVING
@@ -48,6 +51,7 @@ class Dependencies:
     tags: set[str] = field(default_factory=set)
     segments: set[int] = field(default_factory=set)
     traits: set[str] = field(default_factory=set)  # computed traits, by name
+    scores: set[str] = field(default_factory=set)  # score models, by key (or DEFAULT_SCORE)
     time: bool = False
 
     @property
@@ -61,6 +65,7 @@ class Dependencies:
         self.tags |= other.tags
         self.segments |= other.segments
         self.traits |= other.traits
+        self.scores |= other.scores
         self.time |= other.time
 
 
@@ -79,6 +84,8 @@ def _collect(node: Condition, deps: Dependencies) -> None:
     elif isinstance(node, AttributeCondition):
         if node.attribute.startswith(COMPUTED):
             deps.traits.add(node.attribute.removeprefix(COMPUTED))
+        elif node.attribute == "score":  # mirrors the default score model
+            deps.scores.add(DEFAULT_SCORE)
         else:
             deps.profile = True
         deps.time |= node.operator in _MOVING
@@ -89,6 +96,8 @@ def _collect(node: Condition, deps: Dependencies) -> None:
         deps.profile = True
     elif isinstance(node, SegmentMembershipCondition):
         deps.segments.add(node.segment_id)
+    elif isinstance(node, ScoreCondition):
+        deps.scores.add(node.model)
     elif isinstance(node, PerformedCondition | NotPerformedCondition | AggregateCondition):
         _event(node, deps)
         deps.time |= _window_moves(node.window)

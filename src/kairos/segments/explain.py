@@ -35,6 +35,7 @@ from kairos.segments.definition import (
     Not,
     PerformedCondition,
     RandomBucketCondition,
+    ScoreCondition,
     SegmentDefinition,
     SegmentMembershipCondition,
     SequenceCondition,
@@ -189,6 +190,8 @@ class _Facts:
             where = " / ".join(x for x in (node.channel, node.topic and f"topic {node.topic!r}") if x)
             text = f"{'may' if may else 'may not'} receive marketing on {where}"
             return {"actual": may, "expected": node.subscribed, "text": text}
+        if isinstance(node, ScoreCondition):
+            return self._score(node)
         if isinstance(node, RandomBucketCondition):
             position = bucket_of(self.contact_id, node.salt) * 100 / BUCKETS
             text = f"falls at {position:g}% of the draw; the sample is the first {node.percent:g}%"
@@ -202,6 +205,19 @@ class _Facts:
                 "text": f"a sequence starting with {_event(node.first.event)}{window}",
             }
         return {}
+
+    def _score(self, node: ScoreCondition) -> dict[str, Any]:
+        from kairos.scoring.tables import contact_score
+
+        model_id = self.ctx.score_models.get(node.model)
+        found = self.conn.execute(
+            select(contact_score.c.score).where(
+                contact_score.c.model_id == model_id, contact_score.c.contact_id == self.contact_id
+            )
+        ).scalar()
+        actual = _plain(found or 0.0)
+        expected = f"{node.operator} {node.value}"
+        return {"actual": actual, "expected": expected, "text": f"score {node.model!r} is {actual}"}
 
     def _events(self, node: PerformedCondition | AggregateCondition) -> list[Any]:
         mine = event.c.contact_id == self.contact_id

@@ -145,6 +145,28 @@ def reevaluate_contacts(conn: Connection, batch: ChangeBatch, now: datetime) -> 
             _reevaluate(conn, segs, changes, now)
 
 
+def reevaluate_scored(conn: Connection, batch: ChangeBatch, now: datetime) -> None:
+    """When scores moved after segments were re-checked (score rules on segment
+    membership, ``kairos.scoring``): re-check these contacts against the segments that
+    test a score, and those that refer to them."""
+    for workspace_id, changes in batch.items():
+        segs = _dynamic_segments(conn, workspace_id)
+        scored = _scored(segs)
+        segs = [(row, deps) for row, deps in segs if row.id in scored]
+        if segs:
+            _reevaluate(conn, segs, changes, now)
+
+
+def _scored(segs: list[tuple[Any, Dependencies]]) -> set[int]:
+    """Ids of the segments (in dependency order) that test a score, directly or through
+    the segments they refer to."""
+    out: set[int] = set()
+    for row, deps in segs:
+        if deps.scores or deps.segments & out:
+            out.add(row.id)
+    return out
+
+
 def _dynamic_segments(conn: Connection, workspace_id: int) -> list[tuple[Any, Dependencies]]:
     """The workspace's live dynamic segments with their dependencies, each after the
     segments it refers to. Segments awaiting a full refresh are left to it."""
@@ -197,7 +219,7 @@ def _share(conn: Connection, segment_id: int) -> None:
 
 
 def _affects(deps: Dependencies, change: Change, cid: int, moved: dict[int, set[int]]) -> bool:
-    if change.everything or deps.computed:
+    if change.everything or deps.computed or deps.scores:
         return True
     if deps.profile and change.profile:
         return True

@@ -80,6 +80,8 @@ class Context:
     #: Set when evaluating as of an instant (preview and explain ``as_of``): events
     #: timestamped after it are left out, whatever the window.
     events_until: datetime | None = None
+    #: the workspace's score models: key → id
+    score_models: dict[str, int] = field(default_factory=dict)
 
     @property
     def whole(self) -> bool:

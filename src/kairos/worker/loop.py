@@ -24,6 +24,7 @@ from kairos.campaigns.broadcasts import run_broadcasts
 from kairos.clock import Clock
 from kairos.config import Settings
 from kairos.contacts.changes import process_changes
+from kairos.crm.sync import CrmSyncer, crm_changes
 from kairos.crypto import Keyring
 from kairos.db.engine import reading
 from kairos.db.faults import classify
@@ -31,9 +32,14 @@ from kairos.db.faults import reason as _reason
 from kairos.forms.service import purge_rate_hits
 from kairos.journeys.engine import run_due
 from kairos.journeys.triggers import journey_changes, scan_triggers
+from kairos.leads.assignment import assign_on_stage
+from kairos.leads.rules import apply_lifecycle_rules
+from kairos.leads.sla import escalate_slas
+from kairos.leads.tasks import escalate_overdue
 from kairos.messaging.channels import ChannelOptions
 from kairos.messaging.dispatcher import Dispatcher
 from kairos.offers.redemption import redeem_coupons
+from kairos.scoring.engine import decay_due, recompute_due, score_changes, score_segment_changes
 from kairos.segments.membership import reevaluate_contacts, refresh_due
 from kairos.segments.traits import recompute_traits, refresh_traits_due
 from kairos.workspaces.clocks import Scope, sandbox_clocks
@@ -51,14 +57,35 @@ JOBS: list[Job] = [
     # Traits before segments: segment conditions read trait values (``computed.NAME``).
     ("trait_refresh", refresh_traits_due),
     ("segment_refresh", refresh_due),
+    # Score recompute and decay queue the contacts whose score moved for the pass below.
+    ("score_recompute", recompute_due),
+    ("score_decay", decay_due),
     (
         "contact_changes",
         # journeys last: they read the segment transitions the pass just recorded
         lambda conn, now, scope: process_changes(
-            conn, now, [recompute_traits, reevaluate_contacts, redeem_coupons, journey_changes], scope=scope
+            conn,
+            now,
+            # lifecycle rules after traits (and scores), before segments: these see the new stage
+            [
+                recompute_traits,
+                # scores before segments (``score`` conditions) and lifecycle rules; score
+                # rules on segment membership after segments, then segments testing scores
+                score_changes,
+                apply_lifecycle_rules,
+                assign_on_stage,
+                reevaluate_contacts,
+                score_segment_changes,
+                redeem_coupons,
+                journey_changes,
+                crm_changes,
+            ],
+            scope=scope,
         ),
     ),
     ("journey_triggers", scan_triggers),
+    ("lead_sla", escalate_slas),
+    ("task_overdue", escalate_overdue),
     ("broadcasts", run_broadcasts),
     ("journeys", lambda conn, now, scope: run_due(conn, now, scope=scope)),
 ]
@@ -97,12 +124,21 @@ class Worker:
     manages its own transactions: it must not hold one while it talks to providers."""
 
     def __init__(
-        self, engine: Engine, clock: Clock, interval: float = 0.5, dispatcher: Dispatcher | None = None
+        self,
+        engine: Engine,
+        clock: Clock,
+        interval: float = 0.5,
+        dispatcher: Dispatcher | None = None,
+        crm: CrmSyncer | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.interval = interval
         self.dispatcher = dispatcher
+        # CRM sync calls outside services like the dispatcher: it runs where the dispatcher does
+        if crm is None and dispatcher is not None:
+            crm = CrmSyncer(engine, dispatcher.keyring, dispatcher.options)
+        self.crm = crm
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -115,7 +151,7 @@ class Worker:
         still run (its transaction rolled back, so it is simply due again next pass). An
         unavailable database (``db.faults``) always ends the pass."""
         done = {name: 0 for name, _ in [*JOBS, *HOUSEKEEPING]}
-        done["dispatch"] = 0
+        done["dispatch"] = done["crm_sync"] = 0
         for _ in range(max_rounds):
             with reading(self.engine) as conn:
                 sandboxes = sandbox_clocks(conn)
@@ -130,7 +166,7 @@ class Worker:
         """Run one workspace's jobs as of ``now`` until nothing is due: a sandbox's pass at
         each instant it is advanced through (``worker/sandbox.py``)."""
         done = {name: 0 for name, _ in JOBS}
-        done["dispatch"] = 0
+        done["dispatch"] = done["crm_sync"] = 0
         steps = self._steps(_fixed(now), Scope(only=workspace_id))
         for _ in range(max_rounds):
             if not self._round(steps, done, keep_going=False):
@@ -146,6 +182,9 @@ class Worker:
         if self.dispatcher is not None:
             dispatcher = self.dispatcher
             steps.append(("dispatch", lambda: dispatcher.run(now(), scope)))
+        if self.crm is not None:
+            crm = self.crm
+            steps.append(("crm_sync", lambda: crm.run(now(), scope)))
         return steps
 
     def _round(
@@ -233,3 +272,5 @@ class Worker:
             self._thread = None
         if self.dispatcher is not None:
             self.dispatcher.close()
+        if self.crm is not None:
+            self.crm.close()

@@ -24,7 +24,7 @@ class KeyRead(BaseModel):
     kind: Literal["write", "api"] = Field(description="write: ingest (/v1/*); api: management (/api/v1)")
     name: str
     prefix: str = Field(description="The key's first 10 characters, to tell keys apart; not a secret")
-    role: Literal["admin", "marketer", "analyst"] = Field(description="What an API key may do")
+    role: Literal["admin", "marketer", "analyst", "sales"] = Field(description="What an API key may do")
     created_at: datetime
     last_used_at: datetime | None = Field(
         description="API keys: when last used (to the minute, within 30 s); write keys: not tracked"
@@ -37,7 +37,7 @@ class KeyCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     kind: Literal["write", "api"] = "api"
-    role: Literal["admin", "marketer", "analyst"] = Field(
+    role: Literal["admin", "marketer", "analyst", "sales"] = Field(
         "admin", description="For API keys: what the key may do, as a user of that role"
     )
 

@@ -22,13 +22,26 @@ class NotificationParams(BaseModel):
     campaign: str | None = Field(None, description="The campaign's name when it happened")
     actor: str | None = Field(None, description="Who did it: a user's name or an API key's")
     comment: str | None = Field(None, description="The comment's beginning (plain text)")
+    contact_id: int | None = Field(None, description="Leads and tasks: the contact")
+    contact: str | None = Field(None, description="Leads: the contact's name or email")
+    stage: str | None = Field(None, description="Leads: the stage")
+    hours: float | None = Field(None, description="lead_sla_breached: the stage's SLA")
+    task_id: int | None = None
+    title: str | None = Field(None, description="Tasks: the task's title")
 
 
 class NotificationRead(BaseModel):
     id: int
-    kind: Literal["approval_requested", "campaign_approved", "campaign_rejected", "campaign_comment"] = Field(
-        description="What happened; the console words it in the reader's language from `params`"
-    )
+    kind: Literal[
+        "approval_requested",
+        "campaign_approved",
+        "campaign_rejected",
+        "campaign_comment",
+        "lead_assigned",
+        "lead_sla_breached",
+        "task_assigned",
+        "task_overdue",
+    ] = Field(description="What happened; the console words it in the reader's language from `params`")
     params: NotificationParams
     link: str = Field(description="The console page it leads to, e.g. /campaigns/12")
     created_at: datetime
@@ -46,7 +59,7 @@ class ReadAll(BaseModel):
     unread: int
 
 
-@router.get("/notifications", response_model=NotificationPage)
+@router.get("/notifications", response_model=NotificationPage, response_model_exclude_unset=True)
 def read_notifications(
     state: StateDep,
     who: PrincipalDep,
@@ -66,7 +79,11 @@ def read_notifications(
     return {"data": rows, "next": encode_cursor(more) if more is not None else None, "unread": count}
 
 
-@router.post("/notifications/{notification_id}/read", response_model=NotificationRead)
+@router.post(
+    "/notifications/{notification_id}/read",
+    response_model=NotificationRead,
+    response_model_exclude_unset=True,
+)
 def mark_read(notification_id: int, state: StateDep, who: PrincipalDep) -> dict[str, Any]:
     """Marks one of the caller's notifications read (404 `notification_not_found` for any
     other, an API key's included)."""

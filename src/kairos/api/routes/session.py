@@ -34,7 +34,7 @@ class UserRead(BaseModel):
 class MembershipRead(BaseModel):
     id: int = Field(description="The workspace's id (send it as X-Kairos-Workspace)")
     name: str
-    role: Literal["admin", "marketer", "analyst"]
+    role: Literal["admin", "marketer", "analyst", "sales"]
     approver: bool
     sandbox: bool
     time_zone: str = Field(

@@ -17,7 +17,7 @@ from kairos.errors import InvalidInput
 
 router = APIRouter(tags=["users"])
 
-RoleName = Literal["admin", "marketer", "analyst"]
+RoleName = Literal["admin", "marketer", "analyst", "sales"]
 
 
 class UserRead(BaseModel):

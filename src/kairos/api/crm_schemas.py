@@ -1,0 +1,143 @@
+"""Request and response models of ``/crm-connections`` and ``/contacts/{id}/crm-sync``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CrmProviderName = Literal["hubspot", "salesforce", "webhook"]
+SyncScope = Literal["all", "segment", "lifecycle"]
+
+
+class FieldMap(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(
+        description="Kairos field (id, external_id, email, phone, first_name, last_name, timezone, locale, "
+        "lifecycle_stage, score, created_at) or `traits.<name>`"
+    )
+    target: str = Field(
+        description="CRM property (HubSpot internal name, Salesforce field API name, JSON key)"
+    )
+
+
+class CrmConnectionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    provider: CrmProviderName
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Returned by the API (JSON Schema: `GET /crm-connections/providers`)",
+    )
+    secrets: dict[str, Any] = Field(
+        default_factory=dict, description="Encrypted at rest and never returned (see `secrets_set`)"
+    )
+    field_mapping: list[FieldMap] | None = Field(
+        None, description="Kairos field → CRM property; left out: the provider's default mapping"
+    )
+    sync_scope: SyncScope = Field(
+        "all",
+        description="Which contacts are pushed: all, a segment's members, or contacts in `lifecycle_stages`",
+    )
+    segment_id: int | None = None
+    lifecycle_stages: list[str] = Field(default_factory=list)
+    push_contacts: bool = Field(True, description="Push contacts to the CRM when they change")
+    pull_deals: bool = Field(True, description="Read deal stages back as events (not for webhooks)")
+    poll_interval: int = Field(300, ge=60, le=86_400, description="Seconds between deal polls")
+    enabled: bool = True
+
+
+class CrmConnectionUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=100)
+    settings: dict[str, Any] | None = Field(None, description="Merged into the current settings")
+    secrets: dict[str, Any] | None = Field(None, description="Merged into the current secrets")
+    field_mapping: list[FieldMap] | None = None
+    sync_scope: SyncScope | None = None
+    segment_id: int | None = None
+    lifecycle_stages: list[str] | None = None
+    push_contacts: bool | None = None
+    pull_deals: bool | None = None
+    poll_interval: int | None = Field(None, ge=60, le=86_400)
+    enabled: bool | None = None
+    resume: bool | None = Field(None, description="true: end a pause after a CRM outage now")
+
+
+class SyncCounts(BaseModel):
+    queued: int
+    sending: int
+    synced: int
+    failed: int
+
+
+class CrmConnectionRead(BaseModel):
+    id: int
+    name: str
+    provider: CrmProviderName
+    settings: dict[str, Any]
+    secrets_set: list[str]
+    field_mapping: list[FieldMap]
+    sync_scope: SyncScope
+    segment_id: int | None
+    lifecycle_stages: list[str]
+    push_contacts: bool
+    pull_deals: bool
+    poll_interval: int
+    enabled: bool
+    paused_until: datetime | None = Field(description="Set after an outage: queued syncs wait until then")
+    pause_reason: str | None
+    last_error: str | None
+    next_poll_at: datetime | None
+    counts: SyncCounts | None = Field(None, description="Contacts per sync status (single reads only)")
+    created_at: datetime
+    updated_at: datetime
+
+
+class CrmProviderRead(BaseModel):
+    name: CrmProviderName
+    description: str
+    deals: bool = Field(description="Whether deal stages can be read back")
+    settings_schema: dict[str, Any]
+    secrets_schema: dict[str, Any] = Field(description="Write-only")
+    default_mapping: list[FieldMap]
+
+
+class CrmPushRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    connection_id: int | None = Field(None, description="One connection; left out: every pushing connection")
+
+
+class CrmQueued(BaseModel):
+    queued: int = Field(description="Contacts (resync) or connections (push) queued")
+
+
+class CrmContactState(BaseModel):
+    connection_id: int
+    connection_name: str
+    provider: CrmProviderName
+    crm_id: str | None = Field(description="The contact's id in that CRM")
+    status: Literal["queued", "sending", "synced", "failed"]
+    attempts: int
+    next_attempt_at: datetime
+    last_synced_at: datetime | None
+    last_error: str | None
+
+
+class CrmLogEntry(BaseModel):
+    id: int
+    connection_id: int
+    direction: Literal["push", "pull"]
+    outcome: Literal["synced", "retry", "failed", "deal"]
+    crm_id: str | None
+    detail: str | None
+    created_at: datetime
+
+
+class ContactCrmSync(BaseModel):
+    connections: list[CrmContactState]
+    log: list[CrmLogEntry] = Field(description="Latest first")

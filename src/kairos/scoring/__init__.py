@@ -1,0 +1,1 @@
+"""Lead scoring: score models and their rules, the score ledger, decay (docs/leads.md)."""
