@@ -21,13 +21,15 @@ from kairos.cli import app
 from kairos.clock import FixedClock
 from kairos.contacts import export
 from kairos.contacts.lifecycle import set_stage
-from kairos.contacts.tables import contact, contact_merge
+from kairos.contacts.tables import contact, contact_merge, lifecycle_change
 from kairos.contacts.tags import add_tags, remove_tag
+from kairos.crm.tables import crm_connection, crm_contact, crm_deal, crm_sync_log
 from kairos.db.schema import metadata
 from kairos.events.ingest import ingest
 from kairos.events.messages import parse_message
 from kairos.events.tables import event
 from kairos.journeys.tables import enrollment, journey, journey_step, journey_version, journey_watch
+from kairos.leads.tables import lead, lead_escalation, task
 from kairos.messaging import consent
 from kairos.messaging.tables import (
     consent_event,
@@ -40,6 +42,7 @@ from kairos.messaging.tables import (
     tracked_link,
 )
 from kairos.offers.tables import coupon, offer, offer_assignment
+from kairos.scoring.tables import contact_score, score_ledger, score_model
 from kairos.segments.tables import (
     computed_trait,
     computed_trait_value,
@@ -99,7 +102,69 @@ def seed(engine: Engine, api: Api, ws: int, clock: FixedClock) -> Person:
         _seed_messaging(conn, ws, cid, clock)
         _seed_journeys(conn, ws, cid, clock)
         _seed_offers(conn, ws, cid, clock)
+        _seed_leads(conn, ws, cid, clock)
     return Person(cid, anon_id, bob)
+
+
+def _seed_leads(conn: Connection, ws: int, cid: int, clock: FixedClock) -> None:
+    """Scores with their ledger, the lead with an escalation and a task, CRM records."""
+    now = clock.now()
+    model = conn.execute(
+        insert(score_model).values(
+            workspace_id=ws, key="engagement", name="Engagement", decay={"type": "none"}, created_at=now,
+            updated_at=now,
+        )
+    ).inserted_primary_key[0]  # fmt: skip
+    conn.execute(
+        insert(contact_score).values(model_id=model, contact_id=cid, workspace_id=ws, score=10, changed_at=now)
+    )
+    conn.execute(
+        insert(score_ledger).values(
+            workspace_id=ws, model_id=model, contact_id=cid, kind="event", delta=10, score=10,
+            reason="Pricing page viewed", params={}, at=now,
+        )
+    )  # fmt: skip
+    conn.execute(insert(lead).values(contact_id=cid, workspace_id=ws, assigned_at=now))
+    change = conn.execute(
+        select(func.max(lifecycle_change.c.id)).where(lifecycle_change.c.contact_id == cid)
+    ).scalar_one()
+    conn.execute(
+        insert(lead_escalation).values(
+            workspace_id=ws, contact_id=cid, change_id=change, stage="customer", stage_since=now, notified=[],
+            escalated_at=now,
+        )
+    )  # fmt: skip
+    conn.execute(
+        insert(task).values(
+            workspace_id=ws, contact_id=cid, key="call-ada", kind="call", title="Call Ada",
+            outcomes=["interested"], status="open", created_at=now,
+        )
+    )  # fmt: skip
+    conn_id = conn.execute(
+        insert(crm_connection).values(
+            workspace_id=ws, name="HubSpot", provider="hubspot", settings={}, field_mapping={},
+            sync_scope="all", lifecycle_stages=[], push_contacts=True, pull_deals=True, enabled=True,
+            poll_interval=300, created_at=now, updated_at=now,
+        )
+    ).inserted_primary_key[0]  # fmt: skip
+    conn.execute(
+        insert(crm_contact).values(
+            connection_id=conn_id, contact_id=cid, workspace_id=ws, status="synced", version=1,
+            synced_version=1, attempts=0, next_attempt_at=now, updated_at=now,
+        )
+    )  # fmt: skip
+    conn.execute(
+        insert(crm_sync_log).values(
+            workspace_id=ws, connection_id=conn_id, contact_id=cid, direction="push", outcome="synced",
+            created_at=now,
+        )
+    )  # fmt: skip
+    conn.execute(
+        insert(crm_deal).values(
+            connection_id=conn_id, deal_id="d-1", workspace_id=ws, contact_id=cid, stage="closedwon",
+            updated_at=now,
+        )
+    )  # fmt: skip
 
 
 def _seed_segments(conn: Connection, ws: int, cid: int, clock: FixedClock) -> None:
@@ -297,6 +362,11 @@ def test_the_export_holds_everything_about_the_person(
     assert doc["segment_memberships"][0]["segment_name"] == "Buyers"
     assert doc["offer_assignments"][0]["code"] == "ADA-2026"
     assert doc["consent_events"][0]["ip"] == "203.0.113.7"
+    assert doc["scores"][0]["score_model_key"] == "engagement" and doc["scores"][0]["score"] == 10
+    assert doc["score_changes"][0]["reason"] == "Pricing page viewed"
+    assert doc["tasks"][0]["title"] == "Call Ada"
+    assert doc["crm_records"][0]["crm_connection_provider"] == "hubspot"
+    assert "secrets" not in doc["crm_records"][0]
     assert "workspace_id" not in profile
     # Bob is in no section
     assert all(row.get("contact_id") != person.bob for s in export.SECTIONS for row in doc[s.name])

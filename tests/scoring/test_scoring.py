@@ -366,6 +366,11 @@ def test_models_api_errors_report_and_default(
     assert body["buckets"][0]["low"] <= 10 and body["buckets"][-1]["high"] >= 60
     assert body["movement"][0]["gained"] == 100 and body["movement"][0]["contacts"] == 3
     assert body["by_reason"][0]["name"] == "Pricing" and body["by_reason"][0]["points"] == 100
+    csv = api.get("/reports/scores/engagement", params={"format": "csv"})
+    assert csv.headers["content-type"].startswith("text/csv")
+    lines = csv.text.splitlines()
+    assert lines[0] == "day,gained,lost,contacts"
+    assert lines[1].split(",")[1:] == [str(body["movement"][0][k]) for k in ("gained", "lost", "contacts")]
     assert api.get("/reports/scores/nope").status_code == 404
     # a second model made default: the legacy field follows it
     fit = model(api, key="fit", is_default=True)

@@ -36,9 +36,11 @@ from kairos.contacts.tables import (
     tag,
     tag_removal,
 )
+from kairos.crm.tables import crm_connection, crm_contact, crm_deal, crm_sync_log
 from kairos.db.engine import reading
 from kairos.events.tables import event
 from kairos.journeys.tables import enrollment, journey, journey_step, journey_watch
+from kairos.leads.tables import lead, lead_escalation, task
 from kairos.messaging.tables import (
     consent_event,
     inbox_message,
@@ -48,6 +50,7 @@ from kairos.messaging.tables import (
     suppression,
 )
 from kairos.offers.tables import coupon, offer, offer_assignment
+from kairos.scoring.tables import contact_score, score_ledger, score_model
 from kairos.segments.tables import (
     computed_trait,
     computed_trait_value,
@@ -187,6 +190,28 @@ SECTIONS: tuple[Section, ...] = (
             broadcast_recipient.c.broadcast_id
         ),
     ),
+    Section(
+        "scores",
+        contact_score,
+        lambda s: _named(contact_score, score_model, "model_id", "key", "name")(s).order_by(
+            score_model.c.key
+        ),
+    ),
+    Section("score_changes", score_ledger, _named(score_ledger, score_model, "model_id", "key")),
+    Section("lead", lead, lambda s: select(lead).where(_of(lead, s))),
+    Section(
+        "lead_escalations", lead_escalation, lambda s: select(lead_escalation).where(_of(lead_escalation, s))
+    ),
+    Section("tasks", task, lambda s: select(task).where(_of(task, s))),
+    Section(
+        "crm_records",
+        crm_contact,
+        lambda s: _named(crm_contact, crm_connection, "connection_id", "provider", "name")(s).order_by(
+            crm_contact.c.connection_id
+        ),
+    ),
+    Section("crm_sync_log", crm_sync_log, lambda s: select(crm_sync_log).where(_of(crm_sync_log, s))),
+    Section("crm_deals", crm_deal, lambda s: select(crm_deal).where(_of(crm_deal, s))),
     # last: the longest
     Section("events", event, lambda s: select(event).where(_of(event, s))),
 )
@@ -195,6 +220,7 @@ SECTIONS: tuple[Section, ...] = (
 EXCLUDED: dict[str, str] = {
     "contact": "the profile itself: exported as `contact` and `merged_contacts`",
     "contact_change": "the worker's queue: only when the contact last changed, no data",
+    "score_condition_hold": "which condition rules hold now: the `score_changes` entered/exited rows say it",
 }
 
 

@@ -15,7 +15,22 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, Connection, Select, and_, exists, false, func, not_, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
 
 from kairos.clock import ensure_utc
 from kairos.contacts.attributes import attribute_types
@@ -142,19 +157,21 @@ def context(conn: Connection, workspace_id: int, now: datetime) -> Context:
     traits (as ``computed.NAME``)."""
     types = attribute_types(conn, workspace_id)
     types |= {COMPUTED + name: kind for name, kind in trait_types(conn, workspace_id).items()}
-    t = subscription_topic.c
-    topics = {
-        key: (int(tid), bool(opt_in), channel)
-        for key, tid, opt_in, channel in conn.execute(
-            select(t.key, t.id, t.opt_in, t.channel).where(t.workspace_id == workspace_id)
-        )
-    }
-    models = {
-        key: int(mid)
-        for key, mid in conn.execute(
-            select(score_model.c.key, score_model.c.id).where(score_model.c.workspace_id == workspace_id)
-        )
-    }
+    # the subscription topics and the score models, in one round trip
+    t, m = subscription_topic.c, score_model.c
+    named = union_all(
+        select(literal("topic").label("of"), t.key, t.id, t.opt_in, t.channel).where(
+            t.workspace_id == workspace_id
+        ),
+        select(literal("score"), m.key, m.id, null(), null()).where(m.workspace_id == workspace_id),
+    )
+    topics: dict[str, tuple[int, bool, str | None]] = {}
+    models: dict[str, int] = {}
+    for of, key, oid, opt_in, channel in conn.execute(named):
+        if of == "topic":
+            topics[key] = (int(oid), bool(opt_in), channel)
+        else:
+            models[key] = int(oid)
     return Context(ensure_utc(now), types, conn.dialect.name, topics=topics, score_models=models)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -17,8 +17,11 @@ from kairos.analytics import dashboard as dashboards
 from kairos.analytics import lifecycle, reports
 from kairos.api import report_schemas as answers
 from kairos.api.deps import StateDep, WorkspaceDep
+from kairos.api.scoring_schemas import ScoreReport
+from kairos.clock import ensure_utc
 from kairos.db.engine import reading
 from kairos.errors import InvalidInput
+from kairos.scoring import reports as score_reports
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -298,3 +301,40 @@ def dashboard(
     now = state.now(ws)
     with reading(state.engine) as conn:
         return dashboards.dashboard(conn, ws.id, now, start, end, currency)
+
+
+@router.get(
+    "/scores/{key}",
+    response_model=ScoreReport,
+    responses=_or_csv("one line per day of movement"),
+)
+def score_report(
+    key: str,
+    state: StateDep,
+    ws: WorkspaceDep,
+    since: Annotated[datetime | None, Query(description="Movement from (default: 30 days ago)")] = None,
+    until: Annotated[
+        datetime | None, Query(description="Movement until, exclusive (default: the end of today, UTC)")
+    ] = None,
+    buckets: Annotated[int, Query(ge=1, le=50, description="About this many distribution buckets")] = 10,
+    format: Annotated[
+        Literal["json", "csv"], Query(description="csv: one row per day (gained, lost, contacts)")
+    ] = "json",
+) -> Any:
+    """A score model's distribution (live contacts with a score, in round-width buckets)
+    and its movement per UTC day over the range: points gained and lost, contacts changed,
+    and the points per rule (and decay, recompute). See ``docs/leads.md``, "Scoring"."""
+    now = state.now(ws)
+    today = datetime(now.year, now.month, now.day, tzinfo=UTC)
+    end = ensure_utc(until) if until else today + timedelta(days=1)
+    begin = ensure_utc(since) if since else end - timedelta(days=30)
+    if begin >= end:
+        raise InvalidInput("since: must be before until", code="invalid_range")
+    with reading(state.engine) as conn:
+        report = score_reports.score_report(conn, ws.id, key, begin, end, buckets)
+    if format == "json":
+        return report
+    return _table(
+        ["day", "gained", "lost", "contacts"],
+        ([m["day"], m["gained"], m["lost"], m["contacts"]] for m in report["movement"]),
+    )

@@ -1,9 +1,8 @@
-"""/api/v1/score-models, a contact's scores and the score report — thin: parse, call
+"""/api/v1/score-models and a contact's scores (the score report is in ``reports``) — thin: parse, call
 ``kairos.scoring``, shape the answer (docs/leads.md, "Scoring")."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -17,16 +16,13 @@ from kairos.api.scoring_schemas import (
     ScoreModelCreate,
     ScoreModelRead,
     ScoreModelUpdate,
-    ScoreReport,
     ScoreRuleCreate,
     ScoreRuleRead,
     ScoreRuleUpdate,
 )
 from kairos.api.transactions import idempotent_create
-from kairos.clock import ensure_utc
 from kairos.contacts.service import live_contact_id
 from kairos.db.engine import reading
-from kairos.errors import InvalidInput
 from kairos.scoring import reports, service
 
 router = APIRouter(tags=["scoring"])
@@ -144,27 +140,3 @@ def read_contact_scores(
     with reading(state.engine) as conn:
         cid = live_contact_id(conn, ws.id, contact_id)
         return {"data": reports.contact_scores(conn, ws.id, cid, latest)}
-
-
-@router.get("/reports/scores/{key}", response_model=ScoreReport)
-def read_score_report(
-    key: str,
-    state: StateDep,
-    ws: WorkspaceDep,
-    since: Annotated[datetime | None, Query(description="Movement from (default: 30 days ago)")] = None,
-    until: Annotated[
-        datetime | None, Query(description="Movement until, exclusive (default: the end of today, UTC)")
-    ] = None,
-    buckets: Annotated[int, Query(ge=1, le=50, description="About this many distribution buckets")] = 10,
-) -> dict[str, Any]:
-    """The model's distribution (live contacts with a score, in round-width buckets) and
-    its movement per UTC day over the range: points gained and lost, contacts changed, and
-    the points per rule (and decay, recompute)."""
-    now = state.now(ws)
-    today = datetime(now.year, now.month, now.day, tzinfo=UTC)
-    end = ensure_utc(until) if until else today + timedelta(days=1)
-    start = ensure_utc(since) if since else end - timedelta(days=30)
-    if start >= end:
-        raise InvalidInput("since: must be before until", code="invalid_range")
-    with reading(state.engine) as conn:
-        return reports.score_report(conn, ws.id, key, start, end, buckets)
