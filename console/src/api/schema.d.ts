@@ -730,28 +730,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/reports/scores/{key}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Read Score Report
-         * @description The model's distribution (live contacts with a score, in round-width buckets) and
-         *     its movement per UTC day over the range: points gained and lost, contacts changed, and
-         *     the points per rule (and decay, recompute).
-         */
-        get: operations["read_score_report_api_v1_reports_scores__key__get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/tag-rules": {
         parameters: {
             query?: never;
@@ -2632,6 +2610,28 @@ export interface paths {
          *     See ``docs/analytics.md``, "Dashboard".
          */
         get: operations["dashboard_api_v1_reports_dashboard_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/scores/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Score Report
+         * @description A score model's distribution (live contacts with a score, in round-width buckets)
+         *     and its movement per UTC day over the range: points gained and lost, contacts changed,
+         *     and the points per rule (and decay, recompute). See ``docs/leads.md``, "Scoring".
+         */
+        get: operations["score_report_api_v1_reports_scores__key__get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -11696,46 +11696,6 @@ export interface operations {
             };
         };
     };
-    read_score_report_api_v1_reports_scores__key__get: {
-        parameters: {
-            query?: {
-                /** @description Movement from (default: 30 days ago) */
-                since?: string | null;
-                /** @description Movement until, exclusive (default: the end of today, UTC) */
-                until?: string | null;
-                /** @description About this many distribution buckets */
-                buckets?: number;
-            };
-            header?: {
-                authorization?: string | null;
-            };
-            path: {
-                key: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ScoreReport"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
     read_tag_rules_api_v1_tag_rules_get: {
         parameters: {
             query?: {
@@ -16048,6 +16008,49 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Dashboard"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    score_report_api_v1_reports_scores__key__get: {
+        parameters: {
+            query?: {
+                /** @description Movement from (default: 30 days ago) */
+                since?: string | null;
+                /** @description Movement until, exclusive (default: the end of today, UTC) */
+                until?: string | null;
+                /** @description About this many distribution buckets */
+                buckets?: number;
+                /** @description csv: one row per day (gained, lost, contacts) */
+                format?: "json" | "csv";
+            };
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report as JSON; with `?format=csv`, one line per day of movement (`text/csv`) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScoreReport"];
+                    "text/csv": string;
                 };
             };
             /** @description Validation Error */
