@@ -237,9 +237,12 @@ def _changes_job() -> Callable[[Any, datetime], int]:
     """The worker's own changed-contacts job (whatever handlers the engine runs today)."""
     from kairos.worker.loop import JOBS
 
+    from kairos.workspaces.clocks import EVERY
+
     jobs = dict(JOBS)
     if "contact_changes" in jobs:
-        return jobs["contact_changes"]
+        changes = jobs["contact_changes"]
+        return lambda conn, now: changes(conn, now, EVERY)
     from kairos.contacts.changes import process_changes  # pragma: no cover - older engines
     from kairos.segments.membership import reevaluate_contacts
 

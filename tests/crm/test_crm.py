@@ -6,8 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Engine
+
 from kairos.clock import FixedClock
+from kairos.events.ingest import ingest
+from kairos.events.messages import parse_message
 from kairos.worker.loop import Worker
+from kairos.workspaces.service import CreatedWorkspace
 from tests.conftest import Api
 from tests.crm.fakes import HubSpotFake, SalesforceFake
 from tests.messaging.conftest import make_contact
@@ -73,6 +78,42 @@ def test_hubspot_upsert_with_mapping_and_changes(api: Api, worker: Worker, hubsp
     assert len(upserts(hubspot)) == 2
     r = api.get(f"/crm-connections/{conn['id']}")
     assert r.json()["counts"] == {"queued": 0, "sending": 0, "synced": 1, "failed": 0}
+    assert r.json()["last_synced_at"] is not None
+    # the list carries the same sync state (the console's connections table)
+    (listed,) = api.get("/crm-connections").json()["data"]
+    assert listed["counts"] == r.json()["counts"] and listed["last_synced_at"] == r.json()["last_synced_at"]
+
+
+def test_a_changed_score_is_pushed_again(
+    api: Api, worker: Worker, hubspot: HubSpotFake, engine: Engine, clock: FixedClock, workspace: CreatedWorkspace
+) -> None:
+    """The default score model's score is the contact's `score` field: when an event moves
+    it, the CRM record gets the new value in the same worker pass."""
+    ada = make_contact(api, email="ada@firm.example", external_id="ada")
+    model = api.post("/score-models", {"key": "engagement", "name": "Engagement"}).json()
+    assert model["is_default"] is True
+    rule = {"name": "Pricing", "points": 10, "rule": {"kind": "event", "event": "Pricing Viewed"}}
+    assert api.post(f"/score-models/{model['id']}/rules", rule).status_code == 201
+    hubspot_connection(api, hubspot, field_mapping=[*MAPPING, {"source": "score", "target": "kairos_score"}])
+    worker.run_once()
+    assert upserts(hubspot)[0]["inputs"][0]["properties"]["kairos_score"] == 0
+    now = clock.now()
+    msg = {"type": "track", "userId": "ada", "event": "Pricing Viewed", "timestamp": now.isoformat()}
+    with engine.begin() as conn:
+        ingest(conn, workspace.id, [parse_message(msg, None, now)], now)
+    clock.advance(timedelta(seconds=1))
+    worker.run_once()
+    assert api.get(f"/contacts/{ada}").json()["score"] == 10
+    assert len(upserts(hubspot)) == 2
+    assert upserts(hubspot)[1]["inputs"][0]["properties"]["kairos_score"] == 10
+    # an event that scores nothing pushes nothing
+    clock.advance(timedelta(seconds=1))
+    now = clock.now()
+    other = {**msg, "event": "Other", "timestamp": now.isoformat()}
+    with engine.begin() as conn:
+        ingest(conn, workspace.id, [parse_message(other, None, now)], now)
+    worker.run_once()
+    assert len(upserts(hubspot)) == 2
 
 
 def test_429_and_5xx_are_retried_with_retry_after(

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -199,9 +199,11 @@ def _save(conn: Connection, model: Any, states: dict[int, _State], now: datetime
         ),
         rows,
     )
-    if model.is_default:
+    if model.is_default:  # the profile's ``score`` field: a changed value is a profile change
         conn.execute(
-            update(contact).where(contact.c.id == bindparam("cid")).values(score=bindparam("new_score")),
+            update(contact)
+            .where(contact.c.id == bindparam("cid"), contact.c.score.is_distinct_from(bindparam("new_score")))
+            .values(score=bindparam("new_score"), updated_at=now),
             [{"cid": cid, "new_score": st.score} for cid, st in states.items()],
         )
 
@@ -321,10 +323,10 @@ def condition_awards(
     held: dict[int, float] = {}
     stmt = select(h.contact_id, h.points).where(h.rule_id == rule.id)
     if contact_ids is None:
-        held = dict(conn.execute(stmt).tuples().all())
+        held = {cid: points for cid, points in conn.execute(stmt)}
     else:
         for part in chunks(contact_ids):
-            held.update(conn.execute(stmt.where(h.contact_id.in_(part))).tuples().all())
+            held.update({cid: points for cid, points in conn.execute(stmt.where(h.contact_id.in_(part)))})
     entered = sorted(holds - held.keys())
     exited = sorted(held.keys() - holds)
     if entered:
@@ -392,6 +394,9 @@ def _score_batch(
             changed = score_contacts(conn, model, {c: changes[c] for c in ids}, now, segments=segments)
             if changed:
                 moved.setdefault(model.workspace_id, []).extend(changed)
+            if model.is_default:  # their ``score`` field changed: the later handlers (CRM) see it
+                for c in changed:
+                    changes[c] = replace(changes[c], profile=True)
     return moved
 
 
@@ -648,7 +653,7 @@ def decay_due(conn: Connection, now: datetime, scope: Scope = EVERY) -> int:
                 update(score_model).where(score_model.c.id == model.id).values(conditions_checked_at=now)
             )
         if changed:
-            _sync_default(conn, model, changed)
+            _sync_default(conn, model, changed, now)
             _follow(conn, model, sorted(set(changed)), now)
         moved += len(changed)
     return moved
@@ -752,14 +757,20 @@ def _points_decay(conn: Connection, model: Any, decay: PointsDecay, now: datetim
     return sorted(changed)
 
 
-def _sync_default(conn: Connection, model: Any, contact_ids: Sequence[int]) -> None:
-    """The default model's scores into the contacts' legacy ``score`` field."""
+def _sync_default(conn: Connection, model: Any, contact_ids: Sequence[int], now: datetime) -> None:
+    """The default model's scores into the contacts' legacy ``score`` field (a changed value
+    moves the contact's ``updated_at``: CRM connections push it again)."""
     if not model.is_default:
         return
-    value = (
+    value = func.coalesce(
         select(contact_score.c.score)
         .where(contact_score.c.model_id == model.id, contact_score.c.contact_id == contact.c.id)
-        .scalar_subquery()
+        .scalar_subquery(),
+        0.0,
     )
     for part in chunks(sorted(set(contact_ids))):
-        conn.execute(update(contact).where(contact.c.id.in_(part)).values(score=func.coalesce(value, 0.0)))
+        conn.execute(
+            update(contact)
+            .where(contact.c.id.in_(part), contact.c.score.is_distinct_from(value))
+            .values(score=value, updated_at=now)
+        )

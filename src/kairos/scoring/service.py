@@ -70,7 +70,7 @@ def create_model(
     except IntegrityError:
         raise Conflict(f"a score model with key {key!r} exists", code="score_model_exists") from None
     if default:
-        _make_default(conn, workspace_id, new_id)
+        _make_default(conn, workspace_id, new_id, now)
     return get_model(conn, workspace_id, new_id)
 
 
@@ -100,13 +100,13 @@ def update_model(
     if recompute:
         queue_recompute(conn, model_id, now)
     if changes.get("is_default") is True and not current["is_default"]:
-        _make_default(conn, workspace_id, model_id)
+        _make_default(conn, workspace_id, model_id, now)
     elif changes.get("is_default") is False and current["is_default"]:
-        _make_default(conn, workspace_id, None)
+        _make_default(conn, workspace_id, None, now)
     return get_model(conn, workspace_id, model_id)
 
 
-def delete_model(conn: Connection, workspace_id: int, model_id: int) -> None:
+def delete_model(conn: Connection, workspace_id: int, model_id: int, now: datetime) -> None:
     """Deletes the model, its rules, scores and ledger; refused (409) while a segment tests
     its score or an active journey is triggered by it."""
     current = get_model(conn, workspace_id, model_id)
@@ -117,7 +117,7 @@ def delete_model(conn: Connection, workspace_id: int, model_id: int) -> None:
         )
     conn.execute(delete(score_model).where(score_model.c.id == model_id))
     if current["is_default"]:
-        _make_default(conn, workspace_id, None)
+        _make_default(conn, workspace_id, None, now)
 
 
 def model_users(conn: Connection, workspace_id: int, key: str, is_default: bool = False) -> list[str]:
@@ -146,7 +146,7 @@ def model_users(conn: Connection, workspace_id: int, key: str, is_default: bool 
     return out
 
 
-def _make_default(conn: Connection, workspace_id: int, model_id: int | None) -> None:
+def _make_default(conn: Connection, workspace_id: int, model_id: int | None, now: datetime) -> None:
     """Make ``model_id`` (or none) the default model and copy its scores into the contacts'
     legacy ``score`` field (0 for contacts without one), set-based."""
     conn.execute(
@@ -162,7 +162,11 @@ def _make_default(conn: Connection, workspace_id: int, model_id: int | None) -> 
             .scalar_subquery(),
             0.0,
         )
-    conn.execute(update(contact).where(contact.c.workspace_id == workspace_id).values(score=value))
+    conn.execute(
+        update(contact)
+        .where(contact.c.workspace_id == workspace_id, contact.c.score.is_distinct_from(value))
+        .values(score=value, updated_at=now)
+    )
 
 
 def queue_recompute(conn: Connection, model_id: int, now: datetime) -> None:

@@ -86,7 +86,7 @@ def delete_score_model(model_id: int, state: StateDep, ws: WorkspaceDep) -> Resp
     """Deletes the model with its rules, scores and ledger; 409 `score_model_in_use` while a
     segment tests its score or an active journey is triggered by it."""
     with state.engine.begin() as conn:
-        service.delete_model(conn, ws.id, model_id)
+        service.delete_model(conn, ws.id, model_id, state.now(ws))
     return Response(status_code=204)
 
 
