@@ -37,6 +37,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     update,
 )
@@ -68,6 +69,8 @@ from kairos.workspaces.clocks import EVERY, Scope
 RECOMPUTE_BATCH = 2000
 #: how often condition rules that look at time are re-checked for everyone
 CONDITION_REFRESH = timedelta(minutes=5)
+#: Events received this recently are not counted by a recompute (``settled_event_id``).
+SETTLE = timedelta(minutes=1)
 #: a half-life decayed score closer to 0 than this becomes 0 (no endless tails)
 ZERO_BELOW = 0.5
 DAY = timedelta(days=1)
@@ -465,12 +468,7 @@ def recompute_contacts(
     if not contact_ids:
         return []
     if through is None:
-        through = (
-            conn.execute(
-                select(func.max(event.c.id)).where(event.c.workspace_id == model.workspace_id)
-            ).scalar()
-            or 0
-        )
+        through = settled_event_id(conn, model.workspace_id, now)
     decay = parse_decay(model.decay)
     decayed_at = ensure_utc(model.decayed_at) if model.decayed_at is not None else now
     totals: dict[int, float] = defaultdict(float)
@@ -480,11 +478,14 @@ def recompute_contacts(
     for rule in rules:
         if isinstance(rule.body, EventRule):
             found: list[Any] = []
-            e = event.c
+            e, lg = event.c, score_ledger.c
+            # the settled events, and the newer ones the rule already awarded (the incremental
+            # pass skips those: it scores only the newer events it has not seen)
+            counted = or_(e.id <= through, exists().where(lg.rule_id == rule.id, lg.event_id == e.id))
             for part in chunks(contact_ids):
                 found += conn.execute(
                     select(e.id, e.contact_id, e.name, e.timestamp).where(
-                        e.contact_id.in_(part), e.id <= through, *matching(rule.body, ctx, "rule")
+                        e.contact_id.in_(part), counted, *matching(rule.body, ctx, "rule")
                     )
                 ).all()
             found.sort(key=lambda r: (ensure_utc(r.timestamp), r.id))
@@ -546,7 +547,38 @@ def recompute_contacts(
     if ledger:
         conn.execute(insert(score_ledger), ledger)
     _save(conn, model, save, now)
+    # events past the horizon are the incremental pass's: queue their contacts for it
+    later: set[int] = set()
+    for part in chunks(contact_ids):
+        later.update(
+            conn.execute(
+                select(event.c.contact_id)
+                .where(event.c.contact_id.in_(part), event.c.id > through)
+                .distinct()
+            ).scalars()
+        )
+    if later:
+        mark_changed(conn, model.workspace_id, later, now - SETTLE)
     return [row["contact_id"] for row in ledger]
+
+
+def settled_event_id(conn: Connection, workspace_id: int, now: datetime) -> int:
+    """The recompute's horizon: the newest event received ``SETTLE`` ago or earlier.
+
+    On PostgreSQL an event id is taken when the row is written, not when its transaction
+    commits: a newer id can be visible while an older one is still uncommitted. Counting up
+    to the newest id seen would mark the unseen older one as covered, and the incremental
+    pass would then never score it. Events received within ``SETTLE`` are left to the
+    incremental pass (``recompute_contacts`` queues their contacts), which skips any it
+    already awarded."""
+    e = event.c
+    found = conn.execute(
+        select(e.id)
+        .where(e.workspace_id == workspace_id, e.received_at <= now - SETTLE)
+        .order_by(e.id.desc())
+        .limit(1)
+    ).scalar()
+    return int(found or 0)
 
 
 def recompute_due(conn: Connection, now: datetime, scope: Scope = EVERY) -> int:
@@ -597,8 +629,11 @@ def recompute_due(conn: Connection, now: datetime, scope: Scope = EVERY) -> int:
 def _follow(conn: Connection, model: Any, changed: Sequence[int], now: datetime) -> None:
     """Scores changed outside the changed-contacts pass: queue the contacts when a segment
     or an active journey depends on the model, so they follow (and crossings trigger)."""
+    from kairos.b2b.service import mark_stale_for_contacts
     from kairos.scoring.service import model_users
 
+    if changed:  # the accounts of these contacts roll their scores up again
+        mark_stale_for_contacts(conn, changed)
     if changed and (
         model_users(conn, model.workspace_id, model.key, model.is_default) or _lifecycle_uses(conn, model)
     ):
