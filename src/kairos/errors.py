@@ -5,6 +5,13 @@ Every error carries a stable machine ``code`` and a human ``message`` naming the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+T = TypeVar("T")
+
 
 class KairosError(Exception):
     code = "error"
@@ -87,3 +94,20 @@ def plain_message(message: str) -> str:
     for p in _MESSAGE_PREFIXES:
         message = message.removeprefix(p)
     return message
+
+
+def one_of(options: Mapping[str, T], name: str, field: str, code: str) -> T:
+    """``options[name]``, or InvalidInput listing the names there are."""
+    found = options.get(name)
+    if found is None:
+        raise InvalidInput(f"{field} must be one of {', '.join(sorted(options))}, not {name!r}", code=code)
+    return found
+
+
+def validated(model: type[BaseModel], data: dict[str, Any], what: str, code: str) -> dict[str, Any]:
+    """``data`` checked by ``model`` and dumped as JSON-ready values; InvalidInput naming the
+    first problem as ``what.field: …``."""
+    try:
+        return dict(model.model_validate(data).model_dump(mode="json"))
+    except ValidationError as exc:
+        raise InvalidInput(validation_message(exc.errors()[0], what), code=code) from None

@@ -11,12 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select, update
 
 from kairos.crypto import Keyring
 from kairos.db.engine import reading
-from kairos.errors import Conflict, InvalidInput, NotFound, validation_message
+from kairos.errors import Conflict, InvalidInput, NotFound, one_of, validated
 from kairos.messaging.channels import CHANNEL_KINDS, ChannelOptions, Provider, load_providers
 from kairos.messaging.outbox import QUEUED
 from kairos.messaging.tables import channel_config, message, template
@@ -25,20 +24,11 @@ from kairos.messaging.usage import template_uses
 
 
 def provider(name: str) -> Provider:
-    providers = load_providers()
-    found = providers.get(name)
-    if found is None:
-        raise InvalidInput(
-            f"provider must be one of {', '.join(sorted(providers))}, not {name!r}", code="unknown_provider"
-        )
-    return found
+    return one_of(load_providers(), name, "provider", "unknown_provider")
 
 
 def _validate(model: Any, data: dict[str, Any], what: str) -> dict[str, Any]:
-    try:
-        return dict(model.model_validate(data).model_dump(mode="json"))
-    except ValidationError as exc:
-        raise InvalidInput(validation_message(exc.errors()[0], what), code="invalid_channel_config") from None
+    return validated(model, data, what, "invalid_channel_config")
 
 
 def present_channel(row: Any, keyring: Keyring) -> dict[str, Any]:
