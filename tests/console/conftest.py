@@ -29,6 +29,9 @@ PASSWORD = "a console password"
 AXE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
 #: what the axe-core scans must not find
 BLOCKING = ("serious", "critical")
+#: Assertions wait up to 10 s (Playwright's default is 5 s): on a loaded 2-core machine a
+#: re-render with its closing animation has been seen to take longer than 5 s.
+expect.set_options(timeout=10_000)
 
 
 # Module scope: Playwright's sync API keeps an event loop running in the main thread while
