@@ -236,7 +236,6 @@ def _drain(
 def _changes_job() -> Callable[[Any, datetime], int]:
     """The worker's own changed-contacts job (whatever handlers the engine runs today)."""
     from kairos.worker.loop import JOBS
-
     from kairos.workspaces.clocks import EVERY
 
     jobs = dict(JOBS)
