@@ -126,6 +126,13 @@ def generate(
     processes: Annotated[
         int | None, typer.Option(min=1, help="Event generator processes [default: cpus - 1, at least 1]")
     ] = None,
+    signal: Annotated[
+        bool,
+        typer.Option(
+            help="Plant a known conversion signal (pricing views → 'Plan Upgraded'; extra events, the "
+            "others unchanged) for `kairos bench predict`"
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """B3/B4 dataset: a reproducible workspace of contacts and events, written straight to the database."""
@@ -133,7 +140,7 @@ def generate(
 
     figures = _guard(
         lambda: run_generate(
-            Spec(contacts, events, days, seed),
+            Spec(contacts, events, days, seed, signal=signal),
             database_url=database_url,
             path=path,
             replace=replace,
@@ -275,6 +282,37 @@ def scoring(
         )
     )
     emit("B8 scoring", figures, as_json=as_json, failed=figures.get("verified") is False)
+    if figures.get("verified") is False:
+        raise typer.Exit(1)
+
+
+@bench_app.command("predict")
+def predict(
+    path: DatasetPath = None,
+    database_url: DatasetUrl = None,
+    workspace: DatasetWorkspace = None,
+    algorithm: Annotated[
+        str, typer.Option(help="gradient_boosting or logistic_regression")
+    ] = "gradient_boosting",
+    within_days: Annotated[int, typer.Option(min=1, max=45, help="The goal's window (days)")] = 14,
+    contacts: Annotated[int, typer.Option(help="Contacts of the dataset generated without --path")] = 20_000,
+    events: Annotated[int, typer.Option(help="Events of the dataset generated without --path")] = 400_000,
+    keep: Annotated[bool, typer.Option(help="Keep the scratch directory")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """B9: predictive conversion score — holdout AUC, training time and memory, contacts scored
+    per second, on a dataset with the planted signal (`kairos bench generate --signal`)."""
+    from kairos_bench.predict import run_predict
+
+    if algorithm not in ("gradient_boosting", "logistic_regression"):
+        raise typer.BadParameter("gradient_boosting or logistic_regression", param_hint="--algorithm")
+    figures = _guard(
+        lambda: run_predict(
+            database_url=database_url, path=path, workspace_id=workspace, contacts=contacts, events=events,
+            algorithm=algorithm, within_days=within_days, keep=keep, say=_say(as_json),
+        )
+    )  # fmt: skip
+    emit("B9 predictive", figures, as_json=as_json, failed=figures.get("verified") is False)
     if figures.get("verified") is False:
         raise typer.Exit(1)
 

@@ -18,6 +18,14 @@ events are sessions in time order over the ``days`` before the reference:
   ``price``, ``items``, ``revenue``, sometimes ``coupon``); an email session is ``Email
   Opened``, sometimes ``Email Link Clicked`` and a visit.
 
+With ``--signal`` (``Spec.signal``), a known conversion signal is planted on top, from a
+random stream of its own (everything above stays byte-identical): a tenth of the active
+contacts are "in the market" — they land on the ``Pricing`` page about six times over the
+window (``page`` events) and perform ``Plan Upgraded`` (``plan``, ``revenue``) about once
+every 20 active days; the others see the pricing page 0.3 times on average and upgrade
+once every ~4 years. Two pricing views or more thus mark the likely converters, which the
+predictive bench (``kairos bench predict``) must find.
+
 Rows go in set-based: contacts and ``user_id`` identities by executemany, events generated
 by worker processes (one day of sessions at a time, each day from its own seeded stream, so
 the output does not depend on the number of processes) and written by the main process in
@@ -88,6 +96,15 @@ ATTRIBUTE_TYPES = {name: TYPED.get(name, "string") for name in TRAITS}
 _NAME = re.compile(r"^" + WORKSPACE_PREFIX + r" (.*)$")
 
 
+#: The planted conversion signal (``Spec.signal``): share of active contacts in the market,
+#: their pricing views and upgrades per day, and the others'.
+SIGNAL_GOAL = "Plan Upgraded"
+SIGNAL_PAGE = "Pricing"
+_SIGNAL_HOT = 0.1
+_SIGNAL_VIEWS = (6 / 90, 0.3 / 90)  # hot, cold
+_SIGNAL_UPGRADES = (1 / 20, 1 / 1500)
+
+
 @dataclass(frozen=True)
 class Spec:
     contacts: int
@@ -95,13 +112,14 @@ class Spec:
     days: int
     seed: int
     reference: datetime = REFERENCE
+    signal: bool = False  # plant the conversion signal (extra events, see the module doc)
 
     @property
     def workspace_name(self) -> str:
         ref = self.reference.isoformat().replace("+00:00", "Z")
         return (
             f"{WORKSPACE_PREFIX} seed={self.seed} contacts={self.contacts} events={self.events} "
-            f"days={self.days} reference={ref}"
+            f"days={self.days} reference={ref}" + (" signal=pricing" if self.signal else "")
         )
 
 
@@ -135,6 +153,7 @@ def find_generated(conn: Any, workspace_id: int | None = None) -> Generated:
             days=int(fields["days"]),
             seed=int(fields["seed"]),
             reference=datetime.fromisoformat(fields["reference"].replace("Z", "+00:00")),
+            signal=fields.get("signal") == "pricing",
         )
     except (KeyError, ValueError):
         raise BenchError(f"cannot read the generator's parameters from workspace name {row.name!r}") from None
@@ -144,8 +163,9 @@ def find_generated(conn: Any, workspace_id: int | None = None) -> Generated:
 # --- the command --------------------------------------------------------------------------
 
 
-def default_path(contacts: int, events: int, seed: int) -> Path:
-    return Path("bench-data") / f"kairos-{_short(contacts)}-{_short(events)}-s{seed}.db"
+def default_path(contacts: int, events: int, seed: int, signal: bool = False) -> Path:
+    suffix = "-signal" if signal else ""
+    return Path("bench-data") / f"kairos-{_short(contacts)}-{_short(events)}-s{seed}{suffix}.db"
 
 
 def run_generate(
@@ -160,7 +180,7 @@ def run_generate(
     from kairos.db.migrate import upgrade
 
     if database_url is None:
-        path = path or default_path(spec.contacts, spec.events, spec.seed)
+        path = path or default_path(spec.contacts, spec.events, spec.seed, spec.signal)
         if path.exists():
             if not replace:
                 raise BenchError(f"{path} exists: use --replace, or pass it to B3/B4 with --path")
@@ -241,6 +261,10 @@ def generate(
         _write_events(loader, spec, ws.id, first_id, people, processes, say)
         figures["events_seconds"] = round(time.perf_counter() - t0, 2)
         figures["events_load_rows_per_s"] = round(spec.events / max(figures["events_seconds"], 1e-9), 1)
+        if spec.signal:
+            figures["signal_events"] = _write_signal(loader, spec, ws.id, first_id, people)
+            say(f"planted conversion signal: {figures['signal_events']:,} {SIGNAL_PAGE!r} and "
+                f"{SIGNAL_GOAL!r} events")
 
         t0 = time.perf_counter()
         for name in loader.restore_event_indexes():
@@ -521,6 +545,47 @@ def _event_worker(w: int, k: int, spec: Spec, ws_id: int, first_id: int, people:
         for i in range(0, len(rows), BATCH):
             out.put(rows[i : i + BATCH])
         out.put(None)
+
+
+def _write_signal(loader: _Loader, spec: Spec, ws_id: int, first_id: int, people: People) -> int:
+    """The planted conversion signal (module doc): Poisson processes of pricing views and
+    upgrades over each active contact's active days, from a stream of their own."""
+    r = random.Random(spec.seed * 104_729 + 31)
+    start = _micros(spec.reference - timedelta(days=spec.days))
+    end = _micros(spec.reference)
+    pricing = orjson.dumps({"path": "/pricing", "url": "https://shop.example.com/pricing",
+                            "title": SIGNAL_PAGE}).decode()  # fmt: skip
+    upgrade = orjson.dumps({"plan": "pro", "revenue": 49.0}).decode()
+    rows: list[tuple[Any, ...]] = []
+    written = 0
+    loader.begin()
+    for i in range(spec.contacts):
+        first, last = max(people.signup_day[i], 0), min(people.last_day[i], spec.days - 1)
+        hot = r.random() < _SIGNAL_HOT
+        if last < first:
+            continue
+        span = (last - first + 1) * DAY_US
+        for tag, name, kind, props, rates in (
+            ("v", SIGNAL_PAGE, "page", pricing, _SIGNAL_VIEWS),
+            ("u", SIGNAL_GOAL, "track", upgrade, _SIGNAL_UPGRADES),
+        ):
+            rate = rates[0] if hot else rates[1]
+            at = 0.0
+            j = 0
+            while (at := at + r.expovariate(rate) * DAY_US) < span:
+                t = start + first * DAY_US + int(at)
+                if t >= end:
+                    break
+                rows.append((ws_id, first_id + i, kind, name, f"sig{spec.seed}-{i}-{tag}{j}", f"user-{i}",
+                             f"anon-{i:08x}", props, t, t, t + 50_000))  # fmt: skip
+                j += 1
+        if len(rows) >= BATCH:
+            loader.insert("event", _EVENT_COLUMNS, rows, _TIME_COLUMNS)
+            written += len(rows)
+            rows = []
+    loader.insert("event", _EVENT_COLUMNS, rows, _TIME_COLUMNS)
+    loader.commit()
+    return written + len(rows)
 
 
 def day_budgets(spec: Spec) -> list[int]:

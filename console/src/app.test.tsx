@@ -67,6 +67,10 @@ describe("app", () => {
       "Segments",
       "Computed traits",
       "Tag rules",
+      "Scoring",
+      "Accounts",
+      "My leads",
+      "Tasks",
       "Campaigns",
       "Calendar",
       "Broadcasts",
@@ -80,6 +84,8 @@ describe("app", () => {
       "Consent topics",
       "Messaging policy",
       "Attributes",
+      "Lead management",
+      "CRM",
     ]);
     expect(screen.getByRole("button", { name: "Next page" }).hasAttribute("disabled")).toBe(false);
     expect(screen.getByRole("button", { name: "Previous page" }).hasAttribute("disabled")).toBe(true);

@@ -1,6 +1,6 @@
 import { lazy, Suspense } from "react";
 import { Navigate, Route, Routes } from "react-router";
-import { FullPageSpin, RequireSession } from "./auth/SessionProvider";
+import { FullPageSpin, RequireSession, useSession } from "./auth/SessionProvider";
 
 // One chunk per page, and one for the signed-in shell: the sign-in page carries neither.
 const AppShell = lazy(() => import("./layout/AppShell").then((m) => ({ default: m.AppShell })));
@@ -12,6 +12,10 @@ const SegmentsPage = lazy(() => import("./pages/segments/SegmentsPage"));
 const SegmentPage = lazy(() => import("./pages/segments/SegmentPage"));
 const ComputedTraitsPage = lazy(() => import("./pages/computedTraits/ComputedTraitsPage"));
 const TagRulesPage = lazy(() => import("./pages/tagRules/TagRulesPage"));
+const ScoringPage = lazy(() => import("./pages/scoring/ScoringPage"));
+const ScoreModelPage = lazy(() => import("./pages/scoring/ScoreModelPage"));
+const AccountsPage = lazy(() => import("./pages/accounts/AccountsPage"));
+const AccountPage = lazy(() => import("./pages/accounts/AccountPage"));
 const UsersPage = lazy(() => import("./pages/settings/UsersPage"));
 const KeysPage = lazy(() => import("./pages/settings/KeysPage"));
 const AuditLogPage = lazy(() => import("./pages/settings/AuditLogPage"));
@@ -22,6 +26,8 @@ const ChannelsPage = lazy(() => import("./pages/settings/ChannelsPage"));
 const TopicsPage = lazy(() => import("./pages/settings/TopicsPage"));
 const MessagingPolicyPage = lazy(() => import("./pages/settings/MessagingPolicyPage"));
 const AttributesPage = lazy(() => import("./pages/settings/AttributesPage"));
+const LeadManagementPage = lazy(() => import("./pages/settings/LeadManagementPage"));
+const CrmPage = lazy(() => import("./pages/settings/CrmPage"));
 const TemplatesPage = lazy(() => import("./pages/templates/TemplatesPage"));
 const TemplatePage = lazy(() => import("./pages/templates/TemplatePage"));
 const JourneysPage = lazy(() => import("./pages/journeys/JourneysPage"));
@@ -38,7 +44,15 @@ const FormsPage = lazy(() => import("./pages/forms/FormsPage"));
 const FormPage = lazy(() => import("./pages/forms/FormPage"));
 const LandingPagesPage = lazy(() => import("./pages/landingPages/LandingPagesPage"));
 const LandingPagePage = lazy(() => import("./pages/landingPages/LandingPagePage"));
+const LeadsPage = lazy(() => import("./pages/leads/LeadsPage"));
+const TasksPage = lazy(() => import("./pages/leads/TasksPage"));
 const NotFoundPage = lazy(() => import("./pages/NotFoundPage"));
+
+/** Where signing in lands: a sales user's leads, everyone else's dashboard. */
+function HomeRedirect() {
+  const { workspace } = useSession();
+  return <Navigate to={workspace?.role === "sales" ? "/leads" : "/dashboard"} replace />;
+}
 
 export function AppRoutes() {
   return (
@@ -53,7 +67,7 @@ export function AppRoutes() {
             </RequireSession>
           }
         >
-          <Route index element={<Navigate to="/dashboard" replace />} />
+          <Route index element={<HomeRedirect />} />
           <Route path="dashboard" element={<DashboardPage />} />
           <Route path="reports/*" element={<ReportsPage />} />
           <Route path="contacts" element={<ContactsPage />} />
@@ -63,6 +77,10 @@ export function AppRoutes() {
           <Route path="segments/:id" element={<SegmentPage />} />
           <Route path="computed-traits" element={<ComputedTraitsPage />} />
           <Route path="tag-rules" element={<TagRulesPage />} />
+          <Route path="scoring" element={<ScoringPage />} />
+          <Route path="scoring/:id" element={<ScoreModelPage />} />
+          <Route path="accounts" element={<AccountsPage />} />
+          <Route path="accounts/:id" element={<AccountPage />} />
           <Route path="templates" element={<TemplatesPage />} />
           <Route path="templates/new" element={<TemplatePage key="new" />} />
           <Route path="templates/:id" element={<TemplatePage />} />
@@ -82,6 +100,8 @@ export function AppRoutes() {
           <Route path="campaigns/new" element={<CampaignPage key="new" />} />
           <Route path="campaigns/:id" element={<CampaignPage />} />
           <Route path="calendar" element={<CalendarPage />} />
+          <Route path="leads" element={<LeadsPage />} />
+          <Route path="tasks" element={<TasksPage />} />
           <Route path="broadcasts" element={<BroadcastsPage />} />
           <Route path="broadcasts/new" element={<NewBroadcastPage />} />
           <Route path="broadcasts/:id" element={<BroadcastPage />} />
@@ -90,6 +110,8 @@ export function AppRoutes() {
           <Route path="settings/topics" element={<TopicsPage />} />
           <Route path="settings/messaging" element={<MessagingPolicyPage />} />
           <Route path="settings/attributes" element={<AttributesPage />} />
+          <Route path="settings/leads" element={<LeadManagementPage />} />
+          <Route path="settings/crm" element={<CrmPage />} />
           <Route path="settings/users" element={<UsersPage />} />
           <Route path="settings/keys" element={<KeysPage />} />
           <Route path="settings/audit-log" element={<AuditLogPage />} />

@@ -335,6 +335,24 @@ def import_contacts(
     )
 
 
+@import_app.command("accounts")
+def import_accounts(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV with a header row")],
+    workspace: Annotated[int, typer.Option(help="Workspace id")],
+) -> None:
+    """Import B2B accounts from CSV: upsert by external_id, else domain; link contacts by email."""
+    from kairos.b2b.imports import import_accounts_csv
+    from kairos.imports import run_import
+
+    run_import(
+        console,
+        _engine(),
+        workspace,
+        file,
+        lambda eng, progress: import_accounts_csv(eng, workspace, file, progress=progress),
+    )
+
+
 @import_app.command("events")
 def import_events(
     file: Annotated[

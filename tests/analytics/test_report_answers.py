@@ -330,7 +330,7 @@ def test_every_report_route_answers_exactly_what_its_analytics_function_returns(
 def test_openapi_types_every_report_answer_and_documents_the_csv(api: Api) -> None:
     spec = api.http.get("/openapi.json").json()
     routes = {path: ops for path, ops in spec["paths"].items() if path.startswith("/api/v1/reports/")}
-    assert len(routes) == 8
+    assert len(routes) == 9
     for path, ops in routes.items():
         for method, op in ops.items():
             content = op["responses"]["200"]["content"]

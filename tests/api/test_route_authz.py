@@ -106,11 +106,15 @@ def victim(api: Api, clock: FixedClock) -> dict[str, Any]:
     attribute = created("/attributes", {"name": "victim_attribute", "type": "string"})
     crm = created("/crm-connections", {"name": "victim-crm", "provider": "webhook"})
     model = created("/score-models", {"key": "vscore", "name": "Victim score"})  # a key echoed in 404s: not "victim"
+    predictive = created("/predictive-models", {"key": "vbuyers", "name": "Victim buyers",
+                                                "goal": {"event": "Order", "within_days": 14}})  # fmt: skip
     score_rule = created(f"/score-models/{model['id']}/rules", {"name": "victim-points", "points": 5,
                                                                "rule": {"kind": "event", "event": "Order"}})  # fmt: skip
     stage_rule = created("/lifecycle-rules", {"name": "victim-mql", "stage": "MQL",
                                               "event": {"event": "Order", "where": []}})  # fmt: skip
     owner_rule = created("/assignment-rules", {"name": "victim-owners", "stage": "MQL", "method": "round_robin"})
+    b2b_account = created("/accounts", {"external_id": "victim-account", "name": "Victim Inc"})
+    assert api.post(f"/accounts/{b2b_account['id']}/contacts", {"contacts": [{"contact_id": o.contact}]}).is_success
     key = api.get("/keys").json()["data"][0]["id"]
     user = created("/users", {"email": "victim-user@example.com", "name": "Victim User", "role": "marketer",
                               "password": "victim-password-1"})  # fmt: skip
@@ -125,8 +129,10 @@ def victim(api: Api, clock: FixedClock) -> dict[str, Any]:
         "connection_id": crm["id"],
         "task_id": 1,  # tasks come from journeys' task nodes: the attacker finds none (404)
         "model_id": model["id"], "key": model["key"],
+        "account_id": b2b_account["id"],
         # a name several routes use, each for its own kind of object
-        "by_path": {"/score-models/": {"rule_id": score_rule["id"]}, "/lifecycle-rules/": {"rule_id": stage_rule["id"]},
+        "by_path": {"/score-models/": {"rule_id": score_rule["id"]},
+                    "/predictive-models/": {"model_id": predictive["id"]}, "/lifecycle-rules/": {"rule_id": stage_rule["id"]},
                     "/assignment-rules/": {"rule_id": owner_rule["id"]}},
     }  # fmt: skip
 
@@ -202,6 +208,7 @@ def _snapshot_paths(ids: dict[str, Any]) -> list[str]:
         f"/broadcasts/{ids['broadcast_id']}", f"/messages/{ids['message_id']}", f"/computed-traits/{ids['trait_id']}",
         f"/tag-rules/{ids['rule_id']}", f"/landing-pages/{ids['page_id']}", f"/journeys/{ids['journey_id']}/enrollments",
         "/suppressions", "/keys", "/exchange-rates", f"/users/{ids['user_id']}",
+        f"/accounts/{ids['account_id']}", f"/accounts/{ids['account_id']}/contacts",
     ]  # fmt: skip
 
 

@@ -103,7 +103,32 @@ def seed(engine: Engine, api: Api, ws: int, clock: FixedClock) -> Person:
         _seed_journeys(conn, ws, cid, clock)
         _seed_offers(conn, ws, cid, clock)
         _seed_leads(conn, ws, cid, clock)
+        _seed_accounts(conn, ws, cid, clock)
+        _seed_predictions(conn, ws, cid, clock)
     return Person(cid, anon_id, bob)
+
+
+def _seed_predictions(conn: Connection, ws: int, cid: int, clock: FixedClock) -> None:
+    """Ada's probability in a predictive model, with its explanation."""
+    from kairos.predict.service import create_model
+    from kairos.predict.tables import contact_prediction
+
+    model = create_model(conn, ws, clock.now(), key="buyers", name="Buyers", goal_event="Order Completed",
+                         within_days=14)  # fmt: skip
+    conn.execute(
+        insert(contact_prediction).values(
+            model_id=model["id"], contact_id=cid, workspace_id=ws, probability=0.42, scored_at=clock.now(),
+            contributions=[{"feature": "event_30d:Pricing", "value": 3, "contribution": 0.2}],
+        )
+    )  # fmt: skip
+
+
+def _seed_accounts(conn: Connection, ws: int, cid: int, clock: FixedClock) -> None:
+    """A B2B account Ada belongs to, as its CTO."""
+    from kairos.b2b.service import link, upsert_account
+
+    acme, _ = upsert_account(conn, ws, {"external_id": "acme", "name": "Acme", "domain": "acme.com"}, clock.now())
+    link(conn, ws, [(acme["id"], cid, "CTO")], clock.now(), "api")
 
 
 def _seed_leads(conn: Connection, ws: int, cid: int, clock: FixedClock) -> None:
@@ -366,6 +391,8 @@ def test_the_export_holds_everything_about_the_person(
     assert doc["score_changes"][0]["reason"] == "Pricing page viewed"
     assert doc["tasks"][0]["title"] == "Call Ada"
     assert doc["crm_records"][0]["crm_connection_provider"] == "hubspot"
+    account = doc["accounts"][0]
+    assert (account["account_name"], account["account_domain"], account["role"]) == ("Acme", "acme.com", "CTO")
     assert "secrets" not in doc["crm_records"][0]
     assert "workspace_id" not in profile
     # Bob is in no section

@@ -365,3 +365,21 @@ def test_the_sales_role(api: Api, engine: Engine, clock: FixedClock, workspace: 
         {"email": "new@acme.example", "name": "New", "role": "sales", "password": "a-long-password-1"},
     )
     assert r.status_code == 201, r.text
+
+
+def test_lead_owners_lists_who_may_own_leads(
+    api: Api, engine: Engine, clock: FixedClock, workspace: CreatedWorkspace, client: TestClient
+) -> None:
+    reps = sales_team(engine, clock, workspace, 2)
+    marketer = user(engine, clock, workspace.id, "mia@acme.example", "marketer")
+    user(engine, clock, workspace.id, "ana@acme.example", "analyst")
+    # any role reads it (marketers choose round-robin users without GET /users, which is admins')
+    analyst = signed_in(client, "ana@acme.example")
+    r = analyst.call("GET", "/lead-owners")
+    assert r.status_code == 200, r.text
+    owners = r.json()["data"]
+    assert [o["id"] for o in owners[:2]] == reps and {o["role"] for o in owners[:2]} == {"sales"}
+    assert marketer in [o["id"] for o in owners]
+    assert "analyst" not in {o["role"] for o in owners}
+    assert set(owners[0]) == {"id", "name", "email", "role"}
+    assert signed_in(client, "mia@acme.example").call("GET", "/users").status_code == 403

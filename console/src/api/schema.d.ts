@@ -195,6 +195,146 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Accounts
+         * @description B2B accounts in id order, with their members' scores rolled up per score model.
+         *     Filters combine (all must hold); an unknown `contact_id` is 404 `contact_not_found`.
+         */
+        get: operations["read_accounts_api_v1_accounts_get"];
+        put?: never;
+        /**
+         * Create Account
+         * @description Create an account, or update the one with this `external_id` (201 created, 200
+         *     updated), as a Segment `group` call does. An `Idempotency-Key` replays the first answer.
+         *     422: `invalid_domain`, `invalid_owner` (not an active member), `traits_too_large`.
+         */
+        post: operations["create_account_api_v1_accounts_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Account */
+        get: operations["read_account_api_v1_accounts__account_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Account
+         * @description Delete the account; its members stay contacts and simply leave it.
+         */
+        delete: operations["delete_account_api_v1_accounts__account_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Account
+         * @description Only the fields sent change. Another account's `external_id` is 422
+         *     `external_id_taken`. Segments testing accounts follow within a worker pass.
+         */
+        patch: operations["update_account_api_v1_accounts__account_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Account Contacts
+         * @description The account's contacts in id order, with their role there and how they joined.
+         */
+        get: operations["read_account_contacts_api_v1_accounts__account_id__contacts_get"];
+        put?: never;
+        /**
+         * Add Account Contacts
+         * @description Add contacts (a merged id adds its survivor), each with an optional role. Idempotent:
+         *     a member stays one, its role replaced when one is given. An unknown contact is 404
+         *     `contact_not_found` and nothing is added.
+         */
+        post: operations["add_account_contacts_api_v1_accounts__account_id__contacts_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/contacts/{contact_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove Account Contact
+         * @description Idempotent: removing a contact that is not a member is not an error.
+         */
+        delete: operations["remove_account_contact_api_v1_accounts__account_id__contacts__contact_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/account-scores": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Account Score Settings
+         * @description Per score model, the score from which an account's member counts as engaged.
+         */
+        get: operations["read_account_score_settings_api_v1_account_scores_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/account-scores/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Update Account Score Setting
+         * @description Set a score model's engaged threshold; every account is rolled up again by the worker.
+         *     An unknown model is 404 `score_model_not_found`.
+         */
+        put: operations["update_account_score_setting_api_v1_account_scores__key__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tags": {
         parameters: {
             query?: never;
@@ -730,6 +870,107 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/predictive-models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Predictive Models
+         * @description The workspace's predictive models with their status and latest model card.
+         */
+        get: operations["read_predictive_models_api_v1_predictive_models_get"];
+        put?: never;
+        /**
+         * Create Predictive Model
+         * @description A model of "does the contact perform `goal.event` within `goal.within_days`", queued
+         *     for its first training (the worker trains it, then scores every contact). 409
+         *     `predictive_model_exists` when the key is taken; 422 `invalid_predictive_model_key`.
+         */
+        post: operations["create_predictive_model_api_v1_predictive_models_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/predictive-models/{model_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Predictive Model
+         * @description The model and its card: holdout AUC, Brier score and reliability table, feature
+         *     importances, training sizes and windows, when it was trained and scored.
+         */
+        get: operations["read_predictive_model_api_v1_predictive_models__model_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Predictive Model
+         * @description Deletes the model and its predictions; 409 `predictive_model_in_use` while a segment
+         *     tests it.
+         */
+        delete: operations["delete_predictive_model_api_v1_predictive_models__model_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Predictive Model
+         * @description A new goal or algorithm queues a training (the current predictions stay until it is
+         *     done). The key cannot change.
+         */
+        patch: operations["update_predictive_model_api_v1_predictive_models__model_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/predictive-models/{model_id}/train": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Train Predictive Model
+         * @description Queue a training now; the worker runs it (`status` goes `queued` → `training` →
+         *     `ready` or `failed`). Checked first: too few contacts converted in either window the
+         *     training labels with → the model is `failed` with the reason and the answer is 422
+         *     `too_few_positives`; 409 `training_in_progress` while one runs.
+         */
+        post: operations["train_predictive_model_api_v1_predictive_models__model_id__train_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/{contact_id}/predictions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Contact Predictions
+         * @description The contact's latest probability in every predictive model with its top feature
+         *     contributions (largest first). A merged id answers for its survivor.
+         */
+        get: operations["read_contact_predictions_api_v1_contacts__contact_id__predictions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tag-rules": {
         parameters: {
             query?: never;
@@ -1237,7 +1478,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read Connections */
+        /**
+         * Read Connections
+         * @description The workspace's connections, each with its contacts per sync status (`counts`), the
+         *     last successful push (`last_synced_at`) and the last error.
+         */
         get: operations["read_connections_api_v1_crm_connections_get"];
         put?: never;
         /**
@@ -1719,6 +1964,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/lead-owners": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Lead Owners
+         * @description The active members who may own leads — sales users first, then marketers and admins,
+         *     by name — for choosing an assignment rule's `users` and `territories` (`GET /users` is
+         *     for admins only; any role may read this).
+         */
+        get: operations["read_lead_owners_api_v1_lead_owners_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/assignment-rules": {
         parameters: {
             query?: never;
@@ -1733,7 +2000,8 @@ export interface paths {
          * Create Assignment Rule
          * @description Give contacts entering `stage` an owner: `round_robin` among `users` (default: every
          *     sales user), by `territory` (`attribute` value → user in `territories`) or by
-         *     `account_owner` (`attribute` holds the owner's email or user id). Rules for a stage are
+         *     `account_owner` (`attribute` holds the owner's email or user id; without `attribute`, the
+         *     owner of the contact's B2B account, `/accounts`). Rules for a stage are
          *     tried by `position`; contacts with an owner keep it unless `reassign`. The owner is
          *     stored on the lead and in the contact's `sales_owner` trait (email) and notified.
          */
@@ -1839,7 +2107,8 @@ export interface paths {
         };
         /**
          * Read Tasks
-         * @description Human tasks from journeys' `task` nodes, newest first.
+         * @description Human tasks from journeys' `task` nodes, newest first; filters combine: `mine` (the
+         *     caller's), `unassigned` (claimable), `queue`, `status`, `overdue`, `kind`, `contact_id`.
          */
         get: operations["read_tasks_api_v1_tasks_get"];
         put?: never;
@@ -2579,6 +2848,39 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports/acquisition": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Acquisition Report
+         * @description Leads and revenue by acquisition source: per value of each contact's first or last
+         *     touch (docs/leads.md, "Acquisition source"), over ``[start, end)`` (at most 400 days):
+         *
+         *     - ``new_contacts``: contacts created in the range and still live;
+         *     - ``stages``: per lifecycle stage asked for, the distinct contacts that entered it in the
+         *       range (from the stage history);
+         *     - ``conversions``: goal events in the range (``Order Completed`` unless ``event``), and
+         *       their ``revenue`` (``revenue``, ``total`` or ``value``) in ``currency`` (default: the
+         *       workspace's), at each day's exchange rate; revenue without a rate is apart, per
+         *       currency, in ``revenue_unconverted``.
+         *
+         *     ``key`` ``null``: contacts without a touch (never seen on a page or a form) or without
+         *     that value (no ``utm_campaign`` …). 422 ``invalid_by``, ``invalid_touch``,
+         *     ``invalid_stages``, ``invalid_range``.
+         */
+        get: operations["acquisition_report_api_v1_reports_acquisition_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports/dashboard": {
         parameters: {
             query?: never;
@@ -3200,6 +3502,420 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AccountCondition
+         * @description The contact belongs to (``present: true``) or to none of (``false``) the B2B accounts
+         *     matching every ``where`` test and, with ``members``, whose count of members matching a
+         *     condition compares true ("contacts of accounts with at least 3 engaged people";
+         *     docs/segments.md, "Account conditions").
+         */
+        AccountCondition: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "account";
+            /** Where */
+            where?: components["schemas"]["AccountFilter"][];
+            members?: components["schemas"]["MemberCount"] | null;
+            /**
+             * Present
+             * @default true
+             */
+            present: boolean;
+        };
+        /** AccountCreate */
+        AccountCreate: {
+            /**
+             * External Id
+             * @description The account's id where it comes from (Segment groupId); an account with this id is updated instead of created
+             */
+            external_id?: string | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Domain
+             * @description Web domain; a URL is reduced to its host (https://www.acme.com → acme.com)
+             */
+            domain?: string | null;
+            /**
+             * Traits
+             * @description Anything else (industry, employees, plan …); merged, a null value removes a trait
+             */
+            traits?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Owner User Id
+             * @description The console user who owns the account (assignment by account owner)
+             */
+            owner_user_id?: number | null;
+        };
+        /**
+         * AccountFilter
+         * @description One test on the account: ``name``, ``domain``, ``external_id``, ``member_count``,
+         *     ``created_at``, ``updated_at``, ``traits.NAME`` (typed by the value) or a roll-up of
+         *     the members' scores ``score.MODEL.sum`` / ``.max`` / ``.engaged``.
+         */
+        AccountFilter: {
+            /** Attribute */
+            attribute: string;
+            /** Operator */
+            operator: string;
+            /** Value */
+            value?: unknown;
+        };
+        /** AccountMemberIn */
+        AccountMemberIn: {
+            /** Contact Id */
+            contact_id: number;
+            /**
+             * Role
+             * @description Title or role at the account; null keeps the stored one
+             */
+            role?: string | null;
+        };
+        /** AccountMemberRead */
+        AccountMemberRead: {
+            /**
+             * Id
+             * @description The contact's id
+             */
+            id: number;
+            /** External Id */
+            external_id: string | null;
+            /** Email */
+            email: string | null;
+            /** First Name */
+            first_name: string | null;
+            /** Last Name */
+            last_name: string | null;
+            /** Lifecycle Stage */
+            lifecycle_stage: string | null;
+            /** Score */
+            score: number;
+            /** Role */
+            role: string | null;
+            /**
+             * Source
+             * @description group (a Segment group call), api or import
+             */
+            source: string;
+            /**
+             * Joined At
+             * Format: date-time
+             */
+            joined_at: string;
+        };
+        /** AccountMembersAdd */
+        AccountMembersAdd: {
+            /** Contacts */
+            contacts: components["schemas"]["AccountMemberIn"][];
+        };
+        /** AccountRead */
+        AccountRead: {
+            /** Id */
+            id: number;
+            /** External Id */
+            external_id: string | null;
+            /** Name */
+            name: string | null;
+            /** Domain */
+            domain: string | null;
+            /** Traits */
+            traits: {
+                [key: string]: unknown;
+            };
+            /** Owner User Id */
+            owner_user_id: number | null;
+            /** Owner Email */
+            owner_email: string | null;
+            /** Member Count */
+            member_count: number;
+            /**
+             * Scores
+             * @description The members' scores rolled up, per score model
+             */
+            scores: components["schemas"]["AccountScore"][];
+            /**
+             * Rolled Up At
+             * @description When the scores were last rolled up (null: not yet)
+             */
+            rolled_up_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** AccountScore */
+        AccountScore: {
+            /**
+             * Model
+             * @description The score model's key
+             */
+            model: string;
+            /** Model Name */
+            model_name: string;
+            /**
+             * Sum
+             * @description Sum of the members' scores (a member without one counts 0)
+             */
+            sum: number;
+            /**
+             * Max
+             * @description The highest member score
+             */
+            max: number;
+            /**
+             * Engaged
+             * @description Members scoring at least engaged_threshold
+             */
+            engaged: number;
+            /** Engaged Threshold */
+            engaged_threshold: number;
+        };
+        /** AccountScoreSetting */
+        AccountScoreSetting: {
+            /** Model */
+            model: string;
+            /** Model Name */
+            model_name: string;
+            /** Engaged Threshold */
+            engaged_threshold: number;
+            /**
+             * Default
+             * @description True while the model uses the default threshold
+             */
+            default: boolean;
+        };
+        /** AccountScoreSettingUpdate */
+        AccountScoreSettingUpdate: {
+            /**
+             * Engaged Threshold
+             * @description A member scoring at least this counts as engaged
+             */
+            engaged_threshold: number;
+        };
+        /**
+         * AccountUpdate
+         * @description Only the fields sent change; null clears one (``traits``: merged, null values remove).
+         */
+        AccountUpdate: {
+            /**
+             * External Id
+             * @description The account's id where it comes from (Segment groupId); an account with this id is updated instead of created
+             */
+            external_id?: string | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Domain
+             * @description Web domain; a URL is reduced to its host (https://www.acme.com → acme.com)
+             */
+            domain?: string | null;
+            /**
+             * Traits
+             * @description Anything else (industry, employees, plan …); merged, a null value removes a trait
+             */
+            traits?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Owner User Id
+             * @description The console user who owns the account (assignment by account owner)
+             */
+            owner_user_id?: number | null;
+        };
+        /** Acquisition */
+        Acquisition: {
+            /** @description The first touch: the earliest visit, never replaced */
+            first: components["schemas"]["AcquisitionTouch"];
+            /** @description The last touch: the latest non-direct visit (the first, direct, one until there is one) */
+            last: components["schemas"]["AcquisitionTouch"];
+        };
+        /** AcquisitionFigures */
+        AcquisitionFigures: {
+            /**
+             * New Contacts
+             * @description Contacts created in the range and still live
+             */
+            new_contacts: number;
+            /**
+             * Stages
+             * @description Per lifecycle stage asked for: the distinct contacts that entered it in the range
+             */
+            stages: {
+                [key: string]: number;
+            };
+            /**
+             * Conversions
+             * @description Goal events performed in the range
+             */
+            conversions: number;
+            /**
+             * Revenue
+             * @description Their revenue, in the report's currency
+             */
+            revenue: number;
+            /**
+             * Revenue Unconverted
+             * @description Revenue whose currency has no exchange rate on its day, per ISO 4217 currency (`{"BRL": 300.0}`); not in `revenue` nor `roi`; `{}` when all was converted
+             */
+            revenue_unconverted: {
+                [key: string]: number;
+            };
+        };
+        /** AcquisitionGoal */
+        AcquisitionGoal: {
+            /**
+             * Event
+             * @description The conversion event counted (`Order Completed` unless `event` says)
+             */
+            event: string;
+        };
+        /** AcquisitionReport */
+        AcquisitionReport: {
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /**
+             * As Of
+             * Format: date-time
+             * @description The workspace's now
+             */
+            as_of: string;
+            /**
+             * By
+             * @enum {string}
+             */
+            by: "channel" | "source" | "medium" | "campaign" | "term" | "content";
+            /**
+             * Touch
+             * @enum {string}
+             */
+            touch: "first" | "last";
+            /**
+             * Stages
+             * @description The lifecycle stages counted (the CSV's stage columns)
+             */
+            stages: string[];
+            /** Currency */
+            currency: string | null;
+            /**
+             * Revenue Complete
+             * @description false: some revenue had no rate (in revenue_unconverted)
+             */
+            revenue_complete: boolean;
+            goal: components["schemas"]["AcquisitionGoal"];
+            /**
+             * Rows
+             * @description Most new contacts first
+             */
+            rows: components["schemas"]["AcquisitionRow"][];
+            totals: components["schemas"]["AcquisitionFigures"];
+        };
+        /** AcquisitionRow */
+        AcquisitionRow: {
+            /**
+             * New Contacts
+             * @description Contacts created in the range and still live
+             */
+            new_contacts: number;
+            /**
+             * Stages
+             * @description Per lifecycle stage asked for: the distinct contacts that entered it in the range
+             */
+            stages: {
+                [key: string]: number;
+            };
+            /**
+             * Conversions
+             * @description Goal events performed in the range
+             */
+            conversions: number;
+            /**
+             * Revenue
+             * @description Their revenue, in the report's currency
+             */
+            revenue: number;
+            /**
+             * Revenue Unconverted
+             * @description Revenue whose currency has no exchange rate on its day, per ISO 4217 currency (`{"BRL": 300.0}`); not in `revenue` nor `roi`; `{}` when all was converted
+             */
+            revenue_unconverted: {
+                [key: string]: number;
+            };
+            /**
+             * Key
+             * @description The touch's value (a channel group, a source …); null: contacts without a touch or without that value
+             */
+            key: string | null;
+        };
+        /**
+         * AcquisitionTouch
+         * @description One visit that brought the contact (docs/leads.md, "Acquisition source").
+         */
+        AcquisitionTouch: {
+            /**
+             * At
+             * Format: date-time
+             * @description When the visit happened
+             */
+            at: string;
+            /**
+             * Channel
+             * @description Channel group: direct, paid_search, paid_social, display, paid_other, organic_social, organic_search, referral, email, affiliates, sms or other
+             */
+            channel: string;
+            /**
+             * Source
+             * @description utm_source, else the search engine, social site or referring host; (direct) if direct
+             */
+            source: string | null;
+            /**
+             * Medium
+             * @description utm_medium, else organic, social, referral, cpc; (none): direct
+             */
+            medium: string | null;
+            /**
+             * Campaign
+             * @description utm_campaign
+             */
+            campaign: string | null;
+            /**
+             * Term
+             * @description utm_term
+             */
+            term: string | null;
+            /**
+             * Content
+             * @description utm_content
+             */
+            content: string | null;
+            /**
+             * Referrer
+             * @description The referring page (null when direct or within the site)
+             */
+            referrer: string | null;
+            /**
+             * Landing Url
+             * @description The page visited
+             */
+            landing_url: string | null;
+        };
         /** AdvanceRead */
         AdvanceRead: {
             /**
@@ -3287,7 +4003,7 @@ export interface components {
              */
             type: "all";
             /** Conditions */
-            conditions: (components["schemas"]["All"] | components["schemas"]["AnyOf"] | components["schemas"]["Not"] | components["schemas"]["AttributeCondition"] | components["schemas"]["TagCondition"] | components["schemas"]["PerformedCondition"] | components["schemas"]["NotPerformedCondition"] | components["schemas"]["AggregateCondition"] | components["schemas"]["FirstPerformedCondition"] | components["schemas"]["LastPerformedCondition"] | components["schemas"]["SequenceCondition"] | components["schemas"]["SegmentMembershipCondition"] | components["schemas"]["ScoreCondition"] | components["schemas"]["SubscriptionCondition"] | components["schemas"]["RandomBucketCondition"])[];
+            conditions: (components["schemas"]["All"] | components["schemas"]["AnyOf"] | components["schemas"]["Not"] | components["schemas"]["AttributeCondition"] | components["schemas"]["TagCondition"] | components["schemas"]["PerformedCondition"] | components["schemas"]["NotPerformedCondition"] | components["schemas"]["AggregateCondition"] | components["schemas"]["FirstPerformedCondition"] | components["schemas"]["LastPerformedCondition"] | components["schemas"]["SequenceCondition"] | components["schemas"]["SegmentMembershipCondition"] | components["schemas"]["ScoreCondition"] | components["schemas"]["AccountCondition"] | components["schemas"]["PredictedCondition"] | components["schemas"]["SubscriptionCondition"] | components["schemas"]["RandomBucketCondition"])[];
         };
         /**
          * AnyOf
@@ -3300,7 +4016,7 @@ export interface components {
              */
             type: "any";
             /** Conditions */
-            conditions: (components["schemas"]["All"] | components["schemas"]["AnyOf"] | components["schemas"]["Not"] | components["schemas"]["AttributeCondition"] | components["schemas"]["TagCondition"] | components["schemas"]["PerformedCondition"] | components["schemas"]["NotPerformedCondition"] | components["schemas"]["AggregateCondition"] | components["schemas"]["FirstPerformedCondition"] | components["schemas"]["LastPerformedCondition"] | components["schemas"]["SequenceCondition"] | components["schemas"]["SegmentMembershipCondition"] | components["schemas"]["ScoreCondition"] | components["schemas"]["SubscriptionCondition"] | components["schemas"]["RandomBucketCondition"])[];
+            conditions: (components["schemas"]["All"] | components["schemas"]["AnyOf"] | components["schemas"]["Not"] | components["schemas"]["AttributeCondition"] | components["schemas"]["TagCondition"] | components["schemas"]["PerformedCondition"] | components["schemas"]["NotPerformedCondition"] | components["schemas"]["AggregateCondition"] | components["schemas"]["FirstPerformedCondition"] | components["schemas"]["LastPerformedCondition"] | components["schemas"]["SequenceCondition"] | components["schemas"]["SegmentMembershipCondition"] | components["schemas"]["ScoreCondition"] | components["schemas"]["AccountCondition"] | components["schemas"]["PredictedCondition"] | components["schemas"]["SubscriptionCondition"] | components["schemas"]["RandomBucketCondition"])[];
         };
         /**
          * ApprovalNote
@@ -3370,7 +4086,7 @@ export interface components {
             users?: number[] | null;
             /**
              * Attribute
-             * @description territory / account_owner: the contact attribute read
+             * @description territory / account_owner: the contact attribute read (account_owner without one: the owner of the contact's B2B account)
              */
             attribute?: string | null;
             /**
@@ -3937,11 +4653,30 @@ export interface components {
             /** Local Time */
             local_time?: string | null;
         };
+        /** CalibrationBin */
+        CalibrationBin: {
+            /** Low */
+            low: number;
+            /** High */
+            high: number;
+            /**
+             * Contacts
+             * @description Holdout contacts whose predicted probability fell in [low, high)
+             */
+            contacts: number;
+            /** Mean Predicted */
+            mean_predicted: number | null;
+            /**
+             * Observed Rate
+             * @description The share of them who converted
+             */
+            observed_rate: number | null;
+        };
         /** CampaignCreate */
         CampaignCreate: {
             /** Description */
             description?: string | null;
-            goal?: components["schemas"]["Goal"] | null;
+            goal?: components["schemas"]["kairos__api__campaign_schemas__Goal"] | null;
             /**
              * Budget
              * @description Must not be negative
@@ -4116,7 +4851,7 @@ export interface components {
             name?: string | null;
             /** Description */
             description?: string | null;
-            goal?: components["schemas"]["Goal"] | null;
+            goal?: components["schemas"]["kairos__api__campaign_schemas__Goal"] | null;
             /** Budget */
             budget?: number | null;
             /** Currency */
@@ -4722,6 +5457,8 @@ export interface components {
              * @description Every identifier that leads to this contact
              */
             identities: components["schemas"]["Identity"][];
+            /** @description Where the contact came from; null before any page call or form submission */
+            acquisition?: components["schemas"]["Acquisition"] | null;
         };
         /** ContactMergeRead */
         ContactMergeRead: {
@@ -4747,6 +5484,33 @@ export interface components {
              * Format: date-time
              */
             merged_at: string;
+        };
+        /** ContactPrediction */
+        ContactPrediction: {
+            /** Model Id */
+            model_id: number;
+            /**
+             * Model
+             * @description The model's key
+             */
+            model: string;
+            /** Name */
+            name: string;
+            goal: components["schemas"]["Goal-Output"];
+            /**
+             * Probability
+             * @description null: not scored (the model is not trained yet, or the contact is newer than the last scoring)
+             */
+            probability: number | null;
+            /** Contributions */
+            contributions: components["schemas"]["Contribution"][];
+            /** Scored At */
+            scored_at: string | null;
+        };
+        /** ContactPredictions */
+        ContactPredictions: {
+            /** Data */
+            data: components["schemas"]["ContactPrediction"][];
         };
         /** ContactRead */
         ContactRead: {
@@ -4931,6 +5695,8 @@ export interface components {
              * @description Every identifier that leads to this contact
              */
             identities: components["schemas"]["Identity"][];
+            /** @description Where the contact came from; null before any page call or form submission */
+            acquisition?: components["schemas"]["Acquisition"] | null;
             /**
              * Computed Traits
              * @description Every computed trait of the workspace: its value, 0 for a count or sum of nothing, null when not set
@@ -4938,6 +5704,21 @@ export interface components {
             computed_traits: {
                 [key: string]: unknown;
             };
+        };
+        /** Contribution */
+        Contribution: {
+            /** Feature */
+            feature: string;
+            /**
+             * Value
+             * @description The contact's raw feature value
+             */
+            value: number;
+            /**
+             * Contribution
+             * @description logistic_regression: coefficient x standardised value (log-odds); gradient_boosting: probability minus the probability with this feature at its median
+             */
+            contribution: number;
         };
         /** CountComparator */
         CountComparator: {
@@ -5098,8 +5879,13 @@ export interface components {
             last_error: string | null;
             /** Next Poll At */
             next_poll_at: string | null;
-            /** @description Contacts per sync status (single reads only) */
+            /** @description Contacts per sync status */
             counts?: components["schemas"]["SyncCounts"] | null;
+            /**
+             * Last Synced At
+             * @description When a contact of the connection was last pushed successfully
+             */
+            last_synced_at?: string | null;
             /**
              * Created At
              * Format: date-time
@@ -5561,6 +6347,16 @@ export interface components {
              */
             received_at: string;
         };
+        /** FeatureImportance */
+        FeatureImportance: {
+            /** Feature */
+            feature: string;
+            /**
+             * Importance
+             * @description Holdout AUC lost when the feature is shuffled (permutation)
+             */
+            importance: number;
+        };
         /** FieldMap */
         FieldMap: {
             /**
@@ -5835,25 +6631,17 @@ export interface components {
             from_first: number | null;
         };
         /** Goal */
-        Goal: {
+        "Goal-Output": {
             /**
              * Event
-             * @description The conversion event, e.g. Order Completed
+             * @description The event that counts as converting (it need not have been seen yet: the training then fails with `too_few_positives` until enough contacts performed it)
              */
             event: string;
             /**
-             * Where
-             * @description Property filters (segment format)
+             * Within Days
+             * @description The contact converts within this many days
              */
-            where?: {
-                [key: string]: unknown;
-            }[];
-            /**
-             * Window Days
-             * @description Attribution window after a message
-             * @default 7
-             */
-            window_days: number;
+            within_days: number;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -6532,7 +7320,7 @@ export interface components {
              * Condition
              * @description A segment condition (`attribute`, `tag`, `performed`, `segment`, `score` …)
              */
-            condition?: (components["schemas"]["All"] | components["schemas"]["AnyOf"] | components["schemas"]["Not"] | components["schemas"]["AttributeCondition"] | components["schemas"]["TagCondition"] | components["schemas"]["PerformedCondition"] | components["schemas"]["NotPerformedCondition"] | components["schemas"]["AggregateCondition"] | components["schemas"]["FirstPerformedCondition"] | components["schemas"]["LastPerformedCondition"] | components["schemas"]["SequenceCondition"] | components["schemas"]["SegmentMembershipCondition"] | components["schemas"]["ScoreCondition"] | components["schemas"]["SubscriptionCondition"] | components["schemas"]["RandomBucketCondition"]) | null;
+            condition?: (components["schemas"]["All"] | components["schemas"]["AnyOf"] | components["schemas"]["Not"] | components["schemas"]["AttributeCondition"] | components["schemas"]["TagCondition"] | components["schemas"]["PerformedCondition"] | components["schemas"]["NotPerformedCondition"] | components["schemas"]["AggregateCondition"] | components["schemas"]["FirstPerformedCondition"] | components["schemas"]["LastPerformedCondition"] | components["schemas"]["SequenceCondition"] | components["schemas"]["SegmentMembershipCondition"] | components["schemas"]["ScoreCondition"] | components["schemas"]["AccountCondition"] | components["schemas"]["PredictedCondition"] | components["schemas"]["SubscriptionCondition"] | components["schemas"]["RandomBucketCondition"]) | null;
             /** @description Or: performing this event sets the stage */
             event?: components["schemas"]["RuleEvent"] | null;
             /**
@@ -6719,6 +7507,25 @@ export interface components {
              * @description Every offer, best first, with why it was (not) chosen
              */
             offers: components["schemas"]["VerdictRead"][];
+        };
+        /**
+         * MemberCount
+         * @description How many members of the account match ``condition`` (all members without one).
+         */
+        MemberCount: {
+            /** Condition */
+            condition?: (components["schemas"]["All"] | components["schemas"]["AnyOf"] | components["schemas"]["Not"] | components["schemas"]["AttributeCondition"] | components["schemas"]["TagCondition"] | components["schemas"]["PerformedCondition"] | components["schemas"]["NotPerformedCondition"] | components["schemas"]["AggregateCondition"] | components["schemas"]["FirstPerformedCondition"] | components["schemas"]["LastPerformedCondition"] | components["schemas"]["SequenceCondition"] | components["schemas"]["SegmentMembershipCondition"] | components["schemas"]["ScoreCondition"] | components["schemas"]["AccountCondition"] | components["schemas"]["PredictedCondition"] | components["schemas"]["SubscriptionCondition"] | components["schemas"]["RandomBucketCondition"]) | null;
+            /**
+             * Operator
+             * @default >=
+             * @enum {string}
+             */
+            operator: ">=" | ">" | "=" | "!=" | "<" | "<=";
+            /**
+             * Value
+             * @default 1
+             */
+            value: number;
         };
         /** MembershipRead */
         MembershipRead: {
@@ -6915,6 +7722,62 @@ export interface components {
              */
             timezone?: string | null;
         };
+        /**
+         * ModelCard
+         * @description The latest successful training.
+         */
+        ModelCard: {
+            /**
+             * Algorithm
+             * @enum {string}
+             */
+            algorithm: "gradient_boosting" | "logistic_regression";
+            goal: components["schemas"]["Goal-Output"];
+            /**
+             * Auc
+             * @description ROC AUC on the time-split holdout
+             */
+            auc: number;
+            /**
+             * Brier
+             * @description Brier score on the holdout (lower is better)
+             */
+            brier: number;
+            /**
+             * Base Rate
+             * @description Share of holdout contacts who converted
+             */
+            base_rate: number;
+            /**
+             * Calibration
+             * @description Reliability table: 10 probability bins
+             */
+            calibration: components["schemas"]["CalibrationBin"][];
+            /**
+             * Importances
+             * @description Most important first
+             */
+            importances: components["schemas"]["FeatureImportance"][];
+            /** Features */
+            features: string[];
+            /** @description The validation model's training set */
+            training: components["schemas"]["TrainingWindow"];
+            /** @description The holdout */
+            validation: components["schemas"]["TrainingWindow"];
+            /** @description The final model's training set (the latest complete window) */
+            final: components["schemas"]["TrainingWindow"];
+            scored?: components["schemas"]["ScoringRun"] | null;
+            /** Features Seconds */
+            features_seconds: number;
+            /** Validation Seconds */
+            validation_seconds: number;
+            /** Fit Seconds */
+            fit_seconds: number;
+            /** Seconds */
+            seconds?: number | null;
+            /** Peak Rss Mb */
+            peak_rss_mb?: number | null;
+        };
         /** NodeRow */
         NodeRow: {
             /**
@@ -7053,7 +7916,7 @@ export interface components {
              */
             type: "not";
             /** Condition */
-            condition: components["schemas"]["All"] | components["schemas"]["AnyOf"] | components["schemas"]["Not"] | components["schemas"]["AttributeCondition"] | components["schemas"]["TagCondition"] | components["schemas"]["PerformedCondition"] | components["schemas"]["NotPerformedCondition"] | components["schemas"]["AggregateCondition"] | components["schemas"]["FirstPerformedCondition"] | components["schemas"]["LastPerformedCondition"] | components["schemas"]["SequenceCondition"] | components["schemas"]["SegmentMembershipCondition"] | components["schemas"]["ScoreCondition"] | components["schemas"]["SubscriptionCondition"] | components["schemas"]["RandomBucketCondition"];
+            condition: components["schemas"]["All"] | components["schemas"]["AnyOf"] | components["schemas"]["Not"] | components["schemas"]["AttributeCondition"] | components["schemas"]["TagCondition"] | components["schemas"]["PerformedCondition"] | components["schemas"]["NotPerformedCondition"] | components["schemas"]["AggregateCondition"] | components["schemas"]["FirstPerformedCondition"] | components["schemas"]["LastPerformedCondition"] | components["schemas"]["SequenceCondition"] | components["schemas"]["SegmentMembershipCondition"] | components["schemas"]["ScoreCondition"] | components["schemas"]["AccountCondition"] | components["schemas"]["PredictedCondition"] | components["schemas"]["SubscriptionCondition"] | components["schemas"]["RandomBucketCondition"];
         };
         /**
          * NotPerformedCondition
@@ -7384,6 +8247,25 @@ export interface components {
             /** Moves */
             moves: boolean;
         };
+        /** OwnerCandidate */
+        OwnerCandidate: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Email */
+            email: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "admin" | "marketer" | "sales";
+        };
+        /** OwnerCandidates */
+        OwnerCandidates: {
+            /** Data */
+            data: components["schemas"]["OwnerCandidate"][];
+        };
         /** PageCreate */
         PageCreate: {
             /** Slug */
@@ -7489,6 +8371,36 @@ export interface components {
             form_id?: number | null;
             /** Status */
             status?: ("active" | "paused") | null;
+        };
+        /** Page[AccountMemberRead] */
+        Page_AccountMemberRead_: {
+            /** Data */
+            data: components["schemas"]["AccountMemberRead"][];
+            /**
+             * Next
+             * @description Pass as `after` to get the next page; null at the end
+             */
+            next?: string | null;
+        };
+        /** Page[AccountRead] */
+        Page_AccountRead_: {
+            /** Data */
+            data: components["schemas"]["AccountRead"][];
+            /**
+             * Next
+             * @description Pass as `after` to get the next page; null at the end
+             */
+            next?: string | null;
+        };
+        /** Page[AccountScoreSetting] */
+        Page_AccountScoreSetting_: {
+            /** Data */
+            data: components["schemas"]["AccountScoreSetting"][];
+            /**
+             * Next
+             * @description Pass as `after` to get the next page; null at the end
+             */
+            next?: string | null;
         };
         /** Page[AttributeRead] */
         Page_AttributeRead_: {
@@ -7760,6 +8672,16 @@ export interface components {
              */
             next?: string | null;
         };
+        /** Page[PredictiveModelRead] */
+        Page_PredictiveModelRead_: {
+            /** Data */
+            data: components["schemas"]["PredictiveModelRead"][];
+            /**
+             * Next
+             * @description Pass as `after` to get the next page; null at the end
+             */
+            next?: string | null;
+        };
         /** Page[ProviderRead] */
         Page_ProviderRead_: {
             /** Data */
@@ -7883,6 +8805,116 @@ export interface components {
             type: "performed";
             count?: components["schemas"]["CountComparator"];
             window?: components["schemas"]["Window"];
+        };
+        /**
+         * PredictedCondition
+         * @description A contact's latest probability (0 to 1) in a predictive model (by its key) compared with
+         *     a number operator; a contact the model has not scored matches no comparison
+         *     (docs/leads.md, "Predictive conversion score").
+         */
+        PredictedCondition: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "predicted";
+            /** Model */
+            model: string;
+            /** Operator */
+            operator: string;
+            /** Value */
+            value?: unknown;
+        };
+        /** PredictiveModelCreate */
+        PredictiveModelCreate: {
+            /**
+             * Key
+             * @description a-z, 0-9 and _; segments name the model by it (`predicted`)
+             */
+            key: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description?: string | null;
+            goal: components["schemas"]["kairos__api__predict_schemas__Goal"];
+            /**
+             * Algorithm
+             * @description `gradient_boosting` (scikit-learn HistGradientBoostingClassifier) or `logistic_regression` (standardised features)
+             * @default gradient_boosting
+             * @enum {string}
+             */
+            algorithm: "gradient_boosting" | "logistic_regression";
+            /**
+             * Retrain Every Days
+             * @description Retrained this often by the worker
+             * @default 7
+             */
+            retrain_every_days: number;
+        };
+        /** PredictiveModelRead */
+        PredictiveModelRead: {
+            /** Id */
+            id: number;
+            /** Key */
+            key: string;
+            /** Name */
+            name: string;
+            /** Description */
+            description: string | null;
+            goal: components["schemas"]["Goal-Output"];
+            /**
+             * Algorithm
+             * @enum {string}
+             */
+            algorithm: "gradient_boosting" | "logistic_regression";
+            /** Retrain Every Days */
+            retrain_every_days: number;
+            /**
+             * Status
+             * @description `failed` with `status_reason` (too few conversions …); the previous fit, if any, keeps scoring
+             * @enum {string}
+             */
+            status: "queued" | "training" | "ready" | "failed";
+            /** Status Reason */
+            status_reason: string | null;
+            /** Next Train At */
+            next_train_at: string | null;
+            /** Next Score At */
+            next_score_at: string | null;
+            /** Training Started At */
+            training_started_at: string | null;
+            /** Trained At */
+            trained_at: string | null;
+            /** Scored At */
+            scored_at: string | null;
+            /** @description The model card of the latest successful training */
+            card: components["schemas"]["ModelCard"] | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** PredictiveModelUpdate */
+        PredictiveModelUpdate: {
+            /** Name */
+            name?: string | null;
+            /** Description */
+            description?: string | null;
+            /** @description A new goal queues a training */
+            goal?: components["schemas"]["kairos__api__predict_schemas__Goal"] | null;
+            /**
+             * Algorithm
+             * @description A new algorithm queues a training
+             */
+            algorithm?: ("gradient_boosting" | "logistic_regression") | null;
+            /** Retrain Every Days */
+            retrain_every_days?: number | null;
         };
         /** PreviewHtml */
         PreviewHtml: {
@@ -8442,6 +9474,25 @@ export interface components {
             rule?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /** ScoringRun */
+        ScoringRun: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Contacts */
+            contacts: number;
+            /**
+             * Compute Seconds
+             * @description Features, probabilities and explanations
+             */
+            compute_seconds: number;
+            /** Write Seconds */
+            write_seconds: number;
+            /** Contacts Per S */
+            contacts_per_s: number | null;
         };
         /** ScriptedEventIn */
         ScriptedEventIn: {
@@ -9679,6 +10730,25 @@ export interface components {
             /** Confirmation Template Id */
             confirmation_template_id?: number | null;
         };
+        /** TrainingWindow */
+        TrainingWindow: {
+            /**
+             * Cutoff
+             * Format: date-time
+             * @description Features as of this instant
+             */
+            cutoff: string;
+            /**
+             * Label Until
+             * Format: date-time
+             * @description Converted: the goal event in [cutoff, label_until)
+             */
+            label_until: string;
+            /** Contacts */
+            contacts: number;
+            /** Positives */
+            positives: number;
+        };
         /** TriggerEventIn */
         TriggerEventIn: {
             /** Properties */
@@ -9922,6 +10992,27 @@ export interface components {
              */
             currency?: string | null;
         };
+        /** Goal */
+        kairos__api__campaign_schemas__Goal: {
+            /**
+             * Event
+             * @description The conversion event, e.g. Order Completed
+             */
+            event: string;
+            /**
+             * Where
+             * @description Property filters (segment format)
+             */
+            where?: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Window Days
+             * @description Attribution window after a message
+             * @default 7
+             */
+            window_days: number;
+        };
         /** Rejection */
         kairos__api__campaign_schemas__Rejection: {
             /**
@@ -9929,6 +11020,19 @@ export interface components {
              * @description Why (required, plain text): shown in the thread
              */
             comment: string;
+        };
+        /** Goal */
+        kairos__api__predict_schemas__Goal: {
+            /**
+             * Event
+             * @description The event that counts as converting (it need not have been seen yet: the training then fails with `too_few_positives` until enough contacts performed it)
+             */
+            event: string;
+            /**
+             * Within Days
+             * @description The contact converts within this many days
+             */
+            within_days: number;
         };
         /** Rejection */
         kairos__api__routes__leads__Rejection: {
@@ -10434,6 +11538,371 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ContactDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_accounts_api_v1_accounts_get: {
+        parameters: {
+            query?: {
+                /** @description Name or domain starts with (any case) */
+                q?: string | null;
+                domain?: string | null;
+                external_id?: string | null;
+                owner_user_id?: number | null;
+                /** @description The accounts this contact belongs to */
+                contact_id?: number | null;
+                /** @description Page size */
+                limit?: number;
+                /** @description The `next` cursor of the previous page */
+                after?: string | null;
+            };
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AccountRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_account_api_v1_accounts_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Replays return the first answer */
+                "Idempotency-Key"?: string | null;
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountCreate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountRead"];
+                };
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_account_api_v1_accounts__account_id__get: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                account_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_account_api_v1_accounts__account_id__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                account_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_account_api_v1_accounts__account_id__patch: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                account_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_account_contacts_api_v1_accounts__account_id__contacts_get: {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description The `next` cursor of the previous page */
+                after?: string | null;
+            };
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                account_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AccountMemberRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    add_account_contacts_api_v1_accounts__account_id__contacts_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                account_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountMembersAdd"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    remove_account_contact_api_v1_accounts__account_id__contacts__contact_id__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                account_id: number;
+                contact_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_account_score_settings_api_v1_account_scores_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AccountScoreSetting_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_account_score_setting_api_v1_account_scores__key__put: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountScoreSettingUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountScoreSetting"];
                 };
             };
             /** @description Validation Error */
@@ -11683,6 +13152,239 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ContactScores"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_predictive_models_api_v1_predictive_models_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_PredictiveModelRead_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_predictive_model_api_v1_predictive_models_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PredictiveModelCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PredictiveModelRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_predictive_model_api_v1_predictive_models__model_id__get: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                model_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PredictiveModelRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_predictive_model_api_v1_predictive_models__model_id__delete: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                model_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_predictive_model_api_v1_predictive_models__model_id__patch: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                model_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PredictiveModelUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PredictiveModelRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    train_predictive_model_api_v1_predictive_models__model_id__train_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                model_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PredictiveModelRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_contact_predictions_api_v1_contacts__contact_id__predictions_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                contact_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactPredictions"];
                 };
             };
             /** @description Validation Error */
@@ -14120,6 +15822,37 @@ export interface operations {
             };
         };
     };
+    read_lead_owners_api_v1_lead_owners_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OwnerCandidates"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     read_assignment_rules_api_v1_assignment_rules_get: {
         parameters: {
             query?: never;
@@ -14405,6 +16138,9 @@ export interface operations {
                 /** @description Only open tasks past their due time */
                 overdue?: boolean;
                 contact_id?: number | null;
+                kind?: ("call" | "wechat" | "visit" | "custom") | null;
+                /** @description Only tasks nobody has taken yet (a queue's, or an ownerless lead's) */
+                unassigned?: boolean;
                 limit?: number;
                 /** @description The `next` cursor of the previous page */
                 after?: string | null;
@@ -15969,6 +17705,53 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Lifecycle"];
+                    "text/csv": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    acquisition_report_api_v1_reports_acquisition_get: {
+        parameters: {
+            query: {
+                start: string;
+                end: string;
+                /** @description Group by the touch's channel (group), source, medium, campaign, term or content */
+                by?: string;
+                /** @description first (the earliest visit) or last (the latest non-direct one) */
+                touch?: string;
+                /** @description Lifecycle stages to count, repeated or comma-separated (default: MQL, SQL, customer) */
+                stages?: string[] | null;
+                /** @description The conversion event (default: Order Completed) */
+                event?: string | null;
+                /** @description ISO 4217 code to report money in (default: the campaign's currency, else the exchange-rate base); converted with /exchange-rates */
+                currency?: string | null;
+                /** @description csv: one row per group */
+                format?: "json" | "csv";
+            };
+            header?: {
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report as JSON; with `?format=csv`, a header line, a `total` line, then one line per group (`text/csv`) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AcquisitionReport"];
                     "text/csv": string;
                 };
             };

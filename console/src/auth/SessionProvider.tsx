@@ -117,8 +117,17 @@ export function useSession(): SessionContextValue {
   return value;
 }
 
-/** The selected workspace's role allows changes (admin, marketer); an analyst only reads. */
+/**
+ * The selected workspace's role allows changes (admin, marketer); an analyst only reads, and
+ * so does a sales user (outside its own leads and tasks).
+ */
 export function useCanEdit(): boolean {
+  const { workspace } = useSession();
+  return workspace !== null && (workspace.role === "admin" || workspace.role === "marketer");
+}
+
+/** The selected workspace's role works leads and tasks: sales users, marketers, admins. */
+export function useCanWorkLeads(): boolean {
   const { workspace } = useSession();
   return workspace !== null && workspace.role !== "analyst";
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { accountsCatalogs } from "./accounts";
 import { audiencesCatalogs } from "./audiences";
 import { settingsCatalogs } from "./settings";
 import { analyticsCatalogs } from "./analytics";
@@ -9,6 +10,9 @@ import { broadcastsCatalogs } from "./broadcasts";
 import { campaignsCatalogs } from "./campaigns";
 import { journeyPanelsCatalogs } from "./journeyPanels";
 import { journeysCatalogs } from "./journeys";
+import { leadsCatalogs } from "./leads";
+import { leadSettingsCatalogs } from "./leadSettings";
+import { scoringCatalogs } from "./scoring";
 import { catalogs, languageFromBrowser, translate, type Language } from "./catalogs";
 
 const languages = Object.keys(catalogs) as Language[];
@@ -45,6 +49,7 @@ describe("catalogs", () => {
   // Feature catalogs (loaded with their pages) follow the same rules, and add no core key.
   describe.each([
     ["audiences", audiencesCatalogs],
+    ["accounts", accountsCatalogs],
     ["settings", settingsCatalogs],
     ["analytics", analyticsCatalogs],
     ["contacts", contactsCatalogs],
@@ -54,6 +59,9 @@ describe("catalogs", () => {
     ["campaigns", campaignsCatalogs],
     ["journeyPanels", journeyPanelsCatalogs],
     ["journeys", journeysCatalogs],
+    ["leads", leadsCatalogs],
+    ["leadSettings", leadSettingsCatalogs],
+    ["scoring", scoringCatalogs],
   ] as const)("the %s catalog", (_, feature) => {
     const featureLanguages = Object.keys(feature) as Language[];
 

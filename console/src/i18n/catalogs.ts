@@ -1,3 +1,4 @@
+import type { AccountsKey } from "./accounts.en";
 import type { AnalyticsKey } from "./analytics.en";
 import type { AudiencesKey } from "./audiences.en";
 import type { BroadcastsKey } from "./broadcasts.en";
@@ -7,6 +8,9 @@ import type { ContentKey } from "./content.en";
 import type { OffersKey } from "./offers.en";
 import type { JourneyPanelsKey } from "./journeyPanels.en";
 import type { JourneysKey } from "./journeys.en";
+import type { LeadsKey } from "./leads.en";
+import type { LeadSettingsKey } from "./leadSettings.en";
+import type { ScoringKey } from "./scoring.en";
 import type { SettingsKey } from "./settings.en";
 import { en, type Catalog, type MessageKey as CoreKey } from "./en";
 import { zhCN } from "./zh-CN";
@@ -31,7 +35,11 @@ export type MessageKey =
   | OffersKey
   | JourneyPanelsKey
   | JourneysKey
-  | BroadcastsKey;
+  | LeadsKey
+  | LeadSettingsKey
+  | BroadcastsKey
+  | ScoringKey
+  | AccountsKey;
 
 export const LANGUAGES: { code: Language; label: string }[] = [
   { code: "en", label: "English" },

@@ -260,6 +260,7 @@ export const journeyPanelsEn = {
   "journeyPanels.type.webhook": "Webhook",
   "journeyPanels.type.notify_sales": "Notify sales",
   "journeyPanels.type.assign_offer": "Assign an offer",
+  "journeyPanels.type.task": "Task for a person",
   "journeyPanels.type.exit": "Exit",
 
   "journeyPanels.outcome.next": "Moved on",

@@ -254,6 +254,7 @@ export const journeyPanelsZhCN: Record<JourneyPanelsKey, string> = {
   "journeyPanels.type.webhook": "Webhook",
   "journeyPanels.type.notify_sales": "通知销售",
   "journeyPanels.type.assign_offer": "发放优惠",
+  "journeyPanels.type.task": "人工任务",
   "journeyPanels.type.exit": "退出",
 
   "journeyPanels.outcome.next": "进入下一步",

@@ -21,6 +21,7 @@ from kairos.api.ingest import IngestApp
 from kairos.api.input_guard import guard_input
 from kairos.api.limits import BodyLimit
 from kairos.api.routes import (
+    accounts,
     attributes,
     campaigns,
     computed_traits,
@@ -37,6 +38,7 @@ from kairos.api.routes import (
     messaging,
     notifications,
     offers,
+    predict,
     public,
     reports,
     sandbox,
@@ -153,11 +155,13 @@ def create_app(
     errors.install(api)
     for module in (
         contacts,
+        accounts,
         tags,
         attributes,
         segments,
         computed_traits,
         scoring,
+        predict,
         tag_rules,
         messaging,
         consent,

@@ -92,7 +92,10 @@ class CrmConnectionRead(BaseModel):
     pause_reason: str | None
     last_error: str | None
     next_poll_at: datetime | None
-    counts: SyncCounts | None = Field(None, description="Contacts per sync status (single reads only)")
+    counts: SyncCounts | None = Field(None, description="Contacts per sync status")
+    last_synced_at: datetime | None = Field(
+        None, description="When a contact of the connection was last pushed successfully"
+    )
     created_at: datetime
     updated_at: datetime
 

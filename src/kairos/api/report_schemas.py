@@ -411,3 +411,38 @@ class Dashboard(_Exact):
     totals: DashboardFigures
     live_journeys: Listed = Field(description="Journeys with status active")
     running_broadcasts: Listed = Field(description="Broadcasts scheduled, sending or testing")
+
+
+class AcquisitionGoal(_Exact):
+    event: str = Field(description="The conversion event counted (`Order Completed` unless `event` says)")
+
+
+class AcquisitionFigures(_Exact):
+    new_contacts: int = Field(description="Contacts created in the range and still live")
+    stages: dict[str, int] = Field(
+        description="Per lifecycle stage asked for: the distinct contacts that entered it in the range"
+    )
+    conversions: int = Field(description="Goal events performed in the range")
+    revenue: float = Field(description="Their revenue, in the report's currency")
+    revenue_unconverted: Unconverted = Field(description=UNCONVERTED)
+
+
+class AcquisitionRow(AcquisitionFigures):
+    key: str | None = Field(
+        description="The touch's value (a channel group, a source …); null: contacts without a touch "
+        "or without that value"
+    )
+
+
+class AcquisitionReport(_Exact):
+    start: datetime
+    end: datetime
+    as_of: datetime = Field(description="The workspace's now")
+    by: Literal["channel", "source", "medium", "campaign", "term", "content"]
+    touch: Literal["first", "last"]
+    stages: list[str] = Field(description="The lifecycle stages counted (the CSV's stage columns)")
+    currency: str | None
+    revenue_complete: bool = Field(description="false: some revenue had no rate (in revenue_unconverted)")
+    goal: AcquisitionGoal
+    rows: list[AcquisitionRow] = Field(description="Most new contacts first")
+    totals: AcquisitionFigures

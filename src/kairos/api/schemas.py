@@ -67,8 +67,37 @@ class ContactRead(BaseModel):
     updated_at: datetime
 
 
+class AcquisitionTouch(BaseModel):
+    """One visit that brought the contact (docs/leads.md, "Acquisition source")."""
+
+    at: datetime = Field(description="When the visit happened")
+    channel: str = Field(
+        description="Channel group: direct, paid_search, paid_social, display, paid_other, "
+        "organic_social, organic_search, referral, email, affiliates, sms or other"
+    )
+    source: str | None = Field(
+        description="utm_source, else the search engine, social site or referring host; (direct) if direct"
+    )
+    medium: str | None = Field(description="utm_medium, else organic, social, referral, cpc; (none): direct")
+    campaign: str | None = Field(description="utm_campaign")
+    term: str | None = Field(description="utm_term")
+    content: str | None = Field(description="utm_content")
+    referrer: str | None = Field(description="The referring page (null when direct or within the site)")
+    landing_url: str | None = Field(description="The page visited")
+
+
+class Acquisition(BaseModel):
+    first: AcquisitionTouch = Field(description="The first touch: the earliest visit, never replaced")
+    last: AcquisitionTouch = Field(
+        description="The last touch: the latest non-direct visit (the first, direct, one until there is one)"
+    )
+
+
 class ContactDetail(ContactRead):
     identities: list[Identity] = Field(description="Every identifier that leads to this contact")
+    acquisition: Acquisition | None = Field(
+        None, description="Where the contact came from; null before any page call or form submission"
+    )
 
 
 class EventRead(BaseModel):

@@ -23,6 +23,7 @@ from urllib.parse import quote
 from sqlalchemy import Column, ColumnElement, Connection, Table, and_, delete, func, or_, select, update
 
 from kairos.accounts.tables import audit_log
+from kairos.b2b.tables import account, account_contact
 from kairos.contacts.tables import contact, contact_merge, identity
 from kairos.db.dialect import insert_on_conflict
 from kairos.db.schema import metadata
@@ -52,6 +53,12 @@ def erase_contacts(conn: Connection, workspace_id: int, ids: list[int]) -> None:
             audit_log.c.object_id.in_([str(i) for i in ids]),
         )
         .values(changes=None)
+    )
+    # B2B accounts the person leaves are rolled up again (member count, scores)
+    conn.execute(
+        update(account)
+        .where(account.c.id.in_(select(account_contact.c.account_id).where(account_contact.c.contact_id.in_(ids))))
+        .values(rollup_stale=True)
     )
     for table in reversed(metadata.sorted_tables):  # rows that depend on others go first
         for column in _contact_columns(table):

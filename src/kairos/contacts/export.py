@@ -25,10 +25,12 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, Select, Table, or_, select
 
+from kairos.b2b.tables import account, account_contact
 from kairos.campaigns.tables import broadcast, broadcast_recipient
 from kairos.contacts.service import live_contact_id
 from kairos.contacts.tables import (
     contact,
+    contact_acquisition,
     contact_merge,
     contact_tag,
     identity,
@@ -50,6 +52,7 @@ from kairos.messaging.tables import (
     suppression,
 )
 from kairos.offers.tables import coupon, offer, offer_assignment
+from kairos.predict.tables import contact_prediction, predictive_model
 from kairos.scoring.tables import contact_score, score_ledger, score_model
 from kairos.segments.tables import (
     computed_trait,
@@ -198,6 +201,13 @@ SECTIONS: tuple[Section, ...] = (
         ),
     ),
     Section("score_changes", score_ledger, _named(score_ledger, score_model, "model_id", "key")),
+    Section(
+        "accounts",
+        account_contact,
+        lambda s: _named(account_contact, account, "account_id", "external_id", "name", "domain")(s).order_by(
+            account_contact.c.account_id
+        ),
+    ),
     Section("lead", lead, lambda s: select(lead).where(_of(lead, s))),
     Section(
         "lead_escalations", lead_escalation, lambda s: select(lead_escalation).where(_of(lead_escalation, s))
@@ -212,6 +222,18 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section("crm_sync_log", crm_sync_log, lambda s: select(crm_sync_log).where(_of(crm_sync_log, s))),
     Section("crm_deals", crm_deal, lambda s: select(crm_deal).where(_of(crm_deal, s))),
+    Section(
+        "predictions",
+        contact_prediction,
+        lambda s: _named(contact_prediction, predictive_model, "model_id", "key", "name")(s).order_by(
+            predictive_model.c.key
+        ),
+    ),
+    Section(
+        "acquisition",
+        contact_acquisition,
+        lambda s: select(contact_acquisition).where(_of(contact_acquisition, s)),
+    ),
     # last: the longest
     Section("events", event, lambda s: select(event).where(_of(event, s))),
 )

@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, insert, or_, select, update
 
+from kairos.b2b.tables import account, account_contact
+from kairos.contacts.acquisition import merge_touches
 from kairos.contacts.fields import PROFILE_FIELDS
 from kairos.contacts.tables import (
     contact,
@@ -74,6 +76,7 @@ def apply_merges(conn: Connection, workspace_id: int, merges: list[Merge], now: 
         conn.execute(delete(contact_tag).where(contact_tag.c.contact_id.in_(list(survivor_of))))
 
     _merge_profiles(conn, merges, now)
+    merge_touches(conn, [(m.loser, m.survivor) for m in merges], now)
 
     conn.execute(
         update(contact)
@@ -85,6 +88,7 @@ def apply_merges(conn: Connection, workspace_id: int, merges: list[Merge], now: 
         update(contact).where(contact.c.merged_into == bindparam("l")).values(merged_into=bindparam("s")),
         pairs,
     )
+    _move_account_links(conn, merges)
     losers = [m.loser for m in merges]
     conn.execute(delete(contact_change).where(contact_change.c.contact_id.in_(losers)))
     _move_list_memberships(conn, merges)
@@ -178,6 +182,30 @@ def _merge_profiles(conn: Connection, merges: list[Merge], now: datetime) -> Non
             for sid, row in merged.items()
         ],
     )
+
+
+def _move_account_links(conn: Connection, merges: list[Merge]) -> None:
+    """B2B account memberships go to the survivor (one per account, the first role kept);
+    the accounts are rolled up again (``b2b/rollup.py``)."""
+    survivor_of = {m.loser: m.survivor for m in merges}
+    ac = account_contact.c
+    rows = conn.execute(
+        select(ac.account_id, ac.contact_id, ac.workspace_id, ac.role, ac.source, ac.created_at).where(
+            ac.contact_id.in_(list(survivor_of))
+        )
+    ).all()
+    if not rows:
+        return
+    conn.execute(
+        insert_on_conflict(conn, account_contact).on_conflict_do_nothing(),
+        [
+            {"account_id": a, "contact_id": survivor_of[c], "workspace_id": ws, "role": role,
+             "source": source, "created_at": at}
+            for a, c, ws, role, source, at in rows
+        ],
+    )  # fmt: skip
+    conn.execute(delete(account_contact).where(ac.contact_id.in_(list(survivor_of))))
+    conn.execute(update(account).where(account.c.id.in_({r[0] for r in rows})).values(rollup_stale=True))
 
 
 def _move_list_memberships(conn: Connection, merges: list[Merge]) -> None:

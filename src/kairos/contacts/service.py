@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, union, update
 
+from kairos.contacts.acquisition import acquisition_of
 from kairos.contacts.attributes import attribute_types
 from kairos.contacts.fields import (
     PROFILE_FIELDS,
@@ -154,6 +155,7 @@ def get_contact(conn: Connection, workspace_id: int, contact_id: int) -> dict[st
             .order_by(identity.c.kind, identity.c.value)
         )
     ]
+    out["acquisition"] = acquisition_of(conn, cid)
     return out
 
 

@@ -155,3 +155,33 @@ lifecycle_change = Table(
     Index("ix_lifecycle_change_workspace_changed_at", "workspace_id", "changed_at", "from_stage", "to_stage"),
     Index("ix_lifecycle_change_contact", "contact_id"),
 )
+
+#: Where a contact came from (docs/leads.md, "Acquisition source"): one row per contact with
+#: at least one attributed visit — the first touch (the earliest, never replaced by a later
+#: one) and the last touch (the latest non-direct visit; direct only until there is one),
+#: each with its instant, channel group, UTM values, referrer and landing URL. Written by
+#: ingest (``contacts.acquisition.record_touches``) from page calls and form submissions.
+contact_acquisition = Table(
+    "contact_acquisition",
+    metadata,
+    Column("contact_id", BigID, ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True),
+    Column("workspace_id", BigID, ForeignKey("workspace.id", ondelete="CASCADE"), nullable=False),
+    *(
+        column
+        for touch in ("first", "last")
+        for column in (
+            Column(f"{touch}_at", UTCDateTime, nullable=False),
+            Column(f"{touch}_channel", String(20), nullable=False),
+            Column(f"{touch}_source", String(255)),
+            Column(f"{touch}_medium", String(255)),
+            Column(f"{touch}_campaign", String(255)),
+            Column(f"{touch}_term", String(255)),
+            Column(f"{touch}_content", String(255)),
+            Column(f"{touch}_referrer", Text),
+            Column(f"{touch}_landing_url", Text),
+        )
+    ),
+    Column("updated_at", UTCDateTime, nullable=False),
+    # deleting a workspace (its foreign key)
+    Index("ix_contact_acquisition_workspace", "workspace_id"),
+)

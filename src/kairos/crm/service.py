@@ -14,14 +14,13 @@ import re
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from kairos.crm import sync
 from kairos.crm.adapters import CrmProvider, load_crm_providers
 from kairos.crm.tables import crm_connection, crm_contact, crm_sync_log
 from kairos.crypto import Keyring
-from kairos.errors import Conflict, InvalidInput, NotFound, validation_message
+from kairos.errors import Conflict, InvalidInput, NotFound, one_of, validated
 from kairos.messaging.channels import ChannelOptions
 from kairos.segments.tables import segment
 
@@ -38,20 +37,11 @@ MIN_POLL, MAX_POLL = 60, 86_400
 
 
 def provider(name: str) -> CrmProvider:
-    providers = load_crm_providers()
-    found = providers.get(name)
-    if found is None:
-        raise InvalidInput(
-            f"provider must be one of {', '.join(sorted(providers))}, not {name!r}", code="unknown_provider"
-        )
-    return found
+    return one_of(load_crm_providers(), name, "provider", "unknown_provider")
 
 
 def _validate(model: Any, data: dict[str, Any], what: str) -> dict[str, Any]:
-    try:
-        return dict(model.model_validate(data).model_dump(mode="json"))
-    except ValidationError as exc:
-        raise InvalidInput(validation_message(exc.errors()[0], what), code="invalid_crm_config") from None
+    return validated(model, data, what, "invalid_crm_config")
 
 
 def check_mapping(mapping: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -251,8 +241,6 @@ def get_connection(
 
 def connection_stats(conn: Connection, workspace_id: int, connection_id: int) -> dict[str, int]:
     """How many contacts of the connection are in each sync status."""
-    from sqlalchemy import func
-
     rows = conn.execute(
         select(crm_contact.c.status, func.count())
         .where(crm_contact.c.workspace_id == workspace_id, crm_contact.c.connection_id == connection_id)
@@ -263,13 +251,42 @@ def connection_stats(conn: Connection, workspace_id: int, connection_id: int) ->
     return counts
 
 
+def last_synced_at(conn: Connection, workspace_id: int, connection_id: int) -> datetime | None:
+    """When a contact of the connection was last pushed successfully."""
+    return conn.execute(
+        select(func.max(crm_contact.c.last_synced_at)).where(
+            crm_contact.c.workspace_id == workspace_id, crm_contact.c.connection_id == connection_id
+        )
+    ).scalar()
+
+
 def list_connections(conn: Connection, workspace_id: int, keyring: Keyring) -> list[dict[str, Any]]:
     rows = conn.execute(
         select(crm_connection)
         .where(crm_connection.c.workspace_id == workspace_id)
         .order_by(crm_connection.c.id)
     ).mappings()
-    return [present(r, keyring) for r in rows]
+    out = [present(r, keyring) for r in rows]
+    # the list shows each connection's sync state: counts per status and the latest push
+    counts: dict[int, dict[str, int]] = {}
+    last: dict[int, Any] = {}
+    for cid, status, n, latest in conn.execute(
+        select(
+            crm_contact.c.connection_id,
+            crm_contact.c.status,
+            func.count(),
+            func.max(crm_contact.c.last_synced_at),
+        )
+        .where(crm_contact.c.workspace_id == workspace_id)
+        .group_by(crm_contact.c.connection_id, crm_contact.c.status)
+    ).all():
+        counts.setdefault(cid, {"queued": 0, "sending": 0, "synced": 0, "failed": 0})[status] = int(n)
+        if latest is not None and (last.get(cid) is None or latest > last[cid]):
+            last[cid] = latest
+    for row in out:
+        row["counts"] = counts.get(row["id"], {"queued": 0, "sending": 0, "synced": 0, "failed": 0})
+        row["last_synced_at"] = last.get(row["id"])
+    return out
 
 
 def delete_connection(conn: Connection, workspace_id: int, connection_id: int) -> None:

@@ -2,6 +2,7 @@
 
 from kairos.accounts import tables as accounts_tables
 from kairos.analytics import tables as analytics_tables
+from kairos.b2b import tables as b2b_tables
 from kairos.campaigns import tables as campaigns_tables
 from kairos.contacts import tables as contacts_tables
 from kairos.crm import tables as crm_tables
@@ -12,6 +13,7 @@ from kairos.journeys import tables as journeys_tables
 from kairos.leads import tables as leads_tables
 from kairos.messaging import tables as messaging_tables
 from kairos.offers import tables as offers_tables
+from kairos.predict import tables as predict_tables
 from kairos.scoring import tables as scoring_tables
 from kairos.segments import tables as segments_tables
 from kairos.workspaces import tables as workspaces_tables
@@ -19,6 +21,7 @@ from kairos.workspaces import tables as workspaces_tables
 __all__ = [
     "accounts_tables",
     "analytics_tables",
+    "b2b_tables",
     "campaigns_tables",
     "contacts_tables",
     "crm_tables",
@@ -29,6 +32,7 @@ __all__ = [
     "messaging_tables",
     "metadata",
     "offers_tables",
+    "predict_tables",
     "scoring_tables",
     "segments_tables",
     "workspaces_tables",

@@ -20,7 +20,9 @@ import orjson
 from sqlalchemy import Connection, bindparam, or_, select
 
 from kairos.analytics.tables import event_day_count
+from kairos.b2b.service import GroupCall, apply_group_calls
 from kairos.clock import ensure_utc
+from kairos.contacts.acquisition import Touch, message_touch, record_touches
 from kairos.contacts.fields import ProfileChanges, coerce_traits, normalize_timezone
 from kairos.contacts.identity import Claim, IdentityKey, lookup, resolve
 from kairos.contacts.service import apply_profile_changes, mark_changed
@@ -94,6 +96,14 @@ def ingest(
 
     if record_events:
         _insert_events(conn, workspace_id, fresh, contact_ids)
+    record_touches(conn, workspace_id, _touches(fresh, contact_ids), now)
+    # group calls: the account (by its groupId) is upserted and the contact joins it
+    groups = [
+        GroupCall(cid, m.properties["groupId"], m.properties["traits"])
+        for m, cid in zip(fresh, contact_ids, strict=True)
+        if m.type == "group"
+    ]
+    apply_group_calls(conn, workspace_id, groups, now)
     # stamped with the first receipt so the worker finds these events as "received since"
     mark_changed(conn, workspace_id, contact_ids, min(now, *(m.received_at for m in fresh)))
     if record_events:  # last: on PostgreSQL the day's row stays locked until the commit
@@ -174,6 +184,17 @@ def _claims(conn: Connection, workspace_id: int, messages: list[Message]) -> lis
             keys.append(("anonymous_id", m.anonymous_id))
         claims.append(Claim(keys=keys, user_id=m.user_id, force=m.previous_id is not None))
     return claims
+
+
+def _touches(messages: list[Message], contact_ids: list[int]) -> dict[int, list[Touch]]:
+    """The acquisition touches (page calls, form submissions) of the batch, by contact."""
+    found: dict[int, list[Touch]] = {}
+    for m, cid in zip(messages, contact_ids, strict=True):
+        if m.type == "page" or m.type == "track":
+            touch = message_touch(m.type, m.name, m.properties, m.context, m.timestamp)
+            if touch is not None:
+                found.setdefault(cid, []).append(touch)
+    return found
 
 
 def _context_defaults(change: ProfileChanges, context: dict[str, Any]) -> None:

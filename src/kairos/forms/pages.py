@@ -13,7 +13,7 @@ from kairos.contacts.service import find_contact_id
 from kairos.errors import Conflict, InvalidInput, NotFound
 from kairos.events.ingest import ingest
 from kairos.events.messages import parse_message
-from kairos.forms.service import STATUSES, check_slug, clean_anonymous_id, get_form
+from kairos.forms.service import MAX_URL, STATUSES, check_slug, clean_anonymous_id, get_form
 from kairos.forms.tables import landing_page
 from kairos.messaging.service import get_template
 from kairos.messaging.tables import template
@@ -150,13 +150,17 @@ def record_page_view(
     url: str,
     anonymous_id: str | None,
     now: datetime,
+    referrer: str | None = None,
 ) -> bool:
     """A ``page`` event for a landing-page view, only when the visitor's anonymous id is
-    already known in the workspace (a GET never creates contacts, e.g. for crawlers)."""
+    already known in the workspace (a GET never creates contacts, e.g. for crawlers); with
+    the ``referrer`` (the request's ``Referer``) for the acquisition source."""
     anon = clean_anonymous_id(anonymous_id)
     if anon is None or find_contact_id(conn, workspace_id, "anonymous_id", anon) is None:
         return False
     props = {"title": page["title"], "url": url, "landing_page_id": page["id"], "slug": page["slug"]}
+    if referrer:
+        props["referrer"] = referrer[:MAX_URL]
     message = parse_message(
         {"type": "page", "anonymousId": anon, "name": page["title"], "properties": props,
          "context": {"library": {"name": "kairos-landing-pages"}}},

@@ -12,7 +12,7 @@ from typing import Any
 from markupsafe import Markup
 
 from kairos.forms import captcha
-from kairos.forms.service import HONEYPOT, TIMESTAMP
+from kairos.forms.service import HONEYPOT, MAX_URL, PAGE_URL, REFERRER, TIMESTAMP
 from kairos.messaging.templates import compile_template
 
 _STYLE = (
@@ -93,11 +93,15 @@ def form_html(
     values: dict[str, list[str]] | None = None,
     error: str | None = None,
     script: bool = True,
+    page_url: str | None = None,
+    referrer: str | None = None,
 ) -> str:
     """The ``<form>`` element with its fields, consent checkboxes, the CAPTCHA widget (if the
     form has one), the signed render timestamp, the honeypot and the anonymous id (prefilled,
     else from the cookie). ``script=False``: without the cookie-reading script (previews,
-    shown where no script runs)."""
+    shown where no script runs). ``page_url`` and ``referrer``: the page the form was shown
+    on and the page that led there, sent back with the submission for its acquisition source
+    (``PAGE_URL``, ``REFERRER``)."""
     values = values or {}
     parts = [_FORM_STYLE, f"<form class='kairos-form' method='post' action='{html.escape(action)}'>"]
     if error:
@@ -127,6 +131,9 @@ def form_html(
     )
     if return_url:
         parts.append(f"<input type='hidden' name='return_url' value='{html.escape(return_url)}'>")
+    for name, given in ((PAGE_URL, page_url), (REFERRER, referrer)):
+        if given:
+            parts.append(f"<input type='hidden' name='{name}' value='{html.escape(given[:MAX_URL])}'>")
     parts.append(
         f"<div class='kairos-hp' aria-hidden='true'><label>Leave this empty"
         f"<input type='text' name='{HONEYPOT}' tabindex='-1' autocomplete='off' value=''></label></div>"

@@ -53,6 +53,15 @@ PROFILE_FIELD_TYPES = {"email": "email", "phone": "tel", "first_name": "text", "
 HIDDEN_NAMES = frozenset({"anonymous_id", "return_url", "consent", "_k_ts", "_k_hp"})
 HONEYPOT = "_k_hp"
 TIMESTAMP = "_k_ts"
+#: hidden fields carrying the page a form was shown on and the page that led there, for the
+#: submission's acquisition source (docs/leads.md, "Acquisition source")
+PAGE_URL = "kairos_page_url"
+REFERRER = "kairos_referrer"
+MAX_URL = 2000
+#: submitted values read as UTM parameters (hidden fields, or any posted value) → Segment's
+#: ``context.campaign`` keys
+UTM_FIELDS = {"utm_source": "source", "utm_medium": "medium", "utm_campaign": "name",
+              "utm_term": "term", "utm_content": "content"}  # fmt: skip
 MIN_AGE_SECONDS = 2
 MAX_AGE_SECONDS = 24 * 3600
 MAX_VALUE_LENGTH = 1000
@@ -631,9 +640,11 @@ def submit(
     messages = [
         parse_message({**base, "type": "identify", "traits": traits}, country, now),
         parse_message(
-            {**base, "type": "track", "event": "form_submitted", "properties": properties}, country, now
+            {**base, "context": {**context, **_visit(values)}, "type": "track", "event": "form_submitted",
+             "properties": properties},
+            country, now,
         ),
-    ]
+    ]  # fmt: skip
     ingest(conn, workspace_id, messages, now)
     contact_id = find_contact_id(conn, workspace_id, "anonymous_id", anon)
     if contact_id is None:  # pragma: no cover - ingest always records the anonymous id
@@ -646,6 +657,27 @@ def submit(
         )  # fmt: skip
     log.info("form %s/%s: submission stored for contact %s", workspace_id, key, contact_id)
     return contact_id
+
+
+def _visit(values: dict[str, list[str]]) -> dict[str, Any]:
+    """The submission's page and UTM values as Segment context (``page``: url, referrer;
+    ``campaign``), from which ingest takes its acquisition source."""
+    out: dict[str, Any] = {}
+    page = {
+        key: text[:MAX_URL]
+        for key, name in (("url", PAGE_URL), ("referrer", REFERRER))
+        if (text := (values.get(name) or [""])[0].strip())
+    }
+    if page:
+        out["page"] = page
+    campaign = {
+        key: text[:MAX_VALUE_LENGTH]
+        for name, key in UTM_FIELDS.items()
+        if (text := (values.get(name) or [""])[0].strip())
+    }
+    if campaign:
+        out["campaign"] = campaign
+    return out
 
 
 # --- reading submissions ------------------------------------------------------------------

@@ -16,8 +16,10 @@ owner wins:
 - ``territory``: the contact's ``attribute`` (a field or custom attribute, e.g. ``region``)
   looked up in ``territories`` (``{"APAC": 12, "EMEA": 14}``, exact text); no entry: the next
   rule;
-- ``account_owner``: the contact's ``attribute`` holds the owner's email or user id (an
-  account's owner copied on its contacts); not a member: the next rule.
+- ``account_owner``: without ``attribute``, the owner of the contact's B2B account
+  (``kairos.b2b``; of several, the account the contact joined first that has an active
+  owner); with an ``attribute``, the contact attribute holding the owner's email or user id
+  (an account's owner copied on its contacts). No such owner: the next rule.
 
 A contact that already has an owner keeps it unless the rule says ``reassign``. It runs in
 the changed-contacts pass after the lifecycle rules: any stage change counts (a rule, a
@@ -66,7 +68,8 @@ class AssignmentRuleIn(BaseModel):
         None,
         min_length=1,
         max_length=100,
-        description="territory / account_owner: the contact attribute read",
+        description="territory / account_owner: the contact attribute read (account_owner without "
+        "one: the owner of the contact's B2B account)",
     )
     territories: dict[str, int] | None = Field(
         None, description="territory: attribute value → user id (exact text)"
@@ -85,7 +88,9 @@ class AssignmentRuleIn(BaseModel):
     def _shape(self) -> AssignmentRuleIn:
         if self.method == "round_robin" and (self.attribute or self.territories):
             raise ValueError("round_robin takes users only (no attribute or territories)")
-        if self.method != "round_robin" and (self.attribute is None or self.users):
+        if self.method != "round_robin" and (
+            (self.attribute is None and self.method != "account_owner") or self.users
+        ):
             raise ValueError(f"{self.method} reads an attribute (and takes no users)")
         if (self.method == "territory") != (self.territories is not None):
             raise ValueError("territories go with method territory, and only with it")
@@ -233,6 +238,22 @@ def sales_users(conn: Connection, workspace_id: int) -> list[int]:
             .order_by(membership.c.user_id)
         ).scalars()
     )
+
+
+def owner_candidates(conn: Connection, workspace_id: int) -> list[dict[str, Any]]:
+    """Active members who may own leads (sales users, marketers, admins), sales users first,
+    then by name: whom assignment rules may name."""
+    rows = conn.execute(
+        select(app_user.c.id, app_user.c.name, app_user.c.email, membership.c.role)
+        .join(membership, membership.c.user_id == app_user.c.id)
+        .where(
+            membership.c.workspace_id == workspace_id,
+            membership.c.role.in_(("sales", "marketer", "admin")),
+            app_user.c.disabled_at.is_(None),
+        )
+        .order_by(membership.c.role != "sales", app_user.c.name, app_user.c.id)
+    ).mappings()
+    return [dict(r) for r in rows]
 
 
 def set_owners(
@@ -408,6 +429,8 @@ def _attribute_values(conn: Connection, rule: Any, todo: list[int]) -> dict[int,
 
 
 def _by_attribute(conn: Connection, ws: int, rule: Any, todo: list[int]) -> dict[int, int]:
+    if rule.method == "account_owner" and rule.attribute is None:
+        return _b2b_owners(conn, ws, todo)
     values = _attribute_values(conn, rule, todo)
     if rule.method == "territory":
         wanted = {cid: int(rule.territories[v]) for cid, v in values.items() if v in (rule.territories or {})}
@@ -430,4 +453,27 @@ def _by_attribute(conn: Connection, ws: int, rule: Any, todo: list[int]) -> dict
         uid = by_email.get(v.lower()) if "@" in v else (int(v) if v.isdigit() and len(v) <= 18 else None)
         if uid is not None and uid in active:
             owners[cid] = uid
+    return owners
+
+
+def _b2b_owners(conn: Connection, ws: int, todo: list[int]) -> dict[int, int]:
+    """contact → the active owner of its B2B account (the one joined first, of several)."""
+    from kairos.b2b.tables import account, account_contact
+
+    ac = account_contact.c
+    found: dict[int, list[tuple[Any, int, int]]] = defaultdict(list)
+    for part in chunks(todo):
+        for cid, joined, aid, uid in conn.execute(
+            select(ac.contact_id, ac.created_at, ac.account_id, account.c.owner_user_id)
+            .join(account, account.c.id == ac.account_id)
+            .where(ac.contact_id.in_(part), account.c.owner_user_id.is_not(None))
+        ):
+            found[cid].append((joined, aid, uid))
+    active = set(notifications.members(conn, ws, {uid for rows in found.values() for _, _, uid in rows}))
+    owners: dict[int, int] = {}
+    for cid, rows in found.items():
+        for _, _, uid in sorted(rows):
+            if uid in active:
+                owners[cid] = uid
+                break
     return owners

@@ -72,6 +72,8 @@ def list_tasks(
     status: str | None = None,
     overdue: bool = False,
     contact_id: int | None = None,
+    kind: str | None = None,
+    unassigned: bool = False,
     limit: int = 50,
     after: int | None = None,
 ) -> tuple[list[dict[str, Any]], int | None]:
@@ -89,6 +91,10 @@ def list_tasks(
         q = q.where(task.c.status == OPEN, task.c.due_at <= now)
     if contact_id is not None:
         q = q.where(task.c.contact_id == contact_id)
+    if kind is not None:
+        q = q.where(task.c.kind == kind)
+    if unassigned:
+        q = q.where(task.c.assignee_user_id.is_(None))
     if after is not None:
         q = q.where(task.c.id < after)
     rows = list(conn.execute(q.order_by(task.c.id.desc()).limit(limit + 1)))

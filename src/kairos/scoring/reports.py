@@ -96,17 +96,19 @@ def score_report(
     out_buckets: list[dict[str, Any]] = []
     if scored:
         edges = _edges(float(low), float(high), buckets)
-        index = case(
-            *((cs.score < edges[i + 1], i) for i in range(len(edges) - 2)), else_=len(edges) - 2
-        ).label("bucket")
-        counts: dict[int, int] = dict(
-            conn.execute(
-                select(index, func.count())
-                .select_from(contact_score.join(contact, live))
-                .where(cs.model_id == m["id"])
-                .group_by(index)
-            ).all()
-        )
+        counts: dict[int, int] = {0: scored}  # every score the same: one bucket (a CASE needs a WHEN)
+        if len(edges) > 2:
+            index = case(
+                *((cs.score < edges[i + 1], i) for i in range(len(edges) - 2)), else_=len(edges) - 2
+            ).label("bucket")
+            counts = dict(
+                conn.execute(
+                    select(index, func.count())
+                    .select_from(contact_score.join(contact, live))
+                    .where(cs.model_id == m["id"])
+                    .group_by(index)
+                ).all()
+            )
         out_buckets = [
             {"low": edges[i], "high": edges[i + 1], "contacts": int(counts.get(i, 0))}
             for i in range(len(edges) - 1)

@@ -32,6 +32,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from kairos.b2b.tables import account, account_contact, account_score
 from kairos.clock import ensure_utc
 from kairos.contacts.attributes import attribute_types
 from kairos.contacts.tables import contact, contact_tag, tag
@@ -39,10 +40,13 @@ from kairos.db.dialect import chunks
 from kairos.errors import InvalidInput, plain_message
 from kairos.messaging.channels.base import CHANNEL_KINDS
 from kairos.messaging.tables import subscription, subscription_topic
+from kairos.predict.tables import contact_prediction, predictive_model
 from kairos.scoring.tables import contact_score, score_model
 from kairos.segments import behaviour
 from kairos.segments.definition import (
     NODE_TYPES,
+    AccountCondition,
+    AccountFilter,
     AggregateCondition,
     All,
     AnyOf,
@@ -50,8 +54,10 @@ from kairos.segments.definition import (
     Condition,
     FirstPerformedCondition,
     LastPerformedCondition,
+    MemberCount,
     Not,
     PerformedCondition,
+    PredictedCondition,
     RandomBucketCondition,
     ScoreCondition,
     SegmentDefinition,
@@ -61,7 +67,8 @@ from kairos.segments.definition import (
     TagCondition,
     Window,
 )
-from kairos.segments.deps import COMPUTED
+from kairos.segments.deps import COMPUTED, dependencies
+from kairos.segments.operators import ValueType
 from kairos.segments.rewrite import rewrite
 from kairos.segments.tables import segment_membership
 from kairos.segments.traits import trait_expression, trait_types
@@ -157,22 +164,27 @@ def context(conn: Connection, workspace_id: int, now: datetime) -> Context:
     traits (as ``computed.NAME``)."""
     types = attribute_types(conn, workspace_id)
     types |= {COMPUTED + name: kind for name, kind in trait_types(conn, workspace_id).items()}
-    # the subscription topics and the score models, in one round trip
-    t, m = subscription_topic.c, score_model.c
+    # the subscription topics, the score models and the predictive models, in one round trip
+    t, m, pm = subscription_topic.c, score_model.c, predictive_model.c
     named = union_all(
         select(literal("topic").label("of"), t.key, t.id, t.opt_in, t.channel).where(
             t.workspace_id == workspace_id
         ),
         select(literal("score"), m.key, m.id, null(), null()).where(m.workspace_id == workspace_id),
+        select(literal("predicted"), pm.key, pm.id, null(), null()).where(pm.workspace_id == workspace_id),
     )
     topics: dict[str, tuple[int, bool, str | None]] = {}
     models: dict[str, int] = {}
+    predictive: dict[str, int] = {}
     for of, key, oid, opt_in, channel in conn.execute(named):
         if of == "topic":
             topics[key] = (int(oid), bool(opt_in), channel)
         else:
-            models[key] = int(oid)
-    return Context(ensure_utc(now), types, conn.dialect.name, topics=topics, score_models=models)
+            (models if of == "score" else predictive)[key] = int(oid)
+    return Context(
+        ensure_utc(now), types, conn.dialect.name, topics=topics, score_models=models,
+        predictive_models=predictive,
+    )  # fmt: skip
 
 
 def evaluate(
@@ -340,6 +352,115 @@ def _score(node: ScoreCondition, ctx: Context, path: str) -> ColumnElement[bool]
     return compare(op, operand, "number", node.value, ctx, path)
 
 
+#: account columns an ``account`` condition's ``where`` may test, with their types
+ACCOUNT_FIELDS: dict[str, ValueType] = {
+    "name": "string", "domain": "string", "external_id": "string", "member_count": "number",
+    "created_at": "datetime", "updated_at": "datetime",
+}  # fmt: skip
+#: ``score.MODEL.<measure>`` → the roll-up column
+ACCOUNT_MEASURES = {"sum": "total", "max": "max_score", "engaged": "engaged"}
+_COUNT_OPS: dict[str, Callable[[Any, int], ColumnElement[bool]]] = {
+    ">=": lambda x, v: x >= v, ">": lambda x, v: x > v, "=": lambda x, v: x == v,
+    "!=": lambda x, v: x != v, "<": lambda x, v: x < v, "<=": lambda x, v: x <= v,
+}  # fmt: skip
+
+
+def _account(node: AccountCondition, ctx: Context, path: str) -> ColumnElement[bool]:
+    """The contact belongs to an account matching every ``where`` test and the member
+    count (docs/segments.md, "Account conditions"): a set of contacts over the workspace's
+    accounts, or a probe of the contact's own memberships."""
+    tests = [_account_filter(f, ctx, f"{path}.where[{i}]") for i, f in enumerate(node.where)]
+    if node.members is not None:
+        tests.append(_member_count(node.members, ctx, f"{path}.members"))
+    ac = account_contact.c
+    linked = select(ac.contact_id).join(account, account.c.id == ac.account_id).where(true(), *tests)
+    if ctx.whole:
+        linked = linked.where(account.c.workspace_id == ctx.workspace_id)
+    return _member_of(linked, ac.contact_id, ctx, node.present)
+
+
+def _account_filter(f: AccountFilter, ctx: Context, path: str) -> ColumnElement[bool]:
+    name = f.attribute
+    operand: Any
+    vtype: ValueType
+    if name in ACCOUNT_FIELDS:
+        operand, vtype = account.c[name], ACCOUNT_FIELDS[name]
+    elif name.startswith("traits.") and len(name) > len("traits."):
+        # account traits are untyped: the value says what to compare as
+        vtype = property_type(f.operator, f.value, path) or "string"
+        known = vtype if f.value is not None else None
+        operand = json_value(account.c.traits, name.removeprefix("traits."), known, ctx.dialect, f.operator)
+    elif name.startswith("score."):
+        parts = name.split(".")
+        if len(parts) != 3 or parts[2] not in ACCOUNT_MEASURES:
+            raise InvalidInput(
+                f"{path}.attribute: a score roll-up is score.MODEL.sum, score.MODEL.max or "
+                f"score.MODEL.engaged, not {name!r}",
+                code="unknown_attribute",
+            )
+        model_id = ctx.score_models.get(parts[1])
+        if model_id is None:
+            raise InvalidInput(f"{path}.attribute: no score model {parts[1]!r}", code="unknown_score_model")
+        rolled = (
+            select(account_score.c[ACCOUNT_MEASURES[parts[2]]])
+            .where(account_score.c.account_id == account.c.id, account_score.c.model_id == model_id)
+            .correlate(account)
+            .scalar_subquery()
+        )
+        operand, vtype = func.coalesce(rolled, 0), "number"
+    else:
+        raise InvalidInput(
+            f"{path}.attribute: {name!r} is not an account attribute (one of "
+            f"{', '.join(ACCOUNT_FIELDS)}, traits.NAME or score.MODEL.sum|max|engaged)",
+            code="unknown_attribute",
+        )
+    op = operator_for(f.operator, vtype, f"{path}.operator")
+    return compare(op, operand, vtype, f.value, ctx, path)
+
+
+def _member_count(members: MemberCount, ctx: Context, path: str) -> ColumnElement[bool]:
+    """How many of the account's members match the nested condition, compared: a count
+    per candidate account, the nested condition compiled over the member's contact row."""
+    m = account_contact.alias("member")
+    count = select(func.count()).select_from(m)
+    where: list[ColumnElement[bool]] = [m.c.account_id == account.c.id]
+    if members.condition is not None:
+        if dependencies(members.condition).accounts:
+            raise InvalidInput(
+                f"{path}.condition: a member condition cannot itself test accounts",
+                code="invalid_definition",
+            )
+        inner = compile_condition(members.condition, replace(ctx, workspace_id=None), f"{path}.condition")
+        count = count.join(contact, contact.c.id == m.c.contact_id)
+        where.append(inner)
+    counted = count.where(*where).correlate(account).scalar_subquery()
+    return _COUNT_OPS[members.operator](counted, members.value)
+
+
+def _predicted(node: PredictedCondition, ctx: Context, path: str) -> ColumnElement[bool]:
+    """The contact's latest probability in the predictive model (NULL when not scored, which
+    matches no comparison), compared as a number between 0 and 1."""
+    model_id = ctx.predictive_models.get(node.model)
+    if model_id is None:
+        raise InvalidInput(
+            f"{path}.model: no predictive model {node.model!r}", code="unknown_predictive_model"
+        )
+    op = operator_for(node.operator, "number", f"{path}.operator")
+    value = coerce_value(op, "number", node.value, f"{path}.value")
+    values = value if isinstance(value, list | tuple) else [value]
+    if any(isinstance(v, int | float) and not 0 <= v <= 1 for v in values):
+        raise InvalidInput(f"{path}.value: a probability from 0 to 1", code="invalid_value")
+    cp = contact_prediction.c
+    operand = (
+        select(cp.probability)
+        .where(cp.model_id == model_id, cp.contact_id == contact.c.id)
+        .correlate(contact)
+        .scalar_subquery()
+    )
+    found: ColumnElement[bool] = op.sql(operand, value, ctx.now)
+    return found
+
+
 def _subscription(node: SubscriptionCondition, ctx: Context, path: str) -> ColumnElement[bool]:
     """May the contact receive marketing there — the send-time consent check
     (``messaging/consent.blocked_by_consent``) in SQL: not unsubscribed from the channel,
@@ -390,6 +511,8 @@ _HANDLERS: dict[type, Compile] = {
     SegmentMembershipCondition: _segment,
     SubscriptionCondition: _subscription,
     ScoreCondition: _score,
+    PredictedCondition: _predicted,
+    AccountCondition: _account,
     RandomBucketCondition: _bucket,
     **behaviour.HANDLERS,
 }

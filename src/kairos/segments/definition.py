@@ -170,6 +170,47 @@ class ScoreCondition(_Node):
     value: Any = None
 
 
+class AccountFilter(_Node):
+    """One test on the account: ``name``, ``domain``, ``external_id``, ``member_count``,
+    ``created_at``, ``updated_at``, ``traits.NAME`` (typed by the value) or a roll-up of
+    the members' scores ``score.MODEL.sum`` / ``.max`` / ``.engaged``."""
+
+    attribute: str = Field(min_length=1, max_length=200)
+    operator: str
+    value: Any = None
+
+
+class MemberCount(_Node):
+    """How many members of the account match ``condition`` (all members without one)."""
+
+    condition: Condition | None = None
+    operator: Literal[">=", ">", "=", "!=", "<", "<="] = ">="
+    value: int = Field(1, ge=0)
+
+
+class AccountCondition(_Node):
+    """The contact belongs to (``present: true``) or to none of (``false``) the B2B accounts
+    matching every ``where`` test and, with ``members``, whose count of members matching a
+    condition compares true ("contacts of accounts with at least 3 engaged people";
+    docs/segments.md, "Account conditions")."""
+
+    type: Literal["account"] = "account"
+    where: list[AccountFilter] = Field(default_factory=list, max_length=20)
+    members: MemberCount | None = None
+    present: bool = True
+
+
+class PredictedCondition(_Node):
+    """A contact's latest probability (0 to 1) in a predictive model (by its key) compared with
+    a number operator; a contact the model has not scored matches no comparison
+    (docs/leads.md, "Predictive conversion score")."""
+
+    type: Literal["predicted"] = "predicted"
+    model: str = Field(min_length=1, max_length=100)
+    operator: str
+    value: Any = None
+
+
 class SubscriptionCondition(_Node):
     """Consent: the contact may (``subscribed: true``) or may not receive marketing on a
     channel, or on a subscription topic (by its key) — as the send-time consent check
@@ -211,6 +252,8 @@ Condition = Annotated[
     | SequenceCondition
     | SegmentMembershipCondition
     | ScoreCondition
+    | AccountCondition
+    | PredictedCondition
     | SubscriptionCondition
     | RandomBucketCondition,
     Field(discriminator="type"),
@@ -219,7 +262,8 @@ Condition = Annotated[
 #: The node types, in the order of the union (the compiler's error paths skip them).
 NODE_TYPES = frozenset(
     {"all", "any", "not", "attribute", "tag", "performed", "not_performed", "aggregate", "first_performed",
-     "last_performed", "sequence", "segment", "score", "subscription", "random_bucket"}
+     "last_performed", "sequence", "segment", "score", "account", "predicted", "subscription",
+     "random_bucket"}
 )  # fmt: skip
 
 
@@ -228,5 +272,5 @@ class SegmentDefinition(_Node):
     root: Condition
 
 
-for _model in (All, AnyOf, Not, SegmentDefinition):
+for _model in (All, AnyOf, Not, MemberCount, AccountCondition, SegmentDefinition):
     _model.model_rebuild()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kairos.segments.definition import (
+    AccountCondition,
     AggregateCondition,
     All,
     AnyOf,
@@ -24,6 +25,7 @@ from kairos.segments.definition import (
     Not,
     NotPerformedCondition,
     PerformedCondition,
+    PredictedCondition,
     ScoreCondition,
     SegmentDefinition,
     SegmentMembershipCondition,
@@ -52,7 +54,10 @@ class Dependencies:
     segments: set[int] = field(default_factory=set)
     traits: set[str] = field(default_factory=set)  # computed traits, by name
     scores: set[str] = field(default_factory=set)  # score models, by key (or DEFAULT_SCORE)
+    # predictive models, by key: their (re)scoring flags these segments for a full refresh
+    predictions: set[str] = field(default_factory=set)
     time: bool = False
+    accounts: bool = False  # B2B accounts: their attributes, members, score roll-ups
 
     @property
     def computed(self) -> bool:
@@ -66,7 +71,9 @@ class Dependencies:
         self.segments |= other.segments
         self.traits |= other.traits
         self.scores |= other.scores
+        self.predictions |= other.predictions
         self.time |= other.time
+        self.accounts |= other.accounts
 
 
 def dependencies(node: Condition) -> Dependencies:
@@ -98,6 +105,17 @@ def _collect(node: Condition, deps: Dependencies) -> None:
         deps.segments.add(node.segment_id)
     elif isinstance(node, ScoreCondition):
         deps.scores.add(node.model)
+    elif isinstance(node, PredictedCondition):
+        deps.predictions.add(node.model)
+    elif isinstance(node, AccountCondition):
+        deps.accounts = True
+        for f in node.where:
+            parts = f.attribute.split(".")
+            if parts[0] == "score" and len(parts) == 3:
+                deps.scores.add(parts[1])
+            deps.time |= f.operator in _MOVING
+        if node.members is not None and node.members.condition is not None:
+            _collect(node.members.condition, deps)
     elif isinstance(node, PerformedCondition | NotPerformedCondition | AggregateCondition):
         _event(node, deps)
         deps.time |= _window_moves(node.window)

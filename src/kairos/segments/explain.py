@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, case, func, select, type_coerce
 
 from kairos.clock import ensure_utc, isoformat_z
+from kairos.contacts.acquisition import PREFIX as ACQUISITION
 from kairos.contacts.tables import contact
 from kairos.db.types import UTCDateTime
 from kairos.errors import InvalidInput
@@ -34,6 +35,7 @@ from kairos.segments.definition import (
     LastPerformedCondition,
     Not,
     PerformedCondition,
+    PredictedCondition,
     RandomBucketCondition,
     ScoreCondition,
     SegmentDefinition,
@@ -48,7 +50,7 @@ from kairos.segments.operators import OPERATORS
 from kairos.segments.rewrite import rewrite
 from kairos.segments.tables import segment
 from kairos.segments.traits import trait_expression
-from kairos.segments.values import BUILTIN_FIELDS, Context, json_value
+from kairos.segments.values import BUILTIN_FIELDS, Context, acquisition_expression, json_value
 
 _SYMBOLS = {">=": "≥", ">": ">", "=": "=", "!=": "≠", "<": "<", "<=": "≤"}
 
@@ -192,6 +194,8 @@ class _Facts:
             return {"actual": may, "expected": node.subscribed, "text": text}
         if isinstance(node, ScoreCondition):
             return self._score(node)
+        if isinstance(node, PredictedCondition):
+            return self._predicted(node)
         if isinstance(node, RandomBucketCondition):
             position = bucket_of(self.contact_id, node.salt) * 100 / BUCKETS
             text = f"falls at {position:g}% of the draw; the sample is the first {node.percent:g}%"
@@ -218,6 +222,21 @@ class _Facts:
         actual = _plain(found or 0.0)
         expected = f"{node.operator} {node.value}"
         return {"actual": actual, "expected": expected, "text": f"score {node.model!r} is {actual}"}
+
+    def _predicted(self, node: PredictedCondition) -> dict[str, Any]:
+        from kairos.predict.tables import contact_prediction
+
+        found = self.conn.execute(
+            select(contact_prediction.c.probability).where(
+                contact_prediction.c.model_id == self.ctx.predictive_models.get(node.model),
+                contact_prediction.c.contact_id == self.contact_id,
+            )
+        ).scalar()
+        expected = f"{node.operator} {node.value}"
+        text = f"predicted {node.model!r} is {_plain(found)}" if found is not None else (
+            f"predicted {node.model!r}: not scored yet"
+        )
+        return {"actual": _plain(found) if found is not None else None, "expected": expected, "text": text}
 
     def _events(self, node: PerformedCondition | AggregateCondition) -> list[Any]:
         mine = event.c.contact_id == self.contact_id
@@ -295,6 +314,12 @@ class _Facts:
             ).scalar()
         elif name in BUILTIN_FIELDS:
             actual = self.row._mapping[name]
+        elif name.startswith(ACQUISITION):
+            actual = self.conn.execute(
+                select(acquisition_expression(name, "attribute"))
+                .select_from(contact)
+                .where(contact.c.id == self.contact_id)
+            ).scalar()
         else:
             actual = (self.row.traits or {}).get(name.removeprefix("traits."))
         actual = _plain(actual)

@@ -157,6 +157,20 @@ def reevaluate_scored(conn: Connection, batch: ChangeBatch, now: datetime) -> No
             _reevaluate(conn, segs, changes, now)
 
 
+def reevaluate_accounts(conn: Connection, batch: ChangeBatch, now: datetime) -> None:
+    """When B2B accounts changed (``kairos.b2b.rollup``): re-check their members against
+    the segments that test accounts, and those that refer to them."""
+    for workspace_id, changes in batch.items():
+        segs = _dynamic_segments(conn, workspace_id)
+        out: set[int] = set()
+        for row, deps in segs:
+            if deps.accounts or deps.segments & out:
+                out.add(row.id)
+        segs = [(row, deps) for row, deps in segs if row.id in out]
+        if segs:
+            _reevaluate(conn, segs, changes, now)
+
+
 def _scored(segs: list[tuple[Any, Dependencies]]) -> set[int]:
     """Ids of the segments (in dependency order) that test a score, directly or through
     the segments they refer to."""
@@ -219,7 +233,7 @@ def _share(conn: Connection, segment_id: int) -> None:
 
 
 def _affects(deps: Dependencies, change: Change, cid: int, moved: dict[int, set[int]]) -> bool:
-    if change.everything or deps.computed or deps.scores:
+    if change.everything or deps.computed or deps.scores or deps.accounts:
         return True
     if deps.profile and change.profile:
         return True

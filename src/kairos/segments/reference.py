@@ -20,7 +20,7 @@ from kairos.events.tables import event
 from kairos.segments.definition import SegmentDefinition
 from kairos.segments.operators import OPERATORS
 from kairos.segments.tables import computed_trait, segment
-from kairos.segments.values import BUILTIN_FIELDS
+from kairos.segments.values import ACQUISITION_ATTRIBUTES, BUILTIN_FIELDS
 
 #: the builder offers at most this many event names, tags and segments (typing filters more)
 MAX_CHOICES = 1000
@@ -53,6 +53,7 @@ def builder_reference(conn: Connection, workspace_id: int) -> dict[str, Any]:
         ],
         "definition_schema": SegmentDefinition.model_json_schema(),
         "fields": [{"name": name, "type": kind, "source": "field"} for name, kind in BUILTIN_FIELDS.items()]
+        + [{"name": name, "type": kind, "source": "field"} for name, kind in ACQUISITION_ATTRIBUTES.items()]
         + [
             {"name": f"traits.{a['name']}", "type": a["type"], "source": "attribute", "label": a.get("label")}
             for a in list_attributes(conn, workspace_id)

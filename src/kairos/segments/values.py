@@ -33,7 +33,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from kairos.clock import ensure_utc
-from kairos.contacts.tables import contact
+from kairos.contacts.acquisition import ATTRIBUTES as ACQUISITION_NAMES
+from kairos.contacts.acquisition import FIELDS as ACQUISITION_FIELDS
+from kairos.contacts.acquisition import PREFIX as ACQUISITION
+from kairos.contacts.acquisition import attribute_column
+from kairos.contacts.tables import contact, contact_acquisition
 from kairos.db.types import UTCDateTime
 from kairos.errors import InvalidInput
 from kairos.segments.anniversary import age_bounds, utc_date, window_days, window_month_days, zone_groups
@@ -53,6 +57,11 @@ BUILTIN_FIELDS: dict[str, ValueType] = {
     "score": "number",
     "created_at": "datetime",
     "updated_at": "datetime",
+}
+
+#: Acquisition attributes (docs/segments.md): ``acquisition.first|last.FIELD``, with their types.
+ACQUISITION_ATTRIBUTES: dict[str, ValueType] = {
+    name: ("datetime" if name.endswith(".at") else "string") for name in ACQUISITION_NAMES
 }
 
 #: The oldest age ``age_between`` takes.
@@ -82,6 +91,8 @@ class Context:
     events_until: datetime | None = None
     #: the workspace's score models: key → id
     score_models: dict[str, int] = field(default_factory=dict)
+    #: the workspace's predictive models: key → id
+    predictive_models: dict[str, int] = field(default_factory=dict)
 
     @property
     def whole(self) -> bool:
@@ -210,9 +221,11 @@ class AgeOperand:
 def attribute_expression(
     name: str, ctx: Context, path: str, operator: str | None = None
 ) -> tuple[Any, ValueType]:
-    """A built-in field or a custom attribute as SQL, with its type."""
+    """A built-in field, an acquisition attribute or a custom attribute as SQL, with its type."""
     if name in BUILTIN_FIELDS:
         return contact.c[name], BUILTIN_FIELDS[name]
+    if name.startswith(ACQUISITION):
+        return acquisition_expression(name, path), ACQUISITION_ATTRIBUTES[name]
     key = name.removeprefix("traits.")
     kind = ctx.attribute_types.get(key)
     if kind is None:
@@ -229,10 +242,27 @@ def attribute_expression(
     return json_value(contact.c.traits, key, kind, ctx.dialect, operator), kind  # type: ignore[return-value]
 
 
+def acquisition_expression(name: str, path: str) -> Any:
+    """``acquisition.first.channel`` …: the contact's touch value (NULL without a touch)."""
+    column = attribute_column(name)
+    if column is None:
+        raise InvalidInput(
+            f"{path}.attribute: {name!r} is not an acquisition attribute (acquisition.first.FIELD or "
+            f"acquisition.last.FIELD, FIELD one of {', '.join(ACQUISITION_FIELDS)})",
+            code="unknown_attribute",
+        )
+    return (
+        select(column)
+        .where(contact_acquisition.c.contact_id == contact.c.id)
+        .correlate(contact)
+        .scalar_subquery()
+    )
+
+
 def month_day_expression(name: str, ctx: Context) -> Any:
     """``MM-DD`` of a datetime attribute: the stored date, or an instant's UTC date."""
-    if name in BUILTIN_FIELDS:
-        column = contact.c[name]
+    if name in BUILTIN_FIELDS or name.startswith(ACQUISITION):
+        column = contact.c[name] if name in BUILTIN_FIELDS else acquisition_expression(name, "attribute")
         if ctx.dialect == "sqlite":
             seconds = type_coerce(column, BigInteger) / 1_000_000
             return func.strftime("%m-%d", seconds, "unixepoch")

@@ -20,6 +20,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine
 
 from kairos.accounts.sessions import purge as purge_sessions
+from kairos.b2b.rollup import account_changes, rollups_due
 from kairos.campaigns.broadcasts import run_broadcasts
 from kairos.clock import Clock
 from kairos.config import Settings
@@ -39,6 +40,7 @@ from kairos.leads.tasks import escalate_overdue
 from kairos.messaging.channels import ChannelOptions
 from kairos.messaging.dispatcher import Dispatcher
 from kairos.offers.redemption import redeem_coupons
+from kairos.predict.jobs import run_due as run_predictions
 from kairos.scoring.engine import decay_due, recompute_due, score_changes, score_segment_changes
 from kairos.segments.membership import reevaluate_contacts, refresh_due
 from kairos.segments.traits import recompute_traits, refresh_traits_due
@@ -76,6 +78,8 @@ JOBS: list[Job] = [
                 assign_on_stage,
                 reevaluate_contacts,
                 score_segment_changes,
+                # B2B accounts after scores and segments: roll-ups, then account segments
+                account_changes,
                 redeem_coupons,
                 journey_changes,
                 crm_changes,
@@ -83,6 +87,8 @@ JOBS: list[Job] = [
             scope=scope,
         ),
     ),
+    # accounts changed outside the pass (API, merges, decay): roll-ups and account segments
+    ("account_rollups", rollups_due),
     ("journey_triggers", scan_triggers),
     ("lead_sla", escalate_slas),
     ("task_overdue", escalate_overdue),
@@ -142,6 +148,10 @@ class Worker:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        # run_forever trains predictive models in a thread of their own (minutes at scale),
+        # so journeys and sends never wait for a training; run_once trains in line
+        self._predict_in_background = False
+        self._predicting: threading.Thread | None = None
 
     def run_once(self, max_rounds: int = 1000, *, keep_going: bool = False) -> dict[str, int]:
         """Run every job until nothing is due (or ``max_rounds``); returns work done per job.
@@ -151,7 +161,7 @@ class Worker:
         still run (its transaction rolled back, so it is simply due again next pass). An
         unavailable database (``db.faults``) always ends the pass."""
         done = {name: 0 for name, _ in [*JOBS, *HOUSEKEEPING]}
-        done["dispatch"] = done["crm_sync"] = 0
+        done["dispatch"] = done["crm_sync"] = done["predict"] = 0
         for _ in range(max_rounds):
             with reading(self.engine) as conn:
                 sandboxes = sandbox_clocks(conn)
@@ -166,7 +176,7 @@ class Worker:
         """Run one workspace's jobs as of ``now`` until nothing is due: a sandbox's pass at
         each instant it is advanced through (``worker/sandbox.py``)."""
         done = {name: 0 for name, _ in JOBS}
-        done["dispatch"] = done["crm_sync"] = 0
+        done["dispatch"] = done["crm_sync"] = done["predict"] = 0
         steps = self._steps(_fixed(now), Scope(only=workspace_id))
         for _ in range(max_rounds):
             if not self._round(steps, done, keep_going=False):
@@ -185,6 +195,9 @@ class Worker:
         if self.crm is not None:
             crm = self.crm
             steps.append(("crm_sync", lambda: crm.run(now(), scope)))
+        # predictive models: trained when due and re-scored daily, with transactions of their
+        # own (a training reads for minutes without holding one; kairos.predict.jobs)
+        steps.append(("predict", lambda: self._predict(now(), scope)))
         return steps
 
     def _round(
@@ -222,7 +235,25 @@ class Worker:
         the interval doubled each time, up to ``MAX_BACKOFF``."""
         return float(min(self.interval * 2 ** min(failures, 16), MAX_BACKOFF))
 
+    def _predict(self, now: datetime, scope: Scope) -> int:
+        if not self._predict_in_background:
+            return run_predictions(self.engine, now, scope)
+        if self._predicting is not None and self._predicting.is_alive():
+            return 0
+
+        def predict() -> None:
+            try:
+                while run_predictions(self.engine, now, scope):
+                    pass
+            except Exception:
+                log.exception("predictive step failed; it runs again next pass")
+
+        self._predicting = threading.Thread(target=predict, name="kairos-predict", daemon=True)
+        self._predicting.start()
+        return 0
+
     def run_forever(self) -> None:
+        self._predict_in_background = True
         failures = 0
         while not self._stop.is_set():
             try:

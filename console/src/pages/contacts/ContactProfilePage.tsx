@@ -1,4 +1,4 @@
-import { useEffect, type ReactNode } from "react";
+import { lazy, Suspense, useEffect, type ReactNode } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { Alert, Descriptions, Space, Spin, Tabs, type DescriptionsProps } from "antd";
 import { ArrowLeftOutlined } from "@ant-design/icons";
@@ -11,6 +11,7 @@ import { DateTime } from "../../components/DateTime";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { PageTitle } from "../../components/PageTitle";
 import { useI18n } from "../../i18n";
+import { AcquisitionSection } from "./profile/AcquisitionSection";
 import { DangerZone, useCanErase } from "./profile/DangerZone";
 import { EventTimeline } from "./profile/EventTimeline";
 import { LifecycleSection } from "./profile/LifecycleSection";
@@ -26,7 +27,12 @@ import {
 import { contactKey, ProfileTags } from "./profile/ProfileTags";
 import "../../i18n/contacts";
 
-const TABS = ["activity", "traits", "lifecycle", "identities", "segments", "subscriptions", "journeys", "messages"] as const;
+// its own chunk (with the CRM strings), loaded when the tab opens
+const CrmSyncPanel = lazy(() => import("./profile/CrmSyncPanel"));
+// its own chunk too (with the scoring strings)
+const ScoresPanel = lazy(() => import("./profile/ScoresPanel"));
+
+const TABS = ["activity", "traits", "lifecycle", "identities", "segments", "subscriptions", "journeys", "messages", "scores", "crm"] as const;
 type TabKey = (typeof TABS)[number];
 const isTab = (value: string | null): value is TabKey => (TABS as readonly (string | null)[]).includes(value);
 
@@ -153,6 +159,9 @@ export default function ContactProfilePage() {
       <div className="profile-block">
         <ProfileTags contact={contact} />
       </div>
+      <div className="profile-block">
+        <AcquisitionSection contact={contact} />
+      </div>
       <Tabs
         className="profile-tabs"
         activeKey={tab}
@@ -175,6 +184,24 @@ export default function ContactProfilePage() {
           },
           { key: "journeys", label: t("profile.tab.journeys"), children: <JourneysSection contactId={contact.id} /> },
           { key: "messages", label: t("profile.tab.messages"), children: <MessagesSection contactId={contact.id} /> },
+          {
+            key: "scores",
+            label: t("profile.tab.scores"),
+            children: (
+              <Suspense fallback={<Spin />}>
+                <ScoresPanel contactId={contact.id} />
+              </Suspense>
+            ),
+          },
+          {
+            key: "crm",
+            label: t("profile.tab.crm"),
+            children: (
+              <Suspense fallback={<Spin />}>
+                <CrmSyncPanel contactId={contact.id} />
+              </Suspense>
+            ),
+          },
         ]}
       />
       {canErase ? <DangerZone contact={contact} title={title} /> : null}

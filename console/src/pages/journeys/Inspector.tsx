@@ -13,7 +13,7 @@ import { branchesOf, defaultTrigger, nodesOf, setBranch, TRIGGER_KINDS, TRIGGER_
 import { branchLabel, channelLabel, kindLabel, triggerLabel, weekdayNames } from "./describe";
 import { fieldKind, fieldsOf, limits, nodeDefName, triggerDefName, type FieldSchema, type JsonSchema } from "./schemaForm";
 import type { Definition } from "./panels/overlay";
-import { useLifecycleStages, useOfferList, useTemplateList } from "./queries";
+import { useLeadOwnerList, useLifecycleStages, useOfferList, useScoreModelList, useTemplateList } from "./queries";
 import type { ErrorTarget } from "./graph";
 
 type Obj = Record<string, unknown>;
@@ -284,6 +284,92 @@ function StageInput({ id, value, onChange, disabled }: { id: string; value: unkn
   );
 }
 
+/** A `score_crossed` trigger's model, by key (an unknown key is kept and shown as it is). */
+function ScoreModelPicker({ id, value, onChange, disabled }: { id: string; value: unknown; onChange: (v: string) => void; disabled: boolean }) {
+  const { t } = useI18n();
+  const models = useScoreModelList();
+  const options = (models.data?.data ?? []).map((m) => ({ value: m.key, label: `${m.name} (${m.key})` }));
+  const current = typeof value === "string" && value ? value : null;
+  if (current !== null && !options.some((o) => o.value === current)) options.unshift({ value: current, label: current });
+  return (
+    <Select
+      id={id}
+      showSearch={{ optionFilterProp: "label" }}
+      disabled={disabled}
+      value={current ?? undefined}
+      onChange={(v: string) => onChange(v)}
+      loading={models.isPending}
+      options={options}
+      placeholder={t("journeys.pickScoreModel")}
+      notFoundContent={t("journeys.noScoreModels")}
+      style={{ width: "100%" }}
+    />
+  );
+}
+
+const QUEUE_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** A task's assignee: the contact's owner, a queue (`queue:<name>`) or a user (`user:<id>`). */
+function AssigneeInput({ id, label, value, onChange, disabled }: { id: string; label: string; value: unknown; onChange: (v: string) => void; disabled: boolean }) {
+  const { t } = useI18n();
+  const owners = useLeadOwnerList();
+  const queueId = useId();
+  const raw = typeof value === "string" && value ? value : "owner";
+  const mode = raw.startsWith("queue:") ? "queue" : raw.startsWith("user:") ? "user" : "owner";
+  const queue = mode === "queue" ? raw.slice("queue:".length) : "";
+  const user = mode === "user" ? Number(raw.slice("user:".length)) || null : null;
+  const userOptions = (owners.data?.data ?? []).map((o) => ({ value: o.id, label: `${o.name || o.email} (${t(`role.${o.role}`)})` }));
+  if (user !== null && !userOptions.some((o) => o.value === user)) userOptions.unshift({ value: user, label: `#${user}` });
+  return (
+    <div className="ji-assignee">
+      <Radio.Group
+        id={id}
+        aria-label={label}
+        disabled={disabled}
+        value={mode}
+        onChange={(e) => {
+          const next = e.target.value as string;
+          if (next === "owner") onChange("owner");
+          else if (next === "queue") onChange(`queue:${queue || "sales"}`);
+          else onChange(user !== null ? `user:${user}` : userOptions[0] ? `user:${userOptions[0].value}` : "owner");
+        }}
+        options={[
+          { value: "owner", label: t("journeys.assignee.owner") },
+          { value: "queue", label: t("journeys.assignee.queue") },
+          { value: "user", label: t("journeys.assignee.user"), disabled: !userOptions.length && mode !== "user" },
+        ]}
+      />
+      {mode === "queue" ? (
+        <div className="ji-row">
+          <label htmlFor={queueId} className="ji-sublabel">
+            {t("journeys.assignee.queueName")}
+          </label>
+          <Input
+            id={queueId}
+            disabled={disabled}
+            value={queue}
+            maxLength={64}
+            status={queue && !QUEUE_PATTERN.test(queue) ? "error" : undefined}
+            onChange={(e) => onChange(`queue:${e.target.value.trim()}`)}
+          />
+        </div>
+      ) : null}
+      {mode === "user" ? (
+        <Select
+          aria-label={t("journeys.assignee.user")}
+          disabled={disabled}
+          value={user ?? undefined}
+          onChange={(v: number) => onChange(`user:${v}`)}
+          options={userOptions}
+          showSearch={{ optionFilterProp: "label" }}
+          loading={owners.isPending}
+          style={{ width: "100%" }}
+        />
+      ) : null}
+    </div>
+  );
+}
+
 /** Time zone note for local times: the contact's zone, else the workspace's. */
 function ZoneNote() {
   const { t } = useI18n();
@@ -443,6 +529,26 @@ function FieldInput({
     case "add_tags":
     case "remove_tags":
       return field(<TagInput id={id} reference={reference} value={value} onChange={onChange} disabled={readOnly} multiple />);
+    case "script":
+      if (defName === "TaskNode") {
+        return field(
+          <Input.TextArea
+            id={id}
+            disabled={readOnly}
+            value={typeof value === "string" ? value : ""}
+            maxLength={typeof f.schema.maxLength === "number" ? f.schema.maxLength : undefined}
+            autoSize={{ minRows: 3, maxRows: 12 }}
+            onChange={(e) => onChange(e.target.value === "" ? null : e.target.value)}
+          />,
+        );
+      }
+      break;
+    case "assignee":
+      if (defName === "TaskNode") return field(<AssigneeInput id={id} label={label} value={value} onChange={onChange} disabled={readOnly} />, false);
+      break;
+    case "model":
+      if (defName === "ScoreTrigger") return field(<ScoreModelPicker id={id} value={value} onChange={onChange} disabled={readOnly} />);
+      break;
     case "owners":
       return field(
         <Select
@@ -662,6 +768,53 @@ function CasesEditor({ node, onChange, readOnly }: { node: JourneyNode; onChange
           onClick={() => onChange({ ...node, cases: [...cases, { name: `case_${cases.length + 1}`, condition: { type: "all", conditions: [] }, next: null }] })}
         >
           {t("journeys.addCase")}
+        </Button>
+      )}
+    </Group>
+  );
+}
+
+/** A task's outcomes: each a branch of the node (its handle on the canvas), at least one. */
+function OutcomesEditor({ node, onChange, readOnly }: { node: JourneyNode; onChange: (n: JourneyNode) => void; readOnly: boolean }) {
+  const { t } = useI18n();
+  const outcomes = Array.isArray(node.outcomes) ? (node.outcomes as Obj[]) : [];
+  const names = outcomes.map((o) => (typeof o.name === "string" ? o.name.trim() : ""));
+  const set = (i: number, o: Obj) => onChange({ ...node, outcomes: outcomes.map((old, j) => (j === i ? o : old)) });
+  return (
+    <Group label={t("journeys.field.outcomes")}>
+      <div className="ji-hint text-secondary">{t("journeys.hint.outcomes")}</div>
+      {outcomes.map((o, i) => {
+        const label = t("journeys.outcomeN", { n: i + 1 });
+        const name = names[i] ?? "";
+        const problem = !name
+          ? t("journeys.outcomeEmpty")
+          : name === "timeout"
+            ? t("journeys.outcomeTimeout")
+            : names.indexOf(name) !== i
+              ? t("journeys.outcomeTwice")
+              : null;
+        return (
+          <div key={i} className="ji-case" role="group" aria-label={label}>
+            <div className="ji-row">
+              <Input
+                aria-label={t("journeys.outcomeName", { label })}
+                disabled={readOnly}
+                value={typeof o.name === "string" ? o.name : ""}
+                onChange={(e) => set(i, { ...o, name: e.target.value })}
+                maxLength={64}
+                status={problem ? "error" : undefined}
+              />
+              {readOnly || outcomes.length <= 1 ? null : (
+                <Button type="text" danger icon={<DeleteOutlined />} aria-label={t("journeys.removeOutcome", { label })} onClick={() => onChange({ ...node, outcomes: outcomes.filter((_, j) => j !== i) })} />
+              )}
+            </div>
+            {problem && !readOnly ? <div className="field-error">{problem}</div> : null}
+          </div>
+        );
+      })}
+      {readOnly || outcomes.length >= 20 ? null : (
+        <Button type="dashed" icon={<PlusOutlined />} onClick={() => onChange({ ...node, outcomes: [...outcomes, { name: `outcome_${outcomes.length + 1}`, next: null }] })}>
+          {t("journeys.addOutcome")}
         </Button>
       )}
     </Group>
@@ -983,7 +1136,7 @@ export function Inspector(props: InspectorProps) {
     const node = nodes[selectedId];
     const defName = nodeDefName(schema, node.type);
     const set = (next: JourneyNode) => onChange({ ...definition, nodes: { ...nodes, [selectedId]: next } });
-    const skip = ["next", "yes", "no", "timeout_next", "none_next", "otherwise", "cases", "branches", "experiment"];
+    const skip = ["next", "yes", "no", "timeout_next", "none_next", "otherwise", "cases", "branches", "experiment", "outcomes"];
     body = (
       <>
         <h2 className="ji-title">{kindLabel(node.type, t)}</h2>
@@ -1010,7 +1163,8 @@ export function Inspector(props: InspectorProps) {
         ) : null}
         {node.type === "branch" ? <CasesEditor node={node} onChange={set} readOnly={readOnly} /> : null}
         {node.type === "split" ? <SplitEditor node={node} onChange={set} readOnly={readOnly} /> : null}
-        {mine && /^(cases|branches|experiment)/.test(mine.field) ? (
+        {node.type === "task" ? <OutcomesEditor node={node} onChange={set} readOnly={readOnly} /> : null}
+        {mine && /^(cases|branches|experiment|outcomes)/.test(mine.field) ? (
           <div className="field-error" role="alert">
             {mine.text}
           </div>

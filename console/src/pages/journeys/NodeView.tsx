@@ -4,6 +4,7 @@ import {
   ApiOutlined,
   BranchesOutlined,
   CalendarOutlined,
+  CustomerServiceOutlined,
   ClockCircleOutlined,
   EditOutlined,
   FieldTimeOutlined,
@@ -35,6 +36,7 @@ export const KIND_ICONS: Record<string, ReactNode> = {
   update_contact: <EditOutlined />,
   webhook: <ApiOutlined />,
   notify_sales: <SolutionOutlined />,
+  task: <CustomerServiceOutlined />,
   assign_offer: <GiftOutlined />,
   exit: <StopOutlined />,
 };
@@ -83,9 +85,13 @@ function handleLeft(i: number, count: number): string {
   return `${((i + 1) / (count + 1)) * 100}%`;
 }
 
+const STAGGER_FROM = 3;
+
 function BranchHandles({ branches, connectable }: { branches: Branch[]; connectable: boolean }) {
   const { t } = useI18n();
   const showLabels = branches.length > 1 || branches.some((b) => b.holdout);
+  // more than three handles: every other label one line higher, so neighbours do not overlap
+  const staggered = branches.length > STAGGER_FROM;
   return (
     <>
       {branches.map((b, i) => {
@@ -102,7 +108,7 @@ function BranchHandles({ branches, connectable }: { branches: Branch[]; connecta
             data-handle={b.handle}
           >
             {showLabels ? (
-              <span className={`jn-handle-label${b.holdout ? " jn-holdout" : ""}`} aria-hidden="true">
+              <span className={`jn-handle-label${b.holdout ? " jn-holdout" : ""}${staggered && i % 2 === 1 ? " jn-handle-label-up" : ""}`} aria-hidden="true">
                 {label}
               </span>
             ) : null}
@@ -130,6 +136,7 @@ export const JourneyNodeView = memo(function JourneyNodeView({ id, data, selecte
     error ? "jn-error" : warning ? "jn-warning" : "",
     data.unreachable ? "jn-unreachable" : "",
     highlight ? `jn-hl-${highlight}` : "",
+    branches.length > STAGGER_FROM ? "jn-staggered" : "",
   ]
     .filter(Boolean)
     .join(" ");

@@ -157,6 +157,13 @@ export function nodeSummary(node: JourneyNode, t: T, lang: Language, names: Name
       const owners = Array.isArray(node.owners) ? node.owners.length : 0;
       return owners ? t("journeys.summary.owners", { n: owners }) : "";
     }
+    case "task": {
+      const title = typeof node.title === "string" ? node.title.trim() : "";
+      if (!title) return "";
+      const kindKey = `journeys.enum.kind.${String(node.kind ?? "")}`;
+      const kind = isMessageKey(kindKey) ? t(kindKey) : String(node.kind ?? "");
+      return t("journeys.summary.task", { kind, title, assignee: assigneeText(node.assignee, t) });
+    }
     case "assign_offer": {
       const keys = Array.isArray(node.offer_keys) ? (node.offer_keys as string[]) : [];
       return keys.length ? t("journeys.summary.offers", { offers: list(lang, keys) }) : t("journeys.summary.anyOffer");
@@ -166,6 +173,14 @@ export function nodeSummary(node: JourneyNode, t: T, lang: Language, names: Name
     default:
       return "";
   }
+}
+
+/** A task's assignee in words: "the owner", "queue inside_sales", "user #12". */
+export function assigneeText(value: unknown, t: T): string {
+  const v = typeof value === "string" ? value : "owner";
+  if (v.startsWith("queue:")) return t("journeys.assignee.queueNamed", { queue: v.slice("queue:".length) });
+  if (v.startsWith("user:")) return t("journeys.assignee.userNamed", { id: v.slice("user:".length) });
+  return t("journeys.assignee.ownerText");
 }
 
 export function triggerSummary(trigger: Record<string, unknown>, t: T, names: Pick<Names, "segments">): string {
@@ -206,6 +221,14 @@ export function triggerSummary(trigger: Record<string, unknown>, t: T, names: Pi
       const cron = typeof trigger.cron === "string" ? trigger.cron : "";
       return cron && segment() ? t("journeys.triggerText.schedule", { cron, segment: segment() }) : "";
     }
+    case "score_crossed": {
+      const model = typeof trigger.model === "string" ? trigger.model : "";
+      if (!model || typeof trigger.threshold !== "number") return "";
+      return t(trigger.direction === "down" ? "journeys.triggerText.scoreDown" : "journeys.triggerText.scoreUp", {
+        model,
+        threshold: trigger.threshold,
+      });
+    }
     case "api":
       return t("journeys.triggerText.api");
     default:
@@ -218,6 +241,8 @@ export function branchLabel(b: Branch, t: T): string {
   switch (b.kind) {
     case "case":
       return b.name || t("journeys.branch.case");
+    case "outcome":
+      return b.name || t("journeys.branch.outcome");
     case "split": {
       const share =
         b.share?.percent !== undefined ? `${b.share.percent}%` : b.share?.weight !== undefined ? `×${b.share.weight}` : "";

@@ -2,7 +2,7 @@
 //
 // The definition is the source of truth of the editor: the canvas's nodes and edges are
 // derived from it. A node's branches are named fields (`next`, `yes`/`no`, `timeout_next`,
-// `none_next`, `otherwise`, `cases[i].next`, `branches[i].next`); each is a handle of the
+// `none_next`, `otherwise`, `cases[i].next`, `branches[i].next`, `outcomes[i].next`); each is a handle of the
 // node on the canvas (the handle id is the field's path, as the server names it in its
 // errors), and an edge is a branch that names a node. The trigger is a node of its own
 // (`TRIGGER_NODE_ID`) whose one handle is the definition's `start`.
@@ -19,7 +19,7 @@ export type Positions = Record<string, Position>;
 export const NODE_GROUPS: { key: "flow" | "logic" | "actions"; kinds: string[] }[] = [
   { key: "flow", kinds: ["wait", "wait_until", "wait_until_date", "wait_for_event"] },
   { key: "logic", kinds: ["condition", "branch", "split"] },
-  { key: "actions", kinds: ["send", "update_contact", "webhook", "notify_sales", "assign_offer", "exit"] },
+  { key: "actions", kinds: ["send", "update_contact", "webhook", "notify_sales", "task", "assign_offer", "exit"] },
 ];
 export const NODE_KINDS = NODE_GROUPS.flatMap((g) => g.kinds);
 
@@ -32,6 +32,7 @@ export const TRIGGER_KINDS = [
   "attribute_changed",
   "date",
   "schedule",
+  "score_crossed",
   "api",
 ] as const;
 
@@ -39,15 +40,15 @@ export const TRIGGER_KINDS = [
 export const BRANCH_FIELDS = ["next", "yes", "no", "timeout_next", "none_next", "otherwise"];
 
 /** Kinds after which the enrollment waits. */
-export const WAITING_KINDS = new Set(["wait", "wait_until", "wait_until_date", "wait_for_event"]);
+export const WAITING_KINDS = new Set(["wait", "wait_until", "wait_until_date", "wait_for_event", "task"]);
 
-export type BranchKind = "next" | "yes" | "no" | "event" | "timeout" | "case" | "otherwise" | "split" | "offer" | "none";
+export type BranchKind = "next" | "yes" | "no" | "event" | "timeout" | "case" | "otherwise" | "split" | "offer" | "none" | "outcome";
 
 export interface Branch {
   /** The field's path in the node, also the handle's id: `next`, `cases[1].next`. */
   handle: string;
   kind: BranchKind;
-  /** A case's or a split branch's name. */
+  /** A case's, a split branch's or a task outcome's name. */
   name?: string;
   /** A split branch's share as written: `30%` or `weight 2`. */
   share?: { percent?: number; weight?: number };
@@ -77,6 +78,17 @@ export function branchesOf(node: JourneyNode): Branch[] {
     case "wait_for_event":
       return [
         { handle: "next", kind: "event", target: str(node.next) },
+        { handle: "timeout_next", kind: "timeout", target: str(node.timeout_next) },
+      ];
+    case "task":
+      // a task's outcomes, then the timeout (the server's `branches()`)
+      return [
+        ...list(node.outcomes).map((o, i) => ({
+          handle: `outcomes[${i}].next`,
+          kind: "outcome" as const,
+          name: typeof o.name === "string" ? o.name : "",
+          target: str(o.next),
+        })),
         { handle: "timeout_next", kind: "timeout", target: str(node.timeout_next) },
       ];
     case "assign_offer":
@@ -114,13 +126,13 @@ export function branchesOf(node: JourneyNode): Branch[] {
   }
 }
 
-const INDEXED = /^(cases|branches)\[(\d+)\]\.next$/;
+const INDEXED = /^(cases|branches|outcomes)\[(\d+)\]\.next$/;
 
 /** The node with the branch at `handle` leading to `target` (null: it ends there). */
 export function setBranch(node: JourneyNode, handle: string, target: string | null): JourneyNode {
   const m = INDEXED.exec(handle);
   if (m) {
-    const field = m[1] as "cases" | "branches";
+    const field = m[1] as "cases" | "branches" | "outcomes";
     const index = Number(m[2]);
     const items = list(node[field]);
     if (index >= items.length) return node;
@@ -235,6 +247,7 @@ const BASE_IDS: Record<string, string> = {
   update_contact: "update",
   webhook: "webhook",
   notify_sales: "notify_sales",
+  task: "task",
   assign_offer: "offer",
   exit: "exit",
 };
@@ -283,6 +296,21 @@ export function defaultNode(kind: string): JourneyNode {
       return { type: "webhook", url: "", payload: {}, next: null };
     case "notify_sales":
       return { type: "notify_sales", owners: [], next: null };
+    case "task":
+      return {
+        type: "task",
+        kind: "call",
+        title: "",
+        script: null,
+        assignee: "owner",
+        due: { amount: 1, unit: "days" },
+        timeout: { amount: 3, unit: "days" },
+        outcomes: [
+          { name: "interested", next: null },
+          { name: "not_interested", next: null },
+        ],
+        timeout_next: null,
+      };
     case "assign_offer":
       return { type: "assign_offer", offer_keys: null, next: null, none_next: null };
     case "exit":
@@ -308,6 +336,8 @@ export function defaultTrigger(kind: string): Record<string, unknown> {
       return { type: kind, attribute: "", anniversary: true, offset_days: 0, at: "09:00:00" };
     case "schedule":
       return { type: kind, cron: "0 9 * * 1", timezone: "contact" };
+    case "score_crossed":
+      return { type: kind, model: "", threshold: 50, direction: "up" };
     default:
       return { type: kind };
   }

@@ -81,3 +81,23 @@ export function useCampaignList() {
     staleTime: 30_000,
   });
 }
+
+/** The score models a `score_crossed` trigger can name (by key). */
+export function useScoreModelList() {
+  const workspace = useWorkspaceKey();
+  return useQuery({
+    queryKey: ["score-models", workspace],
+    queryFn: () => unwrap(api.GET("/api/v1/score-models")),
+    staleTime: 60_000,
+  });
+}
+
+/** Who may be given a task (`user:<id>`): sales users, marketers, admins. */
+export function useLeadOwnerList() {
+  const workspace = useWorkspaceKey();
+  return useQuery({
+    queryKey: ["lead-owners", workspace],
+    queryFn: () => unwrap(api.GET("/api/v1/lead-owners")),
+    staleTime: 60_000,
+  });
+}

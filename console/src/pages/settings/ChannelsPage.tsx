@@ -60,7 +60,7 @@ import "./settings.css";
 
 type Verified = { ok: true } | { ok: false; text: string };
 
-function useFieldText() {
+export function useFieldText() {
   const { t } = useI18n();
   return {
     label: (f: FieldSpec) => {
@@ -136,7 +136,7 @@ function PairsInput({
  * One input per schema field. Secrets are write-only: their inputs start empty whatever is
  * stored, and say whether a value is set ("leave blank to keep it").
  */
-function SchemaFields({
+export function SchemaFields({
   fields,
   values,
   onChange,
@@ -144,6 +144,7 @@ function SchemaFields({
   secret,
   isSet,
   errors,
+  fieldText,
 }: {
   fields: FieldSpec[];
   values: FormValues;
@@ -152,9 +153,12 @@ function SchemaFields({
   secret: boolean;
   isSet?: (name: string) => boolean;
   errors: Record<string, string | undefined>;
+  /** Labels and hints of the fields (default: the channel catalog's, else the schema's) */
+  fieldText?: ReturnType<typeof useFieldText>;
 }) {
   const { t } = useI18n();
-  const text = useFieldText();
+  const channelText = useFieldText();
+  const text = fieldText ?? channelText;
   return (
     <>
       {fields.map((f) => {
@@ -510,12 +514,32 @@ function ChannelForm({
 
 /** A webhook's signing secret, fetched when asked and shown in a modal mounted only while open. */
 function SigningSecretModal({ channel, onClose }: { channel: Channel; onClose: () => void }) {
+  return (
+    <SecretRevealModal
+      name={channel.name}
+      onClose={onClose}
+      load={() =>
+        unwrap(api.GET("/api/v1/channels/{channel_id}/signing-secret", { params: { path: { channel_id: channel.id } } }))
+      }
+    />
+  );
+}
+
+/** A signing secret (a channel's, a CRM webhook's), fetched by `load` only when the user asks. */
+export function SecretRevealModal({
+  name,
+  onClose,
+  load,
+}: {
+  name: string;
+  onClose: () => void;
+  load: () => Promise<{ signing_secret?: string | null }>;
+}) {
   const { t } = useI18n();
   const [copied, setCopied] = useState<"yes" | "failed" | null>(null);
   const [secret, setSecret] = useState<string | null>(null);
   const reveal = useMutation({
-    mutationFn: () =>
-      unwrap(api.GET("/api/v1/channels/{channel_id}/signing-secret", { params: { path: { channel_id: channel.id } } })),
+    mutationFn: load,
     onSuccess: (answer) => setSecret(answer.signing_secret ?? null),
   });
   const copy = async () => {
@@ -529,7 +553,7 @@ function SigningSecretModal({ channel, onClose }: { channel: Channel; onClose: (
   return (
     <Modal
       open
-      title={t("channels.signingTitle", { name: channel.name })}
+      title={t("channels.signingTitle", { name })}
       onCancel={onClose}
       destroyOnHidden
       footer={<Button onClick={onClose}>{t("channels.close")}</Button>}

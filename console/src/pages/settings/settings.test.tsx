@@ -20,10 +20,14 @@ describe("settings menu", () => {
       "/settings/topics",
       "/settings/messaging",
       "/settings/attributes",
+      // lead management and CRM: not in a sales user's menu (they configure nothing)
+      "/settings/leads",
+      "/settings/crm",
     ];
     expect(paths("admin")).toEqual([...everyone, "/settings/users", "/settings/keys", "/settings/audit-log"]);
     expect(paths("analyst")).toEqual([...everyone, "/settings/audit-log"]);
     expect(paths("marketer")).toEqual(everyone);
+    expect(navItemsFor("sales").map((i) => i.path)).not.toContain("/settings/leads");
   });
 });
 

@@ -45,6 +45,8 @@ def read_providers(principal: PrincipalDep) -> dict[str, Any]:
 
 @router.get("/crm-connections", response_model=Page[CrmConnectionRead])
 def read_connections(state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
+    """The workspace's connections, each with its contacts per sync status (`counts`), the
+    last successful push (`last_synced_at`) and the last error."""
     with reading(state.engine) as conn:
         return {"data": service.list_connections(conn, ws.id, state.keyring), "next": None}
 
@@ -74,6 +76,7 @@ def read_connection(connection_id: int, state: StateDep, ws: WorkspaceDep) -> di
     with reading(state.engine) as conn:
         row = service.get_connection(conn, ws.id, connection_id, state.keyring)
         row["counts"] = service.connection_stats(conn, ws.id, connection_id)
+        row["last_synced_at"] = service.last_synced_at(conn, ws.id, connection_id)
     return row
 
 

@@ -61,6 +61,16 @@ def _form_path(workspace_id: int, key: str) -> str:
     return f"/f/{workspace_id}/{key}"
 
 
+def _visit(request: Request) -> tuple[str, str | None]:
+    """The page a form is shown on and the page that led there (its acquisition source):
+    in an iframe (``Sec-Fetch-Dest: iframe``), the embedding page (the ``Referer``; what led
+    to that page is not known here); else the form's own URL and its ``Referer``."""
+    referer = request.headers.get("referer")
+    if request.headers.get("sec-fetch-dest") == "iframe" and referer:
+        return referer, None
+    return str(request.url), referer
+
+
 @router.get("/f/{workspace_id}/{key}", include_in_schema=False)
 def show_form(
     workspace_id: int,
@@ -85,9 +95,10 @@ def show_form(
         for f in form["fields"]
         if f["type"] == "hidden" and request.query_params.get(f["name"])
     }
+    page_url, referrer = _visit(request)
     body = render.form_html(
         form, action=_form_path(workspace_id, key), token=token, anonymous_id=anon,
-        return_url=return_url, values=hidden,
+        return_url=return_url, values=hidden, page_url=page_url, referrer=referrer,
     )  # fmt: skip
     return _html(state, render.page(form["name"], body), form)
 
@@ -107,6 +118,7 @@ def _form_again(
         form, action=_form_path(workspace_id, form["key"]), token=token,
         anonymous_id=_first(values, "anonymous_id"),
         return_url=_first(values, "return_url"), values=values, error=message,
+        page_url=_first(values, service.PAGE_URL), referrer=_first(values, service.REFERRER),
     )  # fmt: skip
     doc, code = render.page(form["name"], body, status)
     return HTMLResponse(doc, status_code=code, headers={**_headers(state, form), **(headers or {})})
@@ -115,6 +127,9 @@ def _form_again(
 @router.post("/f/{workspace_id}/{key}", include_in_schema=False)
 async def submit_form(workspace_id: int, key: str, request: Request, state: StateDep) -> Response:
     values = await form_body(request, 200)
+    referer = request.headers.get("referer")
+    if referer and not values.get(service.PAGE_URL):  # posted from a page of the site itself
+        values[service.PAGE_URL] = [referer]
     ip = request.client.host if request.client else None
     user_agent = request.headers.get("user-agent")
     # blocking work (the database, the CAPTCHA provider) stays off the event loop
@@ -193,13 +208,15 @@ def show_landing_page(
         form = service.get_form(conn, workspace_id, page["form_id"]) if page["form_id"] else None
         if form is not None and form["status"] != "active":
             form = None
-        recorded = pages.record_page_view(conn, workspace_id, page, str(request.url), anon, at)
+        referrer = request.headers.get("referer")
+        recorded = pages.record_page_view(conn, workspace_id, page, str(request.url), anon, at, referrer)
     form_html = None
     if form is not None:
         token = service.render_token(state.keyring, workspace_id, form["id"], now)
         form_html = render.form_html(
-            form, action=_form_path(workspace_id, form["key"]), token=token, anonymous_id=anon
-        )
+            form, action=_form_path(workspace_id, form["key"]), token=token, anonymous_id=anon,
+            page_url=str(request.url), referrer=referrer,
+        )  # fmt: skip
     try:
         doc = render.landing_page_html(page, fields, form_html, str(request.url))
     except InvalidInput as exc:

@@ -124,6 +124,26 @@ class AssignmentRules(BaseModel):
     data: list[AssignmentRuleRead]
 
 
+class OwnerCandidate(BaseModel):
+    id: int
+    name: str
+    email: str
+    role: Literal["admin", "marketer", "sales"]
+
+
+class OwnerCandidates(BaseModel):
+    data: list[OwnerCandidate]
+
+
+@router.get("/lead-owners", response_model=OwnerCandidates)
+def read_lead_owners(state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
+    """The active members who may own leads — sales users first, then marketers and admins,
+    by name — for choosing an assignment rule's `users` and `territories` (`GET /users` is
+    for admins only; any role may read this)."""
+    with reading(state.engine) as conn:
+        return {"data": assignment.owner_candidates(conn, ws.id)}
+
+
 @router.get("/assignment-rules", response_model=AssignmentRules)
 def read_assignment_rules(state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
     with reading(state.engine) as conn:
@@ -134,7 +154,8 @@ def read_assignment_rules(state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
 def create_assignment_rule(body: AssignmentRuleIn, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
     """Give contacts entering `stage` an owner: `round_robin` among `users` (default: every
     sales user), by `territory` (`attribute` value → user in `territories`) or by
-    `account_owner` (`attribute` holds the owner's email or user id). Rules for a stage are
+    `account_owner` (`attribute` holds the owner's email or user id; without `attribute`, the
+    owner of the contact's B2B account, `/accounts`). Rules for a stage are
     tried by `position`; contacts with an owner keep it unless `reassign`. The owner is
     stored on the lead and in the contact's `sales_owner` trait (email) and notified."""
     with state.engine.begin() as conn:
@@ -311,17 +332,23 @@ def read_tasks(
     status: Annotated[Literal["open", "done", "expired"] | None, Query()] = None,
     overdue: Annotated[bool, Query(description="Only open tasks past their due time")] = False,
     contact_id: int | None = None,
+    kind: Annotated[Literal["call", "wechat", "visit", "custom"] | None, Query()] = None,
+    unassigned: Annotated[
+        bool, Query(description="Only tasks nobody has taken yet (a queue's, or an ownerless lead's)")
+    ] = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     after: Annotated[str | None, Query(description="The `next` cursor of the previous page")] = None,
 ) -> dict[str, Any]:
-    """Human tasks from journeys' `task` nodes, newest first."""
+    """Human tasks from journeys' `task` nodes, newest first; filters combine: `mine` (the
+    caller's), `unassigned` (claimable), `queue`, `status`, `overdue`, `kind`, `contact_id`."""
     ws = who.workspace
     if mine and who.user_id is None:
         return {"data": [], "next": None}
     with reading(state.engine) as conn:
         data, last = tasks.list_tasks(
             conn, ws.id, state.now(ws), assignee=who.user_id if mine else None, queue=queue, status=status,
-            overdue=overdue, contact_id=contact_id, limit=limit, after=int_cursor(after),
+            overdue=overdue, contact_id=contact_id, kind=kind, unassigned=unassigned, limit=limit,
+            after=int_cursor(after),
         )  # fmt: skip
     return {"data": data, "next": encode_cursor(last) if last is not None else None}
 

@@ -13,8 +13,8 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
+from kairos.analytics import acquisition, lifecycle, reports
 from kairos.analytics import dashboard as dashboards
-from kairos.analytics import lifecycle, reports
 from kairos.api import report_schemas as answers
 from kairos.api.deps import StateDep, WorkspaceDep
 from kairos.api.scoring_schemas import ScoreReport
@@ -254,6 +254,70 @@ def lifecycle_movement(
     return _table(
         ["period", *stages],
         ([p["period"], *(p["entered"].get(s, 0) for s in stages)] for p in report["periods"]),
+    )
+
+
+@router.get(
+    "/acquisition",
+    response_model=answers.AcquisitionReport,
+    response_model_exclude_unset=True,
+    responses=_or_csv("a header line, a `total` line, then one line per group"),
+)
+def acquisition_report(
+    state: StateDep,
+    ws: WorkspaceDep,
+    start: datetime,
+    end: datetime,
+    by: Annotated[
+        str,
+        Query(description="Group by the touch's channel (group), source, medium, campaign, term or content"),
+    ] = "channel",
+    touch: Annotated[
+        str, Query(description="first (the earliest visit) or last (the latest non-direct one)")
+    ] = "first",
+    stages: Annotated[
+        list[str] | None,
+        Query(
+            description="Lifecycle stages to count, repeated or comma-separated (default: MQL, SQL, customer)"
+        ),
+    ] = None,
+    event: Annotated[str | None, Query(description="The conversion event (default: Order Completed)")] = None,
+    currency: Currency = None,
+    format: Annotated[Literal["json", "csv"], Query(description="csv: one row per group")] = "json",
+) -> Any:
+    """Leads and revenue by acquisition source: per value of each contact's first or last
+    touch (docs/leads.md, "Acquisition source"), over ``[start, end)`` (at most 400 days):
+
+    - ``new_contacts``: contacts created in the range and still live;
+    - ``stages``: per lifecycle stage asked for, the distinct contacts that entered it in the
+      range (from the stage history);
+    - ``conversions``: goal events in the range (``Order Completed`` unless ``event``), and
+      their ``revenue`` (``revenue``, ``total`` or ``value``) in ``currency`` (default: the
+      workspace's), at each day's exchange rate; revenue without a rate is apart, per
+      currency, in ``revenue_unconverted``.
+
+    ``key`` ``null``: contacts without a touch (never seen on a page or a form) or without
+    that value (no ``utm_campaign`` …). 422 ``invalid_by``, ``invalid_touch``,
+    ``invalid_stages``, ``invalid_range``."""
+    now = state.now(ws)
+    with reading(state.engine) as conn:
+        report = acquisition.acquisition_report(
+            conn, ws.id, start, end, now, by=by, touch=touch, stages=stages, event_name=event,
+            currency=currency,
+        )  # fmt: skip
+    if format == "json":
+        return report
+    names = report["stages"]
+
+    def line(key: Any, row: dict[str, Any]) -> list[Any]:
+        return [
+            key, row["new_contacts"], *(row["stages"][s] for s in names), row["conversions"], row["revenue"],
+            _apart(row["revenue_unconverted"]),
+        ]  # fmt: skip
+
+    return _table(
+        [report["by"], "new_contacts", *names, "conversions", "revenue", "revenue_unconverted"],
+        [line("total", report["totals"]), *(line(r["key"] or "(not set)", r) for r in report["rows"])],
     )
 
 

@@ -27,7 +27,7 @@ export const sectionLabel = (t: I18n["t"], section: string) => known(t, `journey
 /** The fields of the branches a node can take, in the order they are drawn. */
 function targets(node: Record<string, unknown>): string[] {
   const out: unknown[] = [node.next, node.yes, node.no, node.timeout_next, node.none_next];
-  for (const list of [node.branches, node.cases]) {
+  for (const list of [node.outcomes, node.branches, node.cases]) {
     if (Array.isArray(list)) for (const b of list) out.push((b as { next?: unknown } | null)?.next);
   }
   out.push(node.otherwise);

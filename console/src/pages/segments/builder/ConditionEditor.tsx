@@ -2,6 +2,7 @@ import { AutoComplete, Button, Checkbox, Dropdown, Input, InputNumber, Select, t
 import { DeleteOutlined, DownOutlined, PlusOutlined } from "@ant-design/icons";
 import type { ChannelKind } from "../../../api/types";
 import { useI18n, type MessageKey } from "../../../i18n";
+import { useScoreModels } from "../../scoring/queries";
 import { Labelled, useBuilder, useLabels } from "./BuilderContext";
 import {
   DurationInput,
@@ -35,7 +36,7 @@ export const CHANNELS: ChannelKind[] = ["email", "sms", "push", "wechat", "webho
 
 const KIND_GROUPS: { key: MessageKey; kinds: string[] }[] = [
   { key: "builder.kindGroup.logic", kinds: ["all", "any", "not"] },
-  { key: "builder.kindGroup.profile", kinds: ["attribute", "tag", "segment", "subscription", "random_bucket"] },
+  { key: "builder.kindGroup.profile", kinds: ["attribute", "tag", "segment", "score", "subscription", "random_bucket"] },
   {
     key: "builder.kindGroup.behaviour",
     kinds: ["performed", "not_performed", "aggregate", "first_performed", "last_performed", "sequence"],
@@ -254,6 +255,8 @@ function LeafFields({ value, onChange, label }: LeafProps) {
       return <SubscriptionFields value={value} onChange={onChange} label={label} />;
     case "random_bucket":
       return <RandomBucketFields value={value} onChange={onChange} label={label} />;
+    case "score":
+      return <ScoreFields value={value} onChange={onChange} label={label} />;
     default:
       return null;
   }
@@ -286,6 +289,7 @@ function LeafDetails({ value, onChange, label }: LeafProps) {
     case "segment":
     case "subscription":
     case "random_bucket":
+    case "score":
       return null;
     default:
       return (
@@ -810,6 +814,53 @@ function RandomBucketFields({ value, onChange, label }: LeafProps) {
           />
         )}
       </Labelled>
+    </>
+  );
+}
+
+/** A score model's score (`{type: "score", model: key, operator, value}`), compared as a number. */
+function ScoreFields({ value, onChange, label }: LeafProps) {
+  const { t } = useI18n();
+  const { ref, readOnly } = useBuilder();
+  const models = useScoreModels();
+  const key = typeof value.model === "string" && value.model ? value.model : undefined;
+  const operator = String(value.operator ?? "");
+  const options = (models.data?.data ?? []).map((m) => ({ value: m.key, label: `${m.name} (${m.key})` }));
+  if (key !== undefined && models.data && !options.some((o) => o.value === key)) {
+    options.unshift({ value: key, label: t("builder.scoreModelMissing", { key }) });
+  }
+  return (
+    <>
+      <Labelled label={t("builder.scoreModel", { label })}>
+        {(id) => (
+          <Select
+            id={id}
+            showSearch={{ optionFilterProp: "label" }}
+            disabled={readOnly}
+            status={key ? "" : "warning"}
+            value={key}
+            loading={models.isPending}
+            placeholder={t("builder.scoreModelPlaceholder")}
+            onChange={(model: string) => onChange({ ...value, model })}
+            options={options}
+            popupMatchSelectWidth={false}
+            style={{ minWidth: 180 }}
+          />
+        )}
+      </Labelled>
+      <OperatorSelect
+        operators={operatorsFor(ref, "number")}
+        value={operator}
+        onChange={(k) => onChange(withOperator(value, ref, k, "number"))}
+        label={t("builder.operator", { label })}
+      />
+      <ValueInput
+        shape={findOperator(ref, operator)?.value}
+        type="number"
+        value={value.value}
+        onChange={(v) => onChange({ ...value, value: v })}
+        label={t("builder.value", { label })}
+      />
     </>
   );
 }

@@ -184,6 +184,8 @@ export function newCondition(kind: string, ref: SegmentReference | undefined): C
       return { type: "subscription", channel: "email", topic: null, subscribed: true };
     case "random_bucket":
       return { type: "random_bucket", percent: 10, salt: "" };
+    case "score":
+      return { type: "score", model: "", operator: "gte", value: null };
     default:
       return { type: kind };
   }
@@ -305,6 +307,8 @@ export function isIncomplete(ref: SegmentReference, c: Condition): boolean {
       return !c.channel && !c.topic;
     case "random_bucket":
       return valueMissing("one", c.percent);
+    case "score":
+      return !String(c.model ?? "").trim() || operatorValueMissing(ref, c);
     default:
       return false;
   }

@@ -16,6 +16,7 @@ const FALLBACK_KINDS = [
   "last_performed",
   "sequence",
   "segment",
+  "score",
   "subscription",
   "random_bucket",
 ];

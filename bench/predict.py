@@ -1,0 +1,175 @@
+"""B9 — predictive conversion score: time-split AUC, training time and memory, scoring rate.
+
+On a dataset of ``kairos bench generate --signal`` (``--path``/``--database-url``, or a small
+one generated here) a predictive model of the planted goal (``Plan Upgraded`` within
+``--within-days``) is created and trained as the worker trains it (``predict.jobs.run_due``
+at the dataset's reference instant): features at T1 = now - 2w and T2 = now - w read in
+keyset pages, the validation fit and its holdout AUC / Brier score, the final fit on the
+latest window, then every contact scored and written.
+
+Figures: ``auc`` (target ≥ 0.80), ``brier``, ``base_rate``, the training set sizes,
+``train_seconds`` (the whole job: features, fits, scoring and writes; target ≤ 600 s),
+``peak_rss_mb`` (this process; target ≤ 4 GB), and three scoring rates over every contact:
+``score_contacts_per_s`` (features read from the database + probabilities: the daily
+re-score without explanations; target ≥ 100k/s), ``score_explained_per_s`` (with the top
+contributions), ``predict_contacts_per_s`` (the model alone on a feature matrix in memory).
+The model and its predictions are removed at the end.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kairos_bench.common import BenchError, cpus, workdir
+from kairos_bench.generate import SIGNAL_GOAL, Spec, find_generated, generate, make_bench_engine
+
+MODEL_KEY = "bench_upgrade"
+
+
+def run_predict(
+    *,
+    database_url: str | None,
+    path: Path | None,
+    workspace_id: int | None,
+    contacts: int,
+    events: int,
+    algorithm: str,
+    within_days: int,
+    keep: bool,
+    say: Callable[[str], None],
+) -> dict[str, Any]:
+    from kairos.db.migrate import upgrade
+
+    figures: dict[str, Any] = {"cpus": cpus()}
+    with workdir(keep) as tmp:
+        if database_url is None and path is not None:
+            if not path.exists():
+                raise BenchError(
+                    f"{path} does not exist (make it with `kairos bench generate --signal --path {path}`)"
+                )
+            database_url = f"sqlite:///{path.resolve()}"
+        if database_url is None:
+            database_url = f"sqlite:///{tmp / 'generated.db'}"
+            say(f"no --path/--database-url: generating {contacts:,} contacts and {events:,} events with the "
+                f"planted signal in {tmp} …")  # fmt: skip
+            engine = make_bench_engine(database_url)
+            upgrade(engine)
+            gen, _ = generate(engine, Spec(contacts, events, 90, 1, signal=True), say=say)
+        else:
+            engine = make_bench_engine(database_url)
+            upgrade(engine)
+            with engine.connect() as conn:
+                gen = find_generated(conn, workspace_id)
+        try:
+            if not gen.spec.signal:
+                raise BenchError(
+                    "this dataset has no planted signal: generate it with `kairos bench generate --signal`"
+                )
+            figures |= {"contacts": gen.spec.contacts, "events": gen.spec.events, "algorithm": algorithm,
+                        "within_days": within_days,
+                        "database": database_url.partition(":")[0].partition("+")[0]}  # fmt: skip
+            figures |= _run(engine, gen.workspace_id, gen.spec, algorithm, within_days, say)
+        finally:
+            engine.dispose()
+    return figures
+
+
+def _run(
+    engine: Any, ws: int, spec: Spec, algorithm: str, within_days: int, say: Callable[[str], None]
+) -> dict[str, Any]:
+    import numpy as np
+    from sqlalchemy import delete, func, select
+
+    from kairos.db.engine import reading
+    from kairos.predict.features import FeatureSpec, page_after, page_features
+    from kairos.predict.jobs import run_due
+    from kairos.predict.service import create_model
+    from kairos.predict.tables import contact_prediction, predictive_model
+    from kairos.predict.training import Fitted
+    from kairos.workspaces.clocks import Scope
+
+    now = spec.reference
+    with engine.begin() as conn:
+        conn.execute(delete(predictive_model).where(predictive_model.c.workspace_id == ws,
+                                                    predictive_model.c.key == MODEL_KEY))  # fmt: skip
+        model_id = create_model(conn, ws, now, key=MODEL_KEY, name="Bench upgrade", goal_event=SIGNAL_GOAL,
+                                within_days=within_days, algorithm=algorithm)["id"]  # fmt: skip
+    out: dict[str, Any] = {}
+    try:
+        say(f"training {algorithm} for {SIGNAL_GOAL!r} within {within_days} days at {now:%Y-%m-%d} …")
+        t0 = time.perf_counter()
+        run_due(engine, now, Scope(only=ws))
+        seconds = time.perf_counter() - t0
+        with engine.connect() as conn:
+            row = conn.execute(select(predictive_model).where(predictive_model.c.id == model_id)).one()
+            scored = conn.execute(
+                select(func.count())
+                .select_from(contact_prediction)
+                .where(contact_prediction.c.model_id == model_id)
+            ).scalar_one()
+        if row.status != "ready":
+            raise BenchError(f"training failed: {row.status_reason}")
+        card = row.card
+        out |= {
+            "auc": card["auc"], "brier": card["brier"], "base_rate": card["base_rate"],
+            "train_contacts": card["final"]["contacts"], "train_positives": card["final"]["positives"],
+            "holdout_contacts": card["validation"]["contacts"],
+            "holdout_positives": card["validation"]["positives"],
+            "features": len(card["features"]), "train_seconds": round(seconds, 2),
+            "features_seconds": card["features_seconds"], "validation_seconds": card["validation_seconds"],
+            "fit_seconds": card["fit_seconds"], "job_score_seconds": card["scored"]["compute_seconds"],
+            "job_write_seconds": card["scored"]["write_seconds"], "scored": scored,
+            "top_features": [i["feature"] for i in card["importances"][:5]],
+        }  # fmt: skip
+        say(f"trained in {seconds:.1f}s (features {card['features_seconds']:.1f}s, validation "
+            f"{card['validation_seconds']:.1f}s, final fit {card['fit_seconds']:.1f}s, scoring "
+            f"{card['scored']['compute_seconds']:.1f}s + writes {card['scored']['write_seconds']:.1f}s): "
+            f"holdout AUC {card['auc']:.3f}, Brier {card['brier']:.4f}, base rate {card['base_rate']:.3%}; "
+            f"top features {out['top_features']}")  # fmt: skip
+
+        fitted = Fitted.load(row.artifact)
+        fspec = FeatureSpec.from_json(row.spec)
+        n = 0
+        read_s = prob_s = explain_s = 0.0
+        xs = []
+        after = 0
+        while True:
+            t = time.perf_counter()
+            with reading(engine) as conn:
+                rows = page_after(conn, ws, after)
+                if not rows:
+                    break
+                x = page_features(conn, ws, fspec, now, rows)
+            t1 = time.perf_counter()
+            p = fitted.probabilities(x)
+            t2 = time.perf_counter()
+            fitted.contributions(x, p)
+            t3 = time.perf_counter()
+            read_s, prob_s, explain_s = read_s + t1 - t, prob_s + t2 - t1, explain_s + t3 - t2
+            n += len(rows)
+            xs.append(x)
+            after = rows[-1][0]
+        allx = np.concatenate(xs)
+        t = time.perf_counter()
+        fitted.probabilities(allx)
+        predict_s = time.perf_counter() - t
+        out |= {
+            "score_contacts_per_s": round(n / (read_s + prob_s), 1),
+            "score_explained_per_s": round(n / (read_s + prob_s + explain_s), 1),
+            "predict_contacts_per_s": round(n / predict_s, 1),
+            "feature_read_contacts_per_s": round(n / read_s, 1),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "verified": card["auc"] >= 0.80,
+        }
+        say(f"scoring {n:,} contacts: features read at {out['feature_read_contacts_per_s']:,.0f}/s; with "
+            f"probabilities {out['score_contacts_per_s']:,.0f}/s; with explanations "
+            f"{out['score_explained_per_s']:,.0f}/s; the model alone {out['predict_contacts_per_s']:,.0f}/s; "
+            f"peak RSS {out['peak_rss_mb']:,.0f} MB")  # fmt: skip
+    finally:
+        with engine.begin() as conn:
+            conn.execute(delete(predictive_model).where(predictive_model.c.id == model_id))
+    return out

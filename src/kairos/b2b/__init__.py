@@ -1,0 +1,1 @@
+"""B2B accounts: the companies contacts work for (Segment ``group`` calls, the API, CSV)."""
