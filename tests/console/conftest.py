@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,10 @@ PASSWORD = "a console password"
 AXE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
 #: what the axe-core scans must not find
 BLOCKING = ("serious", "critical")
+#: how many finite animations are running on the page (``Console.settle``)
+RUNNING_ANIMATIONS = """() => document.getAnimations().filter(
+  (a) => a.playState === "running" && a.effect && a.effect.getTiming().iterations !== Infinity
+).length"""
 #: Assertions wait up to 10 s (Playwright's default is 5 s): on a loaded 2-core machine a
 #: re-render with its closing animation has been seen to take longer than 5 s.
 expect.set_options(timeout=10_000)
@@ -74,6 +79,14 @@ class Console:
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_url("**/dashboard**")
 
+    def settle(self, timeout: float = 10.0) -> None:
+        """Waits until the page's finite animations and transitions have ended (a dialog
+        zooming in or out, a drop-down fading): a scan in the middle of one sees half-faded,
+        low-contrast text. Endless ones (spinners) are not waited for."""
+        deadline = time.monotonic() + timeout
+        while self.page.evaluate(RUNNING_ANIMATIONS) and time.monotonic() < deadline:
+            self.page.wait_for_timeout(100)
+
     def choose(self, opener: Locator, item: str) -> None:
         """Opens a drop-down menu with a click on ``opener`` and picks ``item``, seen open
         before and closed after. A menu that opens past the bottom of the window is moved
@@ -104,6 +117,7 @@ class Console:
         (toasts) are let fade out first: a half-faded one is low-contrast for a moment."""
         self.page.wait_for_load_state("networkidle")
         expect(self.page.locator(".ant-message-notice")).to_have_count(0, timeout=10_000)
+        self.settle()
         self.page.evaluate(AXE)
         result = self.page.evaluate("axe.run(document, {resultTypes: ['violations']})")
         return [
