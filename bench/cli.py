@@ -260,7 +260,10 @@ def scoring(
     path: DatasetPath = None,
     database_url: DatasetUrl = None,
     workspace: DatasetWorkspace = None,
-    changed: Annotated[int, typer.Option(min=1, help="Contacts that get one new event each")] = 10_000,
+    changed: Annotated[int, typer.Option(min=1, help="Contacts that get new events")] = 10_000,
+    per_contact: Annotated[
+        int, typer.Option(min=1, help="New events per changed contact (B1's traffic: about 9 per pass)")
+    ] = 1,
     contacts: Annotated[int, typer.Option(help="Contacts of the dataset generated without --path")] = 20_000,
     events: Annotated[int, typer.Option(help="Events of the dataset generated without --path")] = 400_000,
     keep: Annotated[bool, typer.Option(help="Keep the scratch directory")] = False,
@@ -277,6 +280,7 @@ def scoring(
             contacts=contacts,
             events=events,
             changed=changed,
+            per_contact=per_contact,
             keep=keep,
             say=_say(as_json),
         )

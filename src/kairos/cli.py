@@ -103,7 +103,8 @@ def serve(
     """Serve the ingest API, the management API and public pages."""
     import uvicorn
 
-    from kairos.api.app import create_app, tune_gc
+    from kairos.api.app import create_app
+    from kairos.runtime import tune_gc
 
     settings = get_settings()
     _logging(settings.log_level)
@@ -161,6 +162,9 @@ def worker(
         done = loop.run_once()
         console.print(f"worker pass as of {clock.now().isoformat()}: {done}")
         return
+    from kairos.runtime import tune_gc
+
+    tune_gc()
     console.print("worker running; Ctrl-C or SIGTERM to stop")
     signal.signal(signal.SIGTERM, lambda *_: loop.request_stop())
     with contextlib.suppress(KeyboardInterrupt):

@@ -118,7 +118,6 @@ def _seed_predictions(conn: Connection, ws: int, cid: int, clock: FixedClock) ->
     conn.execute(
         insert(contact_prediction).values(
             model_id=model["id"], contact_id=cid, workspace_id=ws, probability=0.42, scored_at=clock.now(),
-            contributions=[{"feature": "event_30d:Pricing", "value": 3, "contribution": 0.2}],
         )
     )  # fmt: skip
 

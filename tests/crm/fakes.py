@@ -29,12 +29,19 @@ class _Fake(FakeServer):
 
 
 class HubSpotFake(_Fake):
-    """CRM v3 contacts batch upsert, deal search, v4 deal→contact associations."""
+    """CRM v3 contacts and companies batch upsert, deal search, v4 deal→contact associations
+    read and contact→company default associations created."""
 
     def __init__(self, token: str) -> None:
         super().__init__()
         self.token = token
         self.contacts: dict[str, dict[str, Any]] = {}  # id property value (lower) → {"id", "properties"}
+        self.companies: dict[str, dict[str, Any]] = {}  # id property value → {"id", "properties"}
+        #: company properties created with unique values (the only ones an upsert may match on)
+        self.unique_company_properties = {"kairos_account_id"}
+        self.associations: set[tuple[str, str]] = set()  # (contact id, company id)
+        #: canned answers for one path only, served before ``replies``
+        self.path_replies: dict[str, list[Reply]] = {}
         #: deal id → {"properties": {...}, "contacts": [contact ids]}
         self.deals: dict[str, dict[str, Any]] = {}
 
@@ -51,11 +58,19 @@ class HubSpotFake(_Fake):
         if request.headers.get("authorization") != f"Bearer {self.token}":
             return json_reply(401, {"status": "error", "message": "Authentication credentials not found.",
                                     "correlationId": "c0", "category": "INVALID_AUTHENTICATION"})  # fmt: skip
+        with self.lock:
+            queue = self.path_replies.get(request.path)
+            if queue:
+                return queue.pop(0)
         canned = self.canned()
         if canned is not None:
             return canned
         if request.method == "POST" and request.path == "/crm/v3/objects/contacts/batch/upsert":
             return self._upsert(request.json())
+        if request.method == "POST" and request.path == "/crm/v3/objects/companies/batch/upsert":
+            return self._upsert_companies(request.json())
+        if request.method == "POST" and request.path == "/crm/v4/associations/contacts/companies/batch/associate/default":
+            return self._associate(request.json())
         if request.method == "GET" and request.path == "/crm/v3/objects/contacts":
             return json_reply(200, {"results": []})
         if request.method == "POST" and request.path == "/crm/v3/objects/deals/search":
@@ -90,6 +105,47 @@ class HubSpotFake(_Fake):
         return json_reply(200, {"status": "COMPLETE", "results": results,
                                 "startedAt": "2026-03-02T12:00:00.000Z", "completedAt": "2026-03-02T12:00:00.001Z"})  # fmt: skip
 
+    def _upsert_companies(self, body: dict[str, Any]) -> Reply:
+        inputs = body.get("inputs")
+        if not isinstance(inputs, list) or not 1 <= len(inputs) <= 100:
+            return json_reply(400, {"status": "error", "message": "inputs", "category": "VALIDATION_ERROR"})
+        for item in inputs:
+            if item.get("idProperty") not in self.unique_company_properties or not item.get("id"):
+                return json_reply(400, {"status": "error", "category": "VALIDATION_ERROR",
+                                        "message": f"{item.get('idProperty')} is not a unique property"})  # fmt: skip
+        results = []
+        for item in inputs:
+            key = str(item["id"])
+            known = self.companies.get(key)
+            if known is None:
+                known = self.companies[key] = {"id": str(next(self._ids) + 8_000_000), "properties": {}}
+            known["properties"].update(item.get("properties") or {})
+            results.append({"id": known["id"], "properties": {item["idProperty"]: item["id"], **known["properties"]},
+                            "createdAt": "2026-03-02T12:00:00.000Z", "updatedAt": "2026-03-02T12:00:00.000Z"})  # fmt: skip
+        return json_reply(200, {"status": "COMPLETE", "results": results,
+                                "startedAt": "2026-03-02T12:00:00.000Z", "completedAt": "2026-03-02T12:00:00.001Z"})  # fmt: skip
+
+    def _associate(self, body: dict[str, Any]) -> Reply:
+        contact_ids = {c["id"] for c in self.contacts.values()}
+        company_ids = {c["id"] for c in self.companies.values()}
+        results, missing = [], []
+        for item in body["inputs"]:
+            src, dst = str(item["from"]["id"]), str(item["to"]["id"])
+            if src not in contact_ids or dst not in company_ids:
+                missing.append(src)
+                continue
+            self.associations.add((src, dst))
+            results.append({"from": {"id": src}, "to": {"id": dst},
+                            "associationSpec": {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 279}})  # fmt: skip
+        answer: dict[str, Any] = {"status": "COMPLETE", "results": results,
+                                  "startedAt": "2026-03-02T12:00:00.000Z", "completedAt": "2026-03-02T12:00:00.001Z"}  # fmt: skip
+        if missing:
+            answer["numErrors"] = len(missing)
+            answer["errors"] = [{"status": "error", "category": "OBJECT_NOT_FOUND", "message": "No object found",
+                                 "context": {"fromObjectId": missing}}]  # fmt: skip
+            return json_reply(207, answer)
+        return json_reply(200, answer)
+
     def _search(self, body: dict[str, Any]) -> Reply:
         (flt,) = body["filterGroups"][0]["filters"]
         assert flt["propertyName"] == "hs_lastmodifieddate" and flt["operator"] == "GTE"
@@ -123,6 +179,8 @@ class SalesforceFake(_Fake):
         self.client_id, self.client_secret = client_id, client_secret
         self.tokens: set[str] = set()
         self.leads: dict[str, dict[str, Any]] = {}  # external id → fields, with "Id"
+        self.contacts: dict[str, dict[str, Any]] = {}
+        self.accounts: dict[str, dict[str, Any]] = {}
         self.opportunities: list[dict[str, Any]] = []  # {"lead": ext id, "Id", "StageName", …}
 
     def expire_sessions(self) -> None:
@@ -149,27 +207,37 @@ class SalesforceFake(_Fake):
         canned = self.canned()
         if canned is not None:
             return canned
-        m = re.fullmatch(r"/services/data/v60\.0/sobjects/Lead/External_Id__c/([^/]+)", request.path)
+        m = re.fullmatch(r"/services/data/v60\.0/sobjects/(Lead|Contact|Account)/External_Id__c/([^/]+)", request.path)
         if m and request.method == "PATCH":
-            return self._upsert(unquote(m.group(1)), request.json())
-        if request.path == "/services/data/v60.0/sobjects/Lead/describe":
-            return json_reply(200, {"name": "Lead", "fields": []})
+            return self._upsert(m.group(1), unquote(m.group(2)), request.json())
+        m = re.fullmatch(r"/services/data/v60\.0/sobjects/(Lead|Contact|Account)/describe", request.path)
+        if m:
+            return json_reply(200, {"name": m.group(1), "fields": []})
         if request.path == "/services/data/v60.0/query":
             return self._query(request.query["q"])
         return json_reply(
             404, [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}]
         )
 
-    def _upsert(self, ext: str, fields: dict[str, Any]) -> Reply:
-        lead = self.leads.get(ext)
+    def _upsert(self, sobject: str, ext: str, fields: dict[str, Any]) -> Reply:
+        store, prefix, required = {
+            "Lead": (self.leads, "00Q", ("LastName", "Company")),
+            "Contact": (self.contacts, "003", ("LastName",)),
+            "Account": (self.accounts, "001", ("Name",)),
+        }[sobject]
+        lead = store.get(ext)
         merged = {**(lead or {}), **fields}
-        missing = [f for f in ("LastName", "Company") if not merged.get(f)]
+        missing = [f for f in required if not merged.get(f)]
         if missing:
             return json_reply(400, [{"message": f"Required fields are missing: {missing}",
                                      "errorCode": "REQUIRED_FIELD_MISSING", "fields": missing}])  # fmt: skip
+        account_id = fields.get("AccountId")
+        if account_id is not None and account_id not in {a["Id"] for a in self.accounts.values()}:
+            return json_reply(400, [{"message": f"Account ID: id value of incorrect type: {account_id}",
+                                     "errorCode": "MALFORMED_ID", "fields": ["AccountId"]}])  # fmt: skip
         if lead is None:
-            merged["Id"] = f"00Q{next(self._ids):012d}"
-            self.leads[ext] = merged
+            merged["Id"] = f"{prefix}{next(self._ids):012d}"
+            store[ext] = merged
             return json_reply(201, {"id": merged["Id"], "success": True, "errors": [], "created": True})
         lead.update(fields)
         return json_reply(200, {"id": lead["Id"], "success": True, "errors": [], "created": False})

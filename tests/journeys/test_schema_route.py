@@ -18,7 +18,7 @@ def test_the_schema_names_every_trigger_and_node_kind(api: Api) -> None:
     triggers = set(schema["properties"]["trigger"]["discriminator"]["mapping"])
     assert triggers == {
         "event", "segment_entered", "segment_exited", "tag_added", "tag_removed",
-        "attribute_changed", "date", "schedule", "score_crossed", "api",
+        "attribute_changed", "date", "schedule", "score_crossed", "predicted_crossed", "api",
     }  # fmt: skip
     nodes = set(schema["properties"]["nodes"]["additionalProperties"]["discriminator"]["mapping"])
     assert nodes == {

@@ -153,7 +153,7 @@ def test_features_at_a_cutoff_have_exact_values(engine: Engine, workspace: Creat
         spec = FeatureSpec(
             [GOAL, "Page Viewed"], ["customer", "lead", "mql"], [(model_id, "engagement")], [GOAL]
         )
-        ids, x, y = matrix(conn, workspace.id, spec, at, GOAL, at + 14 * DAY)
+    ids, x, y = matrix(engine, workspace.id, spec, at, GOAL, at + 14 * DAY)
     assert ids.tolist() == [a, b]
     assert y.tolist() == [1, 0]
     rows = [dict(zip(spec.names, (float(v) for v in row), strict=True)) for row in x]

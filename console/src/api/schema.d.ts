@@ -1488,8 +1488,11 @@ export interface paths {
         /**
          * Create Connection
          * @description Connect a CRM (admins). Secrets are encrypted and never returned. The connection's
-         *     selected contacts are queued for a first push at once; URLs inside the server's network
-         *     are refused (422 `url_not_allowed`) unless the operator allows private targets.
+         *     selected contacts are queued for a first push at once, with their B2B accounts unless
+         *     `push_accounts` is false (HubSpot companies, Salesforce Accounts, the webhook's
+         *     `account.upsert`, mapped by `account_mapping`: 422 `invalid_account_mapping`); URLs inside
+         *     the server's network are refused (422 `url_not_allowed`) unless the operator allows
+         *     private targets.
          */
         post: operations["create_connection_api_v1_crm_connections_post"];
         delete?: never;
@@ -1522,7 +1525,8 @@ export interface paths {
         /**
          * Update Connection
          * @description Change a connection; `settings` and `secrets` are merged into the current ones. A new
-         *     mapping or selection queues the selected contacts again.
+         *     mapping or selection (or `push_accounts` turned on) queues the selected contacts again; a
+         *     new `account_mapping` queues every account the connection holds.
          */
         patch: operations["update_connection_api_v1_crm_connections__connection_id__patch"];
         trace?: never;
@@ -1609,6 +1613,27 @@ export interface paths {
          *     next pass); `queued` is the number of connections.
          */
         post: operations["push_contact_api_v1_contacts__contact_id__crm_sync_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/crm-sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Account Sync
+         * @description The account's id in each CRM (HubSpot company, Salesforce Account), its sync status per
+         *     connection and its latest 50 push log entries (404 `account_not_found`).
+         */
+        get: operations["read_account_sync_api_v1_accounts__account_id__crm_sync_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3550,6 +3575,29 @@ export interface components {
              * @description The console user who owns the account (assignment by account owner)
              */
             owner_user_id?: number | null;
+        };
+        /** AccountCrmSync */
+        AccountCrmSync: {
+            /** Connections */
+            connections: components["schemas"]["CrmAccountState"][];
+            /**
+             * Log
+             * @description Latest first
+             */
+            log: components["schemas"]["CrmAccountLogEntry"][];
+        };
+        /** AccountFieldMap */
+        AccountFieldMap: {
+            /**
+             * Source
+             * @description Account field (id, external_id, name, domain, member_count, created_at), `traits.<name>`, the default score model's roll-up `score.sum` / `score.max` / `score.engaged`, or another model's `scores.<model key>.sum` (`.max`, `.engaged`)
+             */
+            source: string;
+            /**
+             * Target
+             * @description CRM property (HubSpot company property, Salesforce Account field, JSON key)
+             */
+            target: string;
         };
         /**
          * AccountFilter
@@ -5769,6 +5817,60 @@ export interface components {
              */
             created_at: string;
         };
+        /** CrmAccountLogEntry */
+        CrmAccountLogEntry: {
+            /** Id */
+            id: number;
+            /** Connection Id */
+            connection_id: number;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "synced" | "retry" | "failed";
+            /** Crm Id */
+            crm_id: string | null;
+            /** Detail */
+            detail: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** CrmAccountState */
+        CrmAccountState: {
+            /** Connection Id */
+            connection_id: number;
+            /** Connection Name */
+            connection_name: string;
+            /**
+             * Provider
+             * @enum {string}
+             */
+            provider: "hubspot" | "salesforce" | "webhook";
+            /**
+             * Crm Id
+             * @description The account's id in that CRM (HubSpot company, Salesforce Account)
+             */
+            crm_id: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "sending" | "synced" | "failed";
+            /** Attempts */
+            attempts: number;
+            /**
+             * Next Attempt At
+             * Format: date-time
+             */
+            next_attempt_at: string;
+            /** Last Synced At */
+            last_synced_at: string | null;
+            /** Last Error */
+            last_error: string | null;
+        };
         /** CrmConnectionCreate */
         CrmConnectionCreate: {
             /** Name */
@@ -5831,6 +5933,16 @@ export interface components {
              * @default true
              */
             enabled: boolean;
+            /**
+             * Push Accounts
+             * @description Push the B2B accounts of pushed contacts too (HubSpot companies, Salesforce Accounts, the webhook's `account.upsert`) and associate the contacts with them; left out: true
+             */
+            push_accounts?: boolean | null;
+            /**
+             * Account Mapping
+             * @description Account field → CRM property; left out: the provider's default account mapping
+             */
+            account_mapping?: components["schemas"]["AccountFieldMap"][] | null;
         };
         /** CrmConnectionRead */
         CrmConnectionRead: {
@@ -5868,6 +5980,10 @@ export interface components {
             poll_interval: number;
             /** Enabled */
             enabled: boolean;
+            /** Push Accounts */
+            push_accounts: boolean;
+            /** Account Mapping */
+            account_mapping: components["schemas"]["AccountFieldMap"][];
             /**
              * Paused Until
              * @description Set after an outage: queued syncs wait until then
@@ -5931,6 +6047,13 @@ export interface components {
             poll_interval?: number | null;
             /** Enabled */
             enabled?: boolean | null;
+            /** Push Accounts */
+            push_accounts?: boolean | null;
+            /**
+             * Account Mapping
+             * @description A new account mapping pushes every account the connection holds again
+             */
+            account_mapping?: components["schemas"]["AccountFieldMap"][] | null;
             /**
              * Resume
              * @description true: end a pause after a CRM outage now
@@ -6023,6 +6146,8 @@ export interface components {
             };
             /** Default Mapping */
             default_mapping: components["schemas"]["FieldMap"][];
+            /** Default Account Mapping */
+            default_account_mapping: components["schemas"]["AccountFieldMap"][];
         };
         /** CrmPushRequest */
         CrmPushRequest: {
@@ -15016,6 +15141,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CrmQueued"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_account_sync_api_v1_accounts__account_id__crm_sync_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                authorization?: string | null;
+            };
+            path: {
+                account_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountCrmSync"];
                 };
             };
             /** @description Validation Error */

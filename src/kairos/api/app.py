@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -57,6 +56,7 @@ from kairos.db.engine import WalCheckpointer, make_engine
 from kairos.db.faults import check_writable
 from kairos.events.writer import IngestWriter
 from kairos.messaging.tracking import Links
+from kairos.runtime import tune_gc
 from kairos.worker.loop import Worker, build_dispatcher
 from kairos.worker.sandbox import Advancer
 from kairos.workspaces.service import KeyResolver
@@ -199,15 +199,6 @@ def create_app(
 
     writer.start()  # also usable without a lifespan (tests calling the app directly)
     return Kairos(api, IngestApp(writer, state.keys, clock, settings.cors_origins, state.now))
-
-
-def tune_gc() -> None:
-    """For long-running servers: move what startup allocated out of the collector's sight and
-    collect the young generation less often. With the defaults, collections took ~10% of the
-    server's CPU under ingest load and full collections paused it ~90 ms (docs/benchmarks.md)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 50, 1000)
 
 
 def app_from_env() -> Kairos:

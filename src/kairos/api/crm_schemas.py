@@ -23,6 +23,19 @@ class FieldMap(BaseModel):
     )
 
 
+class AccountFieldMap(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(
+        description="Account field (id, external_id, name, domain, member_count, created_at), "
+        "`traits.<name>`, the default score model's roll-up `score.sum` / `score.max` / "
+        "`score.engaged`, or another model's `scores.<model key>.sum` (`.max`, `.engaged`)"
+    )
+    target: str = Field(
+        description="CRM property (HubSpot company property, Salesforce Account field, JSON key)"
+    )
+
+
 class CrmConnectionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -48,6 +61,14 @@ class CrmConnectionCreate(BaseModel):
     pull_deals: bool = Field(True, description="Read deal stages back as events (not for webhooks)")
     poll_interval: int = Field(300, ge=60, le=86_400, description="Seconds between deal polls")
     enabled: bool = True
+    push_accounts: bool | None = Field(
+        None,
+        description="Push the B2B accounts of pushed contacts too (HubSpot companies, Salesforce Accounts, "
+        "the webhook's `account.upsert`) and associate the contacts with them; left out: true",
+    )
+    account_mapping: list[AccountFieldMap] | None = Field(
+        None, description="Account field → CRM property; left out: the provider's default account mapping"
+    )
 
 
 class CrmConnectionUpdate(BaseModel):
@@ -64,6 +85,10 @@ class CrmConnectionUpdate(BaseModel):
     pull_deals: bool | None = None
     poll_interval: int | None = Field(None, ge=60, le=86_400)
     enabled: bool | None = None
+    push_accounts: bool | None = None
+    account_mapping: list[AccountFieldMap] | None = Field(
+        None, description="A new account mapping pushes every account the connection holds again"
+    )
     resume: bool | None = Field(None, description="true: end a pause after a CRM outage now")
 
 
@@ -88,6 +113,8 @@ class CrmConnectionRead(BaseModel):
     pull_deals: bool
     poll_interval: int
     enabled: bool
+    push_accounts: bool
+    account_mapping: list[AccountFieldMap]
     paused_until: datetime | None = Field(description="Set after an outage: queued syncs wait until then")
     pause_reason: str | None
     last_error: str | None
@@ -107,6 +134,7 @@ class CrmProviderRead(BaseModel):
     settings_schema: dict[str, Any]
     secrets_schema: dict[str, Any] = Field(description="Write-only")
     default_mapping: list[FieldMap]
+    default_account_mapping: list[AccountFieldMap]
 
 
 class CrmPushRequest(BaseModel):
@@ -144,3 +172,31 @@ class CrmLogEntry(BaseModel):
 class ContactCrmSync(BaseModel):
     connections: list[CrmContactState]
     log: list[CrmLogEntry] = Field(description="Latest first")
+
+
+class CrmAccountState(BaseModel):
+    connection_id: int
+    connection_name: str
+    provider: CrmProviderName
+    crm_id: str | None = Field(
+        description="The account's id in that CRM (HubSpot company, Salesforce Account)"
+    )
+    status: Literal["queued", "sending", "synced", "failed"]
+    attempts: int
+    next_attempt_at: datetime
+    last_synced_at: datetime | None
+    last_error: str | None
+
+
+class CrmAccountLogEntry(BaseModel):
+    id: int
+    connection_id: int
+    outcome: Literal["synced", "retry", "failed"]
+    crm_id: str | None
+    detail: str | None
+    created_at: datetime
+
+
+class AccountCrmSync(BaseModel):
+    connections: list[CrmAccountState]
+    log: list[CrmAccountLogEntry] = Field(description="Latest first")

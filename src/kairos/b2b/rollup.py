@@ -17,6 +17,9 @@ changed-contacts pass (decay, recompute: ``scoring.engine._follow``), or a thres
   against the segments that test accounts (a member's change can move the whole account:
   its score roll-up, the count of members matching a condition).
 - ``rollups_due`` (a worker job): the same for stale accounts nobody in the pass touched.
+
+Either way an account whose attributes, members or roll-up changed is queued again on the CRM
+connections that hold it (``kairos.crm.accounts.queue_accounts``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from sqlalchemy import Connection, case, delete, func, insert, literal, select, 
 
 from kairos.b2b.tables import account, account_contact, account_score, account_score_setting
 from kairos.contacts.changes import Change, ChangeBatch
+from kairos.crm.accounts import queue_accounts
 from kairos.db.dialect import chunks
 from kairos.scoring.tables import contact_score, score_model
 from kairos.segments.membership import reevaluate_accounts
@@ -106,6 +110,18 @@ def roll_up(conn: Connection, account_ids: Sequence[int], now: datetime) -> set[
     return changed
 
 
+def _stale(conn: Connection, account_ids: set[int]) -> set[int]:
+    """Which of these accounts changed (attributes, members) since their last roll-up."""
+    out: set[int] = set()
+    for part in chunks(sorted(account_ids)):
+        out.update(
+            conn.execute(
+                select(account.c.id).where(account.c.id.in_(part), account.c.rollup_stale.is_(True))
+            ).scalars()
+        )
+    return out
+
+
 def members_of(conn: Connection, account_ids: Sequence[int]) -> list[int]:
     out: set[int] = set()
     for part in chunks(sorted(set(account_ids))):
@@ -130,7 +146,9 @@ def account_changes(conn: Connection, batch: ChangeBatch, now: datetime) -> None
             )
         if not accounts:
             continue
-        roll_up(conn, sorted(accounts), now)
+        stale = _stale(conn, accounts)
+        changed = roll_up(conn, sorted(accounts), now)
+        queue_accounts(conn, changed | stale, now)  # re-pushed to the CRMs holding them
         members = members_of(conn, sorted(accounts))
         reevaluate_accounts(conn, {workspace_id: dict.fromkeys(members, Change())}, now)
 
@@ -154,6 +172,7 @@ def rollups_due(conn: Connection, now: datetime, scope: Scope = EVERY) -> int:
         by_ws.setdefault(ws, []).append(aid)
     for ws, ids in by_ws.items():
         roll_up(conn, ids, now)
+        queue_accounts(conn, ids, now)  # stale: attributes or members changed; CRMs get them again
         members = members_of(conn, ids)
         if members:
             reevaluate_accounts(conn, {ws: dict.fromkeys(members, Change())}, now)

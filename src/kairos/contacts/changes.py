@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select
 
 from kairos.contacts.tables import contact, contact_change, contact_merge, contact_tag
-from kairos.db.dialect import chunks
+from kairos.db.dialect import chunks, in_ids
 from kairos.events.tables import event
 from kairos.workspaces.clocks import EVERY, Scope
 
@@ -100,36 +100,35 @@ def what_changed(conn: Connection, contact_ids: Sequence[int]) -> dict[int, Chan
     profile: set[int] = set()
     everything: set[int] = set()
     found: set[int] = set()
-    for part in chunks(contact_ids):
-        mine = queued.contact_id.in_(part)
-        for cid, name in conn.execute(
-            select(event.c.contact_id, event.c.name)
-            .join(contact_change, queued.contact_id == event.c.contact_id)
-            .where(mine, event.c.received_at >= queued.changed_at)
-            .group_by(event.c.contact_id, event.c.name)
-        ):
-            events.setdefault(cid, set()).add(name)
-        for cid, created in conn.execute(
-            select(contact.c.id, contact.c.created_at >= queued.changed_at)
-            .join(contact_change, queued.contact_id == contact.c.id)
-            .where(mine, contact.c.updated_at >= queued.changed_at)
-        ):
-            (everything if created else profile).add(cid)
-        profile.update(
-            conn.execute(
-                select(contact_tag.c.contact_id)
-                .join(contact_change, queued.contact_id == contact_tag.c.contact_id)
-                .where(mine, contact_tag.c.created_at >= queued.changed_at)
-            ).scalars()
-        )
-        everything.update(
-            conn.execute(
-                select(contact_merge.c.survivor_id)
-                .join(contact_change, queued.contact_id == contact_merge.c.survivor_id)
-                .where(mine, contact_merge.c.created_at >= queued.changed_at)
-            ).scalars()
-        )
-        found.update(conn.execute(select(queued.contact_id).where(mine)).scalars())
+    mine = in_ids(queued.contact_id, contact_ids, conn.dialect.name)
+    for cid, name in conn.execute(
+        select(event.c.contact_id, event.c.name)
+        .join(contact_change, queued.contact_id == event.c.contact_id)
+        .where(mine, event.c.received_at >= queued.changed_at)
+        .group_by(event.c.contact_id, event.c.name)
+    ).all():
+        events.setdefault(cid, set()).add(name)
+    for cid, created in conn.execute(
+        select(contact.c.id, contact.c.created_at >= queued.changed_at)
+        .join(contact_change, queued.contact_id == contact.c.id)
+        .where(mine, contact.c.updated_at >= queued.changed_at)
+    ).all():
+        (everything if created else profile).add(cid)
+    profile.update(
+        conn.execute(
+            select(contact_tag.c.contact_id)
+            .join(contact_change, queued.contact_id == contact_tag.c.contact_id)
+            .where(mine, contact_tag.c.created_at >= queued.changed_at)
+        ).scalars().all()
+    )
+    everything.update(
+        conn.execute(
+            select(contact_merge.c.survivor_id)
+            .join(contact_change, queued.contact_id == contact_merge.c.survivor_id)
+            .where(mine, contact_merge.c.created_at >= queued.changed_at)
+        ).scalars().all()
+    )
+    found.update(conn.execute(select(queued.contact_id).where(mine)).scalars().all())
     return {
         cid: Change(
             frozenset(events.get(cid, ())),

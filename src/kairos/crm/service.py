@@ -5,7 +5,8 @@ A connection names a CRM adapter (``hubspot``, ``salesforce``, ``webhook``) and 
 settings (returned) and secrets (encrypted with the server's key, never returned — responses
 list which secret fields are set in ``secrets_set``), the field mapping, which contacts sync
 (``sync_scope``: ``all``, a ``segment``, or ``lifecycle`` stages) and the directions
-(``push_contacts``, ``pull_deals``).
+(``push_contacts``, ``pull_deals``), and whether the contacts' B2B accounts are pushed too
+(``push_accounts``, with their ``account_mapping``: ``kairos.crm.accounts``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from kairos.crm import sync
+from kairos.crm import accounts, sync
 from kairos.crm.adapters import CrmProvider, load_crm_providers
 from kairos.crm.tables import crm_connection, crm_contact, crm_sync_log
 from kairos.crypto import Keyring
@@ -133,6 +134,12 @@ def create_connection(
         "poll_interval": fields.get("poll_interval") or 300,
     }
     _check_selection(conn, workspace_id, values)
+    account_mapping = fields.get("account_mapping")
+    account_mapping = accounts.check_account_mapping(
+        account_mapping
+        if account_mapping is not None
+        else [{"source": s, "target": t} for s, t in p.default_account_mapping]
+    )
     if conn.execute(
         select(crm_connection.c.id).where(
             crm_connection.c.workspace_id == workspace_id, crm_connection.c.name == fields["name"]
@@ -145,6 +152,7 @@ def create_connection(
         .values(
             workspace_id=workspace_id, name=fields["name"], provider=p.name, settings=settings,
             secrets=keyring.encrypt(secrets), field_mapping=mapping, **values,
+            push_accounts=fields.get("push_accounts") is not False, account_mapping=account_mapping,
             push_contacts=bool(fields.get("push_contacts", True)), pull_deals=pull,
             enabled=bool(fields.get("enabled", True)), next_poll_at=now if pull else None,
             created_at=now, updated_at=now,
@@ -190,6 +198,8 @@ def update_connection(
         _check_targets(p, settings, secrets, allow_private)
     if changes.get("field_mapping") is not None:
         values["field_mapping"] = check_mapping(changes["field_mapping"])
+    if changes.get("account_mapping") is not None:
+        values["account_mapping"] = accounts.check_account_mapping(changes["account_mapping"])
     selection = {
         "sync_scope": changes.get("sync_scope") or row["sync_scope"],
         "segment_id": changes["segment_id"] if "segment_id" in changes else row["segment_id"],
@@ -200,7 +210,7 @@ def update_connection(
     }
     _check_selection(conn, workspace_id, selection)
     values.update(selection)
-    for flag in ("push_contacts", "enabled"):
+    for flag in ("push_contacts", "push_accounts", "enabled"):
         if changes.get(flag) is not None:
             values[flag] = changes[flag]
     if changes.get("pull_deals") is not None:
@@ -212,9 +222,12 @@ def update_connection(
         sync.release_paused(conn, row, now)
     conn.execute(update(crm_connection).where(crm_connection.c.id == connection_id).values(**values))
     new = _row(conn, workspace_id, connection_id)
-    requeue = ("field_mapping", "sync_scope", "segment_id", "lifecycle_stages", "push_contacts", "enabled")
+    requeue = ("field_mapping", "sync_scope", "segment_id", "lifecycle_stages", "push_contacts", "enabled",
+               "push_accounts")  # fmt: skip
     if new["enabled"] and new["push_contacts"] and any(new[k] != row[k] for k in requeue):
         sync.queue_selected(conn, new, now)  # what the CRM holds must follow the new rules
+    if new["push_accounts"] and new["account_mapping"] != row["account_mapping"]:
+        accounts.queue_all_accounts(conn, connection_id, now)
     return present(new, keyring)
 
 

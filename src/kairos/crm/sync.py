@@ -31,14 +31,30 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, and_, case, literal, or_, select, update
+from sqlalchemy import Connection, Engine, Table, and_, case, literal, or_, select, update
 
 from kairos.contacts.changes import ChangeBatch
 from kairos.contacts.tables import contact
-from kairos.crm.adapters import ContactPush, CrmAdapter, CrmError, DealChange, PushResult, load_crm_providers
-from kairos.crm.tables import crm_connection, crm_contact, crm_deal, crm_sync_log
+from kairos.crm import accounts
+from kairos.crm.adapters import (
+    AccountPush,
+    ContactPush,
+    CrmAdapter,
+    CrmError,
+    DealChange,
+    PushResult,
+    load_crm_providers,
+)
+from kairos.crm.tables import (
+    crm_account,
+    crm_account_log,
+    crm_connection,
+    crm_contact,
+    crm_deal,
+    crm_sync_log,
+)
 from kairos.crypto import Keyring
 from kairos.db.dialect import chunks, insert_on_conflict
 from kairos.events.ingest import InternalEvent, record_internal
@@ -104,7 +120,9 @@ def _upsert(conn: Connection, row: Any, ids: Any, now: datetime, *, bump: bool) 
         )
     else:
         stmt = stmt.on_conflict_do_nothing()
-    return int(conn.execute(stmt).rowcount or 0)
+    done = int(conn.execute(stmt).rowcount or 0)
+    accounts.queue_accounts_of(conn, row, select(ids.c.id), now)
+    return done
 
 
 def queue_selected(conn: Connection, row: Any, now: datetime) -> int:
@@ -193,9 +211,33 @@ def _value(row: Any, source: str) -> Any:
 class _Claimed:
     connection_id: int
     workspace_id: int
-    contact_id: int
+    record_id: int  # the contact's id, or the account's
     version: int
-    push: ContactPush
+    push: ContactPush | AccountPush
+    digest: str | None = None  # accounts: the hash of what is sent
+    had_crm_id: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class _Outbox:
+    """A sync outbox: contacts (``crm_contact``, logged in ``crm_sync_log``) or accounts
+    (``crm_account``, ``crm_account_log``): the same states, retries and pauses."""
+
+    table: Table
+    key: str
+    log: Table
+
+    def entry(self, item: _Claimed, result: PushResult, now: datetime) -> dict[str, Any]:
+        entry = {"workspace_id": item.workspace_id, "connection_id": item.connection_id,
+                 self.key: item.record_id, "outcome": result.status, "crm_id": result.crm_id,
+                 "detail": result.error, "created_at": now}  # fmt: skip
+        if self.log is crm_sync_log:
+            entry["direction"] = "push"
+        return entry
+
+
+CONTACTS = _Outbox(crm_contact, "contact_id", crm_sync_log)
+ACCOUNTS = _Outbox(crm_account, "account_id", crm_account_log)
 
 
 @dataclass
@@ -244,8 +286,16 @@ class CrmSyncer:
     # --- push -----------------------------------------------------------------------
 
     def push(self, now: datetime, scope: Scope = EVERY) -> int:
+        """Accounts first, then contacts: a contact's push can then associate it with the
+        CRM records of the accounts pushed just before."""
+        return self._push(ACCOUNTS, now, scope) + self._push(CONTACTS, now, scope)
+
+    def _push(self, outbox: _Outbox, now: datetime, scope: Scope) -> int:
         with self.engine.begin() as conn:
-            claimed, connections = self._claim(conn, now, scope)
+            if outbox is ACCOUNTS:
+                claimed, connections = self._claim_accounts(conn, now, scope)
+            else:
+                claimed, connections = self._claim(conn, now, scope)
         if not claimed:
             return 0
         results: list[tuple[_Claimed, PushResult]] = []
@@ -259,21 +309,24 @@ class CrmSyncer:
             for start in range(0, len(items), size):
                 part = items[start : start + size]
                 try:
-                    got = adapter.upsert([i.push for i in part])
+                    if outbox is ACCOUNTS:
+                        got = adapter.upsert_accounts([cast(AccountPush, i.push) for i in part])
+                    else:
+                        got = adapter.upsert([cast(ContactPush, i.push) for i in part])
                 except Exception as exc:  # an adapter bug must not leave rows sending for a lease
                     log.exception("CRM adapter %s failed", row["provider"])
                     error = short(f"internal error: {type(exc).__name__}")
-                    got = [PushResult(i.contact_id, "retry", error=error) for i in part]
+                    got = [PushResult(i.record_id, "retry", error=error) for i in part]
                 results += list(zip(part, got, strict=True))
         with self.engine.begin() as conn:
-            self._record(conn, results, connections, now)
+            self._record(conn, outbox, results, now)
         return len(claimed)
 
-    def _claim(self, conn: Connection, now: datetime, scope: Scope) -> tuple[list[_Claimed], dict[int, Any]]:
-        c = crm_contact.c
+    def _due(self, outbox: _Outbox, now: datetime, scope: Scope, *extra: Any) -> Any:
+        c = outbox.table.c
         k = crm_connection.c
         q = (
-            select(c.connection_id, c.contact_id, c.workspace_id, c.version, c.crm_id)
+            select(c.connection_id, c[outbox.key], c.workspace_id, c.version, c.crm_id, *extra)
             .join(crm_connection, k.id == c.connection_id)
             .where(
                 or_(and_(c.status == QUEUED, c.next_attempt_at <= now),
@@ -285,22 +338,33 @@ class CrmSyncer:
             .order_by(c.next_attempt_at)
             .limit(self.batch_size)
         )  # fmt: skip
+        if outbox is ACCOUNTS:
+            q = q.where(k.push_accounts.is_(True))
+        return q
+
+    def _connections(self, conn: Connection, ids: set[int]) -> dict[int, Any]:
+        k = crm_connection.c
+        return {r["id"]: r for r in conn.execute(select(crm_connection).where(k.id.in_(ids))).mappings()}
+
+    def _claim(self, conn: Connection, now: datetime, scope: Scope) -> tuple[list[_Claimed], dict[int, Any]]:
+        c = crm_contact.c
+        q = self._due(CONTACTS, now, scope)
         if conn.dialect.name == "postgresql":
             q = q.with_for_update(of=crm_contact, skip_locked=True)
         rows = conn.execute(q).all()
         if not rows:
             return [], {}
-        connections = {
-            r["id"]: r
-            for r in conn.execute(
-                select(crm_connection).where(k.id.in_({r.connection_id for r in rows}))
-            ).mappings()
-        }
+        connections = self._connections(conn, {r.connection_id for r in rows})
         contacts = {}
         for part in chunks(sorted({r.contact_id for r in rows})):
             contacts.update(
                 {r["id"]: r for r in conn.execute(select(contact).where(contact.c.id.in_(part))).mappings()}
             )
+        account_refs = {
+            cid: accounts.contact_accounts(conn, cid, [r.contact_id for r in rows if r.connection_id == cid])
+            for cid, row in connections.items()
+            if row["push_accounts"]
+        }
         claimed = []
         for r in rows:
             person = contacts.get(r.contact_id)
@@ -318,44 +382,88 @@ class CrmSyncer:
                 contact_id=r.contact_id, key=f"crm_{r.connection_id}_{r.contact_id}_{r.version}",
                 email=person["email"], external_id=person["external_id"], crm_id=r.crm_id,
                 properties=properties, contact=fields,
+                accounts=account_refs.get(r.connection_id, {}).get(r.contact_id, []),
             )  # fmt: skip
             claimed.append(_Claimed(r.connection_id, r.workspace_id, r.contact_id, r.version, push))
         for item in claimed:
             conn.execute(
                 update(crm_contact)
-                .where(c.connection_id == item.connection_id, c.contact_id == item.contact_id)
+                .where(c.connection_id == item.connection_id, c.contact_id == item.record_id)
                 .values(status=SENDING, claimed_at=now, updated_at=now)
+            )
+        return claimed, connections
+
+    def _claim_accounts(
+        self, conn: Connection, now: datetime, scope: Scope
+    ) -> tuple[list[_Claimed], dict[int, Any]]:
+        c = crm_account.c
+        q = self._due(ACCOUNTS, now, scope, c.pushed_hash)
+        if conn.dialect.name == "postgresql":
+            q = q.with_for_update(of=crm_account, skip_locked=True)
+        rows = conn.execute(q).all()
+        if not rows:
+            return [], {}
+        connections = self._connections(conn, {r.connection_id for r in rows})
+        claimed = []
+        for r, push, digest in accounts.account_pushes(conn, rows, connections):
+            mine = and_(c.connection_id == r.connection_id, c.account_id == r.account_id)
+            if r.crm_id is not None and digest == r.pushed_hash:
+                # the CRM holds exactly this already: nothing to send
+                conn.execute(
+                    update(crm_account).where(mine).values(
+                        status=SYNCED, synced_version=r.version, attempts=0, last_error=None, claimed_at=None,
+                        next_attempt_at=now, updated_at=now,
+                    )
+                )  # fmt: skip
+                continue
+            conn.execute(
+                update(crm_account).where(mine).values(status=SENDING, claimed_at=now, updated_at=now)
+            )
+            claimed.append(
+                _Claimed(
+                    r.connection_id,
+                    r.workspace_id,
+                    r.account_id,
+                    r.version,
+                    push,
+                    digest,
+                    r.crm_id is not None,
+                )
             )
         return claimed, connections
 
     def _record(
         self,
         conn: Connection,
+        outbox: _Outbox,
         results: list[tuple[_Claimed, PushResult]],
-        connections: dict[int, Any],
         now: datetime,
     ) -> None:
-        c = crm_contact.c
+        c = outbox.table.c
         logs = []
         paused: dict[int, tuple[datetime, str]] = {}
+        first_synced: dict[int, list[int]] = {}  # connection → accounts that just got a CRM id
         for item, result in results:
-            mine = and_(c.connection_id == item.connection_id, c.contact_id == item.contact_id,
+            mine = and_(c.connection_id == item.connection_id, c[outbox.key] == item.record_id,
                         c.status == SENDING, c.claimed_at == now)  # fmt: skip
             changed_since = c.version != item.version
-            entry = {"workspace_id": item.workspace_id, "connection_id": item.connection_id,
-                     "contact_id": item.contact_id, "direction": "push", "outcome": result.status,
-                     "crm_id": result.crm_id, "detail": result.error, "created_at": now}  # fmt: skip
+            entry = outbox.entry(item, result, now)
             if result.status == "synced":
+                values: dict[str, Any] = {}
+                if outbox is ACCOUNTS:
+                    values["pushed_hash"] = item.digest
+                    if not item.had_crm_id and result.crm_id:
+                        first_synced.setdefault(item.connection_id, []).append(item.record_id)
                 conn.execute(
-                    update(crm_contact).where(mine).values(
+                    update(outbox.table).where(mine).values(
                         status=case((changed_since, QUEUED), else_=SYNCED), crm_id=result.crm_id or c.crm_id,
                         synced_version=item.version, attempts=0, last_synced_at=now, last_error=None,
-                        next_attempt_at=now, claimed_at=None, updated_at=now,
+                        next_attempt_at=now, claimed_at=None, updated_at=now, **values,
                     )
                 )  # fmt: skip
             elif result.status == "failed":
                 conn.execute(
-                    update(crm_contact).where(mine).values(
+                    update(outbox.table).where(mine).values(
                         status=case((changed_since, QUEUED), else_=FAILED), attempts=c.attempts + 1,
                         last_error=result.error, next_attempt_at=now, claimed_at=None, updated_at=now,
                     )
@@ -383,7 +491,7 @@ class CrmSyncer:
                             wait = max(wait, timedelta(seconds=result.retry_after))
                         values = {"status": QUEUED, "attempts": attempts, "next_attempt_at": now + wait}
                 conn.execute(
-                    update(crm_contact).where(mine).values(
+                    update(outbox.table).where(mine).values(
                         **values, last_error=result.error, claimed_at=None, updated_at=now
                     )
                 )  # fmt: skip
@@ -394,8 +502,10 @@ class CrmSyncer:
                 .where(crm_connection.c.id == connection_id)
                 .values(paused_until=until, pause_reason=short(reason), last_error=short(reason))
             )
+        for connection_id, account_ids in first_synced.items():
+            accounts.requeue_members(conn, connection_id, account_ids, now)
         if logs:
-            conn.execute(crm_sync_log.insert(), logs)
+            conn.execute(outbox.log.insert(), logs)
 
     # --- deals ----------------------------------------------------------------------
 

@@ -34,6 +34,10 @@ crm_connection = Table(
     Column("settings", JSONDoc, nullable=False),
     Column("secrets", Text),
     Column("field_mapping", JSONDoc, nullable=False),
+    #: accounts (B2B) of the pushed contacts are upserted too (HubSpot companies, Salesforce
+    #: Accounts, the webhook's ``account.upsert``), with this mapping of account fields
+    Column("push_accounts", Boolean, nullable=False),
+    Column("account_mapping", JSONDoc, nullable=False),
     Column("sync_scope", String(12), nullable=False),  # all|segment|lifecycle
     Column("segment_id", BigID, ForeignKey("segment.id", ondelete="SET NULL")),
     Column("lifecycle_stages", JSONDoc, nullable=False),
@@ -75,6 +79,47 @@ crm_contact = Table(
     Index("ix_crm_contact_due", "status", "next_attempt_at"),
     Index("ix_crm_contact_contact", "contact_id"),
     Index("ix_crm_contact_crm_id", "connection_id", "crm_id"),
+)
+
+#: One account's sync state on one connection: the accounts outbox, the same life as
+#: ``crm_contact``. An account is queued when a contact of it is queued on the connection;
+#: a change of its attributes or of its roll-up bumps the version. ``pushed_hash`` is the
+#: hash of the properties last accepted: an account whose mapped values did not change is
+#: not sent again. ``crm_id``: the HubSpot company id, the Salesforce Account id.
+crm_account = Table(
+    "crm_account",
+    metadata,
+    Column("connection_id", BigID, ForeignKey("crm_connection.id", ondelete="CASCADE"), primary_key=True),
+    Column("account_id", BigID, ForeignKey("account.id", ondelete="CASCADE"), primary_key=True),
+    Column("workspace_id", BigID, nullable=False),
+    Column("crm_id", String(100)),
+    Column("status", String(10), nullable=False),  # queued|sending|synced|failed
+    Column("version", Integer, nullable=False),
+    Column("synced_version", Integer, nullable=False),
+    Column("pushed_hash", String(64)),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claimed_at", UTCDateTime),
+    Column("last_synced_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_crm_account_due", "status", "next_attempt_at"),
+    Index("ix_crm_account_account", "account_id"),
+)
+
+#: What happened to accounts' pushes, per account (the contacts' log is ``crm_sync_log``).
+crm_account_log = Table(
+    "crm_account_log",
+    metadata,
+    Column("id", BigID, primary_key=True, autoincrement=True),
+    Column("workspace_id", BigID, ForeignKey(*_WS, ondelete="CASCADE"), nullable=False),
+    Column("connection_id", BigID, ForeignKey("crm_connection.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", BigID, ForeignKey("account.id", ondelete="CASCADE"), nullable=False),
+    Column("outcome", String(12), nullable=False),  # synced|retry|failed
+    Column("crm_id", String(100)),
+    Column("detail", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_crm_account_log_account", "account_id", "id"),
 )
 
 #: What happened, per contact: pushes (synced, retried, failed) and deal changes read back.

@@ -138,6 +138,19 @@ class ScoreTrigger(_Model):
     direction: Literal["up", "down"] = "up"
 
 
+class PredictedTrigger(_Model):
+    """Enter when the contact's probability in a predictive model (by key) crosses
+    ``threshold``: ``up`` from below it to at least it, ``down`` from at least it to below
+    it — when the worker re-scores the model (daily, and after each training). A contact
+    scored for the first time counts as coming from below, except in the model's first
+    scoring run (which would otherwise enter everyone above the threshold at once)."""
+
+    type: Literal["predicted_crossed"] = "predicted_crossed"
+    model: str = Field(min_length=1, max_length=100, description="The predictive model's key")
+    threshold: float = Field(gt=0, lt=1, description="A probability, between 0 and 1")
+    direction: Literal["up", "down"] = "up"
+
+
 class ApiTrigger(_Model):
     """Enter through ``POST /api/v1/journeys/{id}/enrollments`` only."""
 
@@ -152,6 +165,7 @@ Trigger = Annotated[
     | DateTrigger
     | ScheduleTrigger
     | ScoreTrigger
+    | PredictedTrigger
     | ApiTrigger,
     Field(discriminator="type"),
 ]

@@ -42,6 +42,7 @@ def _check_references(conn: Connection, workspace_id: int, definition: Any) -> N
         BranchNode,
         ConditionNode,
         NotifySalesNode,
+        PredictedTrigger,
         ScheduleTrigger,
         ScoreTrigger,
         SegmentTrigger,
@@ -61,6 +62,19 @@ def _check_references(conn: Connection, workspace_id: int, definition: Any) -> N
             is None
         ):
             raise InvalidInput(f"trigger.model: no score model {key!r}", code="unknown_score_model")
+    if isinstance(definition.trigger, PredictedTrigger):
+        from kairos.predict.tables import predictive_model
+
+        key = definition.trigger.model
+        if (
+            conn.execute(
+                select(predictive_model.c.id).where(
+                    predictive_model.c.workspace_id == workspace_id, predictive_model.c.key == key
+                )
+            ).first()
+            is None
+        ):
+            raise InvalidInput(f"trigger.model: no predictive model {key!r}", code="unknown_predictive_model")
 
     segment_ids = set()
     if isinstance(definition.trigger, SegmentTrigger | ScheduleTrigger):

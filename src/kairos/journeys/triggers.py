@@ -5,6 +5,10 @@
   whose journey goal or exit rule matched, wakes ``wait_for_event`` nodes, and enrolls
   contacts into journeys triggered by those events. Reading from the change queue, rather
   than scanning the event table, sees late events and costs nothing when no journey cares.
+- ``PredictedCrossings`` serves the predictive step (``predict/jobs.py``): around each page
+  of probabilities it writes, the page's previous probabilities are read in one query and
+  compared with the new ones (numpy), and the contacts that crossed a ``predicted_crossed``
+  trigger's threshold are enrolled in the same transaction.
 - ``scan_triggers`` is a worker job for triggers recorded elsewhere: segment entries and
   exits (``membership_transition``) and tags added (``contact_tag.created_at``). Each journey
   keeps a cursor per source and re-reads a short overlap, because rows of concurrent
@@ -18,6 +22,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 from croniter import croniter
 from sqlalchemy import Connection, Text, and_, cast, delete, func, insert, literal, select, update
 
@@ -31,6 +36,7 @@ from kairos.journeys.definition import (
     DateTrigger,
     EventTrigger,
     JourneyDefinition,
+    PredictedTrigger,
     ScheduleTrigger,
     ScoreTrigger,
     SegmentTrigger,
@@ -41,6 +47,7 @@ from kairos.journeys.engine import ACTIVE, CONVERTED, EXITED, VERSIONS, WAIT, en
 from kairos.journeys.entry import Candidate, enroll
 from kairos.journeys.tables import enrollment, journey, journey_watch
 from kairos.messaging.policy import get_policy, zone
+from kairos.predict.tables import contact_prediction, predictive_model
 from kairos.scoring.tables import score_ledger, score_model
 from kairos.segments.behaviour import matching
 from kairos.segments.compiler import context
@@ -145,6 +152,86 @@ def _score_crossings(
     ]
     if candidates:
         enroll(conn, ws, row.id, row.version_id, definition, candidates, now)
+
+
+class PredictedCrossings:
+    """The ``predicted_crossed`` journeys watching one predictive model, and a page of its
+    previous probabilities (contact ids ``lo``…``hi``), read before the page is rewritten.
+
+    ``read`` returns None — and reads nothing more — when no active journey watches the
+    model. ``enroll`` compares the page's new probabilities with the previous ones
+    (set-based, numpy) and enrolls, per journey, the contacts that crossed its threshold in
+    its direction. A contact without a previous probability counts as coming from below
+    (a new contact scored high at once), except in the model's first scoring run. The
+    entry key names the scoring run and the contact (``predicted:<model id>:<run>:<contact
+    id>``): a page written twice enrolls once."""
+
+    def __init__(
+        self, workspace_id: int, model_id: int, key: str, first_run: bool,
+        journeys: list[tuple[Any, JourneyDefinition]], ids: Any, probabilities: Any,
+    ) -> None:  # fmt: skip
+        self.workspace_id, self.model_id, self.key, self.first_run = workspace_id, model_id, key, first_run
+        self.journeys = journeys
+        self.ids, self.probabilities = ids, probabilities
+
+    @classmethod
+    def read(
+        cls, conn: Connection, workspace_id: int, model_id: int, lo: int, hi: int
+    ) -> PredictedCrossings | None:
+        watching = [
+            (row, d)
+            for row, d in active_journeys(conn, {workspace_id})
+            if isinstance(d.trigger, PredictedTrigger)
+        ]
+        if not watching:
+            return None
+        model = conn.execute(
+            select(predictive_model.c.key, predictive_model.c.scored_at).where(
+                predictive_model.c.id == model_id
+            )
+        ).first()
+        if model is None:
+            return None
+        watching = [(row, d) for row, d in watching if d.trigger.model == model.key]  # type: ignore[union-attr]
+        if not watching:
+            return None
+        p = contact_prediction.c
+        previous = conn.execute(
+            select(p.contact_id, p.probability)
+            .where(p.model_id == model_id, p.contact_id >= lo, p.contact_id <= hi)
+            .order_by(p.contact_id)
+        ).all()
+        ids = np.array([r[0] for r in previous], dtype=np.int64)
+        probabilities = np.array([r[1] for r in previous], dtype=np.float64)
+        return cls(workspace_id, model_id, model.key, model.scored_at is None, watching, ids, probabilities)
+
+    def enroll(self, conn: Connection, ids: Any, probabilities: Any, now: datetime) -> None:
+        ids = np.asarray(ids, dtype=np.int64)
+        new = np.asarray(probabilities, dtype=np.float64)
+        old = np.full(len(ids), np.nan)
+        if len(self.ids):
+            at = np.minimum(np.searchsorted(self.ids, ids), len(self.ids) - 1)
+            known = self.ids[at] == ids
+            old[known] = self.probabilities[at[known]]
+        unseen = np.isnan(old)
+        run = f"predicted:{self.model_id}:{int(now.timestamp())}"
+        for row, definition in self.journeys:
+            trigger = definition.trigger
+            assert isinstance(trigger, PredictedTrigger)
+            t = trigger.threshold
+            with np.errstate(invalid="ignore"):
+                if trigger.direction == "up":
+                    crossed = (new >= t) & ((old < t) | (unseen & (not self.first_run)))
+                else:
+                    crossed = (new < t) & (old >= t)
+            payload = {"model": self.key, "threshold": t, "direction": trigger.direction}
+            candidates = [
+                Candidate(int(ids[i]), f"{run}:{int(ids[i])}", {"payload": payload | {
+                    "from": None if unseen[i] else float(old[i]), "to": float(new[i])}})
+                for i in np.flatnonzero(crossed)
+            ]  # fmt: skip
+            if candidates:
+                enroll(conn, self.workspace_id, row.id, row.version_id, definition, candidates, now)
 
 
 def _event_view(e: Any) -> dict[str, Any]:

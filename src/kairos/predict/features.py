@@ -23,15 +23,30 @@ for separately (``labels``):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import BigInteger, Connection, and_, case, distinct, func, select, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    Float,
+    and_,
+    case,
+    cast,
+    distinct,
+    func,
+    select,
+    type_coerce,
+)
 
 from kairos.contacts.tables import contact, lifecycle_change
+from kairos.db.engine import reading
 from kairos.events.tables import event
 from kairos.messaging.tables import message_event
 from kairos.scoring.tables import score_ledger, score_model
@@ -39,6 +54,8 @@ from kairos.segments.values import json_value
 
 #: Contacts per keyset page.
 PAGE = 20_000
+#: Pages read at once by ``feature_pages`` (threads, each with a connection of its own).
+READ_AHEAD = 2
 #: How many of the most frequent event names get counts of their own.
 TOP_EVENTS = 12
 #: How many lifecycle stages get a one-hot column.
@@ -135,40 +152,127 @@ def build_spec(conn: Connection, workspace_id: int, goal_event: str, now: dateti
     return FeatureSpec(names, list(stages), [(int(i), str(k)) for i, k in models], with_revenue)
 
 
+@dataclass(frozen=True)
+class Page:
+    """A keyset page of live contacts: ids ascending, creation instants in epoch seconds."""
+
+    ids: np.ndarray[Any, np.dtype[np.int64]]
+    created: np.ndarray[Any, np.dtype[np.float64]]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def lo(self) -> int:
+        return int(self.ids[0])
+
+    @property
+    def hi(self) -> int:
+        return int(self.ids[-1])
+
+
+def _epoch(column: Any, dialect: str) -> Any:
+    """``column`` (an instant) as a plain number — SQLite's stored microseconds, PostgreSQL's
+    epoch seconds (``_epoch_unit`` per second) — so no datetime is built per row."""
+    if dialect == "sqlite":
+        return type_coerce(column, BigInteger)
+    return cast(func.extract("epoch", column), Float)
+
+
+def _epoch_unit(dialect: str) -> float:
+    return 1_000_000.0 if dialect == "sqlite" else 1.0
+
+
 def page_after(
     conn: Connection, workspace_id: int, after: int, created_before: datetime | None = None, page: int = PAGE
-) -> list[tuple[int, datetime]]:
+) -> Page | None:
     """The next keyset page of live contacts (created before ``created_before`` when given)
-    after id ``after``: ``(id, created_at)`` in id order."""
+    after id ``after``, or None at the end."""
     c = contact.c
-    stmt = select(c.id, c.created_at).where(
+    dialect = conn.dialect.name
+    stmt = select(c.id, _epoch(c.created_at, dialect)).where(
         c.workspace_id == workspace_id, c.merged_into.is_(None), c.id > after
     )
     if created_before is not None:
         stmt = stmt.where(c.created_at < created_before)
-    return [(int(i), at) for i, at in conn.execute(stmt.order_by(c.id).limit(page))]
+    found = conn.execute(stmt.order_by(c.id).limit(page)).all()
+    if not found:
+        return None
+    created = np.array([r[1] for r in found], dtype=np.float64) / _epoch_unit(dialect)
+    return Page(np.array([r[0] for r in found], dtype=np.int64), created)
 
 
-def contact_pages(
-    conn: Connection, workspace_id: int, created_before: datetime | None = None, page: int = PAGE
-) -> Iterator[list[tuple[int, datetime]]]:
-    """Every page of ``page_after`` in turn."""
-    after = 0
-    while rows := page_after(conn, workspace_id, after, created_before, page):
-        yield rows
-        after = rows[-1][0]
+def feature_pages(
+    engine: Engine,
+    workspace_id: int,
+    spec: FeatureSpec,
+    at: datetime,
+    created_before: datetime | None = None,
+    page: int = PAGE,
+    ahead: int = READ_AHEAD,
+) -> Iterator[tuple[Page, np.ndarray[Any, np.dtype[np.float64]]]]:
+    """Every keyset page of live contacts (created before ``created_before`` when given) with
+    its feature matrix at ``at``, in id order.
+
+    Up to ``ahead`` pages are read at once, each by a thread on a read-only connection of
+    its own: the database works on them while the caller scores and writes the previous
+    ones (SQLite and psycopg release the GIL while a statement runs), so two cores read
+    about twice as fast as one page at a time.
+    """
+    ahead = max(ahead, 1)
+
+    def read(rows: Page) -> np.ndarray[Any, np.dtype[np.float64]]:
+        with reading(engine) as conn:
+            return page_features(conn, workspace_id, spec, at, rows)
+
+    after: int | None = 0
+    pending: deque[tuple[Page, Future[np.ndarray[Any, np.dtype[np.float64]]]]] = deque()
+    with ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="kairos-features") as pool:
+        try:
+            while True:
+                while after is not None and len(pending) < ahead:
+                    with reading(engine) as conn:
+                        rows = page_after(conn, workspace_id, after, created_before, page)
+                    if rows is None:
+                        after = None
+                    else:
+                        pending.append((rows, pool.submit(read, rows)))
+                        after = rows.hi
+                if not pending:
+                    return
+                rows, future = pending.popleft()
+                yield rows, future.result()
+        finally:
+            for _, future in pending:
+                future.cancel()
 
 
 def page_features(
-    conn: Connection, workspace_id: int, spec: FeatureSpec, at: datetime, rows: list[tuple[int, datetime]]
+    conn: Connection, workspace_id: int, spec: FeatureSpec, at: datetime, rows: Page
 ) -> np.ndarray[Any, np.dtype[np.float64]]:
-    """The feature matrix (one row per contact of ``rows``, columns ``spec.names``) at ``at``."""
-    ids = [cid for cid, _ in rows]
-    lo, hi = ids[0], ids[-1]
-    index = {cid: i for i, cid in enumerate(ids)}
+    """The feature matrix (one row per contact of ``rows``, columns ``spec.names``) at ``at``.
+
+    Each statement returns plain numbers (instants as epoch numbers, event names as their
+    column index), gathered into numpy arrays and placed by ``searchsorted`` on the page's
+    ids: no Python work per contact or per row beyond fetching it.
+    """
+    ids = rows.ids
+    lo, hi = rows.lo, rows.hi
     out = np.zeros((len(ids), len(spec.names)), dtype=np.float64)
     col = {name: j for j, name in enumerate(spec.names)}
-    out[:, col["recency_days"]] = NO_EVENT_DAYS
+    dialect = conn.dialect.name
+    unit = _epoch_unit(dialect)
+
+    def place(found: Sequence[Any], width: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """(positions in the page, the other ``width - 1`` columns as floats, NULL as 0) of
+        the rows whose first column is a contact id of the page."""
+        if not found:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, width - 1))
+        table = np.array([r[1:] for r in found], dtype=np.float64).reshape(len(found), width - 1)
+        cids = np.array([r[0] for r in found], dtype=np.int64)
+        pos = np.minimum(np.searchsorted(ids, cids), len(ids) - 1)
+        mine = ids[pos] == cids
+        return pos[mine], np.nan_to_num(table[mine])
 
     e = event.c
     d7, d30, d90 = at - 7 * DAY, at - 30 * DAY, at - 90 * DAY
@@ -178,61 +282,50 @@ def page_features(
 
     # Counts per (contact, name) from ix_event_contact_name_ts alone (an index-only scan: no
     # workspace filter, the page's ids are the workspace's), summed up per contact in numpy;
-    # the last instant as a number (SQLite: the stored microseconds; PostgreSQL: epoch
-    # seconds), not 100k datetimes built in Python.
-    sqlite = conn.dialect.name == "sqlite"
-    latest = (
-        type_coerce(func.max(e.timestamp), BigInteger)
-        if sqlite
-        else func.extract("epoch", func.max(e.timestamp))
-    )
-    unit = 1_000_000 if sqlite else 1
-    found = conn.execute(
-        select(e.contact_id, e.name, latest, count(e.timestamp >= d7),
-               count(e.timestamp >= d30), count(e.timestamp >= d90))
-        .where(e.contact_id >= lo, e.contact_id <= hi, e.timestamp < at)
-        .group_by(e.contact_id, e.name)
-    ).all()  # fmt: skip
-    if found:
-        found_ids, found_names, last, c7, c30, c90 = zip(*found, strict=True)
-        page_ids = np.asarray(ids, dtype=np.int64)
-        pos = np.searchsorted(page_ids, np.asarray(found_ids, dtype=np.int64))
-        pos = np.minimum(pos, len(ids) - 1)
-        mine = page_ids[pos] == np.asarray(found_ids, dtype=np.int64)
-        ago = (at.timestamp() - np.asarray(last, dtype=np.float64) / unit) / 86_400
-        recency = np.full(len(ids), NO_EVENT_DAYS)
-        np.minimum.at(recency, pos[mine], np.minimum(ago[mine], NO_EVENT_DAYS))
-        out[:, col["recency_days"]] = recency
-        counts = [np.asarray(c, dtype=np.float64) for c in (c7, c30, c90)]
-        for feature, values in zip(("events_7d", "events_30d", "events_90d"), counts, strict=True):
-            np.add.at(out[:, col[feature]], pos[mine], values[mine])
-        which = {n: k for k, n in enumerate(spec.event_names)}
-        named = np.fromiter((which.get(n, -1) for n in found_names), dtype=np.int64, count=len(found_names))
+    # the name comes back as its index in spec.event_names (-1: not a counted name).
+    which = case({n: k for k, n in enumerate(spec.event_names)}, value=e.name, else_=-1)
+    pos, found = place(
+        conn.execute(
+            select(e.contact_id, which, _epoch(func.max(e.timestamp), dialect), count(e.timestamp >= d7),
+                   count(e.timestamp >= d30), count(e.timestamp >= d90))
+            .where(e.contact_id >= lo, e.contact_id <= hi, e.timestamp < at)
+            .group_by(e.contact_id, e.name)
+        ).all(),
+        6,
+    )  # fmt: skip
+    recency = np.full(len(ids), NO_EVENT_DAYS)
+    if len(pos):
+        named, last, c7, c30, c90 = found.T
+        ago = (at.timestamp() - last / unit) / 86_400
+        np.minimum.at(recency, pos, np.minimum(ago, NO_EVENT_DAYS))
+        for feature, values in zip(("events_7d", "events_30d", "events_90d"), (c7, c30, c90), strict=True):
+            np.add.at(out[:, col[feature]], pos, values)
         for k, n in enumerate(spec.event_names):
-            hit = mine & (named == k)
-            out[pos[hit], col[f"event_30d:{n}"]] = counts[1][hit]
-            out[pos[hit], col[f"event_90d:{n}"]] = counts[2][hit]
+            hit = named == k
+            out[pos[hit], col[f"event_30d:{n}"]] = c30[hit]
+            out[pos[hit], col[f"event_90d:{n}"]] = c90[hit]
+    out[:, col["recency_days"]] = recency
 
     if spec.revenue_events:
-        revenue = json_value(e.properties, "revenue", "number", conn.dialect.name)
-        j = col["revenue_90d"]
-        for cid_, total in conn.execute(
-            select(e.contact_id, func.sum(func.coalesce(revenue, 0.0)))
-            .where(
-                e.contact_id >= lo, e.contact_id <= hi, e.name.in_(spec.revenue_events), e.timestamp >= d90,
-                e.timestamp < at,
-            )
-            .group_by(e.contact_id)
-        ):  # fmt: skip
-            i = index.get(cid_)
-            if i is not None:
-                out[i, j] = float(total or 0.0)
+        revenue = json_value(e.properties, "revenue", "number", dialect)
+        pos, found = place(
+            conn.execute(
+                select(e.contact_id, func.sum(func.coalesce(revenue, 0.0)))
+                .where(
+                    e.contact_id >= lo, e.contact_id <= hi, e.name.in_(spec.revenue_events),
+                    e.timestamp >= d90, e.timestamp < at,
+                )
+                .group_by(e.contact_id)
+            ).all(),
+            2,
+        )  # fmt: skip
+        out[pos, col["revenue_90d"]] = found[:, 0]
 
-    for i, (_, created) in enumerate(rows):
-        out[i, col["days_since_created"]] = max((at - created).total_seconds() / 86_400, 0.0)
+    out[:, col["days_since_created"]] = np.maximum((at.timestamp() - rows.created) / 86_400, 0.0)
 
     if spec.stages:
         stage_col = {s: col[f"stage:{s}"] for s in spec.stages}
+        index = {int(cid): i for i, cid in enumerate(ids)}
         for cid, stage in _stages_at(conn, workspace_id, at, lo, hi):
             i = index.get(cid)
             at_stage = stage_col.get(stage) if stage is not None else None
@@ -240,34 +333,38 @@ def page_features(
                 out[i, at_stage] = 1.0
 
     me = message_event.c
-    opens, clicks = col["email_opens_30d"], col["email_clicks_30d"]
-    for cid, opened, clicked in conn.execute(
-        select(me.contact_id, count(me.kind == "opened"), count(me.kind == "clicked"))
-        .where(
-            me.workspace_id == workspace_id, me.contact_id >= lo, me.contact_id <= hi,
-            me.kind.in_(["opened", "clicked"]), me.machine.is_(False), me.created_at >= d30,
-            me.created_at < at,
-        )
-        .group_by(me.contact_id)
-    ):  # fmt: skip
-        i = index.get(cid)
-        if i is not None:
-            out[i, opens], out[i, clicks] = opened or 0, clicked or 0
+    pos, found = place(
+        conn.execute(
+            select(me.contact_id, count(me.kind == "opened"), count(me.kind == "clicked"))
+            .where(
+                me.workspace_id == workspace_id, me.contact_id >= lo, me.contact_id <= hi,
+                me.kind.in_(["opened", "clicked"]), me.machine.is_(False), me.created_at >= d30,
+                me.created_at < at,
+            )
+            .group_by(me.contact_id)
+        ).all(),
+        3,
+    )  # fmt: skip
+    out[pos, col["email_opens_30d"]] = found[:, 0]
+    out[pos, col["email_clicks_30d"]] = found[:, 1]
 
     if spec.score_models:
         lg = score_ledger.c
-        score_col = {mid: col[f"score:{key}"] for mid, key in spec.score_models}
-        for cid, mid, total in conn.execute(
-            select(lg.contact_id, lg.model_id, func.sum(lg.delta))
-            .where(
-                lg.workspace_id == workspace_id, lg.contact_id >= lo, lg.contact_id <= hi,
-                lg.model_id.in_(list(score_col)), func.coalesce(lg.occurred_at, lg.at) <= at,
-            )
-            .group_by(lg.contact_id, lg.model_id)
-        ):  # fmt: skip
-            i = index.get(cid)
-            if i is not None:
-                out[i, score_col[int(mid)]] = float(total or 0.0)
+        model_col = {mid: col[f"score:{key}"] for mid, key in spec.score_models}
+        pos, found = place(
+            conn.execute(
+                select(lg.contact_id, lg.model_id, func.sum(lg.delta))
+                .where(
+                    lg.workspace_id == workspace_id, lg.contact_id >= lo, lg.contact_id <= hi,
+                    lg.model_id.in_(list(model_col)), func.coalesce(lg.occurred_at, lg.at) <= at,
+                )
+                .group_by(lg.contact_id, lg.model_id)
+            ).all(),
+            3,
+        )  # fmt: skip
+        for mid, j in model_col.items():
+            hit = found[:, 0] == mid
+            out[pos[hit], j] = found[hit, 1]
     return out
 
 
@@ -328,7 +425,7 @@ def count_converted(
 
 
 def matrix(
-    conn: Connection,
+    engine: Engine,
     workspace_id: int,
     spec: FeatureSpec,
     at: datetime,
@@ -340,12 +437,13 @@ def matrix(
     ids: list[np.ndarray[Any, Any]] = []
     xs: list[np.ndarray[Any, Any]] = []
     ys: list[np.ndarray[Any, Any]] = []
-    for rows in contact_pages(conn, workspace_id, created_before=at):
-        ids.append(np.fromiter((cid for cid, _ in rows), dtype=np.int64, count=len(rows)))
-        xs.append(page_features(conn, workspace_id, spec, at, rows).astype(np.float32))
+    for rows, x in feature_pages(engine, workspace_id, spec, at, created_before=at):
+        ids.append(rows.ids)
+        xs.append(x.astype(np.float32))
         if goal_event is not None and until is not None:
-            hit = labels(conn, workspace_id, goal_event, at, until, rows[0][0], rows[-1][0])
-            ys.append(np.fromiter((cid in hit for cid, _ in rows), dtype=np.int8, count=len(rows)))
+            with reading(engine) as conn:
+                hit = labels(conn, workspace_id, goal_event, at, until, rows.lo, rows.hi)
+            ys.append(np.isin(rows.ids, np.fromiter(hit, dtype=np.int64, count=len(hit))).astype(np.int8))
     width = len(spec.names)
     return (
         np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64),

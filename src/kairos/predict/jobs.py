@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
 
 from kairos.db.engine import reading
-from kairos.predict.features import FeatureSpec, build_spec, matrix, page_after, page_features
+from kairos.journeys.triggers import PredictedCrossings
+from kairos.predict.features import FeatureSpec, build_spec, feature_pages, matrix
 from kairos.predict.tables import contact_prediction, predictive_model
 from kairos.predict.training import Fitted, TrainingFailed, train
 from kairos.segments.deps import stored_dependencies
@@ -109,7 +111,7 @@ def _claim_scoring(conn: Connection, now: datetime, scope: Scope) -> Any:
 @dataclass
 class Scored:
     contacts: int = 0
-    compute_seconds: float = 0.0  # features, probabilities and explanations
+    compute_seconds: float = 0.0  # waiting for features, and probabilities
     write_seconds: float = 0.0
 
 
@@ -122,8 +124,8 @@ def train_model(engine: Engine, model: Any, now: datetime) -> None:
         t1, t2 = now - 2 * window, now - window
         with reading(engine) as conn:
             spec = build_spec(conn, model.workspace_id, model.goal_event, now)
-            _, x1, y1 = matrix(conn, model.workspace_id, spec, t1, model.goal_event, t2)
-            _, x2, y2 = matrix(conn, model.workspace_id, spec, t2, model.goal_event, now)
+        _, x1, y1 = matrix(engine, model.workspace_id, spec, t1, model.goal_event, t2)
+        _, x2, y2 = matrix(engine, model.workspace_id, spec, t2, model.goal_event, now)
         features_seconds = time.perf_counter() - t0
         fitted, metrics = train(model.algorithm, spec.names, (x1, y1), (x2, y2))
         card = {
@@ -213,46 +215,38 @@ def rescore_model(engine: Engine, model: Any, now: datetime) -> None:
 def score_all(
     engine: Engine, model_id: int, workspace_id: int, fitted: Fitted, spec: FeatureSpec, now: datetime
 ) -> Scored:
-    """Score every live contact at ``now``, one keyset page per read and per write."""
+    """Score every live contact at ``now``: pages of features read ahead by threads
+    (``feature_pages``), one transaction per page written. No explanation is computed here:
+    they are computed for one contact when its predictions are read."""
     out = Scored()
-    after = 0
-    while True:
-        t0 = time.perf_counter()
-        with reading(engine) as conn:
-            rows = page_after(conn, workspace_id, after)
-            if not rows:
-                break
-            x = page_features(conn, workspace_id, spec, now, rows)
-        p = fitted.probabilities(x)
-        why = fitted.contributions(x, p)
+    t0 = time.perf_counter()
+    for rows, x in feature_pages(engine, workspace_id, spec, now):
+        p = np.round(fitted.probabilities(x), 6).tolist()
         t1 = time.perf_counter()
-        lo, hi = rows[0][0], rows[-1][0]
         with engine.begin() as conn:
+            # journeys entered on a probability crossing a threshold: the page's previous ones
+            crossings = PredictedCrossings.read(conn, workspace_id, model_id, rows.lo, rows.hi)
             conn.execute(
                 delete(contact_prediction).where(
                     contact_prediction.c.model_id == model_id,
-                    contact_prediction.c.contact_id >= lo,
-                    contact_prediction.c.contact_id <= hi,
+                    contact_prediction.c.contact_id >= rows.lo,
+                    contact_prediction.c.contact_id <= rows.hi,
                 )
             )
             conn.execute(
                 insert(contact_prediction),
                 [
-                    {
-                        "model_id": model_id,
-                        "contact_id": cid,
-                        "workspace_id": workspace_id,
-                        "probability": round(float(p[i]), 6),
-                        "contributions": why[i],
-                        "scored_at": now,
-                    }
-                    for i, (cid, _) in enumerate(rows)
+                    {"model_id": model_id, "contact_id": cid, "workspace_id": workspace_id, "probability": pi,
+                     "scored_at": now}
+                    for cid, pi in zip(rows.ids.tolist(), p, strict=True)
                 ],
-            )
+            )  # fmt: skip
+            if crossings is not None:
+                crossings.enroll(conn, rows.ids, p, now)
         out.contacts += len(rows)
-        out.compute_seconds += t1 - t0
-        out.write_seconds += time.perf_counter() - t1
-        after = hi
+        out.compute_seconds += t1 - t0  # the wait for the page's features, and the model
+        t0 = time.perf_counter()
+        out.write_seconds += t0 - t1
     with engine.begin() as conn:  # contacts merged or deleted since the last scoring
         conn.execute(
             delete(contact_prediction).where(

@@ -50,8 +50,8 @@ predictive_model = Table(
     Index("ix_predictive_model_next_train", "next_train_at"),
 )
 
-#: The latest probability of each live contact for a model, with the features that moved
-#: it most (``contributions``: ``[{"feature", "value", "contribution"}]``, largest first).
+#: The latest probability of each live contact for a model (the features that moved it most
+#: are computed when the contact's predictions are read: ``service.contact_predictions``).
 contact_prediction = Table(
     "contact_prediction",
     metadata,
@@ -59,7 +59,6 @@ contact_prediction = Table(
     Column("contact_id", BigID, ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True),
     Column("workspace_id", BigID, nullable=False),
     Column("probability", Float, nullable=False),
-    Column("contributions", JSONDoc, nullable=False),
     Column("scored_at", UTCDateTime, nullable=False),
     Index("ix_contact_prediction_model_probability", "model_id", "probability"),
     Index("ix_contact_prediction_contact", "contact_id"),

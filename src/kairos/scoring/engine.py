@@ -43,10 +43,18 @@ from sqlalchemy import (
 )
 
 from kairos.clock import ensure_utc
-from kairos.contacts.changes import Change, ChangeBatch, new_events
+from kairos.contacts.changes import Change, ChangeBatch
 from kairos.contacts.service import mark_changed
-from kairos.contacts.tables import contact
-from kairos.db.dialect import chunks, insert_on_conflict, shifted
+from kairos.contacts.tables import contact, contact_change
+from kairos.db.dialect import (
+    FastStatement,
+    chunks,
+    in_ids,
+    insert_on_conflict,
+    json_converter,
+    shifted,
+    time_converter,
+)
 from kairos.db.types import BigID
 from kairos.events.tables import event
 from kairos.scoring.definition import (
@@ -59,7 +67,7 @@ from kairos.scoring.definition import (
 )
 from kairos.scoring.tables import contact_score, score_condition_hold, score_ledger, score_model, score_rule
 from kairos.segments.behaviour import matching
-from kairos.segments.compiler import context, evaluate
+from kairos.segments.compiler import Context, context, evaluate
 from kairos.segments.definition import SegmentDefinition
 from kairos.segments.deps import DEFAULT_SCORE, Dependencies, dependencies
 from kairos.segments.membership import reevaluate_scored
@@ -134,16 +142,12 @@ def _bounded(model: Any, value: float) -> float:
 
 
 def _states(conn: Connection, model_id: int, contact_ids: Iterable[int]) -> dict[int, _State]:
-    out: dict[int, _State] = {}
     cs = contact_score.c
-    for part in chunks(sorted(set(contact_ids))):
-        for row in conn.execute(
-            select(
-                cs.contact_id, cs.score, cs.active_at, cs.decay_due_at, cs.covered_event_id, cs.changed_at
-            ).where(cs.model_id == model_id, cs.contact_id.in_(part))
-        ):
-            out[row.contact_id] = _State(*row[1:])
-    return out
+    rows = conn.execute(
+        select(cs.contact_id, cs.score, cs.active_at, cs.decay_due_at, cs.covered_event_id, cs.changed_at)
+        .where(cs.model_id == model_id, in_ids(cs.contact_id, set(contact_ids), conn.dialect.name))
+    ).all()
+    return {row[0]: _State(*row[1:]) for row in rows}
 
 
 def apply_awards(conn: Connection, model: Any, awards: Sequence[Award], now: datetime) -> list[int]:
@@ -153,7 +157,9 @@ def apply_awards(conn: Connection, model: Any, awards: Sequence[Award], now: dat
         return []
     states = _states(conn, model.id, (a.contact_id for a in awards))
     decay = parse_decay(model.decay)
-    ledger: list[dict[str, Any]] = []
+    t, j = time_converter(conn), json_converter(conn)
+    ws, mid, stamp = model.workspace_id, model.id, t(now)
+    ledger: list[tuple[Any, ...]] = []
     touched: dict[int, _State] = {}
     for a in awards:
         st = states.setdefault(a.contact_id, _State())
@@ -166,42 +172,48 @@ def apply_awards(conn: Connection, model: Any, awards: Sequence[Award], now: dat
         touched[a.contact_id] = st
         if delta == 0:
             continue
-        params = dict(a.params)
+        params = a.params
         if delta != a.points:
-            params["bounded"] = True
+            params = {**params, "bounded": True}
         st.score = after
         st.changed_at = now
-        ledger.append({
-            "workspace_id": model.workspace_id, "model_id": model.id, "contact_id": a.contact_id,
-            "rule_id": a.rule_id, "kind": a.kind, "delta": delta, "score": after, "reason": a.reason,
-            "params": params, "event_id": a.event_id, "occurred_at": a.occurred_at, "at": now,
-        })  # fmt: skip
-    if ledger:
-        conn.execute(insert(score_ledger), ledger)
+        ledger.append((ws, mid, a.contact_id, a.rule_id, a.kind, delta, after, a.reason, j(params),
+                       a.event_id, t(a.occurred_at), stamp))  # fmt: skip
+    _INSERT_LEDGER.execute(conn, ledger)
     _save(conn, model, touched, now)
-    return sorted({row["contact_id"] for row in ledger})
+    return sorted({row[2] for row in ledger})
+
+
+# The two writes of every scoring batch go straight to the driver (``FastStatement``):
+# SQLAlchemy's per-row parameter processing (the ledger's JSON, the instants) cost more than
+# the inserts themselves.
+_LEDGER_COLUMNS = ("workspace_id", "model_id", "contact_id", "rule_id", "kind", "delta", "score", "reason",
+                   "params", "event_id", "occurred_at", "at")  # fmt: skip
+_INSERT_LEDGER = FastStatement.insert(score_ledger, _LEDGER_COLUMNS)
+_SCORE_KEPT = ("score", "changed_at", "active_at", "decay_due_at", "covered_event_id")
+_SCORE_COLUMNS = ("model_id", "contact_id", "workspace_id", *_SCORE_KEPT)
+
+
+def _upsert_scores(conn: Connection) -> Any:
+    stmt = insert_on_conflict(conn, contact_score).values({c: bindparam(c) for c in _SCORE_COLUMNS})
+    return stmt.on_conflict_do_update(
+        index_elements=["model_id", "contact_id"], set_={c: stmt.excluded[c] for c in _SCORE_KEPT}
+    )
+
+
+_UPSERT_SCORES = FastStatement(_upsert_scores, _SCORE_COLUMNS)
 
 
 def _save(conn: Connection, model: Any, states: dict[int, _State], now: datetime) -> None:
     if not states:
         return
-    rows = [
-        {"model_id": model.id, "contact_id": cid, "workspace_id": model.workspace_id, "score": st.score,
-         "changed_at": st.changed_at or now, "active_at": st.active_at, "decay_due_at": st.decay_due_at,
-         "covered_event_id": st.covered_event_id}
+    t = time_converter(conn)
+    stamp = t(now)
+    _UPSERT_SCORES.execute(conn, [
+        (model.id, cid, model.workspace_id, st.score, t(st.changed_at) if st.changed_at else stamp,
+         t(st.active_at), t(st.decay_due_at), st.covered_event_id)
         for cid, st in states.items()
-    ]  # fmt: skip
-    stmt = insert_on_conflict(conn, contact_score)
-    new = stmt.excluded
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["model_id", "contact_id"],
-            set_={
-                c: new[c] for c in ("score", "changed_at", "active_at", "decay_due_at", "covered_event_id")
-            },
-        ),
-        rows,
-    )
+    ])  # fmt: skip
     if model.is_default:  # the profile's ``score`` field: a changed value is a profile change
         conn.execute(
             update(contact)
@@ -265,22 +277,25 @@ def _already_awarded(
     since = min(period_start(e.timestamp, per) for e in events)
     out: dict[tuple[int, datetime], float] = defaultdict(float)
     lg = score_ledger.c
-    for part in chunks(contacts):
-        for cid, occurred, delta in conn.execute(
-            select(lg.contact_id, lg.occurred_at, lg.delta).where(
-                lg.rule_id == rule.id, lg.kind == "event", lg.contact_id.in_(part), lg.occurred_at >= since
-            )
-        ):
-            out[(cid, period_start(occurred, per))] += delta
+    for cid, occurred, delta in conn.execute(
+        select(lg.contact_id, lg.occurred_at, lg.delta).where(
+            lg.rule_id == rule.id, lg.kind == "event", in_ids(lg.contact_id, contacts, conn.dialect.name),
+            lg.occurred_at >= since,
+        )
+    ).all():  # fmt: skip
+        out[(cid, period_start(occurred, per))] += delta
     return out
 
 
 def _new_event_awards(
-    conn: Connection, model: Any, rule: Rule, contact_ids: list[int], now: datetime
+    conn: Connection, model: Any, rule: Rule, contact_ids: list[int], ctx: Context
 ) -> list[Award]:
+    """The rule's awards for the events these queued contacts received since they were
+    queued (as ``changes.new_events`` finds them), leaving out those already awarded or
+    counted by a recompute; only the columns an award needs are read."""
     body = rule.body
     assert isinstance(body, EventRule)
-    e, cs, lg = event.c, contact_score.c, score_ledger.c
+    e, cs, lg, ch = event.c, contact_score.c, score_ledger.c, contact_change.c
     covered = (
         select(cs.covered_event_id)
         .where(cs.model_id == model.id, cs.contact_id == e.contact_id)
@@ -288,16 +303,18 @@ def _new_event_awards(
         .scalar_subquery()
     )
     seen = exists().where(lg.rule_id == rule.id, lg.event_id == e.id)
-    found = new_events(
-        conn,
-        contact_ids,
-        *matching(body, context(conn, model.workspace_id, now), "rule"),
-        e.id > func.coalesce(covered, 0),
-        ~seen,
-    )
+    found = conn.execute(
+        select(e.id, e.contact_id, e.name, e.timestamp)
+        .join(contact_change, ch.contact_id == e.contact_id)
+        .where(
+            in_ids(e.contact_id, contact_ids, conn.dialect.name), e.received_at >= ch.changed_at,
+            *matching(body, ctx, "rule"), e.id > func.coalesce(covered, 0), ~seen,
+        )
+        .order_by(e.id)
+    ).all()  # fmt: skip
     if not found:
         return []
-    found.sort(key=lambda r: (ensure_utc(r.timestamp), r.id))
+    found = sorted(found, key=lambda r: (r.timestamp, r.id))
     awarded = _already_awarded(conn, rule, found) if body.cap is not None else {}
     return _capped(rule, found, awarded)
 
@@ -434,12 +451,14 @@ def score_contacts(
         changed += recompute_contacts(conn, model, load_rules(conn, model.id), sorted(merged), now)
     rest = [c for c in changes if c not in merged]
     awards = []
+    ctx: Context | None = None
     for rule in rules:
         if isinstance(rule.body, EventRule):
             name = rule.body.event
             ids = [c for c in rest if name in changes[c].events or changes[c].everything]
             if ids:
-                awards += _new_event_awards(conn, model, rule, ids, now)
+                ctx = ctx or context(conn, model.workspace_id, now)
+                awards += _new_event_awards(conn, model, rule, ids, ctx)
         else:
             assert rule.deps is not None
             ids = [c for c in rest if _affected(rule.deps, changes[c])]

@@ -9,6 +9,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from kairos.api.crm_schemas import (
+    AccountCrmSync,
     ContactCrmSync,
     CrmConnectionCreate,
     CrmConnectionRead,
@@ -20,8 +21,9 @@ from kairos.api.crm_schemas import (
 from kairos.api.deps import IdempotencyKey, PrincipalDep, StateDep, WorkspaceDep
 from kairos.api.schemas import Page
 from kairos.api.transactions import idempotent_create
+from kairos.b2b.service import get_account
 from kairos.contacts.service import live_contact_id
-from kairos.crm import service
+from kairos.crm import accounts, service
 from kairos.crm.adapters import load_crm_providers
 from kairos.db.engine import reading
 
@@ -37,7 +39,8 @@ def read_providers(principal: PrincipalDep) -> dict[str, Any]:
         {"name": p.name, "description": p.description, "deals": p.deals,
          "settings_schema": p.settings_model.model_json_schema(),
          "secrets_schema": p.secrets_model.model_json_schema(),
-         "default_mapping": [{"source": s, "target": t} for s, t in p.default_mapping]}
+         "default_mapping": [{"source": s, "target": t} for s, t in p.default_mapping],
+         "default_account_mapping": [{"source": s, "target": t} for s, t in p.default_account_mapping]}
         for p in load_crm_providers().values()
     ]  # fmt: skip
     return {"data": data, "next": None}
@@ -56,8 +59,11 @@ def create_connection(
     body: CrmConnectionCreate, state: StateDep, ws: WorkspaceDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """Connect a CRM (admins). Secrets are encrypted and never returned. The connection's
-    selected contacts are queued for a first push at once; URLs inside the server's network
-    are refused (422 `url_not_allowed`) unless the operator allows private targets."""
+    selected contacts are queued for a first push at once, with their B2B accounts unless
+    `push_accounts` is false (HubSpot companies, Salesforce Accounts, the webhook's
+    `account.upsert`, mapped by `account_mapping`: 422 `invalid_account_mapping`); URLs inside
+    the server's network are refused (422 `url_not_allowed`) unless the operator allows
+    private targets."""
 
     def create(conn: Any) -> tuple[int, Any]:
         row = service.create_connection(
@@ -85,7 +91,8 @@ def update_connection(
     connection_id: int, body: CrmConnectionUpdate, state: StateDep, ws: WorkspaceDep
 ) -> dict[str, Any]:
     """Change a connection; `settings` and `secrets` are merged into the current ones. A new
-    mapping or selection queues the selected contacts again."""
+    mapping or selection (or `push_accounts` turned on) queues the selected contacts again; a
+    new `account_mapping` queues every account the connection holds."""
     with state.engine.begin() as conn:
         return service.update_connection(
             conn, ws.id, connection_id, state.keyring, state.now(ws), body.model_dump(exclude_unset=True),
@@ -146,3 +153,12 @@ def push_contact(
         contact_id = live_contact_id(conn, ws.id, contact_id)
         n = service.push_contact(conn, ws.id, contact_id, state.now(ws), body.connection_id if body else None)
     return {"queued": n}
+
+
+@router.get("/accounts/{account_id}/crm-sync", response_model=AccountCrmSync)
+def read_account_sync(account_id: int, state: StateDep, ws: WorkspaceDep) -> dict[str, Any]:
+    """The account's id in each CRM (HubSpot company, Salesforce Account), its sync status per
+    connection and its latest 50 push log entries (404 `account_not_found`)."""
+    with reading(state.engine) as conn:
+        get_account(conn, ws.id, account_id)
+        return accounts.account_sync(conn, ws.id, account_id)

@@ -2,6 +2,8 @@
 
 from kairos.crm.adapters.base import (
     CRM_PROVIDERS,
+    AccountPush,
+    AccountRef,
     ContactPush,
     CrmAdapter,
     CrmError,
@@ -13,6 +15,8 @@ from kairos.crm.adapters.base import (
 
 __all__ = [
     "CRM_PROVIDERS",
+    "AccountPush",
+    "AccountRef",
     "ContactPush",
     "CrmAdapter",
     "CrmError",

@@ -1,9 +1,11 @@
 """The ``CrmAdapter`` protocol every CRM adapter implements, and the provider registry.
 
 The sync job hands an adapter a batch of ``ContactPush`` (one contact's mapped properties)
-and gets one ``PushResult`` per contact back; it asks for the deals changed since a cursor
-(``deal_changes``). Adapters never touch the database. Results are classified as the
-message outbox's are (``kairos.messaging.channels.base``):
+and gets one ``PushResult`` per contact back, and likewise a batch of ``AccountPush`` (one
+B2B account: a HubSpot company, a Salesforce Account) to ``upsert_accounts``, before the
+contacts, so a contact's push can associate it with its accounts' CRM records. It asks for
+the deals changed since a cursor (``deal_changes``). Adapters never touch the database.
+Results are classified as the message outbox's are (``kairos.messaging.channels.base``):
 
 - ``synced``: the CRM holds the contact (``crm_id`` is its id there);
 - ``retry``: a transient failure (HTTP 408/429/5xx, a timeout); retried with backoff,
@@ -29,6 +31,18 @@ PROVIDER_NAMES = ("hubspot", "salesforce", "webhook")
 
 
 @dataclass(slots=True)
+class AccountRef:
+    """An account a pushed contact belongs to, first the one it joined first (its primary
+    account). ``crm_id`` is the account's id in this CRM, None while it is not synced."""
+
+    account_id: int
+    crm_id: str | None
+    name: str | None = None
+    domain: str | None = None
+    external_id: str | None = None
+
+
+@dataclass(slots=True)
 class ContactPush:
     """One contact to create or update in the CRM.
 
@@ -42,10 +56,36 @@ class ContactPush:
     crm_id: str | None
     properties: dict[str, Any]
     contact: dict[str, Any] = field(default_factory=dict)  # the Kairos fields (webhook payload)
+    #: the contact's accounts (connections pushing accounts): associate the contact with them
+    accounts: list[AccountRef] = field(default_factory=list)
+
+    @property
+    def record_id(self) -> int:
+        return self.contact_id
+
+
+@dataclass(slots=True)
+class AccountPush:
+    """One account to create or update in the CRM: ``properties`` from the connection's
+    account mapping; ``account`` the Kairos fields (webhook payload); ``key`` stable per
+    (connection, account, version)."""
+
+    account_id: int
+    key: str
+    crm_id: str | None
+    properties: dict[str, Any]
+    account: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def record_id(self) -> int:
+        return self.account_id
 
 
 @dataclass(slots=True)
 class PushResult:
+    """The outcome of one push; ``contact_id`` is the record's id: the contact's, or the
+    account's for ``upsert_accounts``."""
+
     contact_id: int
     status: PushStatus
     crm_id: str | None = None
@@ -93,6 +133,8 @@ class CrmAdapter(Protocol):
 
     def upsert(self, batch: Sequence[ContactPush]) -> list[PushResult]: ...
 
+    def upsert_accounts(self, batch: Sequence[AccountPush]) -> list[PushResult]: ...
+
     def deal_changes(self, cursor: str | None, since: datetime) -> DealPage:
         """Deals changed since ``cursor`` (from the last page), or since ``since`` (the
         connection's creation) on the first poll."""
@@ -114,6 +156,8 @@ class CrmProvider:
     deals: bool = True
     #: the mapping a new connection gets when none is given
     default_mapping: tuple[tuple[str, str], ...] = ()
+    #: the account mapping a new connection gets when none is given
+    default_account_mapping: tuple[tuple[str, str], ...] = ()
     #: (settings, secrets, allow_private) -> None: raise ``TargetNotAllowed`` when a URL the
     #: configuration makes us connect to is refused by the SSRF guard
     check_targets: Callable[[Any, Any, bool], None] | None = None

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import httpx
 
-from kairos.crm.adapters.base import ContactPush, CrmError, PushResult
+from kairos.crm.adapters.base import AccountPush, ContactPush, CrmError, PushResult
 from kairos.messaging.channels.http import (
     describe_transport_error,
     parse_retry_after,
@@ -18,13 +18,16 @@ from kairos.messaging.channels.http import (
 )
 from kairos.messaging.ssrf import TargetNotAllowed
 
+#: a contact's or an account's push
+Push = ContactPush | AccountPush
 
-def results(batch: Sequence[ContactPush], **kw: object) -> list[PushResult]:
-    return [PushResult(p.contact_id, **kw) for p in batch]  # type: ignore[arg-type]
+
+def results(batch: Sequence[Push], **kw: object) -> list[PushResult]:
+    return [PushResult(p.record_id, **kw) for p in batch]  # type: ignore[arg-type]
 
 
-def failed(push: ContactPush, error: str) -> PushResult:
-    return PushResult(push.contact_id, "failed", crm_id=push.crm_id, error=short(error))
+def failed(push: Push, error: str) -> PushResult:
+    return PushResult(push.record_id, "failed", crm_id=push.crm_id, error=short(error))
 
 
 def transient(response: httpx.Response, error: str) -> CrmError | None:
@@ -54,12 +57,12 @@ def transport_error(exc: Exception) -> CrmError:
     return CrmError(f"transport error: {reason}")
 
 
-def as_retry(batch: Sequence[ContactPush], exc: CrmError) -> list[PushResult]:
+def as_retry(batch: Sequence[Push], exc: CrmError) -> list[PushResult]:
     return [
-        PushResult(p.contact_id, "retry", crm_id=p.crm_id, error=short(exc.reason),
+        PushResult(p.record_id, "retry", crm_id=p.crm_id, error=short(exc.reason),
                    retry_after=exc.retry_after, outage=exc.outage)
         for p in batch
     ]  # fmt: skip
 
 
-__all__ = ["as_retry", "failed", "results", "status_line", "transient", "transport_error"]
+__all__ = ["Push", "as_retry", "failed", "results", "status_line", "transient", "transport_error"]

@@ -8,6 +8,11 @@
   ``results`` (each with the HubSpot ``id``), 207 with ``errors`` naming the inputs that
   failed. A 400 for a batch of several is re-sent contact by contact, so one invalid email
   does not fail the others.
+- Accounts: ``POST /crm/v3/objects/companies/batch/upsert`` matched by
+  ``company_id_property`` (default ``kairos_account_id``: a custom company property with
+  unique values that you create, holding the Kairos account id), then the contacts pushed
+  are associated with their accounts' companies by ``POST /crm/v4/associations/contacts/
+  companies/batch/associate/default`` (scope ``crm.objects.companies.write``).
 - Deals: ``POST /crm/v3/objects/deals/search`` on ``hs_lastmodifieddate`` (ascending, from
   the cursor) and ``POST /crm/v4/associations/deals/contacts/batch/read`` for the contacts
   of each deal. ``won_stages`` / ``lost_stages`` name the stages that mean won and lost
@@ -26,6 +31,7 @@ import httpx
 from pydantic import Field
 
 from kairos.crm.adapters.base import (
+    AccountPush,
     ContactPush,
     CrmError,
     CrmProvider,
@@ -34,10 +40,10 @@ from kairos.crm.adapters.base import (
     PushResult,
     register,
 )
-from kairos.crm.adapters.http import as_retry, failed, transient, transport_error
+from kairos.crm.adapters.http import Push, as_retry, failed, transient, transport_error
 from kairos.errors import InvalidInput
 from kairos.messaging.channels.base import ChannelOptions, ProviderConfig
-from kairos.messaging.channels.http import BaseUrl, error_code, json_body, make_client, status_line
+from kairos.messaging.channels.http import BaseUrl, error_code, json_body, make_client, short, status_line
 from kairos.messaging.ssrf import TargetNotAllowed, check_url
 
 BATCH = 100
@@ -53,6 +59,12 @@ class Settings(ProviderConfig):
         pattern=r"^[a-z0-9_]{1,100}$",
         description="The unique contact property upserts match on (email, or a unique property of yours "
         "filled by the field mapping)",
+    )
+    company_id_property: str = Field(
+        "kairos_account_id",
+        pattern=r"^[a-z0-9_]{1,100}$",
+        description="The unique company property (create it in HubSpot with unique values) that holds the "
+        "Kairos account id: company upserts match on it",
     )
     won_stages: list[str] = Field(
         default_factory=lambda: ["closedwon"], description="Deal stages that mean won"
@@ -105,29 +117,42 @@ class HubSpot:
 
     # --- push -------------------------------------------------------------------------
 
-    def _id_value(self, push: ContactPush) -> str | None:
+    def _id_value(self, push: ContactPush) -> str | None:  # the contact's id property value
         value = push.properties.get(self.settings.id_property)
         if value in (None, "") and self.settings.id_property == "email":
             value = push.email
         return None if value in (None, "") else str(value)
 
     def upsert(self, batch: Sequence[ContactPush]) -> list[PushResult]:
-        out: dict[int, PushResult] = {}
-        sendable: list[tuple[ContactPush, str]] = []
+        sendable: list[tuple[Push, str]] = []
         for push in batch:
             value = self._id_value(push)
-            if value is None:
-                out[push.contact_id] = failed(push, f"no {self.settings.id_property} to match the contact on")
-            else:
+            if value is not None:
                 sendable.append((push, value))
-        for start in range(0, len(sendable), BATCH):
-            part = sendable[start : start + BATCH]
-            for result in self._upsert(part, split=len(part) > 1):
-                out[result.contact_id] = result
+        out = self._upsert_all("contacts", self.settings.id_property, batch, sendable, "contact")
+        self._associate(batch, out)
         return [out[p.contact_id] for p in batch]
 
-    def _upsert(self, part: list[tuple[ContactPush, str]], *, split: bool) -> list[PushResult]:
-        prop = self.settings.id_property
+    def upsert_accounts(self, batch: Sequence[AccountPush]) -> list[PushResult]:
+        """Companies, upserted on ``company_id_property`` (a unique property of the portal)
+        holding the Kairos account id."""
+        sendable: list[tuple[Push, str]] = [(p, str(p.account_id)) for p in batch]
+        out = self._upsert_all("companies", self.settings.company_id_property, batch, sendable, "company")
+        return [out[p.account_id] for p in batch]
+
+    def _upsert_all(
+        self, objects: str, prop: str, batch: Sequence[Push], sendable: list[tuple[Push, str]], what: str
+    ) -> dict[int, PushResult]:
+        out = {p.record_id: failed(p, f"no {prop} to match the {what} on") for p in batch}
+        for start in range(0, len(sendable), BATCH):
+            part = sendable[start : start + BATCH]
+            for result in self._upsert(objects, prop, part, split=len(part) > 1):
+                out[result.contact_id] = result
+        return out
+
+    def _upsert(
+        self, objects: str, prop: str, part: list[tuple[Push, str]], *, split: bool
+    ) -> list[PushResult]:
         body = {
             "inputs": [
                 {"idProperty": prop, "id": value, "properties": {**push.properties, prop: value}}
@@ -136,22 +161,23 @@ class HubSpot:
         }
         pushes = [p for p, _ in part]
         try:
-            response = self.client.post("/crm/v3/objects/contacts/batch/upsert", json=body)
+            response = self.client.post(f"/crm/v3/objects/{objects}/batch/upsert", json=body)
         except (httpx.HTTPError, TargetNotAllowed) as exc:
             return as_retry(pushes, transport_error(exc))
         error = _category(response)
         if response.status_code in (200, 201, 207):
-            return self._read_results(part, json_body(response))
+            return self._read_results(prop, part, json_body(response))
         later = transient(response, error)
         if later is not None:
             return as_retry(pushes, later)
         if split and response.status_code == 400:
             # one bad input fails the whole batch: find it by sending each alone
-            return [r for item in part for r in self._upsert([item], split=False)]
+            return [r for item in part for r in self._upsert(objects, prop, [item], split=False)]
         return [failed(p, error) for p in pushes]
 
-    def _read_results(self, part: list[tuple[ContactPush, str]], body: dict[str, Any]) -> list[PushResult]:
-        prop = self.settings.id_property
+    def _read_results(
+        self, prop: str, part: list[tuple[Push, str]], body: dict[str, Any]
+    ) -> list[PushResult]:
         by_value = {value.lower(): push for push, value in part}
         found: dict[int, PushResult] = {}
         for item in body.get("results") or []:
@@ -160,7 +186,7 @@ class HubSpot:
             value = str((item.get("properties") or {}).get(prop) or "").lower()
             push = by_value.get(value)
             if push is not None and item.get("id") is not None:
-                found[push.contact_id] = PushResult(push.contact_id, "synced", crm_id=str(item["id"]))
+                found[push.record_id] = PushResult(push.record_id, "synced", crm_id=str(item["id"]))
         for err in body.get("errors") or []:
             if not isinstance(err, dict):
                 continue
@@ -168,13 +194,67 @@ class HubSpot:
             context = err.get("context") or {}
             for value in (context.get("ids") or context.get("id") or []) if isinstance(context, dict) else []:
                 push = by_value.get(str(value).lower())
-                if push is not None and push.contact_id not in found:
-                    found[push.contact_id] = failed(push, f"HubSpot {code}")
+                if push is not None and push.record_id not in found:
+                    found[push.record_id] = failed(push, f"HubSpot {code}")
         return [
-            found.get(push.contact_id)
-            or PushResult(push.contact_id, "retry", crm_id=push.crm_id, error="not in HubSpot's answer")
+            found.get(push.record_id)
+            or PushResult(push.record_id, "retry", crm_id=push.crm_id, error="not in HubSpot's answer")
             for push, _ in part
         ]
+
+    def _associate(self, batch: Sequence[ContactPush], out: dict[int, PushResult]) -> None:
+        """Associate the contacts just upserted with their accounts' companies (those synced):
+        ``POST /crm/v4/associations/contacts/companies/batch/associate/default``, the unlabeled
+        contact→company association, which HubSpot keeps once however often it is created.
+        A transient failure makes the contact a retry (the upsert is repeated, harmless); a
+        refused association leaves the contact synced, the error in its log entry."""
+        pairs: list[tuple[int, str, str]] = []
+        for push in batch:
+            result = out[push.contact_id]
+            if result.status == "synced" and result.crm_id:
+                pairs += [(push.contact_id, result.crm_id, a.crm_id) for a in push.accounts if a.crm_id]
+        for start in range(0, len(pairs), BATCH):
+            part = pairs[start : start + BATCH]
+            inputs = [{"from": {"id": contact}, "to": {"id": company}} for _, contact, company in part]
+            path = "/crm/v4/associations/contacts/companies/batch/associate/default"
+            try:
+                response = self.client.post(path, json={"inputs": inputs})
+            except (httpx.HTTPError, TargetNotAllowed) as exc:
+                later: CrmError | None = transport_error(exc)
+                response = None
+            if response is not None:
+                if response.status_code in (200, 201, 207):
+                    self._association_errors(part, json_body(response), out)
+                    continue
+                later = transient(response, _category(response))
+            for contact_id, _, _ in part:
+                result = out[contact_id]
+                if later is not None:
+                    error = short(f"association: {later.reason}")
+                    out[contact_id] = PushResult(
+                        contact_id, "retry", crm_id=result.crm_id, error=error,
+                        retry_after=later.retry_after, outage=later.outage,
+                    )  # fmt: skip
+                else:
+                    assert response is not None
+                    result.error = short(f"association refused: {_category(response)}")
+
+    def _association_errors(
+        self, part: list[tuple[int, str, str]], body: dict[str, Any], out: dict[int, PushResult]
+    ) -> None:
+        by_crm_id = {crm_id: contact_id for contact_id, crm_id, _ in part}
+        for err in body.get("errors") or []:
+            if not isinstance(err, dict):
+                continue
+            code = error_code(err.get("category")) or "error"
+            context = err.get("context") or {}
+            ids = (
+                (context.get("fromObjectId") or context.get("ids") or []) if isinstance(context, dict) else []
+            )
+            for value in ids:
+                contact_id = by_crm_id.get(str(value))
+                if contact_id is not None:
+                    out[contact_id].error = short(f"association refused: HubSpot {code}")
 
     # --- deals ------------------------------------------------------------------------
 
@@ -279,6 +359,7 @@ PROVIDER = register(
             ("last_name", "lastname"),
             ("phone", "phone"),
         ),
+        default_account_mapping=(("name", "name"), ("domain", "domain")),
         check_targets=check_targets,
         batch_size=BATCH,
     )

@@ -10,6 +10,11 @@
   (``Lead`` by default, which needs ``LastName`` and ``Company``: map them). Answers: 201
   created, 200 or 204 updated; 400 ``[{"errorCode": "REQUIRED_FIELD_MISSING", …}]`` is a
   permanent failure of that contact.
+- Accounts: ``PATCH …/sobjects/Account/{account_external_id_field}/{Kairos account id}`` with
+  the mapped account fields (``Name`` is required: the account's name, else its domain),
+  before the contacts. A pushed Lead gets ``Company`` = its primary account's name (the one
+  joined first) unless the mapping fills ``Company``; a pushed Contact gets ``AccountId`` =
+  that account's Salesforce id once the account is synced.
 - Deals: opportunities of converted leads, by SOQL through ``GET …/query``: the leads whose
   ``ConvertedOpportunity.LastModifiedDate`` is at or after the cursor, with the
   opportunity's ``StageName``, ``Amount``, ``IsWon`` and ``IsClosed`` and the lead's
@@ -27,6 +32,7 @@ import httpx
 from pydantic import Field
 
 from kairos.crm.adapters.base import (
+    AccountPush,
     ContactPush,
     CrmError,
     CrmProvider,
@@ -58,6 +64,9 @@ class Settings(ProviderConfig):
     sobject: str = Field("Lead", pattern=NAME, description="Object contacts are upserted as")
     external_id_field: str = Field(
         "External_Id__c", pattern=NAME, description="External id field holding the Kairos contact id"
+    )
+    account_external_id_field: str = Field(
+        "External_Id__c", pattern=NAME, description="External id field of Account: the Kairos account id"
     )
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$", description="Currency of opportunity amounts")
 
@@ -153,17 +162,53 @@ class Salesforce:
                 out += as_retry([push], exc)
         return out
 
-    def _upsert_one(self, push: ContactPush) -> PushResult:
+    def upsert_accounts(self, batch: Sequence[AccountPush]) -> list[PushResult]:
+        out: list[PushResult] = []
+        for index, push in enumerate(batch):
+            properties = dict(push.properties)
+            if not properties.get("Name"):
+                name = push.account.get("name") or push.account.get("domain")
+                if not name:
+                    out.append(failed(push, "the account has no name (Salesforce requires Name)"))
+                    continue
+                properties["Name"] = name
+            try:
+                field = self.settings.account_external_id_field
+                out.append(self._upsert_one(push, "Account", field, properties))
+            except CrmError as exc:
+                if exc.outage:
+                    return out + as_retry(batch[index:], exc)
+                out += as_retry([push], exc)
+        return out
+
+    def _contact_fields(self, push: ContactPush) -> dict[str, Any]:
+        """The mapped fields, and the primary account: a Lead's ``Company`` (its name), a
+        Contact's ``AccountId`` (once synced). A mapped value wins."""
+        fields = dict(push.properties)
+        primary = push.accounts[0] if push.accounts else None
+        if primary is not None:
+            if self.settings.sobject == "Lead" and not fields.get("Company") and primary.name:
+                fields["Company"] = primary.name
+            if self.settings.sobject == "Contact" and not fields.get("AccountId") and primary.crm_id:
+                fields["AccountId"] = primary.crm_id
+        return fields
+
+    def _upsert_one(
+        self, push: ContactPush | AccountPush, sobject: str | None = None, field: str | None = None,
+        properties: dict[str, Any] | None = None,
+    ) -> PushResult:  # fmt: skip
         s = self.settings
-        ext = quote(str(push.contact_id), safe="")
-        path = f"{self._base()}/sobjects/{s.sobject}/{s.external_id_field}/{ext}"
-        response = self._request("PATCH", path, json=push.properties)
+        if isinstance(push, ContactPush):
+            sobject, field, properties = s.sobject, s.external_id_field, self._contact_fields(push)
+        ext = quote(str(push.record_id), safe="")
+        path = f"{self._base()}/sobjects/{sobject}/{field}/{ext}"
+        response = self._request("PATCH", path, json=properties)
         status = response.status_code
         if status in (200, 201):
             crm_id = json_body(response).get("id")
-            return PushResult(push.contact_id, "synced", crm_id=str(crm_id) if crm_id else push.crm_id)
+            return PushResult(push.record_id, "synced", crm_id=str(crm_id) if crm_id else push.crm_id)
         if status == 204:
-            return PushResult(push.contact_id, "synced", crm_id=push.crm_id)
+            return PushResult(push.record_id, "synced", crm_id=push.crm_id)
         error = _errors(response)
         if status == 403 and "REQUEST_LIMIT_EXCEEDED" in error:
             raise CrmError(error, retry_after=3600.0, outage=True)
@@ -263,6 +308,7 @@ PROVIDER = register(
             ("last_name", "LastName"),
             ("phone", "Phone"),
         ),
+        default_account_mapping=(("name", "Name"), ("domain", "Website"), ("traits.industry", "Industry")),
         check_targets=check_targets,
         batch_size=25,
     )

@@ -7,7 +7,15 @@ retries.
 Body::
 
     {"type": "contact.upsert", "contact": {"id", "email", "external_id", "crm_id", …},
-     "properties": {<mapped CRM properties>}}
+     "properties": {<mapped CRM properties>},
+     "accounts": [{"id", "external_id", "name", "domain", "crm_id"}, …]}
+
+``accounts`` are the contact's B2B accounts, the one joined first first (empty when the
+connection does not push accounts). With ``push_accounts`` each account is also POSTed,
+before its contacts and again when it changes (``webhook-id`` stable per account version)::
+
+    {"type": "account.upsert", "account": {"id", "external_id", "name", "domain",
+     "member_count", "crm_id", …}, "properties": {<mapped account properties>}}
 
 A 2xx answer syncs the contact; a JSON answer ``{"id": "…"}`` gives its CRM id. 408, 429
 (``Retry-After``) and 5xx are retried; failing to connect pauses the connection; other
@@ -24,8 +32,16 @@ from datetime import datetime
 import httpx
 import orjson
 
-from kairos.crm.adapters.base import ContactPush, CrmError, CrmProvider, DealPage, PushResult, register
-from kairos.crm.adapters.http import as_retry, failed, transient, transport_error
+from kairos.crm.adapters.base import (
+    AccountPush,
+    ContactPush,
+    CrmError,
+    CrmProvider,
+    DealPage,
+    PushResult,
+    register,
+)
+from kairos.crm.adapters.http import Push, as_retry, failed, transient, transport_error
 from kairos.errors import InvalidInput
 from kairos.messaging.channels.base import ChannelOptions
 from kairos.messaging.channels.http import error_code
@@ -50,6 +66,12 @@ class CrmWebhook:
         self.client.close()
 
     def upsert(self, batch: Sequence[ContactPush]) -> list[PushResult]:
+        return self._post_all(batch)
+
+    def upsert_accounts(self, batch: Sequence[AccountPush]) -> list[PushResult]:
+        return self._post_all(batch)
+
+    def _post_all(self, batch: Sequence[Push]) -> list[PushResult]:
         out: list[PushResult] = []
         for index, push in enumerate(batch):
             try:
@@ -60,13 +82,24 @@ class CrmWebhook:
                 out += as_retry([push], exc)
         return out
 
-    def _post(self, push: ContactPush) -> PushResult:
+    def _post(self, push: Push) -> PushResult:
         if not self.settings.url:
             return failed(push, "no webhook URL")
-        body = orjson.dumps(
-            {"type": "contact.upsert", "contact": {**push.contact, "crm_id": push.crm_id},
-             "properties": push.properties}
-        )  # fmt: skip
+        if isinstance(push, ContactPush):
+            accounts = [
+                {"id": a.account_id, "external_id": a.external_id, "name": a.name, "domain": a.domain,
+                 "crm_id": a.crm_id}
+                for a in push.accounts
+            ]  # fmt: skip
+            body = orjson.dumps(
+                {"type": "contact.upsert", "contact": {**push.contact, "crm_id": push.crm_id},
+                 "properties": push.properties, "accounts": accounts}
+            )  # fmt: skip
+        else:
+            body = orjson.dumps(
+                {"type": "account.upsert", "account": {**push.account, "crm_id": push.crm_id},
+                 "properties": push.properties}
+            )  # fmt: skip
         timestamp = int(self.now())
         headers = {
             "webhook-id": push.key,
@@ -89,7 +122,7 @@ class CrmWebhook:
                 data = None
             if isinstance(data, dict) and error_code(data.get("id")) is not None:
                 crm_id = str(data["id"])
-            return PushResult(push.contact_id, "synced", crm_id=crm_id)
+            return PushResult(push.record_id, "synced", crm_id=crm_id)
         if 300 <= status < 400:
             return failed(push, f"HTTP {status}: redirects are not followed")
         later = transient(response, error)
@@ -119,6 +152,7 @@ PROVIDER = register(
         description="Signed JSON POSTs (Standard Webhooks) of each contact to your endpoint",
         deals=False,
         default_mapping=(("email", "email"), ("first_name", "first_name"), ("last_name", "last_name")),
+        default_account_mapping=(("name", "name"), ("domain", "domain"), ("score.sum", "score")),
         check_targets=check_targets,
         batch_size=50,
     )
