@@ -20,8 +20,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, or_, select, update
 
+from kairos.db.dialect import FastStatement, insert_on_conflict, time_converter
 from kairos.db.engine import reading
 from kairos.journeys.triggers import PredictedCrossings
 from kairos.predict.features import FeatureSpec, build_spec, feature_pages, matrix
@@ -212,6 +213,22 @@ def rescore_model(engine: Engine, model: Any, now: datetime) -> None:
         _refresh_segments(conn, model.workspace_id, model.key)
 
 
+_PREDICTION_COLUMNS = ("model_id", "contact_id", "workspace_id", "probability", "scored_at")
+
+
+def _upsert_predictions(conn: Connection) -> Any:
+    stmt = insert_on_conflict(conn, contact_prediction).values({c: bindparam(c) for c in _PREDICTION_COLUMNS})
+    return stmt.on_conflict_do_update(
+        index_elements=["model_id", "contact_id"],
+        set_={"probability": stmt.excluded.probability, "scored_at": stmt.excluded.scored_at},
+    )
+
+
+#: A page of probabilities: an upsert straight to the driver (rows overwritten in place rather
+#: than deleted and inserted again, which touched every index twice).
+_UPSERT_PREDICTIONS = FastStatement(_upsert_predictions, _PREDICTION_COLUMNS)
+
+
 def score_all(
     engine: Engine, model_id: int, workspace_id: int, fitted: Fitted, spec: FeatureSpec, now: datetime
 ) -> Scored:
@@ -226,21 +243,11 @@ def score_all(
         with engine.begin() as conn:
             # journeys entered on a probability crossing a threshold: the page's previous ones
             crossings = PredictedCrossings.read(conn, workspace_id, model_id, rows.lo, rows.hi)
-            conn.execute(
-                delete(contact_prediction).where(
-                    contact_prediction.c.model_id == model_id,
-                    contact_prediction.c.contact_id >= rows.lo,
-                    contact_prediction.c.contact_id <= rows.hi,
-                )
+            t = time_converter(conn)(now)
+            ids = rows.ids.tolist()
+            _UPSERT_PREDICTIONS.execute(
+                conn, [(model_id, cid, workspace_id, pi, t) for cid, pi in zip(ids, p, strict=True)]
             )
-            conn.execute(
-                insert(contact_prediction),
-                [
-                    {"model_id": model_id, "contact_id": cid, "workspace_id": workspace_id, "probability": pi,
-                     "scored_at": now}
-                    for cid, pi in zip(rows.ids.tolist(), p, strict=True)
-                ],
-            )  # fmt: skip
             if crossings is not None:
                 crossings.enroll(conn, rows.ids, p, now)
         out.contacts += len(rows)
