@@ -68,6 +68,7 @@ describe("app", () => {
       "Computed traits",
       "Tag rules",
       "Scoring",
+      "Predictive models",
       "Accounts",
       "My leads",
       "Tasks",

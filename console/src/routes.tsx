@@ -14,6 +14,8 @@ const ComputedTraitsPage = lazy(() => import("./pages/computedTraits/ComputedTra
 const TagRulesPage = lazy(() => import("./pages/tagRules/TagRulesPage"));
 const ScoringPage = lazy(() => import("./pages/scoring/ScoringPage"));
 const ScoreModelPage = lazy(() => import("./pages/scoring/ScoreModelPage"));
+const PredictiveModelsPage = lazy(() => import("./pages/predictive/PredictiveModelsPage"));
+const PredictiveModelPage = lazy(() => import("./pages/predictive/PredictiveModelPage"));
 const AccountsPage = lazy(() => import("./pages/accounts/AccountsPage"));
 const AccountPage = lazy(() => import("./pages/accounts/AccountPage"));
 const UsersPage = lazy(() => import("./pages/settings/UsersPage"));
@@ -79,6 +81,8 @@ export function AppRoutes() {
           <Route path="tag-rules" element={<TagRulesPage />} />
           <Route path="scoring" element={<ScoringPage />} />
           <Route path="scoring/:id" element={<ScoreModelPage />} />
+          <Route path="predictive-models" element={<PredictiveModelsPage />} />
+          <Route path="predictive-models/:id" element={<PredictiveModelPage />} />
           <Route path="accounts" element={<AccountsPage />} />
           <Route path="accounts/:id" element={<AccountPage />} />
           <Route path="templates" element={<TemplatesPage />} />

@@ -13,6 +13,7 @@ import { journeysCatalogs } from "./journeys";
 import { leadsCatalogs } from "./leads";
 import { leadSettingsCatalogs } from "./leadSettings";
 import { scoringCatalogs } from "./scoring";
+import { predictCatalogs } from "./predict";
 import { catalogs, languageFromBrowser, translate, type Language } from "./catalogs";
 
 const languages = Object.keys(catalogs) as Language[];
@@ -62,6 +63,7 @@ describe("catalogs", () => {
     ["leads", leadsCatalogs],
     ["leadSettings", leadSettingsCatalogs],
     ["scoring", scoringCatalogs],
+    ["predict", predictCatalogs],
   ] as const)("the %s catalog", (_, feature) => {
     const featureLanguages = Object.keys(feature) as Language[];
 

@@ -10,6 +10,7 @@ import type { JourneyPanelsKey } from "./journeyPanels.en";
 import type { JourneysKey } from "./journeys.en";
 import type { LeadsKey } from "./leads.en";
 import type { LeadSettingsKey } from "./leadSettings.en";
+import type { PredictKey } from "./predict.en";
 import type { ScoringKey } from "./scoring.en";
 import type { SettingsKey } from "./settings.en";
 import { en, type Catalog, type MessageKey as CoreKey } from "./en";
@@ -39,6 +40,7 @@ export type MessageKey =
   | LeadSettingsKey
   | BroadcastsKey
   | ScoringKey
+  | PredictKey
   | AccountsKey;
 
 export const LANGUAGES: { code: Language; label: string }[] = [

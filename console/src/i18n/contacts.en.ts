@@ -60,6 +60,7 @@ export const contactsEn = {
   "profile.tab.journeys": "Journeys",
   "profile.tab.messages": "Messages",
   "profile.tab.scores": "Scores",
+  "profile.tab.predictions": "Predictions",
   "profile.tab.crm": "CRM",
   "profile.computedTraits": "Computed traits",
   "profile.trait": "Name",

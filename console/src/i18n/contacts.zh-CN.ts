@@ -59,6 +59,7 @@ export const contactsZhCN: Record<ContactsKey, string> = {
   "profile.tab.journeys": "旅程",
   "profile.tab.messages": "消息",
   "profile.tab.scores": "评分",
+  "profile.tab.predictions": "预测",
   "profile.tab.crm": "CRM",
   "profile.computedTraits": "计算属性",
   "profile.trait": "名称",

@@ -15,6 +15,7 @@ export const en = {
   "nav.computedTraits": "Computed traits",
   "nav.tagRules": "Tag rules",
   "nav.scoring": "Scoring",
+  "nav.predictiveModels": "Predictive models",
   "nav.accounts": "Accounts",
   "nav.settings": "Settings",
   "nav.users": "Users and roles",
@@ -62,6 +63,9 @@ export const en = {
   "errors.notFound": "Page not found",
   "errors.notFoundHint": "There is no page at this address.",
   "errors.backHome": "Back to contacts",
+  "errors.forbiddenTitle": "You cannot open this page",
+  "errors.forbiddenHint": "Your role in this workspace does not give access to this page.",
+  "errors.goHome": "Go to the start page",
   "errors.sessionFailed": "Could not check your session.",
 
   "login.title": "Sign in to Kairos",

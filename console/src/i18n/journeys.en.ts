@@ -390,6 +390,18 @@ export const journeysEn = {
   "journeys.field.ScoreTrigger.direction": "Direction",
   "journeys.enum.direction.up": "Upward (reaches the threshold)",
   "journeys.enum.direction.down": "Downward (drops below it)",
+  // the predicted_crossed trigger (predictive conversion score)
+  "journeys.triggerKind.predicted_crossed": "Predicted probability crosses a threshold",
+  "journeys.triggerHint.predicted_crossed": "Contacts enter when their probability in a predictive model crosses the threshold, upward or downward, when the model re-scores everyone (daily and after each training). The model's first scoring enters no one.",
+  "journeys.triggerText.predictedUp": "{model} probability rises to {percent} or more",
+  "journeys.triggerText.predictedDown": "{model} probability falls below {percent}",
+  "journeys.pickPredictiveModel": "Choose a predictive model",
+  "journeys.noPredictiveModels": "No predictive models yet (Audiences → Predictive models).",
+  "journeys.field.PredictedTrigger.model": "Predictive model",
+  "journeys.hint.PredictedTrigger.model": "Its probabilities are refreshed each time the worker re-scores it.",
+  "journeys.field.PredictedTrigger.threshold": "Threshold",
+  "journeys.hint.PredictedTrigger.threshold": "A probability between 0% and 100% (exclusive).",
+  "journeys.field.PredictedTrigger.direction": "Direction",
 } as const;
 
 export type JourneysKey = keyof typeof journeysEn;

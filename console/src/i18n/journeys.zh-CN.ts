@@ -387,4 +387,16 @@ export const journeysZhCN: Record<JourneysKey, string> = {
   "journeys.field.ScoreTrigger.direction": "方向",
   "journeys.enum.direction.up": "向上（达到阈值）",
   "journeys.enum.direction.down": "向下（降到阈值以下）",
+  // the predicted_crossed trigger (predictive conversion score)
+  "journeys.triggerKind.predicted_crossed": "预测概率越过阈值",
+  "journeys.triggerHint.predicted_crossed": "联系人在某个预测模型中的概率越过阈值时进入，可向上或向下；在模型重新为所有联系人打分时判断（每天一次，以及每次训练之后）。模型的首次打分不会让任何人进入。",
+  "journeys.triggerText.predictedUp": "{model} 概率升至 {percent} 及以上",
+  "journeys.triggerText.predictedDown": "{model} 概率降至 {percent} 以下",
+  "journeys.pickPredictiveModel": "选择预测模型",
+  "journeys.noPredictiveModels": "还没有预测模型（受众 → 预测模型）。",
+  "journeys.field.PredictedTrigger.model": "预测模型",
+  "journeys.hint.PredictedTrigger.model": "后台任务每次为该模型重新打分时，概率随之更新。",
+  "journeys.field.PredictedTrigger.threshold": "阈值",
+  "journeys.hint.PredictedTrigger.threshold": "概率，介于 0% 与 100% 之间（不含两端）。",
+  "journeys.field.PredictedTrigger.direction": "方向",
 };

@@ -169,6 +169,15 @@ export const scoringEn = {
   "scoring.profile.col.score": "Score after",
   "scoring.profile.col.reason": "Reason",
   "scoring.profile.score": "Score",
+  "scoring.engaged.title": "Accounts: engaged members",
+  "scoring.engaged.hint":
+    "A member of a B2B account counts as engaged when their score in this model is at least the threshold. Account lists, account segments (“engaged members”) and the sales team read this count; every account is rolled up again in the background after a change.",
+  "scoring.engaged.threshold": "Engaged from (score)",
+  "scoring.engaged.default": "Default threshold",
+  "scoring.engaged.required": "Enter a score",
+  "scoring.engaged.range": "Enter a score between −1,000,000,000,000 and 1,000,000,000,000",
+  "scoring.engaged.saved": "Engaged threshold saved: accounts are being rolled up again",
+  "scoring.engaged.failed": "The engaged threshold could not be saved",
 } satisfies Record<string, string>;
 
 export type ScoringKey = keyof typeof scoringEn;

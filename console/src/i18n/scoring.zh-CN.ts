@@ -165,4 +165,13 @@ export const scoringZhCN: Record<ScoringKey, string> = {
   "scoring.profile.col.score": "变动后分数",
   "scoring.profile.col.reason": "原因",
   "scoring.profile.score": "分数",
+  "scoring.engaged.title": "客户公司：活跃成员",
+  "scoring.engaged.hint":
+    "客户公司的成员在此模型中的评分达到阈值即视为活跃成员。客户公司列表、客户公司细分（“活跃成员数”）和销售团队都会使用该数量；修改后，所有客户公司会在后台重新汇总。",
+  "scoring.engaged.threshold": "活跃阈值（分）",
+  "scoring.engaged.default": "默认阈值",
+  "scoring.engaged.required": "请输入分数",
+  "scoring.engaged.range": "请输入 −1,000,000,000,000 到 1,000,000,000,000 之间的分数",
+  "scoring.engaged.saved": "活跃阈值已保存，客户公司正在重新汇总",
+  "scoring.engaged.failed": "无法保存活跃阈值",
 };

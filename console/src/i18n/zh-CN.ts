@@ -14,6 +14,7 @@ export const zhCN: Catalog = {
   "nav.computedTraits": "计算属性",
   "nav.tagRules": "标签规则",
   "nav.scoring": "线索评分",
+  "nav.predictiveModels": "预测模型",
   "nav.accounts": "客户公司",
   "nav.settings": "设置",
   "nav.users": "用户与角色",
@@ -61,6 +62,9 @@ export const zhCN: Catalog = {
   "errors.notFound": "页面不存在",
   "errors.notFoundHint": "此地址没有对应的页面。",
   "errors.backHome": "返回联系人",
+  "errors.forbiddenTitle": "无权访问此页面",
+  "errors.forbiddenHint": "您在此工作区的角色无权访问此页面。",
+  "errors.goHome": "返回首页",
   "errors.sessionFailed": "无法验证登录状态。",
 
   "login.title": "登录 Kairos",

@@ -37,6 +37,7 @@ import { LanguageSwitcher } from "../components/LanguageSwitcher";
 import { ErrorBoundary } from "../components/ErrorBoundary";
 // The bell loads after the shell (its own chunk): the first visit stays within budget.
 const NotificationsBell = lazy(() => import("./Notifications").then((m) => ({ default: m.NotificationsBell })));
+const ForbiddenPage = lazy(() => import("../pages/ForbiddenPage"));
 
 /**
  * The menu: only pages that exist. `roles`: shown only to those
@@ -50,6 +51,13 @@ export const NAV_ITEMS: { path: string; label: MessageKey; icon: ReactNode; grou
   { path: "/computed-traits", label: "nav.computedTraits", icon: <FunctionOutlined />, group: "nav.audiences" },
   { path: "/tag-rules", label: "nav.tagRules", icon: <TagsOutlined />, group: "nav.audiences" },
   { path: "/scoring", label: "nav.scoring", icon: <RiseOutlined />, group: "nav.audiences" },
+  {
+    path: "/predictive-models",
+    label: "nav.predictiveModels",
+    icon: <FunctionOutlined />,
+    group: "nav.audiences",
+    roles: ["admin", "marketer", "analyst"],
+  },
   { path: "/accounts", label: "nav.accounts", icon: <BankOutlined />, group: "nav.audiences" },
   { path: "/leads", label: "nav.leads", icon: <ContactsOutlined />, group: "nav.sales", roles: ["admin", "marketer", "sales"] },
   { path: "/tasks", label: "nav.tasks", icon: <CheckSquareOutlined />, group: "nav.sales", roles: ["admin", "marketer", "sales"] },
@@ -85,9 +93,35 @@ export const NAV_ITEMS: { path: string; label: MessageKey; icon: ReactNode; grou
   },
 ];
 
+/**
+ * What a sales user works with (docs/console.md, "The sales role"): their leads and tasks,
+ * and the contacts and accounts behind them. Builders, reports and settings are not theirs.
+ */
+export const SALES_PATHS = ["/leads", "/tasks", "/contacts", "/accounts"];
+/**
+ * Read-only pages a sales user reaches from their work (a task's journey, a profile's
+ * segments and score models), though not listed in their menu.
+ */
+const SALES_DETAIL = /^\/(journeys|segments|scoring|predictive-models)\/\d+$/;
+
 /** The menu items a role sees. */
 export function navItemsFor(role: Role | undefined) {
-  return NAV_ITEMS.filter((i) => !i.roles || (role !== undefined && i.roles.includes(role)));
+  return NAV_ITEMS.filter(
+    (i) => (!i.roles || (role !== undefined && i.roles.includes(role))) && (role !== "sales" || SALES_PATHS.includes(i.path)),
+  );
+}
+
+/**
+ * A page the role may open. A sales user: the pages under their menu items, the detail
+ * pages their work links to, and addresses outside the menu (the router answers "not
+ * found" for unknown ones). The other roles read every page (what they cannot change, the
+ * page hides; what they cannot read, the server refuses and the page says so).
+ */
+export function pathAllowed(role: Role | undefined, pathname: string): boolean {
+  if (role !== "sales") return true;
+  const item = NAV_ITEMS.find((i) => pathname === i.path || pathname.startsWith(`${i.path}/`));
+  if (!item || navItemsFor(role).includes(item)) return true;
+  return SALES_DETAIL.test(pathname);
 }
 
 /** The menu's items, in their groups (a group's title is hidden while the menu is collapsed). */
@@ -266,7 +300,7 @@ export function AppShell() {
               )}
             >
               <Suspense fallback={<Spin className="page-spin" />}>
-                <Outlet />
+                {pathAllowed(workspace.role, location.pathname) ? <Outlet /> : <ForbiddenPage />}
               </Suspense>
             </ErrorBoundary>
           ) : (

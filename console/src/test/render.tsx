@@ -1,4 +1,5 @@
 import type { ReactNode } from "react";
+import { renderedClients } from "./clients";
 import { render } from "@testing-library/react";
 import { MemoryRouter } from "react-router";
 import { AppProviders, createQueryClient } from "../AppProviders";
@@ -18,6 +19,7 @@ export function sessionFor(role: Role, extra: Partial<SessionRead> = {}): Sessio
 /** The console's providers around `ui`, at `path`, in English unless told. */
 export function renderWithProviders(ui: ReactNode, { path = "/", language = "en" as Language } = {}) {
   const queryClient = createQueryClient();
+  renderedClients.add(queryClient);
   queryClient.setDefaultOptions({ queries: { ...queryClient.getDefaultOptions().queries, retry: false } });
   return render(
     <AppProviders queryClient={queryClient} language={language}>

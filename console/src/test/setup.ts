@@ -1,6 +1,7 @@
-import { afterEach, vi } from "vitest";
+import { afterAll, afterEach, vi } from "vitest";
 import { cleanup, configure } from "@testing-library/react";
 import { setCsrfToken, setUnauthorizedHandler, setWorkspaceId } from "../api/state";
+import { clearRenderedClients } from "./clients";
 
 // Pages are lazy chunks: their first import in a test run takes a few seconds.
 configure({ asyncUtilTimeout: 10_000 });
@@ -54,9 +55,13 @@ window.getComputedStyle = (element: Element, pseudo?: string | null) => computed
 
 afterEach(() => {
   cleanup();
+  clearRenderedClients();
   setCsrfToken(null);
   setWorkspaceId(null);
   setUnauthorizedHandler(null);
   window.localStorage.clear();
   vi.unstubAllGlobals();
 });
+
+// Let work React or antd already scheduled (a macrotask) run while the page still exists.
+afterAll(() => new Promise<void>((resolve) => setTimeout(resolve, 0)));

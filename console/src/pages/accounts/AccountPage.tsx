@@ -16,6 +16,7 @@ import { PageTitle } from "../../components/PageTitle";
 import { useI18n } from "../../i18n";
 import "../../i18n/accounts";
 import { AccountForm } from "./AccountForm";
+import AccountCrmSync from "./AccountCrmSync";
 import {
   accountKey,
   accountName,
@@ -333,6 +334,7 @@ export default function AccountPage() {
       </section>
       <Scores account={account} />
       <Members account={account} />
+      <AccountCrmSync accountId={account.id} />
       <Modal open={editing} title={t("accounts.editTitle")} footer={null} onCancel={() => setEditing(false)} destroyOnHidden width={600}>
         <AccountForm
           account={account}

@@ -31,8 +31,10 @@ import "../../i18n/contacts";
 const CrmSyncPanel = lazy(() => import("./profile/CrmSyncPanel"));
 // its own chunk too (with the scoring strings)
 const ScoresPanel = lazy(() => import("./profile/ScoresPanel"));
+// and the predictions (with the predictive model strings)
+const PredictionsPanel = lazy(() => import("./profile/PredictionsPanel"));
 
-const TABS = ["activity", "traits", "lifecycle", "identities", "segments", "subscriptions", "journeys", "messages", "scores", "crm"] as const;
+const TABS = ["activity", "traits", "lifecycle", "identities", "segments", "subscriptions", "journeys", "messages", "scores", "predictions", "crm"] as const;
 type TabKey = (typeof TABS)[number];
 const isTab = (value: string | null): value is TabKey => (TABS as readonly (string | null)[]).includes(value);
 
@@ -190,6 +192,15 @@ export default function ContactProfilePage() {
             children: (
               <Suspense fallback={<Spin />}>
                 <ScoresPanel contactId={contact.id} />
+              </Suspense>
+            ),
+          },
+          {
+            key: "predictions",
+            label: t("profile.tab.predictions"),
+            children: (
+              <Suspense fallback={<Spin />}>
+                <PredictionsPanel contactId={contact.id} />
               </Suspense>
             ),
           },

@@ -10,10 +10,10 @@ import { ConditionEditor } from "../segments/builder/ConditionEditor";
 import { DurationInput, EventInput, JsonInput, WhereEditor } from "../segments/builder/inputs";
 import type { Condition, Duration, PropertyFilter } from "../segments/builder/model";
 import { branchesOf, defaultTrigger, nodesOf, setBranch, TRIGGER_KINDS, TRIGGER_NODE_ID, type JourneyNode } from "./graph";
-import { branchLabel, channelLabel, kindLabel, triggerLabel, weekdayNames } from "./describe";
+import { branchLabel, channelLabel, fromPercent, kindLabel, triggerLabel, weekdayNames } from "./describe";
 import { fieldKind, fieldsOf, limits, nodeDefName, triggerDefName, type FieldSchema, type JsonSchema } from "./schemaForm";
 import type { Definition } from "./panels/overlay";
-import { useLeadOwnerList, useLifecycleStages, useOfferList, useScoreModelList, useTemplateList } from "./queries";
+import { useLeadOwnerList, useLifecycleStages, useOfferList, usePredictiveModelList, useScoreModelList, useTemplateList } from "./queries";
 import type { ErrorTarget } from "./graph";
 
 type Obj = Record<string, unknown>;
@@ -307,6 +307,47 @@ function ScoreModelPicker({ id, value, onChange, disabled }: { id: string; value
   );
 }
 
+/** A `predicted_crossed` trigger's predictive model, by key (an unknown key is kept and shown as it is). */
+function PredictiveModelPicker({ id, value, onChange, disabled }: { id: string; value: unknown; onChange: (v: string) => void; disabled: boolean }) {
+  const { t } = useI18n();
+  const models = usePredictiveModelList();
+  const options = (models.data?.data ?? []).map((m) => ({ value: m.key, label: `${m.name} (${m.key})` }));
+  const current = typeof value === "string" && value ? value : null;
+  if (current !== null && !options.some((o) => o.value === current)) options.unshift({ value: current, label: current });
+  return (
+    <Select
+      id={id}
+      showSearch={{ optionFilterProp: "label" }}
+      disabled={disabled}
+      value={current ?? undefined}
+      onChange={(v: string) => onChange(v)}
+      loading={models.isPending}
+      options={options}
+      placeholder={t("journeys.pickPredictiveModel")}
+      notFoundContent={t("journeys.noPredictiveModels")}
+      style={{ width: "100%" }}
+    />
+  );
+}
+
+/** A probability threshold (0–1, exclusive), typed as a percentage. */
+function PercentInput({ id, value, onChange, disabled, error }: { id: string; value: unknown; onChange: (v: number | undefined) => void; disabled: boolean; error: boolean }) {
+  return (
+    <InputNumber
+      id={id}
+      disabled={disabled}
+      min={0.1}
+      max={99.9}
+      step={5}
+      suffix="%"
+      status={error ? "error" : undefined}
+      value={typeof value === "number" ? Math.round(value * 1000) / 10 : null}
+      onChange={(v) => onChange(typeof v === "number" ? fromPercent(v) : undefined)}
+      style={{ width: 160 }}
+    />
+  );
+}
+
 const QUEUE_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** A task's assignee: the contact's owner, a queue (`queue:<name>`) or a user (`user:<id>`). */
@@ -548,6 +589,10 @@ function FieldInput({
       break;
     case "model":
       if (defName === "ScoreTrigger") return field(<ScoreModelPicker id={id} value={value} onChange={onChange} disabled={readOnly} />);
+      if (defName === "PredictedTrigger") return field(<PredictiveModelPicker id={id} value={value} onChange={onChange} disabled={readOnly} />);
+      break;
+    case "threshold":
+      if (defName === "PredictedTrigger") return field(<PercentInput id={id} value={value} onChange={onChange} disabled={readOnly} error={Boolean(error)} />);
       break;
     case "owners":
       return field(

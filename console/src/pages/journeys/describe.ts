@@ -55,6 +55,16 @@ export function weekdayNames(lang: Language, width: "short" | "long" = "short"):
   return Array.from({ length: 7 }, (_, i) => f.format(new Date(Date.UTC(2024, 0, 1 + i))));
 }
 
+/** A probability (0–1) as a percentage: 0.35 → "35%", 0.125 → "12.5%". */
+export function percentText(p: number): string {
+  return `${Math.round(p * 1000) / 10}%`;
+}
+
+/** A percentage typed in the inspector (35) as the probability sent (0.35), without float noise. */
+export function fromPercent(percent: number): number {
+  return Math.round(percent * 10) / 1000;
+}
+
 export function timeText(value: unknown): string {
   return typeof value === "string" ? value.slice(0, 5) : "";
 }
@@ -227,6 +237,14 @@ export function triggerSummary(trigger: Record<string, unknown>, t: T, names: Pi
       return t(trigger.direction === "down" ? "journeys.triggerText.scoreDown" : "journeys.triggerText.scoreUp", {
         model,
         threshold: trigger.threshold,
+      });
+    }
+    case "predicted_crossed": {
+      const model = typeof trigger.model === "string" ? trigger.model : "";
+      if (!model || typeof trigger.threshold !== "number") return "";
+      return t(trigger.direction === "down" ? "journeys.triggerText.predictedDown" : "journeys.triggerText.predictedUp", {
+        model,
+        percent: percentText(trigger.threshold),
       });
     }
     case "api":

@@ -33,6 +33,7 @@ export const TRIGGER_KINDS = [
   "date",
   "schedule",
   "score_crossed",
+  "predicted_crossed",
   "api",
 ] as const;
 
@@ -338,6 +339,9 @@ export function defaultTrigger(kind: string): Record<string, unknown> {
       return { type: kind, cron: "0 9 * * 1", timezone: "contact" };
     case "score_crossed":
       return { type: kind, model: "", threshold: 50, direction: "up" };
+    case "predicted_crossed":
+      // a probability (0–1), shown as a percentage
+      return { type: kind, model: "", threshold: 0.5, direction: "up" };
     default:
       return { type: kind };
   }

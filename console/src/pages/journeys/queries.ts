@@ -92,6 +92,16 @@ export function useScoreModelList() {
   });
 }
 
+/** The predictive models a `predicted_crossed` trigger can name (by key). */
+export function usePredictiveModelList() {
+  const workspace = useWorkspaceKey();
+  return useQuery({
+    queryKey: ["journey-predictive-models", workspace],
+    queryFn: () => unwrap(api.GET("/api/v1/predictive-models")),
+    staleTime: 60_000,
+  });
+}
+
 /** Who may be given a task (`user:<id>`): sales users, marketers, admins. */
 export function useLeadOwnerList() {
   const workspace = useWorkspaceKey();

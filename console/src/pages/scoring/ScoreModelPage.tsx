@@ -16,6 +16,7 @@ import { useI18n } from "../../i18n";
 import "../../i18n/audiences";
 import "../../i18n/scoring";
 import { useSegmentReference, useTopics } from "../segments/queries";
+import { EngagedThreshold } from "./EngagedThreshold";
 import { capText, decayText, ruleWhat, type ScoreModel, type ScoreRule } from "./model";
 import { ModelForm } from "./ModelForm";
 import { Points } from "./Points";
@@ -274,11 +275,14 @@ export default function ScoreModelPage() {
             key: "settings",
             label: t("scoring.tab.settings"),
             children: (
-              <ModelForm
-                key={model.updated_at}
-                model={model}
-                onSaved={() => void message.success(t("scoring.saved"))}
-              />
+              <>
+                <ModelForm
+                  key={model.updated_at}
+                  model={model}
+                  onSaved={() => void message.success(t("scoring.saved"))}
+                />
+                <EngagedThreshold model={model} />
+              </>
             ),
           },
           { key: "report", label: t("scoring.tab.report"), children: <ScoreReportSection model={model} /> },

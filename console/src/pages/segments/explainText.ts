@@ -121,6 +121,17 @@ export function explainSentence(node: ExplainNode, w: ExplainWords): string | nu
         when: typeof node.actual === "string" ? w.instant(node.actual) : t("explainText.never"),
         expected: expectedText(node.operator, node.value, w),
       });
+    case "predicted": {
+      // probabilities (0–1 in the definition) are read as percents, as the builder edits them
+      const pct = (v: unknown) => (typeof v === "number" ? `${w.number(Math.round(v * 1000) / 10)}%` : said(v, w));
+      const values = Array.isArray(node.value) ? node.value : [node.value];
+      let expected = w.opKey(String(node.operator ?? ""));
+      if (expected.includes("…")) for (const v of values) expected = expected.replace("…", pct(v));
+      else expected = `${expected} ${values.map(pct).join(", ")}`;
+      const model = String(node.model ?? "");
+      if (typeof node.actual !== "number") return t("explainText.predictedNone", { model, expected });
+      return t("explainText.predicted", { model, actual: pct(node.actual), expected });
+    }
     case "attribute":
       if (node.actual === null || node.actual === undefined) {
         return t("explainText.attributeNotSet", {

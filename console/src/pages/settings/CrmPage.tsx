@@ -40,9 +40,13 @@ import { emptySecrets, fieldsOf, secretsBody, settingsBody, settingsValues, sett
 import { SchemaFields, SecretRevealModal } from "./ChannelsPage";
 import { errorPath, useIsAdmin } from "./common";
 import {
+  ACCOUNT_FIELDS,
+  ACCOUNT_SETTINGS,
+  accountScoreSources,
   CONTACT_FIELDS,
   isPaused,
   mappingBody,
+  mappingErrorRow,
   scopeBody,
   scopeProblem,
   SYNC_SCOPES,
@@ -92,6 +96,16 @@ function useAttributeNames() {
   });
 }
 
+/** The score models whose account roll-ups an account mapping may read (`scores.<key>.sum`). */
+function useScoreModels() {
+  const ws = useWorkspaceKey();
+  return useQuery({
+    queryKey: ["score-models", ws],
+    queryFn: () => unwrap(api.GET("/api/v1/score-models")),
+    staleTime: 60_000,
+  });
+}
+
 function useStages() {
   const ws = useWorkspaceKey();
   return useQuery({
@@ -101,44 +115,65 @@ function useStages() {
   });
 }
 
-/** Kairos field → CRM property rows. */
+/** The source fields a contact mapping offers: contact fields and custom attributes. */
+function useContactSources() {
+  const attributes = useAttributeNames();
+  return useMemo(
+    () => [...CONTACT_FIELDS.map((f) => ({ value: f })), ...(attributes.data?.data ?? []).map((a) => ({ value: `traits.${a.name}` }))],
+    [attributes.data],
+  );
+}
+
+/** The source fields an account mapping offers: account fields and score roll-ups (any `traits.<name>` may be typed). */
+function useAccountSources() {
+  const models = useScoreModels();
+  return useMemo(
+    () => [...ACCOUNT_FIELDS, ...accountScoreSources((models.data?.data ?? []).filter((m) => !m.is_default).map((m) => m.key))].map((value) => ({ value })),
+    [models.data],
+  );
+}
+
+/** Kairos field → CRM property rows, of contacts or (`kind` account) of accounts. */
 function MappingEditor({
+  kind = "contact",
   rows,
   onChange,
   problems,
   defaults,
+  serverError,
 }: {
+  kind?: "contact" | "account";
   rows: MappingRow[];
   onChange: (rows: MappingRow[]) => void;
   problems: number[];
   defaults: MappingRow[];
+  /** A 422 about the mapping: its message, and the row it names (null: the mapping as a whole). */
+  serverError?: { row: number | null; text: string };
 }) {
   const { t } = useI18n();
-  const attributes = useAttributeNames();
-  const sources = useMemo(
-    () => [
-      ...CONTACT_FIELDS.map((f) => ({ value: f })),
-      ...(attributes.data?.data ?? []).map((a) => ({ value: `traits.${a.name}` })),
-    ],
-    [attributes.data],
-  );
+  const contactSources = useContactSources();
+  const accountSources = useAccountSources();
+  const sources = kind === "account" ? accountSources : contactSources;
+  const k = (suffix: string) => `crm.${kind === "account" ? "accountMapping" : "mapping"}${suffix}` as MessageKey;
+  const rowError = (i: number, side: string) =>
+    (problems.includes(i) && !side.trim()) || serverError?.row === i ? ("error" as const) : undefined;
   const set = (i: number, patch: Partial<MappingRow>) => onChange(rows.map((r, j) => (j === i ? { ...r, ...patch } : r)));
   return (
     <fieldset className="plain-fieldset">
-      <legend className="section-title crm-legend">{t("crm.mapping")}</legend>
-      <p className="text-secondary">{t("crm.mappingIntro")}</p>
+      <legend className="section-title crm-legend">{t(k(""))}</legend>
+      <p className="text-secondary">{t(k("Intro"))}</p>
       <div className="mapping-head" aria-hidden="true">
-        <span>{t("crm.mappingSource")}</span>
-        <span>{t("crm.mappingTarget")}</span>
+        <span>{t(k("Source"))}</span>
+        <span>{t(k("Target"))}</span>
       </div>
       {rows.map((row, i) => (
         <div className="pairs-row" key={i}>
           <AutoComplete
-            aria-label={t("crm.mappingSourceN", { n: i + 1 })}
+            aria-label={t(k("SourceN"), { n: i + 1 })}
             value={row.source}
             options={sources}
             style={{ flex: 1 }}
-            status={problems.includes(i) && !row.source.trim() ? "error" : undefined}
+            status={rowError(i, row.source)}
             onChange={(v: string) => set(i, { source: v })}
             filterOption={(input, o) => String(o?.value ?? "").toLowerCase().includes(input.toLowerCase())}
           />
@@ -146,13 +181,13 @@ function MappingEditor({
             →
           </span>
           <Input
-            aria-label={t("crm.mappingTargetN", { n: i + 1 })}
+            aria-label={t(k("TargetN"), { n: i + 1 })}
             value={row.target}
             style={{ flex: 1 }}
-            status={problems.includes(i) && !row.target.trim() ? "error" : undefined}
+            status={rowError(i, row.target)}
             onChange={(e) => set(i, { target: e.target.value })}
           />
-          <Button icon={<MinusCircleOutlined />} aria-label={t("crm.mappingRemove", { n: i + 1 })} onClick={() => onChange(rows.filter((_, j) => j !== i))} />
+          <Button icon={<MinusCircleOutlined />} aria-label={t(k("Remove"), { n: i + 1 })} onClick={() => onChange(rows.filter((_, j) => j !== i))} />
         </div>
       ))}
       {problems.length ? (
@@ -160,12 +195,17 @@ function MappingEditor({
           {t("crm.mappingIncomplete")}
         </p>
       ) : null}
+      {serverError ? (
+        <p className="field-error" role="alert">
+          {serverError.text}
+        </p>
+      ) : null}
       <Space>
         <Button size="small" icon={<PlusOutlined />} onClick={() => onChange([...rows, { source: "", target: "" }])}>
-          {t("crm.mappingAdd")}
+          {t(k("Add"))}
         </Button>
         <Button size="small" onClick={() => onChange(defaults.map((d) => ({ ...d })))}>
-          {t("crm.mappingDefault")}
+          {t(k("Default"))}
         </Button>
       </Space>
     </fieldset>
@@ -183,6 +223,8 @@ interface Draft {
   push: boolean;
   pull: boolean;
   pollMinutes: number | null;
+  pushAccounts: boolean;
+  accountMapping: MappingRow[];
 }
 
 function ConnectionForm({
@@ -219,24 +261,38 @@ function ConnectionForm({
       push: connection?.push_contacts ?? true,
       pull: connection?.pull_deals ?? (specs.provider?.deals ?? false),
       pollMinutes: connection ? Math.round(connection.poll_interval / 60) : 5,
+      pushAccounts: connection?.push_accounts ?? true,
+      accountMapping: (connection?.account_mapping ?? specs.provider?.default_account_mapping ?? []).map((m) => ({ ...m })),
     };
   });
   const specs = useMemo(() => specsOf(draft.provider), [draft.provider, providers]); // eslint-disable-line react-hooks/exhaustive-deps
   const isSet = (name: string) => connection?.secrets_set.includes(name) ?? false;
-  const [problems, setProblems] = useState<{ settings: Problems; secrets: Problems; name: boolean; mapping: number[]; scope: ReturnType<typeof scopeProblem> }>({
+  const [problems, setProblems] = useState<{
+    settings: Problems;
+    secrets: Problems;
+    name: boolean;
+    mapping: number[];
+    accountMapping: number[];
+    scope: ReturnType<typeof scopeProblem>;
+  }>({
     settings: {},
     secrets: {},
     name: false,
     mapping: [],
+    accountMapping: [],
     scope: null,
   });
+  // the rows the sent account mapping came from (a 422 names an entry by its sent index)
+  const [sentAccountRows, setSentAccountRows] = useState<number[]>([]);
 
   const save = useMutation({
-    mutationFn: (body: { settings: Record<string, unknown>; secrets: Record<string, unknown>; mapping: MappingRow[] }) => {
+    mutationFn: (body: { settings: Record<string, unknown>; secrets: Record<string, unknown>; mapping: MappingRow[]; accountMapping: MappingRow[] }) => {
       const common = {
         name: draft.name.trim(),
         settings: body.settings,
         field_mapping: body.mapping,
+        push_accounts: draft.pushAccounts,
+        account_mapping: body.accountMapping,
         ...scopeBody(draft.scope),
         push_contacts: draft.push,
         pull_deals: specs.provider?.deals ? draft.pull : false,
@@ -274,17 +330,36 @@ function ConnectionForm({
     }
     return out;
   };
-  const mapped = nameTaken || specs.settings.some((f) => serverField("settings", f.name)) || specs.secrets.some((f) => serverField("secrets", f.name));
+  const accountMappingError =
+    save.error instanceof ApiError && save.error.code === "invalid_account_mapping"
+      ? { row: mappingErrorRow(path, "account_mapping", sentAccountRows), text: save.error.message }
+      : undefined;
+  const mapped =
+    nameTaken ||
+    accountMappingError !== undefined ||
+    specs.settings.some((f) => serverField("settings", f.name)) ||
+    specs.secrets.some((f) => serverField("secrets", f.name));
+  const connectionSettings = specs.settings.filter((f) => !ACCOUNT_SETTINGS.has(f.name));
+  const accountSettings = specs.settings.filter((f) => ACCOUNT_SETTINGS.has(f.name));
   const nameError = problems.name ? t("crm.nameRequired") : nameTaken ? t("crm.exists") : undefined;
 
   const submit = () => {
     const s = settingsBody(specs.settings, draft.settings);
     const x = secretsBody(specs.secrets, draft.secrets, isSet);
     const m = mappingBody(draft.mapping);
-    const next = { settings: s.problems, secrets: x.problems, name: !draft.name.trim(), mapping: m.problems, scope: scopeProblem(draft.scope) };
+    const a = mappingBody(draft.accountMapping);
+    const next = {
+      settings: s.problems,
+      secrets: x.problems,
+      name: !draft.name.trim(),
+      mapping: m.problems,
+      accountMapping: a.problems,
+      scope: scopeProblem(draft.scope),
+    };
     setProblems(next);
-    if (next.name || next.scope || m.problems.length || Object.keys(s.problems).length || Object.keys(x.problems).length) return;
-    save.mutate({ settings: s.body, secrets: x.body, mapping: m.mapping });
+    if (next.name || next.scope || m.problems.length || a.problems.length || Object.keys(s.problems).length || Object.keys(x.problems).length) return;
+    setSentAccountRows(a.rows);
+    save.mutate({ settings: s.body, secrets: x.body, mapping: m.mapping, accountMapping: a.mapping });
   };
   const set = (patch: Partial<Draft>) => {
     save.reset();
@@ -297,9 +372,10 @@ function ConnectionForm({
       settings: settingsValues(next.settings),
       secrets: emptySecrets(next.secrets),
       mapping: (next.provider?.default_mapping ?? []).map((m) => ({ ...m })),
+      accountMapping: (next.provider?.default_account_mapping ?? []).map((m) => ({ ...m })),
       pull: next.provider?.deals ?? false,
     });
-    setProblems((p) => ({ ...p, settings: {}, secrets: {}, mapping: [] }));
+    setProblems((p) => ({ ...p, settings: {}, secrets: {}, mapping: [], accountMapping: [] }));
   };
   const setScope = (patch: Partial<ScopeDraft>) => set({ scope: { ...draft.scope, ...patch } });
 
@@ -320,13 +396,13 @@ function ConnectionForm({
       <Form.Item label={t("crm.enabled")} htmlFor="crm-enabled" extra={t("crm.enabledHint")}>
         <Switch id="crm-enabled" checked={draft.enabled} onChange={(enabled) => set({ enabled })} />
       </Form.Item>
-      {specs.settings.length ? (
+      {connectionSettings.length ? (
         <section aria-labelledby="crm-settings-title">
           <h2 id="crm-settings-title" className="section-title">
             {t("crm.settings")}
           </h2>
           <SchemaFields
-            fields={specs.settings}
+            fields={connectionSettings}
             values={draft.settings}
             prefix="crm-setting"
             secret={false}
@@ -418,6 +494,40 @@ function ConnectionForm({
           </Form.Item>
         ) : null}
       </fieldset>
+      <section aria-labelledby="crm-accounts-title">
+        <h2 id="crm-accounts-title" className="section-title">
+          {t("crm.accounts")}
+        </h2>
+        {isMessageKey(`crm.accountsIntro.${draft.provider}`) ? (
+          <p className="text-secondary">{t(`crm.accountsIntro.${draft.provider}` as MessageKey)}</p>
+        ) : null}
+        <Form.Item label={t("crm.pushAccounts")} htmlFor="crm-push-accounts" extra={t("crm.pushAccountsHint")}>
+          <Switch id="crm-push-accounts" checked={draft.pushAccounts} onChange={(pushAccounts) => set({ pushAccounts })} />
+        </Form.Item>
+        {draft.pushAccounts ? (
+          <>
+            {accountSettings.length ? (
+              <SchemaFields
+                fields={accountSettings}
+                values={draft.settings}
+                prefix="crm-setting"
+                secret={false}
+                errors={fieldErrors("settings")}
+                fieldText={fieldText}
+                onChange={(name, value) => set({ settings: { ...draft.settings, [name]: value } })}
+              />
+            ) : null}
+            <MappingEditor
+              kind="account"
+              rows={draft.accountMapping}
+              problems={problems.accountMapping}
+              defaults={specs.provider?.default_account_mapping ?? []}
+              serverError={accountMappingError}
+              onChange={(accountMapping) => set({ accountMapping })}
+            />
+          </>
+        ) : null}
+      </section>
       {save.error && !mapped ? (
         <Alert type="error" showIcon className="page-alert" title={t("crm.saveFailed")} description={errorText(save.error, t)} />
       ) : null}
@@ -471,8 +581,16 @@ function ConnectionDetails({ connection, provider }: { connection: CrmConnection
       <dd>{scope}</dd>
       <dt>{t("crm.directions")}</dt>
       <dd>
-        {[connection.push_contacts ? t("crm.push") : null, connection.pull_deals ? t("crm.pull") : null].filter(Boolean).join(" · ") || t("common.none")}
+        {[connection.push_contacts ? t("crm.push") : null, connection.pull_deals ? t("crm.pull") : null, connection.push_accounts ? t("crm.pushAccounts") : null]
+          .filter(Boolean)
+          .join(" · ") || t("common.none")}
       </dd>
+      {connection.push_accounts ? (
+        <>
+          <dt>{t("crm.accountMapping")}</dt>
+          <dd>{(connection.account_mapping ?? []).map((m) => `${m.source} → ${m.target}`).join(", ") || t("common.none")}</dd>
+        </>
+      ) : null}
     </dl>
   );
 }

@@ -19,7 +19,7 @@ import {
   type AssignmentRule,
   type LifecycleRule,
 } from "./leadRules";
-import { mappingBody, scopeBody, scopeProblem } from "./crmForm";
+import { accountScoreSources, mappingBody, mappingErrorRow, scopeBody, scopeProblem } from "./crmForm";
 
 const at = "2026-03-01T00:00:00Z";
 
@@ -123,6 +123,7 @@ describe("lead rules (forms ↔ API bodies)", () => {
     expect(mappingBody([{ source: "email", target: "email" }, { source: "", target: "" }, { source: "phone", target: " " }])).toEqual({
       mapping: [{ source: "email", target: "email" }],
       problems: [2],
+      rows: [0],
     });
     expect(scopeProblem({ scope: "segment", segmentId: null, stages: [] })).toBe("segment");
     expect(scopeBody({ scope: "lifecycle", segmentId: 3, stages: ["MQL"] })).toEqual({ sync_scope: "lifecycle", segment_id: null, lifecycle_stages: ["MQL"] });
@@ -229,6 +230,39 @@ const webhookProvider = {
     type: "object",
   },
   default_mapping: [{ source: "email", target: "email" }],
+  default_account_mapping: [
+    { source: "name", target: "name" },
+    { source: "domain", target: "domain" },
+    { source: "score.sum", target: "score" },
+  ],
+};
+const hubspotProvider = {
+  name: "hubspot",
+  description: "HubSpot contacts, companies and deals",
+  deals: true,
+  settings_schema: {
+    properties: {
+      id_property: { type: "string", default: "email", title: "Id Property", description: "Unique contact property" },
+      company_id_property: {
+        type: "string",
+        default: "kairos_account_id",
+        pattern: "^[a-z0-9_]{1,100}$",
+        title: "Company Id Property",
+        description: "The unique company property",
+      },
+    },
+    type: "object",
+  },
+  secrets_schema: {
+    properties: { access_token: { type: "string", minLength: 1, title: "Access Token", description: "Private app token" } },
+    required: ["access_token"],
+    type: "object",
+  },
+  default_mapping: [{ source: "email", target: "email" }],
+  default_account_mapping: [
+    { source: "name", target: "name" },
+    { source: "domain", target: "domain" },
+  ],
 };
 const connection = {
   id: 3,
@@ -244,6 +278,11 @@ const connection = {
   pull_deals: false,
   poll_interval: 300,
   enabled: true,
+  push_accounts: true,
+  account_mapping: [
+    { source: "name", target: "name" },
+    { source: "domain", target: "company domain" },
+  ],
   paused_until: null,
   pause_reason: null,
   last_error: null,
@@ -262,6 +301,7 @@ function crmServer(role: Role, extra: Record<string, Response | (() => Response)
     "GET /api/v1/segments": json(200, { data: [], next: null }),
     "GET /api/v1/attributes": json(200, { data: [] }),
     "GET /api/v1/contacts/lifecycle-stages": json(200, { data: [] }),
+    "GET /api/v1/score-models": json(200, { data: [], next: null }),
     ...extra,
   });
 }
@@ -321,6 +361,99 @@ describe("Settings → CRM", () => {
     await waitFor(() => expect(calls.some((c) => c.method === "PATCH")).toBe(true));
     expect(JSON.parse(calls.find((c) => c.method === "PATCH")?.body ?? "{}")).not.toHaveProperty("secrets");
   }, 60_000);
+
+  it("creates a HubSpot connection pushing accounts: the unique company property (with its help) and the account mapping", async () => {
+    const { calls } = crmServer("admin", {
+      "GET /api/v1/crm-connections/providers": json(200, { data: [hubspotProvider, webhookProvider], next: null }),
+      "POST /api/v1/crm-connections": json(201, { ...connection, id: 4, provider: "hubspot", name: "HubSpot" }),
+    });
+    renderWithProviders(<AppRoutes />, { path: "/settings/crm" });
+    const user = userEvent.setup();
+    await screen.findByText("Leads webhook");
+    await user.click(screen.getByRole("button", { name: /Connect a CRM/ }));
+    const drawer = await screen.findByRole("dialog");
+    await user.type(within(drawer).getByLabelText("Name"), "HubSpot");
+    await user.type(within(drawer).getByLabelText("Private app access token"), "pat-123");
+    // the account settings sit with the account sync, with what to do in HubSpot first
+    const accounts = within(drawer).getByRole("region", { name: "Accounts (B2B)" });
+    expect((within(accounts).getByRole("switch", { name: "Push accounts" }) as HTMLButtonElement).getAttribute("aria-checked")).toBe("true");
+    expect((within(accounts).getByLabelText("Company id property") as HTMLInputElement).value).toBe("kairos_account_id");
+    expect(within(accounts).getByText(/Create this company property in HubSpot first/)).toBeTruthy();
+    expect((within(accounts).getByLabelText("Account mapping 1: account field") as HTMLInputElement).value).toBe("name");
+    expect((within(accounts).getByLabelText("Account mapping 2: CRM property") as HTMLInputElement).value).toBe("domain");
+    // the connection's own settings do not repeat it
+    expect(within(drawer).getAllByLabelText("Company id property")).toHaveLength(1);
+    const property = within(accounts).getByLabelText("Company id property");
+    await user.clear(property);
+    await user.type(property, "kairos_id");
+    await user.click(within(accounts).getByRole("button", { name: /Add account field/ }));
+    await user.type(within(accounts).getByLabelText("Account mapping 3: account field"), "score.sum");
+    await user.type(within(accounts).getByLabelText("Account mapping 3: CRM property"), "kairos_score");
+    await user.click(within(drawer).getByRole("button", { name: "Connect" }));
+    await waitFor(() => expect(calls.some((c) => c.method === "POST")).toBe(true));
+    const body = JSON.parse(calls.find((c) => c.method === "POST")?.body ?? "{}") as Record<string, unknown>;
+    expect(body).toMatchObject({
+      provider: "hubspot",
+      settings: { id_property: "email", company_id_property: "kairos_id" },
+      secrets: { access_token: "pat-123" },
+      push_accounts: true,
+      account_mapping: [
+        { source: "name", target: "name" },
+        { source: "domain", target: "domain" },
+        { source: "score.sum", target: "kairos_score" },
+      ],
+    });
+  }, 60_000);
+
+  it("shows a refused account mapping on its row, and can turn account pushes off", async () => {
+    let answer = json(422, { code: "invalid_account_mapping", message: "account_mapping[1].target: 'company domain' is not a CRM property name" });
+    const { calls } = crmServer("admin", { "PATCH /api/v1/crm-connections/3": () => answer });
+    renderWithProviders(<AppRoutes />, { path: "/settings/crm" });
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole("button", { name: "Edit Leads webhook" }));
+    const drawer = await screen.findByRole("dialog");
+    // a blank row in between: the error names the second entry sent, the third row
+    await user.click(within(drawer).getByRole("button", { name: /Add account field/ }));
+    const rows = () => within(drawer).getAllByRole("textbox", { name: /^Account mapping \d: CRM property$/ });
+    expect(rows()).toHaveLength(3);
+    const [first, second] = [
+      (within(drawer).getByLabelText("Account mapping 1: account field") as HTMLInputElement).value,
+      (within(drawer).getByLabelText("Account mapping 2: CRM property") as HTMLInputElement).value,
+    ];
+    expect([first, second]).toEqual(["name", "company domain"]);
+    await user.click(within(drawer).getByRole("button", { name: "Save" }));
+    const alert = await within(drawer).findByText(/is not a CRM property name/);
+    expect(alert.getAttribute("role")).toBe("alert");
+    expect(within(drawer).getByLabelText("Account mapping 2: CRM property").className).toContain("status-error");
+    expect(within(drawer).getByLabelText("Account mapping 1: CRM property").className).not.toContain("status-error");
+    // the general "not saved" alert is not shown twice
+    expect(within(drawer).queryByText("Not saved")).toBeNull();
+    const sent = JSON.parse(calls.filter((c) => c.method === "PATCH")[0]?.body ?? "{}") as Record<string, unknown>;
+    expect(sent.account_mapping).toEqual([
+      { source: "name", target: "name" },
+      { source: "domain", target: "company domain" },
+    ]);
+    answer = json(200, { ...connection, push_accounts: false });
+    await user.click(within(drawer).getByRole("switch", { name: "Push accounts" }));
+    expect(within(drawer).queryByLabelText("Account mapping 1: account field")).toBeNull();
+    // (the button's spinner may still be leaving: "loading Save")
+    await user.click(within(drawer).getByRole("button", { name: /Save$/ }));
+    await waitFor(() => expect(calls.filter((c) => c.method === "PATCH")).toHaveLength(2));
+    expect(JSON.parse(calls.filter((c) => c.method === "PATCH")[1]?.body ?? "{}")).toMatchObject({ push_accounts: false });
+  }, 60_000);
+
+  it("maps a server error about a mapping entry back to the row it came from", () => {
+    const sent = mappingBody([
+      { source: "name", target: "name" },
+      { source: "", target: "" },
+      { source: "domain", target: "x y" },
+    ]);
+    expect(sent.rows).toEqual([0, 2]);
+    expect(mappingErrorRow("account_mapping[1].target", "account_mapping", sent.rows)).toBe(2);
+    expect(mappingErrorRow("field_mapping[1].target", "account_mapping", sent.rows)).toBeNull();
+    expect(mappingErrorRow(null, "account_mapping", sent.rows)).toBeNull();
+    expect(accountScoreSources(["fit"])).toEqual(["score.sum", "score.max", "score.engaged", "scores.fit.sum", "scores.fit.max", "scores.fit.engaged"]);
+  });
 
   it("shows other roles the connections without actions", async () => {
     crmServer("marketer");

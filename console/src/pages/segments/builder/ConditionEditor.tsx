@@ -4,6 +4,7 @@ import type { ChannelKind } from "../../../api/types";
 import { useI18n, type MessageKey } from "../../../i18n";
 import { useScoreModels } from "../../scoring/queries";
 import { Labelled, useBuilder, useLabels } from "./BuilderContext";
+import { AccountDetails, AccountFields, PredictedFields } from "./LeadConditions";
 import {
   DurationInput,
   EventInput,
@@ -36,7 +37,10 @@ export const CHANNELS: ChannelKind[] = ["email", "sms", "push", "wechat", "webho
 
 const KIND_GROUPS: { key: MessageKey; kinds: string[] }[] = [
   { key: "builder.kindGroup.logic", kinds: ["all", "any", "not"] },
-  { key: "builder.kindGroup.profile", kinds: ["attribute", "tag", "segment", "score", "subscription", "random_bucket"] },
+  {
+    key: "builder.kindGroup.profile",
+    kinds: ["attribute", "tag", "segment", "score", "predicted", "account", "subscription", "random_bucket"],
+  },
   {
     key: "builder.kindGroup.behaviour",
     kinds: ["performed", "not_performed", "aggregate", "first_performed", "last_performed", "sequence"],
@@ -158,7 +162,7 @@ export function ConditionEditor({ value, onChange, onRemove, path }: EditorProps
         {!group && !not ? <LeafFields value={value} onChange={onChange} label={label} /> : null}
         {remove}
       </div>
-      {!group && !not ? <LeafDetails value={value} onChange={onChange} label={label} /> : null}
+      {!group && !not ? <LeafDetails value={value} onChange={onChange} label={label} path={path} /> : null}
       {group ? <GroupBody value={value} onChange={onChange} path={path} label={label} /> : null}
       {not ? <NotBody value={value} onChange={onChange} path={path} /> : null}
       {error ? (
@@ -257,13 +261,17 @@ function LeafFields({ value, onChange, label }: LeafProps) {
       return <RandomBucketFields value={value} onChange={onChange} label={label} />;
     case "score":
       return <ScoreFields value={value} onChange={onChange} label={label} />;
+    case "predicted":
+      return <PredictedFields value={value} onChange={onChange} label={label} />;
+    case "account":
+      return <AccountFields value={value} onChange={onChange} label={label} />;
     default:
       return null;
   }
 }
 
 /** What comes under the first line: property filters, sequence steps, a JSON editor. */
-function LeafDetails({ value, onChange, label }: LeafProps) {
+function LeafDetails({ value, onChange, label, path }: LeafProps & { path: string }) {
   const { t } = useI18n();
   const labels = useLabels();
   const { kinds } = useBuilder();
@@ -290,7 +298,10 @@ function LeafDetails({ value, onChange, label }: LeafProps) {
     case "subscription":
     case "random_bucket":
     case "score":
+    case "predicted":
       return null;
+    case "account":
+      return <AccountDetails value={value} onChange={onChange} label={label} path={path} Editor={ConditionEditor} />;
     default:
       return (
         <div className="condition-details">

@@ -186,6 +186,10 @@ export function newCondition(kind: string, ref: SegmentReference | undefined): C
       return { type: "random_bucket", percent: 10, salt: "" };
     case "score":
       return { type: "score", model: "", operator: "gte", value: null };
+    case "predicted":
+      return { type: "predicted", model: "", operator: "gte", value: null };
+    case "account":
+      return { type: "account", where: [], present: true };
     default:
       return { type: kind };
   }
@@ -266,8 +270,14 @@ export function incompletePaths(ref: SegmentReference, root: Condition, path = "
     const child = childOf(c);
     return child ? incompletePaths(ref, child, `${path}.condition`) : [path];
   }
-  if (isIncomplete(ref, c)) return [path];
-  return [];
+  const own = isIncomplete(ref, c) ? [path] : [];
+  // an account condition's member condition is a tree of its own
+  const members = c.type === "account" ? (c.members as { condition?: unknown } | null | undefined) : null;
+  const nested = members?.condition;
+  if (typeof nested === "object" && nested !== null && "type" in nested) {
+    return [...own, ...incompletePaths(ref, nested as Condition, `${path}.members.condition`)];
+  }
+  return own;
 }
 
 /** A leaf condition lacks something it needs (the server would refuse it). */
@@ -308,7 +318,16 @@ export function isIncomplete(ref: SegmentReference, c: Condition): boolean {
     case "random_bucket":
       return valueMissing("one", c.percent);
     case "score":
+    case "predicted":
       return !String(c.model ?? "").trim() || operatorValueMissing(ref, c);
+    case "account": {
+      const where = Array.isArray(c.where) ? (c.where as { attribute?: unknown }[]) : [];
+      const members = c.members as { value?: unknown } | null | undefined;
+      return (
+        where.some((f) => !String(f.attribute ?? "").trim() || operatorValueMissing(ref, f)) ||
+        (!!members && typeof members.value !== "number")
+      );
+    }
     default:
       return false;
   }
