@@ -1,14 +1,14 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Alert, Button, message as antMessage, Space, Table, Tag, type TableColumnsType } from "antd";
+import { Alert, Button, message as antMessage, Table } from "antd";
 import { SyncOutlined } from "@ant-design/icons";
 import { Link } from "react-router";
 import { api, unwrap } from "../../../api/client";
 import type { components } from "../../../api/schema";
 import { useSession, useWorkspaceKey } from "../../../auth/SessionProvider";
-import { DateTime } from "../../../components/DateTime";
 import { ErrorAlert, errorText } from "../../../components/ErrorAlert";
-import { isMessageKey, useI18n, type MessageKey } from "../../../i18n";
+import { useI18n } from "../../../i18n";
 import "../../../i18n/leadSettings";
+import { syncLogColumns, syncStateColumns, whilePushing } from "./crmSyncParts";
 // the status tags and error lines of the Settings pages
 import "../../settings/settings.css";
 
@@ -16,13 +16,6 @@ type State = components["schemas"]["CrmContactState"];
 type LogEntry = components["schemas"]["CrmLogEntry"];
 
 export const crmSyncKey = (ws: number | null, contactId: number) => ["contact-crm-sync", ws, contactId] as const;
-
-const STATUS_CLASS: Record<State["status"], string> = {
-  synced: "tag-ok",
-  queued: "tag-info",
-  sending: "tag-info",
-  failed: "tag-warn",
-};
 
 /**
  * The contact in each connected CRM (`GET /contacts/{id}/crm-sync`): its CRM id, sync status,
@@ -39,8 +32,7 @@ export default function CrmSyncPanel({ contactId }: { contactId: number }) {
   const query = useQuery({
     queryKey: crmSyncKey(ws, contactId),
     queryFn: () => unwrap(api.GET("/api/v1/contacts/{contact_id}/crm-sync", { params: { path: { contact_id: contactId } } })),
-    // while a push is on its way, look again now and then
-    refetchInterval: (q) => (q.state.data?.connections.some((c) => c.status === "queued" || c.status === "sending") ? 5000 : false),
+    refetchInterval: (q) => whilePushing(q.state.data),
   });
   const push = useMutation({
     mutationFn: (connectionId: number | null) =>
@@ -55,53 +47,8 @@ export default function CrmSyncPanel({ contactId }: { contactId: number }) {
       void message.success(t("crmSync.queued", { n: answer.queued }));
     },
   });
-  const statusText = (s: string) => (isMessageKey(`crmSync.status.${s}`) ? t(`crmSync.status.${s}` as MessageKey) : s);
-  const outcomeText = (s: string) => (isMessageKey(`crmSync.outcome.${s}`) ? t(`crmSync.outcome.${s}` as MessageKey) : s);
-  const provider = (p: string) => (isMessageKey(`crm.provider.${p}`) ? t(`crm.provider.${p}` as MessageKey) : p);
-  const names = new Map((query.data?.connections ?? []).map((c) => [c.connection_id, c.connection_name]));
-
-  const columns: TableColumnsType<State> = [
-    {
-      title: t("crmSync.col.connection"),
-      dataIndex: "connection_name",
-      render: (name: string, c) => (
-        <>
-          {name} <span className="text-secondary">· {provider(c.provider)}</span>
-        </>
-      ),
-    },
-    {
-      title: t("crmSync.col.status"),
-      dataIndex: "status",
-      render: (s: State["status"], c) => (
-        <Space orientation="vertical" size={2}>
-          <Tag className={STATUS_CLASS[s]}>{statusText(s)}</Tag>
-          {c.last_error ? <span className="verify-result field-error">{c.last_error}</span> : null}
-          {s === "queued" && c.attempts > 0 ? (
-            <span className="text-secondary">
-              {t("crmSync.retry", { n: c.attempts })} <DateTime value={c.next_attempt_at} />
-            </span>
-          ) : null}
-        </Space>
-      ),
-    },
-    {
-      title: t("crmSync.col.crmId"),
-      dataIndex: "crm_id",
-      // a webhook receiver returns no record id: "not in the CRM yet" only before a first push
-      render: (id: string | null, c) =>
-        id ? (
-          <code>{id}</code>
-        ) : (
-          <span className="text-secondary">{c.last_synced_at ? t("common.none") : t("crmSync.noCrmId")}</span>
-        ),
-    },
-    {
-      title: t("crmSync.col.lastSynced"),
-      dataIndex: "last_synced_at",
-      render: (v: string | null) => (v ? <DateTime value={v} /> : <span className="text-secondary">{t("crm.never")}</span>),
-    },
-  ];
+  const connections = query.data?.connections ?? [];
+  const columns = syncStateColumns<State>(t);
   if (canPush) {
     columns.push({
       title: t("common.actions"),
@@ -119,14 +66,9 @@ export default function CrmSyncPanel({ contactId }: { contactId: number }) {
       ),
     });
   }
-  const logColumns: TableColumnsType<LogEntry> = [
-    { title: t("crmSync.col.when"), dataIndex: "created_at", render: (v: string) => <DateTime value={v} /> },
-    { title: t("crmSync.col.connection"), dataIndex: "connection_id", render: (id: number) => names.get(id) ?? `#${id}` },
+  const logColumns = syncLogColumns<LogEntry>(t, connections, [
     { title: t("crmSync.col.direction"), dataIndex: "direction", render: (d: string) => t(d === "pull" ? "crmSync.pull" : "crmSync.push") },
-    { title: t("crmSync.col.outcome"), dataIndex: "outcome", render: (o: string) => outcomeText(o) },
-    { title: t("crmSync.col.crmId"), dataIndex: "crm_id", render: (id: string | null) => (id ? <code>{id}</code> : t("common.none")) },
-    { title: t("crmSync.col.detail"), dataIndex: "detail", render: (d: string | null) => d ?? t("common.none") },
-  ];
+  ]);
 
   return (
     <section aria-labelledby="crm-sync-title" className="crm-sync-panel">
@@ -160,7 +102,7 @@ export default function CrmSyncPanel({ contactId }: { contactId: number }) {
         <Table<State>
           rowKey="connection_id"
           columns={columns}
-          dataSource={query.data?.connections ?? []}
+          dataSource={connections}
           loading={query.isPending}
           pagination={false}
           size="small"

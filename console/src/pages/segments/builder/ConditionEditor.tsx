@@ -4,7 +4,7 @@ import type { ChannelKind } from "../../../api/types";
 import { useI18n, type MessageKey } from "../../../i18n";
 import { useScoreModels } from "../../scoring/queries";
 import { Labelled, useBuilder, useLabels } from "./BuilderContext";
-import { AccountDetails, AccountFields, PredictedFields } from "./LeadConditions";
+import { AccountDetails, AccountFields, ModelPicker, PredictedFields } from "./LeadConditions";
 import {
   DurationInput,
   EventInput,
@@ -832,33 +832,20 @@ function RandomBucketFields({ value, onChange, label }: LeafProps) {
 /** A score model's score (`{type: "score", model: key, operator, value}`), compared as a number. */
 function ScoreFields({ value, onChange, label }: LeafProps) {
   const { t } = useI18n();
-  const { ref, readOnly } = useBuilder();
+  const { ref } = useBuilder();
   const models = useScoreModels();
   const key = typeof value.model === "string" && value.model ? value.model : undefined;
   const operator = String(value.operator ?? "");
-  const options = (models.data?.data ?? []).map((m) => ({ value: m.key, label: `${m.name} (${m.key})` }));
-  if (key !== undefined && models.data && !options.some((o) => o.value === key)) {
-    options.unshift({ value: key, label: t("builder.scoreModelMissing", { key }) });
-  }
   return (
     <>
-      <Labelled label={t("builder.scoreModel", { label })}>
-        {(id) => (
-          <Select
-            id={id}
-            showSearch={{ optionFilterProp: "label" }}
-            disabled={readOnly}
-            status={key ? "" : "warning"}
-            value={key}
-            loading={models.isPending}
-            placeholder={t("builder.scoreModelPlaceholder")}
-            onChange={(model: string) => onChange({ ...value, model })}
-            options={options}
-            popupMatchSelectWidth={false}
-            style={{ minWidth: 180 }}
-          />
-        )}
-      </Labelled>
+      <ModelPicker
+        label={t("builder.scoreModel", { label })}
+        models={models}
+        value={key}
+        missing={(k) => t("builder.scoreModelMissing", { key: k })}
+        placeholder={t("builder.scoreModelPlaceholder")}
+        onChange={(model) => onChange({ ...value, model })}
+      />
       <OperatorSelect
         operators={operatorsFor(ref, "number")}
         value={operator}

@@ -63,39 +63,71 @@ function PercentInput({ value, onChange, label }: { value: unknown; onChange: (v
 }
 
 /** `{type: "predicted", model: key, operator, value: 0–1}`: the value edited as a percent. */
+/**
+ * A score or predictive model by key (`{ data: [{ key, name }] }` from its list query); a key
+ * no longer in the list stays shown as missing, and an empty choice is marked.
+ */
+export function ModelPicker({
+  label,
+  models,
+  value,
+  missing,
+  placeholder,
+  onChange,
+}: {
+  label: string;
+  models: { data?: { data: { key: string; name: string }[] }; isPending: boolean };
+  value: string | undefined;
+  missing: (key: string) => string;
+  placeholder: string;
+  onChange: (key: string) => void;
+}) {
+  const { readOnly } = useBuilder();
+  const options = (models.data?.data ?? []).map((m) => ({ value: m.key, label: `${m.name} (${m.key})` }));
+  if (value !== undefined && models.data && !options.some((o) => o.value === value)) {
+    options.unshift({ value, label: missing(value) });
+  }
+  return (
+    <Labelled label={label}>
+      {(id) => (
+        <Select
+          id={id}
+          showSearch={{ optionFilterProp: "label" }}
+          disabled={readOnly}
+          status={value ? "" : "warning"}
+          value={value}
+          loading={models.isPending}
+          placeholder={placeholder}
+          onChange={onChange}
+          options={options}
+          popupMatchSelectWidth={false}
+          style={{ minWidth: 180 }}
+        />
+      )}
+    </Labelled>
+  );
+}
+
 export function PredictedFields({ value, onChange, label }: LeafProps) {
   const { t } = useI18n();
-  const { ref, readOnly } = useBuilder();
+  const { ref } = useBuilder();
   const models = usePredictiveModels();
   const key = typeof value.model === "string" && value.model ? value.model : undefined;
   const operator = String(value.operator ?? "");
   // a probability is compared with one number or between two
   const operators = operatorsFor(ref, "number").filter((o) => o.value === "one" || o.value === "pair");
   const shape = findOperator(ref, operator)?.value;
-  const options = (models.data?.data ?? []).map((m) => ({ value: m.key, label: `${m.name} (${m.key})` }));
-  if (key !== undefined && models.data && !options.some((o) => o.value === key)) {
-    options.unshift({ value: key, label: t("builder.predictiveModelMissing", { key }) });
-  }
   const pair = Array.isArray(value.value) ? (value.value as unknown[]) : [null, null];
   return (
     <>
-      <Labelled label={t("builder.predictiveModel", { label })}>
-        {(id) => (
-          <Select
-            id={id}
-            showSearch={{ optionFilterProp: "label" }}
-            disabled={readOnly}
-            status={key ? "" : "warning"}
-            value={key}
-            loading={models.isPending}
-            placeholder={t("builder.predictiveModelPlaceholder")}
-            onChange={(model: string) => onChange({ ...value, model })}
-            options={options}
-            popupMatchSelectWidth={false}
-            style={{ minWidth: 180 }}
-          />
-        )}
-      </Labelled>
+      <ModelPicker
+        label={t("builder.predictiveModel", { label })}
+        models={models}
+        value={key}
+        missing={(k) => t("builder.predictiveModelMissing", { key: k })}
+        placeholder={t("builder.predictiveModelPlaceholder")}
+        onChange={(model) => onChange({ ...value, model })}
+      />
       <span>{t("builder.probabilityIs")}</span>
       <OperatorSelect
         operators={operators}
