@@ -27,7 +27,7 @@ from sqlalchemy import Connection, case, literal, select, update
 
 from kairos.b2b.tables import account, account_contact, account_score
 from kairos.crm.adapters.base import AccountPush, AccountRef
-from kairos.crm.tables import crm_account, crm_account_log, crm_connection, crm_contact
+from kairos.crm.tables import crm_account, crm_contact
 from kairos.db.dialect import chunks, insert_on_conflict
 from kairos.errors import InvalidInput
 from kairos.scoring.tables import score_model
@@ -231,32 +231,3 @@ def contact_accounts(
             if len(refs) < MAX_ACCOUNTS_PER_CONTACT:
                 refs.append(AccountRef(r.account_id, r.crm_id, r.name, r.domain, r.external_id))
     return out
-
-
-# --- reading -------------------------------------------------------------------------------
-
-
-def account_sync(conn: Connection, workspace_id: int, account_id: int, limit: int = 50) -> dict[str, Any]:
-    """An account's CRM ids and sync status per connection, and its latest push log."""
-    c = crm_account.c
-    states = [
-        dict(r)
-        for r in conn.execute(
-            select(c.connection_id, crm_connection.c.name.label("connection_name"), crm_connection.c.provider,
-                   c.crm_id, c.status, c.attempts, c.next_attempt_at, c.last_synced_at, c.last_error)
-            .join(crm_connection, crm_connection.c.id == c.connection_id)
-            .where(c.workspace_id == workspace_id, c.account_id == account_id)
-            .order_by(c.connection_id)
-        ).mappings()
-    ]  # fmt: skip
-    log = crm_account_log.c
-    entries = [
-        dict(r)
-        for r in conn.execute(
-            select(log.id, log.connection_id, log.outcome, log.crm_id, log.detail, log.created_at)
-            .where(log.workspace_id == workspace_id, log.account_id == account_id)
-            .order_by(log.id.desc())
-            .limit(limit)
-        ).mappings()
-    ]
-    return {"connections": states, "log": entries}

@@ -15,11 +15,11 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, Table, delete, func, insert, select, update
 
 from kairos.crm import accounts, sync
 from kairos.crm.adapters import CrmProvider, load_crm_providers
-from kairos.crm.tables import crm_connection, crm_contact, crm_sync_log
+from kairos.crm.tables import crm_account, crm_account_log, crm_connection, crm_contact, crm_sync_log
 from kairos.crypto import Keyring
 from kairos.errors import Conflict, InvalidInput, NotFound, one_of, validated
 from kairos.messaging.channels import ChannelOptions
@@ -362,29 +362,49 @@ def push_contact(
     return len(rows)
 
 
-def contact_sync(conn: Connection, workspace_id: int, contact_id: int, limit: int = 50) -> dict[str, Any]:
-    """A contact's CRM ids and sync status per connection, and its latest sync log."""
-    c = crm_contact.c
-    states = [
+def _states(
+    conn: Connection, outbox: Table, owner: str, workspace_id: int, owner_id: int
+) -> list[dict[str, Any]]:
+    """A record's CRM id and sync status in each connection (``outbox``: ``crm_contact`` or
+    ``crm_account``, whose ``owner`` column is the record's id)."""
+    c = outbox.c
+    return [
         dict(r)
         for r in conn.execute(
             select(c.connection_id, crm_connection.c.name.label("connection_name"), crm_connection.c.provider,
                    c.crm_id, c.status, c.attempts, c.next_attempt_at, c.last_synced_at, c.last_error)
             .join(crm_connection, crm_connection.c.id == c.connection_id)
-            .where(c.workspace_id == workspace_id, c.contact_id == contact_id)
+            .where(c.workspace_id == workspace_id, c[owner] == owner_id)
             .order_by(c.connection_id)
         ).mappings()
     ]  # fmt: skip
+
+
+def contact_sync(conn: Connection, workspace_id: int, contact_id: int, limit: int = 50) -> dict[str, Any]:
+    """A contact's CRM ids and sync status per connection, and its latest sync log."""
     log = crm_sync_log.c
-    entries = [
-        dict(r)
-        for r in conn.execute(
-            select(
-                log.id, log.connection_id, log.direction, log.outcome, log.crm_id, log.detail, log.created_at
-            )
-            .where(log.workspace_id == workspace_id, log.contact_id == contact_id)
-            .order_by(log.id.desc())
-            .limit(limit)
-        ).mappings()
-    ]
-    return {"connections": states, "log": entries}
+    entries = conn.execute(
+        select(log.id, log.connection_id, log.direction, log.outcome, log.crm_id, log.detail, log.created_at)
+        .where(log.workspace_id == workspace_id, log.contact_id == contact_id)
+        .order_by(log.id.desc())
+        .limit(limit)
+    ).mappings()
+    return {
+        "connections": _states(conn, crm_contact, "contact_id", workspace_id, contact_id),
+        "log": [dict(r) for r in entries],
+    }
+
+
+def account_sync(conn: Connection, workspace_id: int, account_id: int, limit: int = 50) -> dict[str, Any]:
+    """An account's CRM ids and sync status per connection, and its latest push log."""
+    log = crm_account_log.c
+    entries = conn.execute(
+        select(log.id, log.connection_id, log.outcome, log.crm_id, log.detail, log.created_at)
+        .where(log.workspace_id == workspace_id, log.account_id == account_id)
+        .order_by(log.id.desc())
+        .limit(limit)
+    ).mappings()
+    return {
+        "connections": _states(conn, crm_account, "account_id", workspace_id, account_id),
+        "log": [dict(r) for r in entries],
+    }

@@ -23,7 +23,7 @@ from kairos.api.schemas import Page
 from kairos.api.transactions import idempotent_create
 from kairos.b2b.service import get_account
 from kairos.contacts.service import live_contact_id
-from kairos.crm import accounts, service
+from kairos.crm import service
 from kairos.crm.adapters import load_crm_providers
 from kairos.db.engine import reading
 
@@ -161,4 +161,4 @@ def read_account_sync(account_id: int, state: StateDep, ws: WorkspaceDep) -> dic
     connection and its latest 50 push log entries (404 `account_not_found`)."""
     with reading(state.engine) as conn:
         get_account(conn, ws.id, account_id)
-        return accounts.account_sync(conn, ws.id, account_id)
+        return service.account_sync(conn, ws.id, account_id)
