@@ -417,7 +417,7 @@ def contact_export(
 @user_app.command("create")
 def user_create(
     email: Annotated[str, typer.Option(help="Their email (they sign in with it)")],
-    role: Annotated[str, typer.Option(help="admin, marketer or analyst")],
+    role: Annotated[str, typer.Option(help="admin, marketer, analyst or sales")],
     name: Annotated[str | None, typer.Option(help="Their name (default: from the email)")] = None,
     workspace: Annotated[
         list[int] | None, typer.Option(help="Workspace id (repeatable; default: every workspace)")
