@@ -335,7 +335,7 @@ class CrmSyncer:
                 or_(k.paused_until.is_(None), k.paused_until <= now),
                 scope.clause(c.workspace_id),
             )
-            .order_by(c.next_attempt_at)
+            .order_by(c.next_attempt_at, c[outbox.key])
             .limit(self.batch_size)
         )  # fmt: skip
         if outbox is ACCOUNTS:
