@@ -45,6 +45,19 @@ def ingest(
     py_spy_format: Annotated[
         str, typer.Option(help="py-spy output: flamegraph (.svg), raw (collapsed stacks, .txt), speedscope")
     ] = "flamegraph",
+    offered: Annotated[
+        float,
+        typer.Option(
+            help="A third phase: batches offered at this many events/s (open loop), with the "
+            "event → stored latency; 0: no such phase"
+        ),
+    ] = 20000.0,
+    processor_process: Annotated[
+        bool,
+        typer.Option(
+            help="Process the ingest log in `kairos ingest process` beside the server, not in a thread of it"
+        ),
+    ] = False,
     keep: Annotated[bool, typer.Option(help="Keep the scratch directory (database, server log)")] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -57,7 +70,17 @@ def ingest(
         raise typer.BadParameter("flamegraph, raw or speedscope", param_hint="--py-spy-format")
     figures = _guard(
         lambda: run_ingest(
-            Options(duration, connections, batch_size, warmup, py_spy, py_spy_format, server_workers),
+            Options(
+                duration,
+                connections,
+                batch_size,
+                warmup,
+                py_spy,
+                py_spy_format,
+                server_workers,
+                offered,
+                processor_process,
+            ),
             database_url=database_url,
             keep=keep,
             say=_say(as_json),
@@ -85,6 +108,7 @@ def import_(
         typer.Option(help="Database to use (migrated, gets a new workspace); default: a temporary SQLite"),
     ] = None,
     keep: Annotated[bool, typer.Option(help="Keep the scratch directory (files, database)")] = False,
+    workers: Annotated[int, typer.Option(help="Parsing processes besides the writer (0: none)")] = 0,
     as_json: JsonOption = False,
 ) -> None:
     """B2: bulk import of contacts (CSV) and events (JSONL) into a fresh database."""
@@ -97,6 +121,7 @@ def import_(
             seed=seed,
             database_url=database_url,
             keep=keep,
+            workers=workers,
             say=_say(as_json),
         )
     )

@@ -19,6 +19,7 @@ def run_import(
     database_url: str | None,
     keep: bool,
     say: Callable[[str], None],
+    workers: int = 0,
 ) -> dict[str, Any]:
     try:
         from kairos.contacts.imports import import_contacts_csv
@@ -35,15 +36,18 @@ def run_import(
         write_contacts(csv_path, contacts, seed)
         write_events(jsonl_path, events, contacts, seed)
         engine, workspace_id = _fresh_workspace(url)
+        parsing = {"workers": workers} if workers else {}  # the committed code may predate it
         try:
             say("importing contacts …")
             t0 = time.perf_counter()
-            c_report = import_contacts_csv(engine, workspace_id, csv_path, mapping=(), progress=None)
+            c_report = import_contacts_csv(
+                engine, workspace_id, csv_path, mapping=(), progress=None, **parsing
+            )
             c_seconds = time.perf_counter() - t0
             stored_contacts = _count(engine, workspace_id, "contact")
             say("importing events …")
             t0 = time.perf_counter()
-            e_report = import_events_jsonl(engine, workspace_id, jsonl_path, progress=None)
+            e_report = import_events_jsonl(engine, workspace_id, jsonl_path, progress=None, **parsing)
             e_seconds = time.perf_counter() - t0
             stored_events = _count(engine, workspace_id, "event")
             all_contacts = _count(engine, workspace_id, "contact")
@@ -57,6 +61,7 @@ def run_import(
         "events": events,
         "cpus": cpus(),
         "database": url.partition(":")[0].partition("+")[0],
+        "workers": workers,
         **sizes,
         "contacts_seconds": round(c_seconds, 3),
         "contacts_rows_per_s": round(contacts / c_seconds, 1),

@@ -104,11 +104,18 @@ async def run_load(
     duration: float,
     request_timeout: float = 30.0,
     on_window: Callable[[str], None] | None = None,
+    rate: float | None = None,
+    request_for: Callable[[int], bytes] | None = None,
+    on_send: Callable[[int, float], None] | None = None,
 ) -> LoadResult:
     """Drive ``connections`` closed-loop clients for ``warmup`` + ``duration`` seconds.
 
     ``on_window("start")`` and ``on_window("stop")`` are called when the measured window
-    opens and closes (to sample CPU time or attach a profiler)."""
+    opens and closes (to sample CPU time or attach a profiler). With ``rate`` (requests per
+    second) the load is open: request *n* is due at ``start + n / rate`` and the next free
+    connection sends it then (at once when it is late: every connection was busy), so the
+    offered load does not bend to the server's speed; ``on_send(n, t)`` is told when request
+    *n* left (``time.perf_counter``) and ``request_for(n)`` builds it."""
     loop = asyncio.get_running_loop()
     conns = []
     for _ in range(connections):
@@ -122,6 +129,8 @@ async def run_load(
         loop.call_later(warmup, on_window, "start")
         loop.call_later(warmup + duration, on_window, "stop")
 
+    sequence = iter(range(1 << 62))
+
     async def client(conn: _Connection) -> None:
         perf = time.perf_counter
         latencies = result.latencies
@@ -129,8 +138,22 @@ async def run_load(
             t0 = perf()
             if t0 >= stop_at:
                 return
+            if rate is not None:
+                n = next(sequence)
+                due = start + n / rate
+                if due >= stop_at:
+                    return
+                if due > t0:
+                    await asyncio.sleep(due - t0)
+                t0 = perf()
             try:
-                status, body = await conn.request(next_request())
+                if rate is not None and request_for is not None:
+                    data = request_for(n)
+                    if on_send is not None:
+                        on_send(n, t0)
+                else:
+                    data = next_request()
+                status, body = await conn.request(data)
             except OSError as exc:
                 result.errors += 1
                 result.first_error = result.first_error or f"{type(exc).__name__}: {exc}"

@@ -39,8 +39,15 @@ def prepare_database(database_url: str, directory: Path) -> dict[str, object]:
 
 @contextmanager
 def running_server(
-    database_url: str, directory: Path, *, workers: int = 1, startup_timeout: float = 60.0
+    database_url: str,
+    directory: Path,
+    *,
+    workers: int = 1,
+    startup_timeout: float = 60.0,
+    processor_process: bool = False,
 ) -> Iterator[Server]:
+    """A real ``kairos serve --no-worker``; with ``processor_process`` its ingest-log
+    processor runs as ``kairos ingest process`` beside it instead of in a thread of its own."""
     workspace = prepare_database(database_url, directory)
     port = free_port(HOST)
     log_path = directory / "server.log"
@@ -49,10 +56,22 @@ def running_server(
     command = [sys.executable, "-m", "kairos", "serve", "--no-worker", "--host", HOST, "--port", str(port)]
     if workers > 1:
         command += ["--workers", str(workers)]
+    env = kairos_env(database_url)
+    processor: subprocess.Popen[bytes] | None = None
+    if processor_process:
+        env["KAIROS_INGEST_PROCESSOR"] = "false"
+        with (directory / "processor.log").open("wb") as log:
+            processor = subprocess.Popen(
+                [sys.executable, "-m", "kairos", "ingest", "process"],
+                env=env,
+                cwd=directory,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             command,
-            env=kairos_env(database_url),
+            env=env,
             cwd=directory,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -69,6 +88,9 @@ def running_server(
         )
     finally:
         _stop(proc)
+        if processor is not None:
+            processor.send_signal(signal.SIGTERM)  # after the group in progress; the log stays
+            processor.wait(timeout=60)
 
 
 def _wait_healthy(proc: subprocess.Popen[bytes], port: int, log: Path, timeout: float) -> None:

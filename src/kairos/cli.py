@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import signal
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +39,8 @@ user_app = typer.Typer(help="Console users: create, reset passwords, first-run s
 app.add_typer(user_app, name="user")
 app.add_typer(clock_app, name="clock")
 app.add_typer(reference_app, name="reference")
+ingest_app = typer.Typer(help="The ingest log: what /v1 accepted, not yet processed.", no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
 
 
 @reference_app.command("providers")
@@ -104,6 +107,7 @@ def serve(
     import uvicorn
 
     from kairos.api.app import create_app
+    from kairos.logs import uvicorn_log_config
     from kairos.runtime import tune_gc
 
     settings = get_settings()
@@ -116,9 +120,14 @@ def serve(
         "loop": "uvloop",
         "http": "httptools",
         "timeout_graceful_shutdown": 10,
+        "log_config": uvicorn_log_config(settings.log_format),
     }
     if workers == 1:
         application = create_app(settings, embedded_worker=not no_worker)
+        if settings.metrics_port is not None:  # one process: the admin port is this one's
+            from kairos.metrics import serve_admin
+
+            serve_admin(application.api.state.metrics, settings.metrics_port, settings.metrics_host)
         tune_gc()
         uvicorn.run(application, **options)
         return
@@ -129,9 +138,9 @@ def serve(
 
 
 def _logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs request URLs at INFO; some providers (WeChat) put credentials in the query
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    from kairos.logs import configure
+
+    configure(level, get_settings().log_format)  # KAIROS_LOG_FORMAT: text or json
 
 
 @app.command()
@@ -158,6 +167,10 @@ def worker(
     clock = SystemClock()
     engine = _engine()
     loop = Worker(engine, clock, settings.worker_interval, build_dispatcher(settings, engine, clock))
+    if settings.metrics_port is not None and not once:
+        from kairos.metrics import exposition, serve_admin
+
+        serve_admin(exposition(engine, clock), settings.metrics_port, settings.metrics_host)
     if once:
         done = loop.run_once()
         console.print(f"worker pass as of {clock.now().isoformat()}: {done}")
@@ -178,6 +191,67 @@ def db_upgrade(revision: str = "head") -> None:
 
     upgrade(_engine(), revision)
     console.print(f"database at {revision}")
+
+
+@ingest_app.command("status")
+def ingest_status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only")] = False,
+) -> None:
+    """Messages waiting in the ingest log, the oldest one's age, and rows kept after failing."""
+    from kairos.db.engine import reading
+    from kairos.events.log import failed, pending
+
+    with _clean_errors(), reading(_engine()) as conn:
+        rows, messages, oldest = pending(conn)
+        kept = failed(conn)
+    lag = (SystemClock().now() - oldest).total_seconds() if oldest is not None else 0.0
+    out = {"pending_rows": rows, "pending_messages": messages, "lag_seconds": round(lag, 3),
+           "failed": [{**r, "received_at": r["received_at"].isoformat()} for r in kept]}  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(out))
+        return
+    console.print(f"{messages} messages pending in {rows} requests; oldest {lag:.1f} s ago")
+    for r in kept:
+        where = f"workspace {r['workspace_id']}, {r['count']} messages"
+        console.print(f"failed row {r['id']} ({where}): {r['error']}")
+
+
+@ingest_app.command("process")
+def ingest_process(
+    poll: Annotated[float, typer.Option(help="Seconds between looks at an empty log")] = 0.02,
+) -> None:
+    """Process the ingest log in a process of its own, on a core of its own (Python runs one
+    thread at a time per process): run it beside `kairos serve` started with
+    KAIROS_INGEST_PROCESSOR=false. SIGTERM (and Ctrl-C) stop it after the group in progress.
+    Several may run: they take turns on the log."""
+    from kairos.events.log import IngestProcessor
+    from kairos.runtime import tune_gc
+
+    settings = get_settings()
+    _logging(settings.log_level)
+    processor = IngestProcessor(_engine(), SystemClock(), settings.ingest_process_batch, poll_interval=poll)
+    tune_gc()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    processor.start()
+    console.print("ingest processor running; Ctrl-C or SIGTERM to stop")
+    with contextlib.suppress(KeyboardInterrupt):
+        while not stop.wait(1.0):
+            pass
+    processor.stop()
+
+
+@ingest_app.command("replay")
+def ingest_replay(
+    row_id: Annotated[list[int] | None, typer.Option("--id", help="Only this row (repeatable)")] = None,
+) -> None:
+    """Put rows kept after failing back in line: the server's processor (or the next worker
+    pass) processes them again, in id order."""
+    from kairos.events.log import replay
+
+    with _clean_errors(), _engine().begin() as conn:
+        count = replay(conn, row_id)
+    console.print(f"{count} rows back in line")
 
 
 @workspace_app.command("create")

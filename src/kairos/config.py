@@ -29,13 +29,39 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="json: one JSON object per log line (time, level, logger, message, exc_info) "
+        "for serve and worker",
+    )
+    metrics_key: SecretStr | None = Field(
+        None,
+        description="Bearer token that GET /metrics requires (Prometheus format); unset: /metrics "
+        "is 404 on the main port",
+    )
+    metrics_port: int | None = Field(
+        None,
+        description="Admin port on which kairos worker (and a single-process kairos serve) also "
+        "serves /metrics without a key, bound to metrics_host",
+    )
+    metrics_host: str = Field("127.0.0.1", description="Interface of the metrics admin port")
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL"] = Field(
         "NORMAL",
         description="NORMAL survives process crashes (WAL); FULL also survives power loss.",
     )
     db_pool_size: int = 10
     ingest_max_batch: int = Field(
-        5000, description="Most messages the ingest writer commits in one transaction"
+        5000, description="Most messages the ingest writer appends to the ingest log in one transaction"
+    )
+    ingest_processor: bool = Field(
+        True,
+        description="Run the ingest-log processor inside each serve process (false: a separate "
+        "`kairos ingest process` does it, on a core of its own)",
+    )
+    ingest_process_batch: int = Field(
+        2000,
+        description="Most messages the ingest processor makes events of in one transaction (larger: "
+        "more throughput; smaller: on SQLite, appends wait less for the write lock)",
     )
     worker_interval: float = Field(0.5, description="Seconds between worker passes when idle")
     api_page_max: int = 1000

@@ -31,6 +31,8 @@ PUBLIC = {
     "/docs/oauth2-redirect": "nothing: Swagger UI's OAuth helper page",
     "/redoc": "nothing: the API reference (ReDoc)",
     "/health/ready": "nothing: readiness",
+    "/ready": "nothing: readiness",
+    "/metrics": "KAIROS_METRICS_KEY (Bearer, constant-time compare); 404 when unset",
     "/t/o/{token}": "signed token (open pixel)",
     "/t/c/{token}/{link}": "signed token (click)",
     "/u/{token}": "signed token (unsubscribe)",

@@ -12,13 +12,13 @@ from playwright.sync_api import expect
 from sqlalchemy import Engine
 
 from kairos.workspaces.service import CreatedWorkspace
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, settle
 from tests.console.conftest import PASSWORD, Console, make_user
 
 LANDING = "https://school.example/mba?utm_source=baidu&utm_medium=cpc&utm_campaign=mba-2027&utm_term=mba"
 
 
-def _lead(server: LiveServer, ws: CreatedWorkspace) -> int:
+def _lead(server: LiveServer, ws: CreatedWorkspace, engine: Engine) -> int:
     """Mei: a visit from a Baidu ad two days ago, identified by email, back from Zhihu today;
     and Jun, imported without any visit."""
     now = datetime.now(UTC)
@@ -33,6 +33,7 @@ def _lead(server: LiveServer, ws: CreatedWorkspace) -> int:
     with httpx.Client(base_url=server.url) as client:
         r = client.post("/v1/batch", json={"batch": batch}, auth=(ws.write_key, ""))
         assert r.status_code == 200, r.text
+    settle(engine)  # the server's processor makes the events within milliseconds; do not race it
     with httpx.Client(
         base_url=server.url + "/api/v1", headers={"Authorization": f"Bearer {ws.api_key}"}
     ) as api:
@@ -47,7 +48,7 @@ def _lead(server: LiveServer, ws: CreatedWorkspace) -> int:
 def test_the_profile_shows_where_a_lead_came_from_in_english_and_chinese(
     console: Console, engine: Engine, console_workspace: CreatedWorkspace, live_server: LiveServer
 ) -> None:
-    mei = _lead(live_server, console_workspace)
+    mei = _lead(live_server, console_workspace, engine)
     make_user(engine, console_workspace.id, "ana@example.com", "analyst", "Ana")
     console.sign_in("ana@example.com")
     page = console.open(f"/contacts/{mei}")
@@ -80,7 +81,7 @@ def test_the_profile_shows_where_a_lead_came_from_in_english_and_chinese(
 def test_a_contact_without_a_visit_says_so(
     console: Console, engine: Engine, console_workspace: CreatedWorkspace, live_server: LiveServer
 ) -> None:
-    _lead(live_server, console_workspace)
+    _lead(live_server, console_workspace, engine)
     make_user(engine, console_workspace.id, "li@example.com", "marketer", "李雷")
     page = console.open("/login")
     page.get_by_role("button", name=re.compile("Language")).click()

@@ -31,7 +31,7 @@ from sqlalchemy import Engine
 
 from kairos.clock import SystemClock
 from kairos.workspaces.service import CreatedWorkspace, create_workspace
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, settle
 from tests.console.conftest import Console, make_user
 from tests.messaging.fake_providers import TwilioFake
 
@@ -57,10 +57,11 @@ def _api(server: LiveServer, ws: CreatedWorkspace) -> httpx.Client:
     return httpx.Client(base_url=server.url + "/api/v1", headers={"Authorization": f"Bearer {ws.api_key}"})
 
 
-def _v1(server: LiveServer, ws: CreatedWorkspace, call: str, body: dict[str, Any]) -> None:
+def _v1(server: LiveServer, ws: CreatedWorkspace, engine: Engine, call: str, body: dict[str, Any]) -> None:
     auth = "Basic " + base64.b64encode(f"{ws.write_key}:".encode()).decode()
     r = httpx.post(f"{server.url}/v1/{call}", json=body, headers={"Authorization": auth})
     assert r.status_code == 200, r.text
+    settle(engine)  # the server makes the events within milliseconds; do not race it
 
 
 def _advance(database_url: str, ws: CreatedWorkspace, to: datetime) -> None:
@@ -142,7 +143,7 @@ def test_story_1_built_in_the_console_then_run_by_the_worker(
         assert campaign.status_code == 201, campaign.text
         campaign_id = campaign.json()["id"]
     _sms_channel(database_url, sandbox, twilio)
-    _v1(live_server, sandbox, "identify", {"userId": "shopper", "traits": {
+    _v1(live_server, sandbox, engine, "identify", {"userId": "shopper", "traits": {
         "first_name": "Sam", "phone": "+12125550199", "timezone": "America/New_York"}})  # fmt: skip
 
     console.sign_in("mia@example.com")
@@ -248,7 +249,7 @@ def test_story_1_built_in_the_console_then_run_by_the_worker(
     page.get_by_text("Published: version 1 is live.").wait_for()
 
     # The shopper views product A; the worker's jobs run as the sandbox's clock moves.
-    _v1(live_server, sandbox, "track", {"userId": "shopper", "event": "Product Viewed",
+    _v1(live_server, sandbox, engine, "track", {"userId": "shopper", "event": "Product Viewed",
                                         "properties": {"product_id": "A"}})  # fmt: skip
     _advance(database_url, sandbox, datetime(2027, 3, 4, 12, 5, tzinfo=UTC))
     with _api(live_server, sandbox) as api:
@@ -270,7 +271,7 @@ def test_story_1_built_in_the_console_then_run_by_the_worker(
 
     # The order with the code, an hour later: the journey converts, the code is redeemed.
     _advance(database_url, sandbox, datetime(2027, 3, 5, 2, 0, tzinfo=UTC))
-    _v1(live_server, sandbox, "track", {"userId": "shopper", "event": "Order Completed",
+    _v1(live_server, sandbox, engine, "track", {"userId": "shopper", "event": "Order Completed",
                                         "properties": {"revenue": 42.0, "coupon": code}})  # fmt: skip
     _advance(database_url, sandbox, datetime(2027, 3, 5, 2, 1, tzinfo=UTC))
     with _api(live_server, sandbox) as api:

@@ -26,7 +26,7 @@ from kairos.campaigns.tables import broadcast_recipient
 from kairos.clock import FixedClock, SystemClock
 from kairos.worker.loop import Worker
 from kairos.workspaces.service import CreatedWorkspace
-from tests.conftest import Api, LiveServer
+from tests.conftest import Api, LiveServer, settle
 from tests.console.conftest import Console, make_user
 from tests.console.test_console_broadcasts import confirm, pick
 from tests.messaging.conftest import (  # noqa: F401  (fixtures: private SMTP targets allowed, the worker)
@@ -40,10 +40,11 @@ from tests.messaging.conftest import (  # noqa: F401  (fixtures: private SMTP ta
 SHANGHAI, NEW_YORK = "Asia/Shanghai", "America/New_York"
 
 
-def v1(server: LiveServer, ws: CreatedWorkspace, kind: str, body: dict[str, Any]) -> None:
+def v1(server: LiveServer, ws: CreatedWorkspace, engine: Engine, kind: str, body: dict[str, Any]) -> None:
     auth = "Basic " + base64.b64encode(f"{ws.write_key}:".encode()).decode()
     r = httpx.post(f"{server.url}/v1/{kind}", json=body, headers={"Authorization": auth})
     assert r.status_code == 200, r.text
+    settle(engine)  # the server makes the events within milliseconds; do not race it
 
 
 def birthday(age: int, today: date) -> str:
@@ -96,12 +97,13 @@ def test_story_2_back_to_school_in_the_console(
     people["young"] = {"age": 16, "tz": NEW_YORK, "page": "/back-to-school"}
     people["finance"] = {"age": 19, "tz": SHANGHAI, "page": "/finance"}
     for user, p in people.items():
-        v1(live_server, workspace, "identify", {"userId": user, "context": {"timezone": p["tz"]},
+        v1(live_server, workspace, engine, "identify", {"userId": user, "context": {"timezone": p["tz"]},
                                                 "traits": {"email": f"{user}@example.com", "first_name": user.title(),
                                                            "birthday": birthday(p["age"], today)}})  # fmt: skip
         v1(
             live_server,
             workspace,
+            engine,
             "track",
             {"userId": user, "event": "Page Viewed", "properties": {"path": p["page"]}},
         )

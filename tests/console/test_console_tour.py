@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from kairos.clock import SystemClock
 from kairos.worker.loop import Worker
 from kairos.workspaces.service import CreatedWorkspace
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, settle
 from tests.console.conftest import Console, make_user
 
 #: (screenshot name, path or a function of the seeded ids, English heading, Chinese heading)
@@ -62,6 +62,7 @@ def _seed(server: LiveServer, ws: CreatedWorkspace, engine: Engine) -> dict[str,
         for i, event in enumerate(events)
     ]  # fmt: skip
     assert httpx.post(server.url + "/v1/batch", json={"batch": batch}, headers=write).status_code == 200
+    settle(engine)  # the server makes the events within milliseconds; do not race it
     ok(api.post(f"/contacts/{ids['ann']}/tags/vip"))
     segment = ok(api.post("/segments", json={"name": "Product viewers", "definition": {"root": {
         "type": "performed", "event": "Product Viewed", "count": {"op": ">=", "value": 1}}}}))  # fmt: skip

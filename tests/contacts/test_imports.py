@@ -365,3 +365,39 @@ def test_progress_reports_every_byte_once(
     )
     assert report.accepted == 2500
     assert len(advances) == 3 and sum(advances) == path.stat().st_size
+
+
+# --- parsing in worker processes -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_parsing_in_chunks_and_worker_processes_keeps_file_order_and_line_numbers(
+    engine: Engine, clock: FixedClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    # chunks of 2 rows, batches of 3: rows, rejections and batches all straddle chunk edges
+    monkeypatch.setattr("kairos.contacts.imports.CHUNK_ROWS", 2)
+    with engine.begin() as conn:
+        ws = create_workspace(conn, SystemClock(), "US shop", default_country="US")
+    path = csv_file(
+        tmp_path,
+        "email,phone,first_name,timezone\n"
+        "ann@example.com,+14155552671,Ann,\n"  # 2
+        "not-an-email,,Bob,\n"  # 3
+        ",12,Cy,\n"  # 4
+        "\n"  # 5: blank
+        '"fay@example.com","(415) 555-2672","Fay\n'
+        'Marie",America/New_York\n'  # 6-7: a quoted cell spans two lines
+        "ann@example.com,,Annie,\n"  # 8: the same person again, later row wins
+        "gus@example.com,,Gus,,extra\n"  # 9
+        "hal@example.com,+44 20 7946 0958,Hal,\n"  # 10
+        "ivy@example.com,+442079460959,Ivy,Mars/Olympus\n",  # 11
+    )
+    accepted, rejected = run(engine, ws, path, clock, workers=workers, batch_size=3)
+    assert accepted == 4
+    assert [line for line, _ in rejected] == [3, 4, 9, 11]
+    assert "'12' is not a valid phone number" in dict(rejected)[4]
+    assert [(c["email"], c["phone"], c["first_name"]) for c in live(engine)] == [
+        ("ann@example.com", "+14155552671", "Annie"),
+        ("fay@example.com", "+14155552672", "Fay\nMarie"),
+        ("hal@example.com", "+442079460958", "Hal"),
+    ]

@@ -1,6 +1,7 @@
-"""Two server processes ingesting at once (two engines, two writers): on PostgreSQL they race
-to create the same identities; the loser's transaction is retried, and every acknowledged
-message lands exactly once, on one contact per person."""
+"""Two server processes ingesting at once (two engines, two writers, two ingest-log
+processors) introducing the same people: every acknowledged message lands exactly once, on
+one contact per person — the processors take turns on the log (SQLite's write lock, an
+advisory lock on PostgreSQL) instead of racing to create the same identities."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from kairos.clock import SystemClock
 from kairos.config import Settings
 from kairos.contacts.tables import contact, identity
 from kairos.db.engine import make_engine
+from kairos.events.log import IngestProcessor
 from kairos.events.messages import parse_message
 from kairos.events.tables import event
 from kairos.events.writer import IngestWriter
@@ -26,9 +28,11 @@ def test_two_writers_creating_the_same_people_at_once(
 ) -> None:
     clock = SystemClock()
     engines = [make_engine(settings) for _ in range(2)]
-    writers = [IngestWriter(e, clock) for e in engines]
-    for w in writers:
+    processors = [IngestProcessor(e, clock) for e in engines]
+    writers = [IngestWriter(e, clock, on_commit=p.appended) for e, p in zip(engines, processors, strict=True)]
+    for w, p in zip(writers, processors, strict=True):
         w.start()
+        p.start()
     errors: list[BaseException] = []
     start = threading.Barrier(2)
 
@@ -63,6 +67,8 @@ def test_two_writers_creating_the_same_people_at_once(
         t.join(120)
     for w in writers:
         w.stop()
+    for p in processors:
+        p.stop()
     for e in engines:
         e.dispose()
 

@@ -269,3 +269,36 @@ def test_progress_reports_every_byte_once(
     )
     assert report.accepted == 25 and len(report.rejected) == 1
     assert sum(advances) == path.stat().st_size and len(advances) == 3
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_parsing_in_chunks_and_worker_processes_keeps_file_order_and_line_numbers(
+    engine: Engine,
+    workspace: CreatedWorkspace,
+    clock: FixedClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: int,
+) -> None:
+    # chunks of 2 lines, batches of 3: lines, rejections and batches straddle chunk edges
+    monkeypatch.setattr("kairos.events.imports.CHUNK_ROWS", 2)
+    path = jsonl(
+        tmp_path,
+        {"type": "identify", "userId": "u-1", "messageId": "i-1", "traits": {"email": "ann@example.com"}},
+        track(1, userId="u-1"),
+        "{not json",  # 3
+        "",  # 4: blank
+        track(2, userId="u-2"),
+        {"type": "track", "messageId": "m-x"},  # 6: a track needs an event name and an id
+        track(1, userId="u-1"),  # 7: the same messageId again
+        track(3, anonymousId="a-1"),
+        [1, 2],  # 9
+        track(4, userId="u-1", timestamp="2026-03-01T00:00:00Z"),
+    )
+    report = import_events_jsonl(engine, workspace.id, path, clock=clock, batch_size=3, workers=workers)
+    assert (report.accepted, report.duplicates) == (5, 1)
+    assert [line for line, _ in report.rejected] == [3, 6, 9]
+    assert report.rejected[2] == (9, "line 9 must be a JSON object (one Segment message)")
+    assert [e.message_id for e in events(engine)] == ["i-1", "m-1", "m-2", "m-3", "m-4"]
+    [ann] = [c for c in live(engine) if c.external_id == "u-1"]
+    assert ann.email == "ann@example.com"

@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from kairos.api.app import create_app
@@ -27,7 +26,7 @@ from kairos.clock import FixedClock
 from kairos.config import Settings
 from kairos.worker.loop import Worker, build_dispatcher
 from kairos.workspaces.service import CreatedWorkspace
-from tests.conftest import Api, free_port
+from tests.conftest import Api, KairosClient, free_port
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +48,7 @@ def strict_api(
     strict_settings: Settings, engine: Engine, clock: FixedClock, workspace: CreatedWorkspace
 ) -> Iterator[Api]:
     """The management API of ``workspace`` served with ``strict_settings``."""
-    with TestClient(create_app(strict_settings, clock=clock)) as c:
+    with KairosClient(create_app(strict_settings, clock=clock)) as c:
         yield Api(c, workspace.api_key)
 
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi_offline import FastAPIOffline
 
-from kairos import __version__
+from kairos import __version__, metrics
 from kairos.api import errors
 from kairos.api.audit import AuditTrail
 from kairos.api.console import ConsoleApp, is_console_path, reserved_segments
@@ -54,7 +55,10 @@ from kairos.config import Settings, get_settings
 from kairos.crypto import Keyring
 from kairos.db.engine import WalCheckpointer, make_engine
 from kairos.db.faults import check_writable
+from kairos.errors import Forbidden, NotFound, Unauthorized
+from kairos.events.log import IngestProcessor
 from kairos.events.writer import IngestWriter
+from kairos.logs import configure as configure_logging
 from kairos.messaging.tracking import Links
 from kairos.runtime import tune_gc
 from kairos.worker.loop import Worker, build_dispatcher
@@ -76,12 +80,13 @@ API and is documented in docs/api.md.
 class Kairos:
     """Dispatches by path so ingest pays for no framework routing or middleware."""
 
-    def __init__(self, api: FastAPI, ingest: IngestApp) -> None:
+    def __init__(self, api: FastAPI, ingest: IngestApp, processor: IngestProcessor) -> None:
         self.state: AppState = api.state.kairos
         self.api = api
         # all but /v1: bodies bounded, then every accepted change written to the audit log
         self.limited = BodyLimit(AuditTrail(api), self.state.settings.max_request_bytes)
         self.ingest = ingest
+        self.processor = processor
         self.console = ConsoleApp()
         self.reserved = reserved_segments(api)
 
@@ -119,16 +124,22 @@ def create_app(
         wake=worker.wake if worker is not None else lambda: None,
         advancer=Advancer(settings, engine, clock),
     )
+    # /v1 answers once a request is in the ingest log; the processor turns it into events
+    processor = IngestProcessor(
+        engine, clock, settings.ingest_process_batch, on_commit=worker.wake if worker is not None else None
+    )
     writer = IngestWriter(
         engine,
         clock,
         max_batch=settings.ingest_max_batch,
-        on_commit=worker.wake if worker is not None else None,
+        on_commit=processor.appended if settings.ingest_processor else None,
     )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         writer.start()
+        if settings.ingest_processor:
+            processor.start()
         checkpointer.start()
         if worker is not None:
             worker.start()
@@ -140,6 +151,7 @@ def create_app(
             if state.advancer is not None:
                 state.advancer.close()
             writer.stop()
+            processor.stop()  # after the writer: what it appended last is processed
             checkpointer.stop()
             engine.dispose()
 
@@ -191,18 +203,40 @@ def create_app(
         return {"status": "ok", "version": __version__}
 
     @api.get("/health/ready", tags=["meta"])
+    @api.get("/ready", tags=["meta"])
     def ready() -> dict[str, str]:
         """Readiness: the database accepts a write transaction now (nothing is written);
         otherwise 503 ``database_unavailable`` with ``Retry-After``."""
         check_writable(engine)
         return {"status": "ready", "version": __version__}
 
-    writer.start()  # also usable without a lifespan (tests calling the app directly)
-    return Kairos(api, IngestApp(writer, state.keys, clock, settings.cors_origins, state.now))
+    scrape = api.state.metrics = metrics.exposition(engine, clock)  # also a serve's admin port
+
+    @api.get("/metrics", tags=["meta"], include_in_schema=False)
+    def metrics_route(request: Request) -> Response:
+        """Prometheus metrics (docs/operations.md), for ``Authorization: Bearer`` the
+        ``KAIROS_METRICS_KEY``; without a key configured the route does not exist (404)."""
+        key = settings.metrics_key.get_secret_value() if settings.metrics_key is not None else ""
+        if not key:
+            raise NotFound("no such route")
+        given = request.headers.get("authorization", "")
+        if not given.startswith("Bearer "):
+            raise Unauthorized("GET /metrics needs Authorization: Bearer <KAIROS_METRICS_KEY>")
+        if not hmac.compare_digest(given.removeprefix("Bearer ").encode(), key.encode()):
+            raise Forbidden("wrong metrics key")
+        body, content_type = metrics.render(scrape, request.headers.get("accept", ""))
+        return Response(body, media_type=content_type)
+
+    # also usable without a lifespan (tests calling the app directly); the processor runs only
+    # in the lifespan, so an app nobody stops leaves no thread draining the log behind
+    writer.start()
+    return Kairos(api, IngestApp(writer, state.keys, clock, settings.cors_origins, state.now), processor)
 
 
 def app_from_env() -> Kairos:
     """Factory for ``uvicorn --factory`` (``kairos serve --workers N`` starts N of these)."""
     tune_gc()
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)  # a spawned process: not set up yet
     embedded = os.environ.get("KAIROS_EMBEDDED_WORKER", "1") == "1"
-    return create_app(get_settings(), embedded_worker=embedded)
+    return create_app(settings, embedded_worker=embedded)

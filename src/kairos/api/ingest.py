@@ -14,6 +14,7 @@ from typing import Any
 import anyio.to_thread
 import orjson
 
+from kairos import metrics
 from kairos.api.errors import RETRY_AFTER
 from kairos.clock import Clock
 from kairos.errors import InvalidInput, KairosError, Unauthorized, Unavailable
@@ -66,6 +67,7 @@ class IngestApp:
             await self._handle(kind, headers, receive)
         except KairosError as exc:
             status = 401 if isinstance(exc, Unauthorized) else 503 if isinstance(exc, Unavailable) else 400
+            metrics.ingest_rejected(exc.code)  # a code of ours, never input: a bounded label set
             await _answer(send, status, _error(exc.code, exc.message), cors)
             return
         await _answer(send, 200, _OK, cors)
@@ -90,6 +92,7 @@ class IngestApp:
             body_size=size,
         )
         await self.writer.submit(workspace.id, messages, now=virtual)
+        metrics.ingest_accepted(len(messages))
 
     def _from_header(self, value: bytes | None) -> Workspace | None:
         if not value:

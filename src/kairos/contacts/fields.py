@@ -21,6 +21,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from kairos.clock import isoformat_z
+from kairos.contacts.phones import is_valid_e164
 from kairos.errors import InvalidInput
 
 AttributeType = Literal["string", "number", "boolean", "datetime", "list"]
@@ -176,6 +177,8 @@ def normalize_email(raw: str) -> str:
 @lru_cache(maxsize=65536)
 def normalize_phone(raw: str, default_country: str | None = None) -> str:
     """E.164. Numbers without a +country prefix need the workspace's default country."""
+    if is_valid_e164(raw):  # already E.164 and valid: ~2 µs instead of ~80 (contacts/phones.py)
+        return raw
     try:
         number = phonenumbers.parse(raw, default_country)
     except phonenumbers.NumberParseException as exc:

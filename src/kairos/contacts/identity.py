@@ -27,7 +27,14 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from kairos.contacts.merge import Merge, apply_merges
 from kairos.contacts.tables import contact, identity
-from kairos.db.dialect import FastStatement, allocate_ids, chunks, json_converter, time_converter
+from kairos.db.dialect import (
+    FastStatement,
+    allocate_ids,
+    in_list,
+    json_converter,
+    list_param,
+    time_converter,
+)
 
 IdentityKey = tuple[str, str]  # (kind, value)
 IDENTITY_KINDS = ("user_id", "email", "phone", "anonymous_id")
@@ -58,16 +65,19 @@ class Resolution:
     merges: list[Merge] = field(default_factory=list)
 
 
-#: Built once: constructing a Core statement costs more than running it on small batches.
-_LOOKUP = (
-    select(identity.c.value, identity.c.contact_id, contact.c.external_id)
+#: Built once per dialect: constructing a Core statement costs more than running it on small
+#: batches, and the values go in one parameter (``in_list``): an expanding ``IN`` rendered
+#: thousands of parameter names per call (14% of the ingest processor's time).
+_LOOKUP = {
+    dialect: select(identity.c.value, identity.c.contact_id, contact.c.external_id)
     .join(contact, contact.c.id == identity.c.contact_id)
     .where(
         identity.c.workspace_id == bindparam("ws"),
         identity.c.kind == bindparam("kind"),
-        identity.c.value.in_(bindparam("values", expanding=True)),
+        in_list(identity.c.value, "values", dialect),
     )
-)
+    for dialect in ("sqlite", "postgresql")
+}
 
 
 def lookup(
@@ -80,13 +90,13 @@ def lookup(
         by_kind[kind].append(value)
     owner: dict[IdentityKey, int] = {}
     user_of: dict[int, str | None] = {}
+    dialect = conn.dialect.name
     for kind, values in by_kind.items():
-        for part in chunks(values):
-            for value, contact_id, external_id in conn.execute(
-                _LOOKUP, {"ws": workspace_id, "kind": kind, "values": part}
-            ).all():
-                owner[(kind, value)] = contact_id
-                user_of[contact_id] = external_id
+        for value, contact_id, external_id in conn.execute(
+            _LOOKUP[dialect], {"ws": workspace_id, "kind": kind, "values": list_param(values, dialect)}
+        ).all():
+            owner[(kind, value)] = contact_id
+            user_of[contact_id] = external_id
     return owner, user_of
 
 

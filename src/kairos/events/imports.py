@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,10 +30,13 @@ from kairos.errors import InvalidInput
 from kairos.events.ingest import IngestResult, check_traits, ingest
 from kairos.events.messages import MAX_MESSAGE_BYTES, Message, parse_message
 from kairos.imports import (
+    CHUNK_ROWS,
     ImportReport,
     Progress,
+    fewer_collections,
     in_transaction,
     load_workspace,
+    map_in_order,
     no_progress,
     scan_text_file,
 )
@@ -46,7 +51,13 @@ def import_events_jsonl(
     progress: Progress | None = None,
     batch_size: int = 5000,
     clock: Clock | None = None,
+    workers: int = 0,
 ) -> ImportReport:
+    """``workers``: parsing processes besides this one (0: parse in this process).
+
+    This process cuts the file into chunks of lines; the workers decode and validate them
+    (``parse_message``, typed traits) and encode the JSON columns while this process runs
+    the previous batch through ``ingest``. Results come back in file order."""
     # a sandbox's rows are stamped with its virtual now
     clock = clock or WorkspaceClock(engine, workspace_id, SystemClock())
     progress = progress or no_progress
@@ -54,47 +65,90 @@ def import_events_jsonl(
     scan_text_file(path)
     with reading(engine) as conn:
         types = attribute_types(conn, workspace_id)
-    country = ws.default_country
-    received_at = clock.now()
+    context = _Context(clock.now(), ws.default_country, types)
+    chunk_lines = min(CHUNK_ROWS, batch_size)
 
     report = ImportReport()
-    rejected = report.rejected
-    batch: list[Message] = []
-    consumed = reported = 0
     with path.open("rb") as fh:
-        for number, raw in enumerate(fh, 1):
-            consumed += len(raw)
-            if number == 1 and raw.startswith(codecs.BOM_UTF8):
-                raw = raw[len(codecs.BOM_UTF8) :]
-            if raw.isspace() or not raw:
-                continue
-            if len(raw) > MAX_MESSAGE_BYTES:
-                rejected.append(
-                    (number, f"line {number} is {len(raw)} bytes; the limit is {MAX_MESSAGE_BYTES}")
-                )
-                continue
-            try:
-                obj = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                rejected.append(
-                    (number, f"line {number} is not valid JSON ({exc.msg}, character {exc.pos + 1})")
-                )
-                continue
-            try:
-                message = _message(obj, raw, number, received_at, country, types)
-            except InvalidInput as exc:
-                rejected.append((number, exc.message))
-                continue
-            batch.append(message)
-            if len(batch) >= batch_size:
+
+        def chunks() -> Iterator[_Chunk]:
+            lines: list[bytes] = []
+            first, consumed = 1, 0
+            for number, raw in enumerate(fh, 1):
+                consumed += len(raw)
+                lines.append(raw)
+                if len(lines) >= chunk_lines:
+                    yield _Chunk(context, first, lines, consumed)
+                    first, lines = number + 1, []
+            yield _Chunk(context, first, lines, consumed)
+
+        with fewer_collections():
+            batch: list[Message] = []
+            reported = 0
+            for parsed in map_in_order(_parse_chunk, chunks(), workers):
+                report.rejected.extend(parsed.rejected)
+                batch.extend(parsed.messages)
+                while len(batch) >= batch_size:
+                    _add(report, _write(engine, workspace_id, batch[:batch_size], clock))
+                    del batch[:batch_size]
+                    if parsed.consumed > reported:
+                        progress(parsed.consumed - reported)
+                        reported = parsed.consumed
+            if batch:
                 _add(report, _write(engine, workspace_id, batch, clock))
-                batch = []
-                progress(consumed - reported)
-                reported = consumed
-    if batch:
-        _add(report, _write(engine, workspace_id, batch, clock))
-    progress(consumed - reported)
+            progress(fh.tell() - reported)
     return report
+
+
+@dataclass(slots=True)
+class _Context:
+    received_at: datetime
+    country: str | None
+    types: dict[str, str]
+
+
+@dataclass(slots=True)
+class _Chunk:
+    context: _Context
+    first: int  # line number of lines[0]
+    lines: list[bytes]
+    consumed: int  # bytes of the file up to the end of the chunk (for progress)
+
+
+@dataclass(slots=True)
+class _Parsed:
+    messages: list[Message]
+    rejected: list[tuple[int, str]]
+    consumed: int
+
+
+def _parse_chunk(chunk: _Chunk) -> _Parsed:
+    """Lines → validated messages (JSON columns encoded), or a rejection with the line
+    number. Runs in a worker process (or in process for small files); no database."""
+    received_at, country, types = chunk.context.received_at, chunk.context.country, chunk.context.types
+    out = _Parsed([], [], chunk.consumed)
+    rejected = out.rejected
+    for number, raw in enumerate(chunk.lines, chunk.first):
+        if number == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8) :]
+        if raw.isspace() or not raw:
+            continue
+        if len(raw) > MAX_MESSAGE_BYTES:
+            rejected.append((number, f"line {number} is {len(raw)} bytes; the limit is {MAX_MESSAGE_BYTES}"))
+            continue
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            rejected.append((number, f"line {number} is not valid JSON ({exc.msg}, character {exc.pos + 1})"))
+            continue
+        try:
+            message = _message(obj, raw, number, received_at, country, types)
+        except InvalidInput as exc:
+            rejected.append((number, exc.message))
+            continue
+        message.encode_json()
+        out.messages.append(message)
+    return out
 
 
 def _message(

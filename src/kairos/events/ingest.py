@@ -27,7 +27,7 @@ from kairos.contacts.fields import ProfileChanges, coerce_traits, normalize_time
 from kairos.contacts.identity import Claim, IdentityKey, lookup, resolve
 from kairos.contacts.service import apply_profile_changes, mark_changed
 from kairos.contacts.tables import contact
-from kairos.db.dialect import FastStatement, chunks, insert_on_conflict, time_converter
+from kairos.db.dialect import FastStatement, chunks, in_list, insert_on_conflict, list_param, time_converter
 from kairos.errors import InvalidInput
 from kairos.events.messages import Message
 from kairos.events.tables import event
@@ -140,9 +140,12 @@ def _identified(
     return found
 
 
-_STORED_MESSAGE_IDS = select(event.c.message_id).where(
-    event.c.workspace_id == bindparam("ws"), event.c.message_id.in_(bindparam("ids", expanding=True))
-)
+_STORED_MESSAGE_IDS = {
+    dialect: select(event.c.message_id).where(
+        event.c.workspace_id == bindparam("ws"), in_list(event.c.message_id, "ids", dialect)
+    )
+    for dialect in ("sqlite", "postgresql")
+}
 
 
 def _drop_duplicates(conn: Connection, workspace_id: int, messages: list[Message]) -> list[Message]:
@@ -152,9 +155,12 @@ def _drop_duplicates(conn: Connection, workspace_id: int, messages: list[Message
         if m.message_id not in seen:
             seen.add(m.message_id)
             unique.append(m)
-    existing: set[str] = set()
-    for part in chunks(seen):
-        existing.update(conn.execute(_STORED_MESSAGE_IDS, {"ws": workspace_id, "ids": part}).scalars())
+    dialect = conn.dialect.name
+    existing = set(
+        conn.execute(
+            _STORED_MESSAGE_IDS[dialect], {"ws": workspace_id, "ids": list_param(seen, dialect)}
+        ).scalars()
+    )
     if not existing:
         return unique
     return [m for m in unique if m.message_id not in existing]

@@ -1,4 +1,4 @@
-from sqlalchemy import Column, ForeignKey, Index, String, Table
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text
 
 from kairos.db.metadata import metadata
 from kairos.db.types import BigID, JSONDoc, UTCDateTime
@@ -32,4 +32,27 @@ event = Table(
     Index("ix_event_contact_name_ts", "contact_id", "name", "timestamp", "received_at"),
     # "who did X between t1 and t2", from the index alone (segments over a workspace)
     Index("ix_event_workspace_name_ts", "workspace_id", "name", "timestamp", "contact_id"),
+)
+
+#: The ingest log: what ``/v1`` accepted and has not processed yet (``events/log.py``). One
+#: row per request, appended and committed before the ``200``; the processor turns rows into
+#: events, contacts and profile changes in large groups and deletes them in the same
+#: transaction. No secondary index: appends must stay cheap, and the processor reads in id
+#: order. ``error`` is set on a row that fails on its own (kept, never dropped: an operator
+#: can read it and replay it with ``kairos ingest replay``).
+ingest_log = Table(
+    "ingest_log",
+    metadata,
+    Column("id", BigID, primary_key=True, autoincrement=True),
+    Column("workspace_id", BigID, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    #: a sandbox workspace's virtual now when the request arrived (NULL: the real clock)
+    Column("virtual_now", UTCDateTime),
+    Column("count", Integer, nullable=False),
+    #: random, by which the appending process finds the messages it still holds in memory
+    Column("token", BigInteger),
+    Column("error", Text),
+    #: the validated messages (``events/log.encode_messages``), last: SQLite reads a row's
+    #: large columns only when asked for them
+    Column("messages", Text, nullable=False),
 )

@@ -1,15 +1,15 @@
-"""Group commit for ingest: concurrent requests share one transaction.
+"""Group commit for ingest: concurrent requests share one append to the ingest log.
 
 A request hands its validated messages to the writer and waits. The writer thread takes
-everything queued (up to ``max_batch`` messages), runs the pipeline for all of it in one
-transaction, commits, and only then releases each waiting request — so every 200 means
-"committed". Under load, requests arriving while a commit runs are gathered into the next
-one, which turns thousands of tiny transactions per second into a few large ones.
+everything queued (up to ``max_batch`` messages), checks identify traits against their
+attribute types, appends one ``ingest_log`` row per request in one transaction, commits,
+and only then releases each waiting request — so every 200 means "stored". Under load,
+requests arriving while a commit runs are gathered into the next one. The processor
+(``events/log.py``) turns the rows into contacts and events right after.
 
 Isolation: a request whose traits do not fit their attribute types fails alone, before the
-transaction. If the shared transaction fails for another reason, transient errors (lock
-conflicts, a concurrent insert of the same identity on PostgreSQL) are retried, and then each
-request is retried in a transaction of its own so one bad request cannot sink the others.
+transaction. If the append fails for another reason, transient errors are retried, and then
+each request is retried in a transaction of its own so one bad request cannot sink the others.
 """
 
 from __future__ import annotations
@@ -27,9 +27,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from kairos.clock import Clock
 from kairos.contacts.attributes import attribute_types
+from kairos.db.engine import reading
 from kairos.db.faults import classify, reason
 from kairos.errors import KairosError, Unavailable
-from kairos.events.ingest import check_traits, ingest, needs_trait_types
+from kairos.events.ingest import check_traits, needs_trait_types
+from kairos.events.log import APPENDS, Entry, append
 from kairos.events.messages import Message
 
 log = logging.getLogger(__name__)
@@ -46,16 +48,22 @@ class _Request:
     error: BaseException | None = field(default=None)
     #: a sandbox workspace's virtual now when the request arrived (None: the real clock)
     now: datetime | None = None
+    #: when the writer received it, on the real clock (the ingest log's lag is measured from it)
+    received_at: datetime | None = None
 
 
 class IngestWriter:
     def __init__(
-        self, engine: Engine, clock: Clock, max_batch: int = 5000, on_commit: Callable[[], None] | None = None
+        self,
+        engine: Engine,
+        clock: Clock,
+        max_batch: int = 5000,
+        on_commit: Callable[[list[Entry]], None] | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
         self._max_batch = max_batch
-        self._on_commit = on_commit  # e.g. wake the embedded worker
+        self._on_commit = on_commit  # the processor: hands it what was appended
         self._queue: deque[_Request] = deque()
         self._cv = threading.Condition()
         self._stopping = False
@@ -100,6 +108,7 @@ class IngestWriter:
             raise box[0]
 
     def _put(self, request: _Request) -> None:
+        request.received_at = self._clock.now()
         with self._cv:
             if self._stopping:
                 raise Unavailable("the server is shutting down; retry", code="shutting_down")
@@ -122,49 +131,62 @@ class IngestWriter:
             self._commit_group(group)
 
     def _commit_group(self, group: list[_Request]) -> None:
+        appended: list[Entry] = []
         try:
-            self._write(group)
+            appended = self._write(group)
         except Exception as exc:
             if len(group) > 1:
                 for request in group:
                     if request.error is None:
                         try:
-                            self._write([request])
+                            appended += self._write([request])
                         except Exception as single:
                             request.error = _public(single)
             else:
                 group[0].error = group[0].error or _public(exc)
+        if self._on_commit is not None and appended:
+            self._on_commit(appended)  # before the answers: a client's next read finds it queued
         for request in group:
             request.done(request.error)
-        if self._on_commit is not None and any(request.error is None for request in group):
-            self._on_commit()
 
-    def _write(self, group: list[_Request]) -> None:
-        # Serialise documents before taking the write lock: other processes wait on it.
+    def _write(self, group: list[_Request]) -> list[Entry]:
+        # Everything but the append happens before the write lock: other writers wait on it.
+        by_workspace: dict[int, list[_Request]] = defaultdict(list)
         for request in group:
-            for m in request.messages:
-                m.encode_json()
+            if request.error is None:
+                by_workspace[request.workspace_id].append(request)
+        checking = [
+            ws
+            for ws, requests in by_workspace.items()
+            if any(needs_trait_types(r.messages) for r in requests)
+        ]
+        if checking:
+            with reading(self._engine) as conn:
+                for workspace_id in checking:
+                    types = attribute_types(conn, workspace_id)
+                    for r in by_workspace[workspace_id]:
+                        try:
+                            check_traits(r.messages, types)
+                        except KairosError as exc:
+                            r.error = exc
+        entries = []
+        for request in group:
+            if request.error is None:
+                entry = Entry(
+                    request.workspace_id,
+                    request.received_at or self._clock.now(),
+                    request.now,
+                    request.messages,
+                )
+                entry.encode()
+                entries.append(entry)
+        if not entries:
+            return []
         for attempt in range(RETRIES):
             try:
-                with self._engine.begin() as conn:
-                    now = self._clock.now()
-                    by_workspace: dict[int, list[_Request]] = defaultdict(list)
-                    for request in group:
-                        if request.error is None:
-                            by_workspace[request.workspace_id].append(request)
-                    for workspace_id, requests in by_workspace.items():
-                        if any(needs_trait_types(r.messages) for r in requests):
-                            types = attribute_types(conn, workspace_id)
-                            for r in requests:
-                                try:
-                                    check_traits(r.messages, types)
-                                except KairosError as exc:
-                                    r.error = exc
-                        messages = [m for r in requests if r.error is None for m in r.messages]
-                        if messages:
-                            at = max((r.now for r in requests if r.now is not None), default=now)
-                            ingest(conn, workspace_id, messages, at)
-                return
+                with APPENDS, self._engine.begin() as conn:  # the processor gives way
+                    append(conn, entries)
+                return entries
             except TRANSIENT as exc:
                 if attempt == RETRIES - 1:
                     raise
@@ -172,6 +194,7 @@ class IngestWriter:
                     log.warning("ingest: the database is unavailable (%s); retrying", reason(exc))
                 else:
                     log.info("ingest transaction conflicted (%s); retrying", type(exc).__name__)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _public(exc: BaseException) -> BaseException:

@@ -23,9 +23,26 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Text, bindparam, cast, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Connection,
+    Integer,
+    Text,
+    bindparam,
+    case,
+    cast,
+    func,
+    insert,
+    literal_column,
+    null,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
-from kairos.db.dialect import FastStatement, json_converter, time_converter
+from kairos.db.dialect import FastStatement, time_converter
 from kairos.journeys.definition import JourneyDefinition, parse_journey
 from kairos.journeys.tables import enrollment, journey, journey_step, journey_version
 from kairos.workspaces.clocks import EVERY, Scope
@@ -42,6 +59,11 @@ STAY = object()  # a Move that keeps the enrollment at its node
 
 @dataclass(slots=True)
 class Enrollment:
+    """A claimed enrollment, in the order of ``CLAIM_COLUMNS`` (built positionally). The claim
+    reads no instants: a pass sets ``resume_at`` for every enrollment it moves, ``node_at`` and
+    ``woken_at`` only change when it leaves its node (``moved``/``left``), and a handler needs
+    no more than whether the awaited event came (``woken``)."""
+
     id: int
     workspace_id: int
     journey_id: int
@@ -49,15 +71,17 @@ class Enrollment:
     contact_id: int
     node: str | None
     phase: str
-    resume_at: datetime | None
-    node_at: datetime
-    woken_at: datetime | None
+    woken: bool  # the event a wait_for_event node waits for has come (``woken_at`` is set)
     steps: int
     payload_json: str | None  # the trigger's payload as stored; decoded only by nodes that use it
     state: str = ACTIVE
     wait_event: str | None = None
+    resume_at: datetime | None = None  # set by the pass's moves
     exit_reason: str | None = None
     dirty: bool = False
+    passed: int = 0  # steps taken in this pass
+    moved: bool = False  # reached a node in this pass: node_at is now
+    left: bool = False  # left its node in this pass: woken_at is cleared
 
     payload_changed: bool = False
 
@@ -140,24 +164,19 @@ class Versions:
 VERSIONS = Versions()
 
 
-#: What the scheduler reads of an enrollment (the payload as text: most nodes never need it)
+#: What the scheduler reads of an enrollment, in ``Enrollment``'s field order: no instants,
+#: and the payload as text (most nodes never need it)
 CLAIM_COLUMNS = (
     enrollment.c.id, enrollment.c.workspace_id, enrollment.c.journey_id, enrollment.c.version_id,
-    enrollment.c.contact_id, enrollment.c.node, enrollment.c.phase, enrollment.c.resume_at,
-    enrollment.c.node_at,
-    enrollment.c.woken_at, enrollment.c.steps, cast(enrollment.c.payload, Text).label("payload_json"),
-    enrollment.c.state, enrollment.c.wait_event,
+    enrollment.c.contact_id, enrollment.c.node, enrollment.c.phase,
+    enrollment.c.woken_at.is_not(None).label("woken"), enrollment.c.steps,
+    cast(enrollment.c.payload, Text).label("payload_json"), enrollment.c.state, enrollment.c.wait_event,
 )  # fmt: skip
 
 
 def enrollment_of(r: Any) -> Enrollment:
     """A row of ``CLAIM_COLUMNS`` as an ``Enrollment``."""
-    return Enrollment(
-        id=r.id, workspace_id=r.workspace_id, journey_id=r.journey_id, version_id=r.version_id,
-        contact_id=r.contact_id, node=r.node, phase=r.phase, resume_at=r.resume_at, node_at=r.node_at,
-        woken_at=r.woken_at, steps=r.steps, payload_json=r.payload_json, state=r.state,
-        wait_event=r.wait_event,
-    )  # fmt: skip
+    return Enrollment(*r)
 
 
 def run_due(conn: Connection, now: datetime, limit: int = 2000, scope: Scope = EVERY) -> int:
@@ -177,7 +196,7 @@ def run_due(conn: Connection, now: datetime, limit: int = 2000, scope: Scope = E
     )
     if conn.dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True, of=enrollment)
-    claimed = [enrollment_of(r) for r in conn.execute(q)]
+    claimed = [Enrollment(*r) for r in conn.execute(q)]
     if not claimed:
         return 0
     advance(conn, claimed, now)
@@ -189,7 +208,7 @@ def advance(conn: Connection, claimed: list[Enrollment], now: datetime) -> None:
     the scheduler's core, also used by the simulation for its one enrollment."""
     import kairos.journeys.nodes  # noqa: F401  (registers the node handlers)
 
-    steps: list[tuple[Any, ...]] = []
+    log = _StepLog(time_converter(conn)(now))
     pending = claimed
     for _ in range(MAX_ROUNDS):
         groups: dict[tuple[int, str], list[Enrollment]] = defaultdict(list)
@@ -205,53 +224,84 @@ def advance(conn: Connection, claimed: list[Enrollment], now: datetime) -> None:
                 ctx = Context(conn, now, definition, journey_id, workspace_id, version_id)
                 moves = HANDLERS[node.type](ctx, node, members)
             for m in moves:
-                _apply(m, now, steps)
+                _apply(m, now, log)
                 e = m.enrollment
                 if e.state == ACTIVE and e.resume_at is not None and e.resume_at <= now:
                     moved.append(e)
         pending = moved
         if not pending:
             break
-    _write(conn, claimed, steps, now)
+    _write(conn, claimed, log, now)
 
 
-def _apply(m: Move, now: datetime, steps: list[tuple[Any, ...]]) -> None:
+class _StepLog(list[tuple[Any, ...]]):
+    """The pass's ``journey_step`` rows, in driver form (``_INSERT_STEPS``)."""
+
+    def __init__(self, stamp: Any) -> None:
+        super().__init__()
+        self.stamp = stamp
+
+
+def _apply(m: Move, now: datetime, log: _StepLog) -> None:
     e = m.enrollment
     e.dirty = True
-    steps.append(
-        (e.workspace_id, e.journey_id, e.version_id, e.id, e.contact_id, e.node or "", m.outcome, m.detail)
-    )
+    detail = m.detail
+    log.append((e.workspace_id, e.journey_id, e.version_id, e.id, e.contact_id, e.node or "", m.outcome,
+                None if detail is None else orjson.dumps(detail).decode(), log.stamp))  # fmt: skip
     e.steps += 1
+    e.passed += 1
     if m.state in ENDED:
         e.state, e.exit_reason, e.resume_at, e.wait_event = m.state, m.outcome, None, None
         return
     if m.target is STAY:
         e.phase, e.resume_at, e.wait_event = WAIT, m.resume_at, m.wait_event
         return
-    e.woken_at, e.wait_event = None, None
+    e.woken, e.wait_event, e.left = False, None, True
     if m.target is None:
         e.state, e.resume_at, e.node = COMPLETED, None, None
         return
-    e.node, e.phase, e.resume_at, e.node_at = m.target, ENTER, now, now
+    e.node, e.phase, e.resume_at, e.moved = m.target, ENTER, now, True
 
 
-# The two writes of every pass go straight to the driver (``FastStatement``): SQLAlchemy's
+# The writes of every pass go straight to the driver (``FastStatement``): SQLAlchemy's
 # per-row parameter processing cost more than the writes themselves (docs/benchmarks.md, B5).
+# Enrollments that end a pass alike (same state, node, timer …: typically a whole claimed
+# group) move in one statement over their ids; the rest row by row. Columns a pass leaves as
+# they were are kept by the statement itself, so the claim need not read them.
 _SAVE_NAMES = (
-    "state", "node", "phase", "resume_at", "node_at", "woken_at", "wait_event", "steps", "exit_reason",
-    "active", "ended_at", "now", "eid",
+    "state", "node", "phase", "resume_at", "wait_event", "exit_reason", "active", "ended_at", "now",
+    "passed", "moved", "left",
 )  # fmt: skip
+
+
+def _save_values() -> dict[str, Any]:
+    c = enrollment.c
+    return {
+        "state": bindparam("state"), "node": bindparam("node"), "phase": bindparam("phase"),
+        "resume_at": bindparam("resume_at"), "wait_event": bindparam("wait_event"),
+        "exit_reason": bindparam("exit_reason"), "active_journey_id": bindparam("active"),
+        "ended_at": bindparam("ended_at"), "updated_at": bindparam("now"),
+        "steps": c.steps + bindparam("passed", type_=Integer),
+        "node_at": case((bindparam("moved", type_=Boolean), bindparam("now")), else_=c.node_at),
+        "woken_at": case((bindparam("left", type_=Boolean), null()), else_=c.woken_at),
+    }  # fmt: skip
+
+
+def _ids_in(conn: Connection) -> Any:
+    """``enrollment.id`` among the ids bound as ``ids``: a JSON array on SQLite, an array on
+    PostgreSQL (one parameter however many ids)."""
+    if conn.dialect.name == "postgresql":
+        return enrollment.c.id == func.any(cast(bindparam("ids"), ARRAY(BigInteger)))
+    return enrollment.c.id.in_(select(literal_column("value")).select_from(func.json_each(bindparam("ids"))))
+
+
 _SAVE = FastStatement(
-    lambda _conn: update(enrollment)
-    .where(enrollment.c.id == bindparam("eid"))
-    .values(
-        state=bindparam("state"), node=bindparam("node"), phase=bindparam("phase"),
-        resume_at=bindparam("resume_at"), node_at=bindparam("node_at"), woken_at=bindparam("woken_at"),
-        wait_event=bindparam("wait_event"), steps=bindparam("steps"), exit_reason=bindparam("exit_reason"),
-        active_journey_id=bindparam("active"), ended_at=bindparam("ended_at"), updated_at=bindparam("now"),
-    ),
-    _SAVE_NAMES,
-)  # fmt: skip
+    lambda _conn: update(enrollment).where(enrollment.c.id == bindparam("eid")).values(_save_values()),
+    (*_SAVE_NAMES, "eid"),
+)
+_SAVE_MANY = FastStatement(
+    lambda conn: update(enrollment).where(_ids_in(conn)).values(_save_values()), (*_SAVE_NAMES, "ids")
+)
 _SAVE_PAYLOAD = FastStatement(
     lambda _conn: (
         update(enrollment).where(enrollment.c.id == bindparam("eid")).values(payload=bindparam("payload"))
@@ -261,28 +311,48 @@ _SAVE_PAYLOAD = FastStatement(
 _STEP_COLUMNS = ("workspace_id", "journey_id", "version_id", "enrollment_id", "contact_id", "node", "outcome",
                  "detail", "at")  # fmt: skip
 _INSERT_STEPS = FastStatement.insert(journey_step, _STEP_COLUMNS)
+#: PostgreSQL: the pass's steps as one array per column, one statement (psycopg's executemany
+#: still costs a round of client work per row)
+_STEP_ARRAYS = ("BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "TEXT", "TIMESTAMPTZ")
+_INSERT_STEP_ARRAYS = FastStatement(
+    lambda _conn: text(
+        f"INSERT INTO journey_step ({', '.join(_STEP_COLUMNS)}) "
+        "SELECT c0, c1, c2, c3, c4, c5, c6, CAST(c7 AS JSONB), c8 FROM unnest("
+        + ", ".join(f"CAST(:c{i} AS {kind}[])" for i, kind in enumerate(_STEP_ARRAYS))
+        + ") AS s(c0, c1, c2, c3, c4, c5, c6, c7, c8)"
+    ),
+    [f"c{i}" for i in range(len(_STEP_ARRAYS))],
+)
 
 
-def _write(
-    conn: Connection, enrollments: list[Enrollment], steps: list[tuple[Any, ...]], now: datetime
-) -> None:
+def _write(conn: Connection, enrollments: list[Enrollment], log: _StepLog, now: datetime) -> None:
     t = time_converter(conn)
-    j = json_converter(conn)
-    stamp = t(now)
-    rows = [
-        (
-            e.state, e.node, e.phase, t(e.resume_at), t(e.node_at), t(e.woken_at), e.wait_event, e.steps,
-            e.exit_reason, e.journey_id if e.state == ACTIVE else None, stamp if e.state in ENDED else None,
-            stamp, e.id,
-        )
-        for e in enrollments
-        if e.dirty
-    ]  # fmt: skip
-    _SAVE.execute(conn, rows)
+    stamp = log.stamp
+    groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for e in enrollments:
+        if e.dirty:
+            groups[(
+                e.state, e.node, e.phase, e.resume_at, e.wait_event, e.exit_reason,
+                e.journey_id if e.state == ACTIVE else None, e.state in ENDED, e.passed, e.moved, e.left,
+            )].append(e.id)  # fmt: skip
+    single: list[tuple[Any, ...]] = []
+    pg = conn.dialect.name == "postgresql"
+    for key, ids in groups.items():
+        state, node, phase, resume_at, wait_event, reason, active, ended, passed, moved, left = key
+        values = (state, node, phase, t(resume_at), wait_event, reason, active, stamp if ended else None,
+                  stamp, passed, moved, left)  # fmt: skip
+        if len(ids) == 1:
+            single.append((*values, ids[0]))
+        else:
+            _SAVE_MANY.execute(conn, [(*values, ids if pg else orjson.dumps(ids).decode())])
+    _SAVE.execute(conn, single)
     changed = [(e.payload_json, e.id) for e in enrollments if e.payload_changed]
     if changed:
         _SAVE_PAYLOAD.execute(conn, changed)
-    _INSERT_STEPS.execute(conn, [(*step[:7], j(step[7]), stamp) for step in steps])
+    if pg and log:
+        _INSERT_STEP_ARRAYS.execute(conn, [tuple(map(list, zip(*log, strict=True)))])
+    else:
+        _INSERT_STEPS.execute(conn, log)
 
 
 def end_enrollments(

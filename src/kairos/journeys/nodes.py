@@ -140,7 +140,7 @@ def wait_for_event(ctx: Context, node: WaitForEventNode, members: list[Enrollmen
             moves.append(
                 Move(e, "waiting", STAY, resume_at=node.timeout.after(ctx.now), wait_event=node.event)
             )
-        elif e.woken_at is not None:
+        elif e.woken:
             moves.append(Move(e, "event", node.next))
         else:
             moves.append(Move(e, "timeout", node.timeout_next))
@@ -198,6 +198,8 @@ def _message_data(e: Enrollment) -> dict[str, Any]:
 
 @handler("send")
 def send(ctx: Context, node: SendNode, members: list[Enrollment]) -> list[Move]:
+    source_id = f"{ctx.journey_id}:{members[0].node}"  # a group is at one node
+    data = _data_by_payload(members)
     ids = enqueue(
         ctx.conn,
         ctx.workspace_id,
@@ -209,8 +211,8 @@ def send(ctx: Context, node: SendNode, members: list[Enrollment]) -> list[Move]:
                 topic_id=node.topic_id,
                 transactional=node.transactional,
                 source="journey",
-                source_id=f"{ctx.journey_id}:{e.node}",
-                data=_message_data(e),
+                source_id=source_id,
+                data=data[e.payload_json],
                 idempotency_key=f"journey:{e.id}:{e.node}:{e.steps}",
             )
             for e in members
@@ -220,6 +222,16 @@ def send(ctx: Context, node: SendNode, members: list[Enrollment]) -> list[Move]:
     return [
         Move(e, "next", node.next, detail={"message_id": mid}) for e, mid in zip(members, ids, strict=True)
     ]
+
+
+def _data_by_payload(members: list[Enrollment]) -> dict[str | None, dict[str, Any]]:
+    """The message data of each distinct payload, built once: enrollments of one trigger
+    often carry the same payload, and the outbox only reads it."""
+    found: dict[str | None, dict[str, Any]] = {}
+    for e in members:
+        if e.payload_json not in found:
+            found[e.payload_json] = _message_data(e)
+    return found
 
 
 @handler("webhook")

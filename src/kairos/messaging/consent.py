@@ -19,10 +19,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, Text, any_, bindparam, delete, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql
 
 from kairos.contacts.tables import contact
-from kairos.db.dialect import chunks, insert_on_conflict
+from kairos.db.dialect import chunks, in_ids, insert_on_conflict
 from kairos.errors import Conflict, InvalidInput, NotFound
 from kairos.messaging.channels.base import CHANNEL_KINDS
 from kairos.messaging.tables import consent_event, subscription, subscription_topic, suppression, template
@@ -245,7 +246,7 @@ def blocked_by_consent(conn: Connection, items: Sequence[tuple[int, str, int | N
     for part in chunks(contacts):
         for cid, scope, st in conn.execute(
             select(subscription.c.contact_id, subscription.c.scope, subscription.c.status).where(
-                subscription.c.contact_id.in_(part)
+                in_ids(subscription.c.contact_id, part, conn.dialect.name)
             )
         ):
             status[(cid, scope)] = st
@@ -336,11 +337,20 @@ def suppressed(conn: Connection, workspace_id: int, pairs: Iterable[tuple[str, s
                     select(suppression.c.address).where(
                         suppression.c.workspace_id == workspace_id,
                         suppression.c.channel == channel,
-                        suppression.c.address.in_(part),
+                        _among(conn, suppression.c.address, part),
                     )
                 ).scalars()
             )
     return found
+
+
+def _among(conn: Connection, column: Any, values: Sequence[str]) -> Any:
+    """``column IN values``; on PostgreSQL one text array (``= ANY``), so the dispatcher's
+    lookup of a batch's addresses is one short statement psycopg prepares once, not a
+    thousand parameters rendered and parsed on every pass."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(Text)))
+    return column.in_(values)
 
 
 def suppression_hash(channel: str, address: str) -> str:

@@ -26,12 +26,27 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, literal_column, null, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    null,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
+from kairos import metrics
 from kairos.clock import Clock
-from kairos.contacts.tables import contact
 from kairos.crypto import Keyring
-from kairos.db.dialect import FastStatement, chunks, time_converter
+from kairos.db.dialect import FastStatement, time_converter
 from kairos.errors import InvalidInput
 from kairos.messaging import outbox
 from kairos.messaging.channels import (
@@ -44,7 +59,7 @@ from kairos.messaging.channels import (
 )
 from kairos.messaging.consent import blocked_by_consent, normalize_address, suppress, suppressed
 from kairos.messaging.policy import MessagingPolicy, get_policy, over_cap, quiet_until, zone
-from kairos.messaging.render import TemplateCache, Tracking, context, load_contacts, render_content
+from kairos.messaging.render import TemplateCache, Tracking, context, load_recipients, render_content
 from kairos.messaging.tables import channel_config, inbox_message, message, template
 from kairos.messaging.templates import compile_template
 from kairos.messaging.tracking import Links, Outcome, record, register_links
@@ -131,6 +146,7 @@ class Dispatcher:
         t3 = time.perf_counter()
         with self.engine.begin() as conn:
             self._record(conn, sendable, results, failures, configs, now)
+        metrics.count_sends(claimed, results, failures)  # after the commit: what was recorded
         t4 = time.perf_counter()
         for phase, seconds in (("render", t2 - t1), ("send", t3 - t2), ("record", t4 - t3)):
             self.timings[phase] += seconds
@@ -147,15 +163,7 @@ class Dispatcher:
     # --- 1. claim ---------------------------------------------------------------------
 
     def _claim(self, conn: Connection, now: datetime, scope: Scope) -> Any:
-        q = (
-            select(message)
-            .where(outbox.due_condition(now), scope.clause(message.c.workspace_id))
-            .order_by(message.c.next_attempt_at, message.c.id)
-            .limit(self.batch_size)
-        )
-        if conn.dialect.name == "postgresql":
-            q = q.with_for_update(skip_locked=True)
-        rows = list(conn.execute(q).mappings())
+        rows = outbox.lock_due(conn, now, scope.clause(message.c.workspace_id), self.batch_size)
         if not rows:
             return [], 0, {}, {}, {}, {}
         workspaces = {r["workspace_id"] for r in rows}
@@ -167,8 +175,7 @@ class Dispatcher:
         }
         defaults = {(r["workspace_id"], r["kind"]): r["id"] for r in configs.values() if r["is_default"]}
         policies = {ws: get_policy(conn, ws) for ws in workspaces}
-        survivors = self._survivors(conn, {r["contact_id"] for r in rows})
-        views = load_contacts(conn, list(set(survivors.values())))
+        survivors, views = load_recipients(conn, list({r["contact_id"] for r in rows}))
 
         skip: dict[int, tuple[str, str | None]] = {}  # message id → (reason, detail)
         fail: dict[int, tuple[str, str]] = {}
@@ -218,16 +225,6 @@ class Dispatcher:
         candidates = [c for c in candidates if c.id not in fail]
         self._write_claim(conn, candidates, skip, fail, defer, now)
         return candidates, len(skip) + len(fail) + len(defer), configs, views, templates, policies
-
-    def _survivors(self, conn: Connection, contact_ids: set[int]) -> dict[int, int]:
-        """A merged contact's messages go to the contact it was merged into."""
-        out: dict[int, int] = {}
-        for part in chunks(contact_ids):
-            for cid, merged_into in conn.execute(
-                select(contact.c.id, contact.c.merged_into).where(contact.c.id.in_(part))
-            ):
-                out[cid] = merged_into or cid
-        return out
 
     def _apply_policy(
         self,
@@ -296,7 +293,12 @@ class Dispatcher:
         now: datetime,
     ) -> None:
         m = message.c
-        if claimed:
+        if claimed and conn.dialect.name == "postgresql":
+            conn.execute(_PG_MARK_SENDING, {
+                "now": now, "mids": [c.id for c in claimed], "addrs": [c.address for c in claimed],
+                "cids": [c.contact_id for c in claimed], "cfgs": [c.config_id for c in claimed],
+            })  # fmt: skip
+        elif claimed:
             t = time_converter(conn)(now)
             _MARK_SENDING.execute(conn, [(t, c.address, c.contact_id, c.config_id, c.id) for c in claimed])
         _settle(conn, skip, outbox.SKIPPED, now)
@@ -478,7 +480,12 @@ class Dispatcher:
                 outcomes.append(Outcome(c.id, "bounced", {"error": error}))
             else:
                 failed.append({"mid": c.id, "why": "provider_rejected", "err": error})
-        if sent:
+        if sent and conn.dialect.name == "postgresql":
+            conn.execute(
+                _PG_MARK_SENT,
+                {"now": now, "mids": [row["mid"] for row in sent], "pids": [row["pid"] for row in sent]},
+            )
+        elif sent:
             t = time_converter(conn)(now)
             _MARK_SENT.execute(conn, [(t, row["pid"], row["mid"]) for row in sent])
         pauses = {cfg: self._pause(conn, configs[cfg], reason, now) for cfg, reason in outage.items()}
@@ -555,6 +562,43 @@ _MARK_SENT = FastStatement(
         updated_at=bindparam("now"),
     ),
     ("now", "pid", "mid"),
+)  # fmt: skip
+
+
+# PostgreSQL: the same two updates as one statement per batch, the rows as arrays
+# (``UPDATE … FROM unnest(…)``): one round trip and one plan instead of one execution per row.
+# ``id = ANY(mids)`` as well as the join: without it PostgreSQL hashed the whole table
+# (a sequential scan of every message, 30 to 60 ms at 50,000) to join 500 rows.
+def _rows(**columns: Any) -> Any:
+    return (
+        func.unnest(*(bindparam(name, type_=ARRAY(kind)) for name, kind in columns.items()))
+        .table_valued(*columns)
+        .render_derived()
+    )
+
+
+def _by_ids(rows: Any) -> Any:
+    return and_(message.c.id == rows.c.mids, message.c.id == any_(bindparam("mids", type_=ARRAY(BigInteger))))
+
+
+_sending = _rows(mids=BigInteger, addrs=Text, cids=BigInteger, cfgs=BigInteger)
+_PG_MARK_SENDING = (
+    update(message)
+    .where(_by_ids(_sending))
+    .values(
+        status=literal_column(f"'{outbox.SENDING}'"), attempts=message.c.attempts + literal_column("1"),
+        claimed_at=bindparam("now"), address=_sending.c.addrs, contact_id=_sending.c.cids,
+        channel_config_id=_sending.c.cfgs, updated_at=bindparam("now"),
+    )
+)  # fmt: skip
+_sent = _rows(mids=BigInteger, pids=Text)
+_PG_MARK_SENT = (
+    update(message)
+    .where(_by_ids(_sent))
+    .values(
+        status=literal_column(f"'{outbox.SENT}'"), sent_at=bindparam("now"), provider_id=_sent.c.pids,
+        reason=null(), error=null(), updated_at=bindparam("now"),
+    )
 )  # fmt: skip
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from kairos.contacts.tables import contact
-from kairos.db.dialect import chunks
+from kairos.db.dialect import chunks, in_ids
 from kairos.messaging.templates import CompiledTemplate, compile_template
 from kairos.messaging.tracking import Links, link_part, url_hash
 from kairos.offers.display import template_view as offer_view
@@ -41,19 +41,49 @@ CONTACT_FIELDS = (
 
 def load_contacts(conn: Connection, contact_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """Contact id → template view of the contact (fields, custom traits, computed traits)."""
+    return _views(conn, contact_ids, follow_merges=False)[1]
+
+
+def load_recipients(
+    conn: Connection, contact_ids: Sequence[int]
+) -> tuple[dict[int, int], dict[int, dict[str, Any]]]:
+    """For a batch of messages' contacts: contact id → the contact that receives its messages
+    (a merged contact's go to the one it was merged into), and the views of those receivers.
+    One query for the contacts (a second only for merged ones), one for computed traits."""
+    return _views(conn, contact_ids, follow_merges=True)
+
+
+def _views(
+    conn: Connection, contact_ids: Sequence[int], *, follow_merges: bool
+) -> tuple[dict[int, int], dict[int, dict[str, Any]]]:
+    receivers: dict[int, int] = {}
     out: dict[int, dict[str, Any]] = {}
     cols = [contact.c[f] for f in CONTACT_FIELDS]
-    for part in chunks(set(contact_ids)):
-        for row in conn.execute(select(*cols, contact.c.traits).where(contact.c.id.in_(part))).mappings():
-            traits = row["traits"] or {}
-            view = {**traits, **{f: row[f] for f in CONTACT_FIELDS}, "traits": traits}
-            if isinstance(view.get("created_at"), datetime):
-                view["created_at"] = view["created_at"].isoformat()
-            out[row["id"]] = view
+    todo = set(contact_ids)
+    for round_ in range(2):  # as before: one step along merged_into, never a chain
+        follow = follow_merges and round_ == 0
+        merged: dict[int, int] = {}
+        for part in chunks(todo):
+            q = select(*cols, contact.c.traits, contact.c.merged_into)
+            for row in conn.execute(q.where(in_ids(contact.c.id, part, conn.dialect.name))).mappings():
+                cid = row["id"]
+                if follow and row["merged_into"] is not None:
+                    merged[cid] = row["merged_into"]
+                    continue
+                receivers.setdefault(cid, cid)
+                traits = row["traits"] or {}
+                view = {**traits, **{f: row[f] for f in CONTACT_FIELDS}, "traits": traits}
+                if isinstance(view.get("created_at"), datetime):
+                    view["created_at"] = view["created_at"].isoformat()
+                out[cid] = view
+        receivers.update(merged)
+        todo = set(merged.values()) - set(out)
+        if not todo:
+            break
     computed = traits_of(conn, list(out))
     for cid, view in out.items():
         view["_computed"] = computed.get(cid, {})
-    return out
+    return receivers, out
 
 
 def context(

@@ -29,6 +29,7 @@ from sqlalchemy import (
     update,
 )
 
+from kairos import metrics
 from kairos.contacts.changes import Change, ChangeBatch
 from kairos.db.dialect import chunks
 from kairos.db.types import BigID
@@ -267,9 +268,11 @@ def refresh_due(conn: Connection, now: datetime, scope: Scope = EVERY) -> int:
     seg = conn.execute(stmt).first()
     if seg is None:
         return 0
-    entered, exited = refresh(conn, seg, now)
-    conn.execute(update(segment).where(segment.c.id == seg.id).values(needs_refresh=False, refreshed_at=now))
-    cascade(conn, seg, set(entered) | set(exited), now)
+    with metrics.SEGMENT_REFRESH_SECONDS.time():
+        entered, exited = refresh(conn, seg, now)
+        done = update(segment).where(segment.c.id == seg.id).values(needs_refresh=False, refreshed_at=now)
+        conn.execute(done)
+        cascade(conn, seg, set(entered) | set(exited), now)
     return 1
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from kairos.contacts.changes import ChangeBatch
 from kairos.contacts.service import mark_changed
 from kairos.contacts.tables import contact
-from kairos.db.dialect import chunks, insert_on_conflict
+from kairos.db.dialect import chunks, in_ids, insert_on_conflict
 from kairos.errors import Conflict, InvalidInput, NotFound
 from kairos.segments.deps import stored_dependencies
 from kairos.segments.operators import ValueType
@@ -343,7 +343,7 @@ def traits_of(conn: Connection, contact_ids: Sequence[int]) -> dict[int, dict[st
                     v, and_(v.c.trait_id == t.c.id, v.c.contact_id == contact.c.id)
                 )
             )
-            .where(contact.c.id.in_(part))
+            .where(in_ids(contact.c.id, part, conn.dialect.name))
             .order_by(contact.c.id, t.c.name)
         )
         for cid, name, function, vtype, number, text, instant in rows:

@@ -19,6 +19,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
+from kairos import metrics
 from kairos.accounts.sessions import purge as purge_sessions
 from kairos.b2b.rollup import account_changes, rollups_due
 from kairos.campaigns.broadcasts import run_broadcasts
@@ -30,6 +31,7 @@ from kairos.crypto import Keyring
 from kairos.db.engine import reading
 from kairos.db.faults import classify
 from kairos.db.faults import reason as _reason
+from kairos.events.log import process as process_log
 from kairos.forms.service import purge_rate_hits
 from kairos.journeys.engine import run_due
 from kairos.journeys.triggers import journey_changes, scan_triggers
@@ -161,7 +163,7 @@ class Worker:
         still run (its transaction rolled back, so it is simply due again next pass). An
         unavailable database (``db.faults``) always ends the pass."""
         done = {name: 0 for name, _ in [*JOBS, *HOUSEKEEPING]}
-        done["dispatch"] = done["crm_sync"] = done["predict"] = 0
+        done["dispatch"] = done["crm_sync"] = done["predict"] = done["ingest_log"] = 0
         for _ in range(max_rounds):
             with reading(self.engine) as conn:
                 sandboxes = sandbox_clocks(conn)
@@ -176,8 +178,8 @@ class Worker:
         """Run one workspace's jobs as of ``now`` until nothing is due: a sandbox's pass at
         each instant it is advanced through (``worker/sandbox.py``)."""
         done = {name: 0 for name, _ in JOBS}
-        done["dispatch"] = done["crm_sync"] = done["predict"] = 0
-        steps = self._steps(_fixed(now), Scope(only=workspace_id))
+        done["dispatch"] = done["crm_sync"] = done["predict"] = done["ingest_log"] = 0
+        steps = [("ingest_log", self._ingest_log), *self._steps(_fixed(now), Scope(only=workspace_id))]
         for _ in range(max_rounds):
             if not self._round(steps, done, keep_going=False):
                 break
@@ -188,6 +190,9 @@ class Worker:
     ) -> list[tuple[str, Callable[[], int]]]:
         steps = [(name, self._job(job, now, scope)) for name, job in JOBS]
         if housekeeping:
+            # first: what /v1 accepted becomes events before the jobs look for changes (the
+            # server's processor does this within milliseconds; here for rows it left)
+            steps.insert(0, ("ingest_log", self._ingest_log))
             steps += [(name, self._job(_unscoped(job), now, scope)) for name, job in HOUSEKEEPING]
         if self.dispatcher is not None:
             dispatcher = self.dispatcher
@@ -207,8 +212,10 @@ class Worker:
         progressed = False
         for name, step in steps:
             try:
-                count = step()
+                with metrics.WORKER_JOB_SECONDS.labels(name).time():
+                    count = step()
             except Exception as exc:
+                metrics.WORKER_JOB_ERRORS.labels(name, classify(exc) or "error").inc()
                 if not keep_going or classify(exc) == "unavailable":
                     raise
                 if classify(exc) == "conflict":
@@ -229,6 +236,14 @@ class Worker:
                 return job(conn, now(), scope)
 
         return step
+
+    def _ingest_log(self) -> int:
+        done = 0
+        while True:
+            count, more = process_log(self.engine, self.clock)
+            done += count
+            if not more:
+                return done
 
     def backoff(self, failures: int) -> float:
         """Seconds to wait after ``failures`` passes in a row found the database unavailable:
