@@ -217,7 +217,10 @@ def running_server(database_url: str, log: Path) -> Iterator[LiveServer]:
 
     Leaving the block kills it with SIGKILL: no graceful shutdown, nothing flushed."""
     port = free_port()
-    env = {**os.environ, "KAIROS_DATABASE_URL": database_url, "KAIROS_SECRET_KEY": "test-secret"}
+    env = {**os.environ, "KAIROS_DATABASE_URL": database_url, "KAIROS_SECRET_KEY": "test-secret",
+           # the session's live server processes what it accepts, never the rows other tests
+           # leave in the log on purpose (tests/events/test_ingest_log.py)
+           "KAIROS_INGEST_POLL_INTERVAL": "3600"}  # fmt: skip
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "kairos", "serve", "--port", str(port), "--no-worker"],

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
         description="Run the ingest-log processor inside each serve process (false: a separate "
         "`kairos ingest process` does it, on a core of its own)",
     )
+    ingest_poll_interval: float = Field(
+        1.0,
+        description="Seconds between a server's looks for ingest-log rows other processes left "
+        "(its own appends are processed at once)",
+    )
     ingest_process_batch: int = Field(
         2000,
         description="Most messages the ingest processor makes events of in one transaction (larger: "

@@ -126,7 +126,11 @@ def create_app(
     )
     # /v1 answers once a request is in the ingest log; the processor turns it into events
     processor = IngestProcessor(
-        engine, clock, settings.ingest_process_batch, on_commit=worker.wake if worker is not None else None
+        engine,
+        clock,
+        settings.ingest_process_batch,
+        on_commit=worker.wake if worker is not None else None,
+        poll_interval=settings.ingest_poll_interval,
     )
     writer = IngestWriter(
         engine,
