@@ -302,3 +302,39 @@ def test_parsing_in_chunks_and_worker_processes_keeps_file_order_and_line_number
     assert [e.message_id for e in events(engine)] == ["i-1", "m-1", "m-2", "m-3", "m-4"]
     [ann] = [c for c in live(engine) if c.external_id == "u-1"]
     assert ann.email == "ann@example.com"
+
+
+def test_a_bulk_import_refreshes_the_planner_statistics(
+    engine: Engine,
+    workspace: CreatedWorkspace,
+    clock: FixedClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a bulk load the planner must know the tables' new sizes (a first import into an
+    empty database would otherwise be queried with plans made for empty tables)."""
+    monkeypatch.setattr("kairos.events.imports.ANALYZE_AFTER", 5)
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("ANALYZE workspace")  # creates sqlite_stat1 if it is not there
+            conn.exec_driver_sql("DELETE FROM sqlite_stat1")
+
+    def known_rows() -> int:
+        with engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                stat = conn.exec_driver_sql(
+                    "SELECT stat FROM sqlite_stat1 WHERE tbl = 'event' AND idx = 'uq_event_message_id'"
+                ).scalar()
+                return -1 if stat is None else int(stat.split()[0])
+            return int(
+                conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE relname = 'event'").scalar_one()
+            )
+
+    import_events_jsonl(
+        engine, workspace.id, jsonl(tmp_path, *(track(n, userId="u") for n in range(4))), clock=clock
+    )
+    assert known_rows() <= 0  # 4 rows: below the threshold, nothing analysed
+    import_events_jsonl(
+        engine, workspace.id, jsonl(tmp_path, *(track(n, userId="u") for n in range(4, 10))), clock=clock
+    )
+    assert known_rows() == 10

@@ -30,7 +30,7 @@ from kairos.contacts.fields import RESERVED_NAMES, ProfileChanges, fast_email
 from kairos.contacts.identity import Claim, IdentityKey, resolve
 from kairos.contacts.service import apply_profile_changes, claim_for, mark_changed, normalize_profile
 from kairos.contacts.tags import add_tags, validate_tag
-from kairos.db.engine import reading
+from kairos.db.engine import ANALYZE_AFTER, reading, refresh_statistics
 from kairos.errors import InvalidInput
 from kairos.imports import (
     CHUNK_ROWS,
@@ -183,6 +183,8 @@ def import_contacts_csv(
             if batch.claims:
                 report.accepted += _write(engine, workspace_id, batch, clock)
             progress(raw.tell() - reported)
+    if report.accepted >= ANALYZE_AFTER:
+        refresh_statistics(engine, ("contact", "identity", "contact_tag"))
     return report
 
 

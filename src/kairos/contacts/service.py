@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, union, update
+from sqlalchemy import BigInteger, Connection, and_, bindparam, func, insert, or_, select, union, update
+from sqlalchemy.dialects import postgresql
 
 from kairos.contacts.acquisition import acquisition_of
 from kairos.contacts.attributes import attribute_types
@@ -27,6 +28,7 @@ from kairos.db.dialect import (
     json_converter,
     time_converter,
 )
+from kairos.db.types import UTCDateTime
 from kairos.errors import Conflict, InvalidInput, NotFound
 from kairos.segments.tables import segment_membership
 
@@ -120,11 +122,42 @@ def _build_mark_changed(conn: Connection) -> Any:
 _MARK_CHANGED = FastStatement(_build_mark_changed, ("contact_id", "workspace_id", "changed_at"))
 
 
+def _build_mark_changed_pg() -> Any:
+    """PostgreSQL: the whole set in one statement from an array (``executemany`` ran one
+    upsert per contact: a quarter of the ingest processor's database time)."""
+    ids = (
+        func.unnest(bindparam("ids", type_=postgresql.ARRAY(BigInteger)))
+        .table_valued("id")
+        .render_derived(name="c")
+    )
+    stmt = postgresql.insert(contact_change).from_select(
+        ["contact_id", "workspace_id", "changed_at"],
+        select(ids.c.id, bindparam("ws", type_=BigInteger), bindparam("at", type_=UTCDateTime())).order_by(
+            ids.c.id
+        ),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["contact_id"],
+        set_={"changed_at": func.least(contact_change.c.changed_at, stmt.excluded.changed_at)},
+    )
+
+
+_MARK_CHANGED_PG = _build_mark_changed_pg()
+
+
 def mark_changed(conn: Connection, workspace_id: int, contact_ids: Iterable[int], now: datetime) -> None:
     """Queue contacts for the worker's re-evaluation; ``now`` is when the change happened
-    (for events, when they were received): the worker looks at what changed since then."""
+    (for events, when they were received): the worker looks at what changed since then.
+    Contacts go in id order, so two transactions queueing the same contacts lock their rows
+    in the same order (PostgreSQL) and cannot deadlock on them."""
+    ids = sorted(set(contact_ids))
+    if not ids:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execute(_MARK_CHANGED_PG, {"ids": ids, "ws": workspace_id, "at": now})
+        return
     stamp = time_converter(conn)(now)
-    _MARK_CHANGED.execute(conn, [(cid, workspace_id, stamp) for cid in set(contact_ids)])
+    _MARK_CHANGED.execute(conn, [(cid, workspace_id, stamp) for cid in ids])
 
 
 # --- reading -----------------------------------------------------------------------------

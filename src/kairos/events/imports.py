@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine
 
 from kairos.clock import Clock, SystemClock
 from kairos.contacts.attributes import attribute_types
-from kairos.db.engine import reading
+from kairos.db.engine import ANALYZE_AFTER, reading, refresh_statistics
 from kairos.errors import InvalidInput
 from kairos.events.ingest import IngestResult, check_traits, ingest
 from kairos.events.messages import MAX_MESSAGE_BYTES, Message, parse_message
@@ -97,6 +97,8 @@ def import_events_jsonl(
             if batch:
                 _add(report, _write(engine, workspace_id, batch, clock))
             progress(fh.tell() - reported)
+    if report.accepted >= ANALYZE_AFTER:
+        refresh_statistics(engine, ("event", "contact", "identity"))
     return report
 
 

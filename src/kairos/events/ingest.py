@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, or_, select
+from sqlalchemy import Connection, bindparam, or_, select, true
 
 from kairos.analytics.tables import event_day_count
 from kairos.b2b.service import GroupCall, apply_group_calls
@@ -27,7 +27,15 @@ from kairos.contacts.fields import ProfileChanges, coerce_traits, normalize_time
 from kairos.contacts.identity import Claim, IdentityKey, lookup, resolve
 from kairos.contacts.service import apply_profile_changes, mark_changed
 from kairos.contacts.tables import contact
-from kairos.db.dialect import FastStatement, chunks, in_list, insert_on_conflict, list_param, time_converter
+from kairos.db.dialect import (
+    FastStatement,
+    chunks,
+    each_string,
+    in_list,
+    insert_on_conflict,
+    list_param,
+    time_converter,
+)
 from kairos.errors import InvalidInput
 from kairos.events.messages import Message
 from kairos.events.tables import event
@@ -140,11 +148,22 @@ def _identified(
     return found
 
 
-_STORED_MESSAGE_IDS = {
-    dialect: select(event.c.message_id).where(
-        event.c.workspace_id == bindparam("ws"), in_list(event.c.message_id, "ids", dialect)
+def _stored_message_ids_pg() -> Any:
+    v = each_string("ids")  # one probe of uq_event_message_id per id, whatever the plan
+    stored = (
+        select(event.c.message_id)
+        .where(event.c.workspace_id == bindparam("ws"), event.c.message_id == v.c.value)
+        .offset(0)
+        .lateral("e")
     )
-    for dialect in ("sqlite", "postgresql")
+    return select(stored.c.message_id).select_from(v).join(stored, true())
+
+
+_STORED_MESSAGE_IDS = {
+    "sqlite": select(event.c.message_id).where(
+        event.c.workspace_id == bindparam("ws"), in_list(event.c.message_id, "ids", "sqlite")
+    ),
+    "postgresql": _stored_message_ids_pg(),
 }
 
 
@@ -219,7 +238,7 @@ _EVENT_COLUMNS = (
     "properties", "context", "integrations", "timestamp", "original_timestamp", "sent_at",
     "received_at",
 )  # fmt: skip
-_INSERT_EVENTS = FastStatement.insert(event, _EVENT_COLUMNS)
+_INSERT_EVENTS = FastStatement.insert(event, _EVENT_COLUMNS, copy=True)
 
 
 def _insert_events(
