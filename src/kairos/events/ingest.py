@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, or_, select, true
+from sqlalchemy import Connection, bindparam, or_, select
 
 from kairos.analytics.tables import event_day_count
 from kairos.b2b.service import GroupCall, apply_group_calls
@@ -149,14 +149,16 @@ def _identified(
 
 
 def _stored_message_ids_pg() -> Any:
-    v = each_string("ids")  # one probe of uq_event_message_id per id, whatever the plan
+    # one probe of uq_event_message_id (message_id, workspace_id) per id, whatever the plan
+    # and the statistics: the inner query names no column another index could start with
+    v = each_string("ids")
     stored = (
-        select(event.c.message_id)
-        .where(event.c.workspace_id == bindparam("ws"), event.c.message_id == v.c.value)
+        select(event.c.workspace_id, event.c.message_id)
+        .where(event.c.message_id == v.c.value)
         .offset(0)
         .lateral("e")
     )
-    return select(stored.c.message_id).select_from(v).join(stored, true())
+    return select(stored.c.message_id).select_from(v).join(stored, stored.c.workspace_id == bindparam("ws"))
 
 
 _STORED_MESSAGE_IDS = {

@@ -24,7 +24,10 @@ event = Table(
     Column("original_timestamp", UTCDateTime),
     Column("sent_at", UTCDateTime),
     Column("received_at", UTCDateTime, nullable=False),
-    Index("uq_event_message_id", "workspace_id", "message_id", unique=True),
+    # message_id first: the duplicate check probes it once per incoming id, and no other index
+    # leads with it, so PostgreSQL cannot pick a workspace-prefix scan instead (which it did,
+    # for a workspace its statistics did not know yet: a scan of all its events per id)
+    Index("uq_event_message_id", "message_id", "workspace_id", unique=True),
     # "this contact did X between t1 and t2", and the timeline (a contact's events are few
     # enough to sort; a separate (contact_id, timestamp) index cost 20% of insert time);
     # received_at lets the worker read what a changed contact received since it was queued
