@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
+from kairos.api.routes import sandbox as clock_route
 from kairos.clock import FixedClock, ensure_utc
 from kairos.journeys.tables import journey as journey_table
 from kairos.messaging.tables import message
@@ -23,6 +25,17 @@ from kairos.workspaces.service import CreatedWorkspace, create_workspace
 from tests.conftest import T0, Api
 from tests.journeys.conftest import enrollments, journey, track
 from tests.messaging.conftest import SmtpServer, email_template, make_contact, smtp_settings
+
+#: Wall-clock seconds one advance request may run in these tests. The route stops at 20 s and
+#: answers ``complete: false`` (a client asks again); these tests assert what one whole advance
+#: does, which takes a few seconds unloaded but can pass 20 s on a loaded 2-core machine, so
+#: the limit is raised to a bound no healthy run comes near.
+ADVANCE_LIMIT = 600.0
+
+
+@pytest.fixture(autouse=True)
+def _whole_advances(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(clock_route, "ADVANCE_TIMEOUT", ADVANCE_LIMIT)
 
 
 @pytest.fixture
@@ -40,10 +53,14 @@ def sandbox_api(client: TestClient, sandbox: CreatedWorkspace, smtp: SmtpServer)
 
 
 def advance(api: Api, **body: Any) -> dict[str, Any]:
+    started = time.monotonic()
     r = api.post("/clock/advance", body)
     assert r.status_code == 200, r.text
     out: dict[str, Any] = r.json()
-    assert out["complete"] is True
+    assert out["complete"] is True, (
+        f"advancing {body} stopped at {out['now']} after {time.monotonic() - started:.0f} s of wall clock "
+        f"(limit {ADVANCE_LIMIT:.0f} s): {out}"
+    )
     return out
 
 
@@ -263,3 +280,25 @@ def test_advancing_visits_every_hour_when_time_itself_changes_results(
     # the visit leaves the 2-day window just after 2026-03-04 12:00 (the bound is inclusive):
     # Paris is lapsed at the next hour the advance visited, not at its end (03-06 12:00)
     assert member["id"] == paris and _at(member["entered_at"]) == datetime(2026, 3, 4, 13, 0, tzinfo=UTC)
+
+
+def test_an_advance_cut_short_by_its_time_limit_still_moves_and_asking_again_gets_there(
+    sandbox_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no time at all to spend, each call still moves the clock one instant on (a
+    time-dependent segment makes every hour an instant), so a client that asks again until
+    ``complete`` reaches its target."""
+    monkeypatch.setattr(clock_route, "ADVANCE_TIMEOUT", 0.0)
+    r = sandbox_api.post("/segments", {"name": "quiet", "definition": {"root": {"type": "not_performed", "event": "Visit", "window": {"last": {"amount": 1, "unit": "days"}}}}})  # fmt: skip
+    assert r.status_code == 201, r.text
+    target = (T0 + timedelta(hours=3)).isoformat()
+    seen = []
+    for _ in range(10):
+        r = sandbox_api.post("/clock/advance", {"to": target})
+        assert r.status_code == 200, r.text
+        out = r.json()
+        seen.append(_at(out["now"]))
+        assert _at(out["now"]) > _at(out["started_at"])  # every call moved the clock
+        if out["complete"]:
+            break
+    assert seen[-1] == T0 + timedelta(hours=3) and len(seen) > 1, seen

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Engine, func, insert, select
@@ -32,9 +33,61 @@ CONTACTS = 3000
 
 def _worker(database_url: str, log: Path, *args: str) -> subprocess.Popen[bytes]:
     return worker_process(
-        database_url, log, *args, KAIROS_DISPATCH_BATCH="100", KAIROS_WORKER_INTERVAL="0.05",
+        database_url,
+        log,
+        *args,
+        KAIROS_DISPATCH_BATCH="100",
+        KAIROS_WORKER_INTERVAL="0.05",
         KAIROS_ALLOW_PRIVATE_TARGETS="true",
     )
+
+
+#: The waits below end as soon as their condition holds (unloaded, the whole test takes about
+#: 10 s). They fail when the workers make no progress for this long — generous, for a loaded
+#: 2-core machine where starting a worker alone can take 30 s — or run past ``LIMIT``.
+STALL = 180.0
+LIMIT = 900.0
+
+
+def _state(engine: Engine, smtp: SmtpServer) -> str:
+    """What the workers have done so far, for waits and failure messages."""
+    with engine.connect() as conn:
+        messages = dict(conn.execute(select(message.c.status, func.count()).group_by(message.c.status)).all())
+        states = dict(
+            conn.execute(select(enrollment.c.state, func.count()).group_by(enrollment.c.state)).all()
+        )
+    return f"received {len(smtp.recorder.received)}, messages {messages}, enrollments {states}"
+
+
+def _wait_until(
+    what: str,
+    condition: Callable[[], bool],
+    workers: tuple[subprocess.Popen[bytes], ...],
+    engine: Engine,
+    smtp: SmtpServer,
+    log: Path,
+) -> None:
+    """Wait for ``condition`` while the workers live and make progress; a failure says how
+    far they got and shows their log."""
+    started = last_change = last_look = time.monotonic()
+    seen = ""
+    while not condition():
+        for proc in workers:
+            assert proc.poll() is None, (
+                f"a worker exited ({proc.returncode}) before {what}:\n" + log.read_text()
+            )
+        now = time.monotonic()
+        if now - last_look >= 0.5:  # reading the state is heavier than the condition
+            last_look, state = now, _state(engine, smtp)
+            if state != seen:
+                seen, last_change = state, now
+            assert now - last_change < STALL, (
+                f"waiting for {what}: no progress in {STALL:.0f} s; {seen}\n" + log.read_text()
+            )
+            assert now - started < LIMIT, (
+                f"waiting for {what}: not done in {LIMIT:.0f} s; {seen}\n" + log.read_text()
+            )
+        time.sleep(0.02)  # watching other processes make progress, not business time
 
 
 def test_two_workers_and_a_sigkill_lose_nothing_and_repeat_nothing(
@@ -121,20 +174,22 @@ def test_two_workers_and_a_sigkill_lose_nothing_and_repeat_nothing(
 
     log = tmp_path / "workers.log"
     a, b = _worker(database_url, log), _worker(database_url, log)
-    deadline = time.monotonic() + 120
+    received = lambda: len(smtp.recorder.received)  # noqa: E731
     try:
-        while len(smtp.recorder.received) < CONTACTS // 4:
-            assert a.poll() is None and b.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "the workers sent too little:\n" + log.read_text()
-            time.sleep(0.02)  # watching other processes make progress
+        _wait_until(
+            f"the two workers to send {CONTACTS // 4} of {CONTACTS} messages",
+            lambda: received() >= CONTACTS // 4,
+            (a, b), engine, smtp, log,
+        )  # fmt: skip
         a.send_signal(signal.SIGKILL)
         a.wait(timeout=30)
-        assert len(smtp.recorder.received) < CONTACTS, "the kill came too late to test anything"
+        assert received() < CONTACTS, "the kill came too late to test anything:\n" + _state(engine, smtp)
         with engine.connect() as conn:
             in_flight = conn.execute(
                 select(func.count()).where(message.c.status == outbox.SENDING)
             ).scalar_one()
-        while True:  # b carries on alone until only the killed worker's claims are left
+
+        def only_claims_left() -> bool:
             with engine.connect() as conn:
                 left = conn.execute(
                     select(func.count()).where(message.c.status == outbox.QUEUED)
@@ -142,17 +197,30 @@ def test_two_workers_and_a_sigkill_lose_nothing_and_repeat_nothing(
                 running = conn.execute(
                     select(func.count()).where(enrollment.c.state == "active")
                 ).scalar_one()
-            if left == 0 and running == 0:
-                break
-            assert b.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
+            return left == 0 and running == 0
+
+        # b carries on alone until only the killed worker's claims are left
+        _wait_until("worker b to finish alone", only_claims_left, (b,), engine, smtp, log)
     finally:
         for proc in (a, b):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-                proc.wait(timeout=30)
+                try:
+                    proc.wait(timeout=STALL)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    raise AssertionError(f"a worker did not stop within {STALL:.0f} s of SIGTERM:\n"
+                                         + log.read_text()) from None  # fmt: skip
     expire_claims(engine)
-    assert _worker(database_url, log, "--once").wait(timeout=300) == 0, log.read_text()
+    once = _worker(database_url, log, "--once")
+    try:
+        code = once.wait(timeout=LIMIT)
+    except subprocess.TimeoutExpired:
+        once.kill()
+        raise AssertionError(
+            f"worker --once did not finish in {LIMIT:.0f} s: {_state(engine, smtp)}\n" + log.read_text()
+        ) from None
+    assert code == 0, log.read_text()
 
     with engine.connect() as conn:
         states = dict(

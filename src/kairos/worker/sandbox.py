@@ -61,7 +61,9 @@ class Advance:
 def advance(worker: Worker, workspace_id: int, target: datetime, *, deadline: float | None = None) -> Advance:
     """Move the sandbox's clock to ``target``, running its jobs at every instant something
     falls due on the way. ``deadline`` (``time.monotonic()``): stop after the instant in
-    progress once it has passed, with ``complete`` false and the clock where it got to."""
+    progress once it has passed, with ``complete`` false and the clock where it got to — but
+    not before the clock has moved once: a call re-runs the instant the last one stopped at,
+    and stopping there again would leave a client that asks again never getting further."""
     target = ensure_utc(target)
     with worker.engine.begin() as conn:
         now = sandbox_now(conn, workspace_id)
@@ -81,7 +83,7 @@ def advance(worker: Worker, workspace_id: int, target: datetime, *, deadline: fl
         if now >= target:
             result.complete = True
             break
-        if deadline is not None and time.monotonic() > deadline:
+        if deadline is not None and now > result.started_at and time.monotonic() > deadline:
             break
         with worker.engine.begin() as conn:
             now = set_clock(conn, workspace_id, next_instant(conn, workspace_id, now, target))
