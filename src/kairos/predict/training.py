@@ -28,12 +28,6 @@ from typing import Any
 
 import joblib
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.inspection import permutation_importance
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import brier_score_loss, roc_auc_score
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 ALGORITHMS = ("gradient_boosting", "logistic_regression")
@@ -71,6 +65,13 @@ def transform(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
 
 
 def estimator(algorithm: str) -> Any:
+    # scikit-learn is imported where it is used: importing it costs every process that
+    # loads the API (serve, worker, the CLI) a second at start-up
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
     if algorithm == "logistic_regression":
         return Pipeline([("scale", StandardScaler()), ("model", LogisticRegression(max_iter=1000))])
     return HistGradientBoostingClassifier(
@@ -134,6 +135,8 @@ def importances(
     if y.min() == y.max():
         return [0.0] * len(names)
     with single_threaded():
+        from sklearn.inspection import permutation_importance
+
         found = permutation_importance(model, transform(x), y, scoring="roc_auc", n_repeats=2, random_state=0)
     return [float(v) for v in found.importances_mean]
 
@@ -215,6 +218,8 @@ def train(
     t0 = time.perf_counter()
     validating = fit(algorithm, x1, y1)
     p2 = predict(validating, x2)
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+
     auc = float(roc_auc_score(y2, p2))
     brier = float(brier_score_loss(y2, p2))
     imp = importances(validating, x2, y2, names)
