@@ -239,8 +239,9 @@ def create_app(
 
 def app_from_env() -> Kairos:
     """Factory for ``uvicorn --factory`` (``kairos serve --workers N`` starts N of these)."""
-    tune_gc()
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)  # a spawned process: not set up yet
     embedded = os.environ.get("KAIROS_EMBEDDED_WORKER", "1") == "1"
-    return create_app(settings, embedded_worker=embedded)
+    application = create_app(settings, embedded_worker=embedded)
+    tune_gc()  # after the app is built: what it allocated lives as long as the process
+    return application
