@@ -36,7 +36,7 @@ from kairos.b2b.tables import account, account_contact, account_score
 from kairos.clock import ensure_utc
 from kairos.contacts.attributes import attribute_types
 from kairos.contacts.tables import contact, contact_tag, tag
-from kairos.db.dialect import chunks
+from kairos.db.dialect import chunks, in_ids
 from kairos.errors import InvalidInput, plain_message
 from kairos.messaging.channels.base import CHANNEL_KINDS
 from kairos.messaging.tables import subscription, subscription_topic
@@ -155,7 +155,7 @@ def members_query(
         compile_definition(definition, ctx),
     )
     if contact_ids is not None:
-        stmt = stmt.where(contact.c.id.in_(list(contact_ids)))
+        stmt = stmt.where(in_ids(contact.c.id, contact_ids, ctx.dialect))
     return stmt
 
 

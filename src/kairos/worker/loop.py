@@ -44,7 +44,7 @@ from kairos.messaging.dispatcher import Dispatcher
 from kairos.offers.redemption import redeem_coupons
 from kairos.predict.jobs import run_due as run_predictions
 from kairos.scoring.engine import decay_due, recompute_due, score_changes, score_segment_changes
-from kairos.segments.membership import reevaluate_contacts, refresh_due
+from kairos.segments.membership import recheck_due, reevaluate_contacts, refresh_due
 from kairos.segments.traits import recompute_traits, refresh_traits_due
 from kairos.workspaces.clocks import Scope, sandbox_clocks
 from kairos.workspaces.idempotency import purge
@@ -57,10 +57,28 @@ MAX_BACKOFF = 30.0
 #: (name, job(conn, now, scope) -> units of work done)
 Job = tuple[str, Callable[[Connection, datetime, Scope], int]]
 
+
+class OwnTransactions:
+    """A job that the worker calls with the engine, to run transactions of its own (a read
+    phase beside the writer); called with a connection, it does its work in that one."""
+
+    def __init__(
+        self,
+        in_transaction: Callable[[Connection, datetime, Scope], int],
+        with_engine: Callable[[Engine, datetime, Scope], int],
+    ) -> None:
+        self.in_transaction = in_transaction
+        self.with_engine = with_engine
+
+    def __call__(self, conn: Connection, now: datetime, scope: Scope) -> int:
+        return self.in_transaction(conn, now, scope)
+
+
 JOBS: list[Job] = [
     # Traits before segments: segment conditions read trait values (``computed.NAME``).
     ("trait_refresh", refresh_traits_due),
-    ("segment_refresh", refresh_due),
+    # time-driven re-checks compute in a read transaction, then write only the difference
+    ("segment_refresh", OwnTransactions(refresh_due, recheck_due)),
     # Score recompute and decay queue the contacts whose score moved for the pass below.
     ("score_recompute", recompute_due),
     ("score_decay", decay_due),
@@ -231,6 +249,10 @@ class Worker:
     def _job(
         self, job: Callable[[Connection, datetime, Scope], int], now: Callable[[], datetime], scope: Scope
     ) -> Callable[[], int]:
+        if isinstance(job, OwnTransactions):
+            engine, run = self.engine, job.with_engine
+            return lambda: run(engine, now(), scope)
+
         def step() -> int:
             with self.engine.begin() as conn:
                 return job(conn, now(), scope)
