@@ -9,17 +9,21 @@ from typing import Any
 
 from sqlalchemy import Engine, event, select
 
+from kairos.clock import FixedClock
 from kairos.contacts.changes import Change
+from kairos.contacts.erasure import erase_contacts
 from kairos.events.ingest import InternalEvent, record_internal
 from kairos.journeys.engine import VERSIONS, run_due
 from kairos.journeys.entry import Candidate, enroll
 from kairos.journeys.tables import enrollment, journey, journey_step
 from kairos.journeys.triggers import journey_changes
+from kairos.messaging.consent import set_consent
 from kairos.messaging.tables import message
+from kairos.worker.loop import Worker
 from kairos.workspaces.service import CreatedWorkspace
 from tests.conftest import T0, Api
 from tests.journeys.conftest import journey as create_journey
-from tests.messaging.conftest import email_template, make_contact
+from tests.messaging.conftest import SmtpServer, email_template, make_contact
 
 HOUR = timedelta(hours=1)
 
@@ -142,3 +146,47 @@ def test_a_batch_moves_in_one_statement_and_each_enrollment_keeps_its_own_times(
         ("hold", "waiting"),
         ("hold", "timeout"),
     ]
+
+
+def test_contacts_erased_or_unsubscribed_while_they_wait_are_not_sent_to(
+    api: Api,
+    engine: Engine,
+    workspace: CreatedWorkspace,
+    email_channel: dict[str, Any],
+    smtp: SmtpServer,
+    worker: Worker,
+    clock: FixedClock,
+) -> None:
+    """The send step queues without counting the contacts again (the enrollments name them):
+    an erased contact's enrollment is gone with it, and an unsubscribed one's message is
+    queued and then skipped when the dispatcher applies consent."""
+    jid = create_journey(api, {
+        "trigger": {"type": "api"},
+        "start": "pause",
+        "nodes": {
+            "pause": {"type": "wait", "duration": {"amount": 1, "unit": "hours"}, "next": "mail"},
+            "mail": {"type": "send", "channel": "email", "template_id": email_template(api), "next": None},
+        },
+    })  # fmt: skip
+    a, b, c = (make_contact(api, external_id=x, email=f"{x}@example.com") for x in "abc")
+    ws = workspace.id
+    with engine.begin() as conn:
+        version_id = conn.execute(select(journey.c.version_id).where(journey.c.id == jid)).scalar_one()
+        definition = VERSIONS.get(conn, version_id)[2]
+        enroll(conn, ws, jid, version_id, definition, [Candidate(x, f"api:{x}") for x in (a, b, c)], T0)
+    assert _run(engine, T0)[0] == 3
+    with engine.begin() as conn:
+        set_consent(conn, ws, b, "channel:email", "unsubscribed", T0 + HOUR / 2, source="test")
+        erase_contacts(conn, ws, [c])
+    assert _run(engine, T0 + 2 * HOUR)[0] == 2
+    with engine.connect() as conn:
+        queued = dict(conn.execute(select(message.c.contact_id, message.c.status)).all())
+    assert queued == {a: "queued", b: "queued"}
+    assert set(_rows(engine, jid)) == {a, b}
+
+    clock.set(T0 + 2 * HOUR)
+    worker.run_once()
+    with engine.connect() as conn:
+        after = {r.contact_id: (r.status, r.reason) for r in conn.execute(select(message))}
+    assert after == {a: ("sent", None), b: ("skipped", "unsubscribed")}
+    assert [m.rcpt_tos for m in smtp.recorder.received] == [["a@example.com"]]

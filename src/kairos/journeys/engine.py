@@ -196,7 +196,7 @@ def run_due(conn: Connection, now: datetime, limit: int = 2000, scope: Scope = E
     )
     if conn.dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True, of=enrollment)
-    claimed = [Enrollment(*r) for r in conn.execute(q)]
+    claimed = [Enrollment(*r) for r in conn.execute(q).all()]  # fetchall: one driver call
     if not claimed:
         return 0
     advance(conn, claimed, now)
