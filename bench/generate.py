@@ -255,6 +255,7 @@ def generate(
         people = _write_contacts(loader, spec, ws.id, first_id, say)
         figures["contacts_seconds"] = round(time.perf_counter() - t0, 2)
 
+        loader.ensure_months(spec.reference - timedelta(days=spec.days + 1), spec.reference)
         dropped = ", ".join(loader.drop_event_indexes())
         say(f"{spec.events:,} events over {spec.days} days (indexes dropped meanwhile: {dropped}) …")
         t0 = time.perf_counter()
@@ -265,6 +266,10 @@ def generate(
             figures["signal_events"] = _write_signal(loader, spec, ws.id, first_id, people)
             say(f"planted conversion signal: {figures['signal_events']:,} {SIGNAL_PAGE!r} and "
                 f"{SIGNAL_GOAL!r} events")
+
+        t0 = time.perf_counter()
+        loader.remember_message_ids(ws.id)
+        figures["message_ids_seconds"] = round(time.perf_counter() - t0, 2)
 
         t0 = time.perf_counter()
         for name in loader.restore_event_indexes():
@@ -373,6 +378,26 @@ class _Loader:
             self.conn.exec_driver_sql(f'DROP INDEX "{name}"')
         self.conn.commit()
         return [name for name, _ in self._indexes]
+
+    def ensure_months(self, first: datetime, last: datetime) -> None:
+        """PostgreSQL: the monthly partitions of the events' range (else they would all go
+        to the default partition)."""
+        from kairos.events.partitions import ensure_months, month_of
+
+        ensure_months(self.conn, month_of(first), month_of(last))
+        self.conn.commit()
+
+    def remember_message_ids(self, workspace_id: int) -> None:
+        """The duplicate check's memory of the events written straight into ``event``."""
+        copy = (
+            "INSERT INTO event_message (message_id, workspace_id, timestamp) "
+            "SELECT message_id, workspace_id, timestamp FROM event WHERE workspace_id = "
+        )
+        if self.dialect == "sqlite":
+            self.conn.exec_driver_sql(copy + "?", (workspace_id,))
+        else:
+            self.conn.exec_driver_sql(copy + "%(ws)s", {"ws": workspace_id})
+        self.conn.commit()
 
     def restore_event_indexes(self) -> Iterator[str]:
         while self._indexes:

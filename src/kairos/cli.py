@@ -166,7 +166,13 @@ def worker(
         )
     clock = SystemClock()
     engine = _engine()
-    loop = Worker(engine, clock, settings.worker_interval, build_dispatcher(settings, engine, clock))
+    loop = Worker(
+        engine,
+        clock,
+        settings.worker_interval,
+        build_dispatcher(settings, engine, clock),
+        event_retention_days=settings.event_retention_days,
+    )
     if settings.metrics_port is not None and not once:
         from kairos.metrics import exposition, serve_admin
 
@@ -636,7 +642,13 @@ def clock_advance(
             now = sandbox_now(conn, workspace)
         target = _parse_instant(to, "--to") if to is not None else _parse_duration(by or "").after(now)
         clock = SystemClock()
-        loop = Worker(engine, clock, settings.worker_interval, build_dispatcher(settings, engine, clock))
+        loop = Worker(
+            engine,
+            clock,
+            settings.worker_interval,
+            build_dispatcher(settings, engine, clock),
+            event_retention_days=settings.event_retention_days,
+        )
         try:
             result = advance(loop, workspace, target)
         finally:

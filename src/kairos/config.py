@@ -58,6 +58,13 @@ class Settings(BaseSettings):
         description="Run the ingest-log processor inside each serve process (false: a separate "
         "`kairos ingest process` does it, on a core of its own)",
     )
+    event_retention_days: int = Field(
+        0,
+        ge=0,
+        description="Delete events whose timestamp is older than this many days (0: keep them "
+        "all). On PostgreSQL whole months are dropped; aggregates (daily counts, scores, "
+        "computed traits) are kept",
+    )
     ingest_poll_interval: float = Field(
         1.0,
         description="Seconds between a server's looks for ingest-log rows other processes left "

@@ -323,7 +323,7 @@ def test_a_bulk_import_refreshes_the_planner_statistics(
         with engine.connect() as conn:
             if conn.dialect.name == "sqlite":
                 stat = conn.exec_driver_sql(
-                    "SELECT stat FROM sqlite_stat1 WHERE tbl = 'event' AND idx = 'uq_event_message_id'"
+                    "SELECT stat FROM sqlite_stat1 WHERE tbl = 'event' AND idx = 'ix_event_contact_name_ts'"
                 ).scalar()
                 return -1 if stat is None else int(stat.split()[0])
             return int(

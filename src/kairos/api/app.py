@@ -110,7 +110,13 @@ def create_app(
     checkpointer = WalCheckpointer(engine)
     keyring = Keyring(settings.resolved_secret_key())
     worker = (
-        Worker(engine, clock, settings.worker_interval, build_dispatcher(settings, engine, clock))
+        Worker(
+            engine,
+            clock,
+            settings.worker_interval,
+            build_dispatcher(settings, engine, clock),
+            event_retention_days=settings.event_retention_days,
+        )
         if embedded_worker
         else None
     )

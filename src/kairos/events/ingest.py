@@ -38,7 +38,7 @@ from kairos.db.dialect import (
 )
 from kairos.errors import InvalidInput
 from kairos.events.messages import Message
-from kairos.events.tables import event
+from kairos.events.tables import event, event_message
 
 
 @dataclass(slots=True)
@@ -149,12 +149,12 @@ def _identified(
 
 
 def _stored_message_ids_pg() -> Any:
-    # one probe of uq_event_message_id (message_id, workspace_id) per id, whatever the plan
-    # and the statistics: the inner query names no column another index could start with
+    # one probe of event_message's primary key (message_id, workspace_id) per id, whatever the
+    # plan and the statistics: the inner query names no column another index could start with
     v = each_string("ids")
     stored = (
-        select(event.c.workspace_id, event.c.message_id)
-        .where(event.c.message_id == v.c.value)
+        select(event_message.c.workspace_id, event_message.c.message_id)
+        .where(event_message.c.message_id == v.c.value)
         .offset(0)
         .lateral("e")
     )
@@ -162,8 +162,8 @@ def _stored_message_ids_pg() -> Any:
 
 
 _STORED_MESSAGE_IDS = {
-    "sqlite": select(event.c.message_id).where(
-        event.c.workspace_id == bindparam("ws"), in_list(event.c.message_id, "ids", "sqlite")
+    "sqlite": select(event_message.c.message_id).where(
+        event_message.c.workspace_id == bindparam("ws"), in_list(event_message.c.message_id, "ids", "sqlite")
     ),
     "postgresql": _stored_message_ids_pg(),
 }
@@ -241,6 +241,16 @@ _EVENT_COLUMNS = (
     "received_at",
 )  # fmt: skip
 _INSERT_EVENTS = FastStatement.insert(event, _EVENT_COLUMNS, copy=True)
+_INSERT_MESSAGE_IDS = FastStatement.insert(
+    event_message, ("message_id", "workspace_id", "timestamp"), copy=True
+)
+
+
+def _store(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Event rows (in ``_EVENT_COLUMNS`` order) and their message ids: a message id stored
+    twice for a workspace fails the transaction, as the unique index did."""
+    _INSERT_EVENTS.execute(conn, rows)
+    _INSERT_MESSAGE_IDS.execute(conn, [(r[4], r[0], r[10]) for r in rows])
 
 
 def _insert_events(
@@ -257,7 +267,7 @@ def _insert_events(
                 t(m.sent_at), t(m.received_at),
             )
         )  # fmt: skip
-    _INSERT_EVENTS.execute(conn, rows)
+    _store(conn, rows)
 
 
 @dataclass(slots=True)
@@ -284,7 +294,7 @@ def record_internal(conn: Connection, workspace_id: int, events: list[InternalEv
         )
         for e in events
     ]  # fmt: skip
-    _INSERT_EVENTS.execute(conn, rows)
+    _store(conn, rows)
     mark_changed(conn, workspace_id, {e.contact_id for e in events}, now)
     count_events(conn, workspace_id, (e.timestamp for e in events))
 

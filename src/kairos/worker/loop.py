@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -32,6 +33,7 @@ from kairos.db.engine import reading
 from kairos.db.faults import classify
 from kairos.db.faults import reason as _reason
 from kairos.events.log import process as process_log
+from kairos.events.partitions import apply_retention, ensure_ahead
 from kairos.forms.service import purge_rate_hits
 from kairos.journeys.engine import run_due
 from kairos.journeys.triggers import journey_changes, scan_triggers
@@ -51,6 +53,8 @@ from kairos.workspaces.idempotency import purge
 
 log = logging.getLogger(__name__)
 
+#: seconds between looks at event partitions and retention, once nothing is left to do
+EVENT_MAINTENANCE_INTERVAL = 3600.0
 #: longest wait between passes while the database is unavailable (seconds)
 MAX_BACKOFF = 30.0
 
@@ -156,8 +160,11 @@ class Worker:
         interval: float = 0.5,
         dispatcher: Dispatcher | None = None,
         crm: CrmSyncer | None = None,
+        event_retention_days: int = 0,
     ) -> None:
         self.engine = engine
+        self.event_retention_days = event_retention_days
+        self._events_due = 0.0  # time.monotonic() of the next look at partitions and retention
         self.clock = clock
         self.interval = interval
         self.dispatcher = dispatcher
@@ -181,7 +188,9 @@ class Worker:
         still run (its transaction rolled back, so it is simply due again next pass). An
         unavailable database (``db.faults``) always ends the pass."""
         done = {name: 0 for name, _ in [*JOBS, *HOUSEKEEPING]}
-        done["dispatch"] = done["crm_sync"] = done["predict"] = done["ingest_log"] = 0
+        done["dispatch"] = done["crm_sync"] = done["predict"] = done["ingest_log"] = done[
+            "event_maintenance"
+        ] = 0
         for _ in range(max_rounds):
             with reading(self.engine) as conn:
                 sandboxes = sandbox_clocks(conn)
@@ -212,6 +221,7 @@ class Worker:
             # server's processor does this within milliseconds; here for rows it left)
             steps.insert(0, ("ingest_log", self._ingest_log))
             steps += [(name, self._job(_unscoped(job), now, scope)) for name, job in HOUSEKEEPING]
+            steps.append(("event_maintenance", lambda: self._event_maintenance(now())))
         if self.dispatcher is not None:
             dispatcher = self.dispatcher
             steps.append(("dispatch", lambda: dispatcher.run(now(), scope)))
@@ -258,6 +268,19 @@ class Worker:
                 return job(conn, now(), scope)
 
         return step
+
+    def _event_maintenance(self, now: datetime) -> int:
+        """Hourly (and until nothing is left to do): the next months' event partitions
+        (PostgreSQL) and a batch of retention. Live time only: a sandbox's clock never
+        creates months or deletes events."""
+        if time.monotonic() < self._events_due:
+            return 0
+        with self.engine.begin() as conn:
+            created = len(ensure_ahead(conn, now))
+        removed = apply_retention(self.engine, now, self.event_retention_days)
+        if not removed:
+            self._events_due = time.monotonic() + EVENT_MAINTENANCE_INTERVAL
+        return created + removed
 
     def _ingest_log(self) -> int:
         done = 0
