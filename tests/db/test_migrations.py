@@ -59,3 +59,44 @@ def test_upgrading_an_old_sqlite_database_keeps_its_data(tmp_path: Path) -> None
     engine.dispose()
     assert counts == {"workspace": 1, "api_key": 1, "contact": 1, "event": 1}
     assert (sandbox, role) == (0, "admin")  # a live workspace; a key from before roles is an admin
+
+
+def test_upgrading_postgresql_puts_the_events_it_has_in_their_months(engine: Engine) -> None:
+    """Migration 0033 on a PostgreSQL database with events: every event is kept, in the
+    partition of its month, the duplicate check remembers them, and new ids follow on."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the events become a partitioned table on PostgreSQL only")
+    name = f"{engine.url.database}_upgrade"
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = engine.url.set(database=name).render_as_string(hide_password=False)
+    old = make_engine(Settings(database_url=url, secret_key="x" * 12, _env_file=None))  # type: ignore[call-arg]
+    try:
+        upgrade(old, "0032")
+        with old.begin() as conn:
+            conn.execute(
+                text("INSERT INTO workspace (id, name, settings, created_at) VALUES (1, 'Old', '{}', now())")
+            )
+            conn.execute(text("INSERT INTO contact (id, workspace_id, score, traits, created_at, updated_at) "
+                              "VALUES (1, 1, 0, '{}', now(), now())"))  # fmt: skip
+            conn.execute(text(
+                "INSERT INTO event (workspace_id, contact_id, type, name, message_id, properties, timestamp, "
+                "received_at) VALUES (1, 1, 'track', 'Old', 'm1', '{}', '2021-05-04T10:00:00Z', now()), "
+                "(1, 1, 'track', 'Old', 'm2', '{}', '2021-07-01T00:00:00Z', now())"
+            ))  # fmt: skip
+        upgrade(old)
+        with old.begin() as conn:
+            placed = dict(conn.execute(text("SELECT message_id, tableoid::regclass::text FROM event")).all())
+            remembered = set(conn.execute(text("SELECT message_id FROM event_message")).scalars())
+            new_id = conn.execute(text(
+                "INSERT INTO event (workspace_id, contact_id, type, name, message_id, properties, timestamp, "
+                "received_at) VALUES (1, 1, 'track', 'New', 'm3', '{}', now(), now()) RETURNING id"
+            )).scalar_one()  # fmt: skip
+        assert placed == {"m1": "event_p202105", "m2": "event_p202107"}
+        assert remembered == {"m1", "m2"}
+        assert new_id == 3
+    finally:
+        old.dispose()
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
