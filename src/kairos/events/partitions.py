@@ -36,6 +36,10 @@ MONTHS_AHEAD = 2
 #: events deleted per retention transaction
 RETENTION_BATCH = 10_000
 
+#: autovacuum analyses a month after 1 % of it (and 10,000 rows) changed, not 10 %: the
+#: planner learns of a new workspace's events before it holds hundreds of thousands
+ANALYZE_OFTEN = "autovacuum_analyze_scale_factor = 0.01, autovacuum_analyze_threshold = 10000"
+
 _PARTITION = re.compile(r"^event_(p\d{6}|default)$")
 
 
@@ -107,7 +111,7 @@ def _create(conn: Connection, month: date) -> None:
     lower, upper = _bound(month), _bound(next_month(month))
     # The partition key's range must not hold rows of the default partition when it is
     # attached: they move first (none, unless events came for a month before it existed).
-    conn.execute(text(f"CREATE TABLE {name} (LIKE event INCLUDING DEFAULTS)"))
+    conn.execute(text(f"CREATE TABLE {name} (LIKE event INCLUDING DEFAULTS) WITH ({ANALYZE_OFTEN})"))
     conn.execute(
         text(
             f'WITH moved AS (DELETE FROM event_default WHERE "timestamp" >= :lower AND "timestamp" < :upper '

@@ -53,6 +53,9 @@ CREATE TABLE event (
 ){partitioned}
 """
 
+#: as migration 0032 set on the table before: each month is analysed after 1 % of it changed
+_ANALYZE_OFTEN = 'autovacuum_analyze_scale_factor = 0.01, autovacuum_analyze_threshold = 10000'
+
 _INDEXES = (
     'CREATE INDEX ix_event_contact_name_ts ON event (contact_id, name, "timestamp", received_at)',
     'CREATE INDEX ix_event_workspace_name_ts ON event (workspace_id, name, "timestamp", contact_id)',
@@ -103,7 +106,7 @@ def upgrade() -> None:
         return
     _old_table_aside()
     op.execute(_TABLE.format(pk='pk_event', key='id, "timestamp"', partitioned=' PARTITION BY RANGE ("timestamp")'))
-    op.execute('CREATE TABLE event_default PARTITION OF event DEFAULT')
+    op.execute(f'CREATE TABLE event_default PARTITION OF event DEFAULT WITH ({_ANALYZE_OFTEN})')
     months = {
         date(m.year, m.month, 1)
         for m in bind.execute(
@@ -118,7 +121,7 @@ def upgrade() -> None:
     for m in sorted(months):
         op.execute(
             f"CREATE TABLE event_p{m.year:04d}{m.month:02d} PARTITION OF event "
-            f"FOR VALUES FROM ('{_bound(m)}') TO ('{_bound(_next(m))}')"
+            f"FOR VALUES FROM ('{_bound(m)}') TO ('{_bound(_next(m))}') WITH ({_ANALYZE_OFTEN})"
         )
     _copy_and_finish()
 
@@ -129,6 +132,6 @@ def downgrade() -> None:
         _old_table_aside()
         op.execute(_TABLE.format(pk='pk_event', key='id', partitioned=''))
         _copy_and_finish()
-    op.create_index('uq_event_message_id', 'event', ['message_id', 'workspace_id'], unique=True)
+    op.create_index('uq_event_message_id', 'event', ['workspace_id', 'message_id'], unique=True)
     op.drop_index('ix_event_message_timestamp', table_name='event_message')
     op.drop_table('event_message')
