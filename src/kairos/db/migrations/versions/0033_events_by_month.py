@@ -113,7 +113,7 @@ def upgrade() -> None:
             sa.text("SELECT DISTINCT date_trunc('month', \"timestamp\" AT TIME ZONE 'UTC') FROM event_before")
         ).scalars()
     }
-    now = datetime.now(UTC)
+    now = bind.execute(sa.text("SELECT now() AT TIME ZONE 'UTC'")).scalar_one()  # the database's clock
     month = date(now.year, now.month, 1)
     for _ in range(3):
         months.add(month)
