@@ -247,7 +247,11 @@ def test_an_admin_sets_up_lead_rules_and_a_crm(
     drawer.get_by_label("API root", exact=True).fill(hubspot.url)
     drawer.get_by_label("Private app access token", exact=True).fill("pat-wrong")
     drawer.get_by_role("button", name="Connect", exact=True).click()
-    page.get_by_text("Connection “HubSpot” saved").wait_for()
+    saved = page.get_by_text("Connection “HubSpot” saved")
+    saved.wait_for()
+    # the toast fades after 3 s; the second save below must show its own (on a slow machine
+    # the first was still there and the locator matched two)
+    saved.wait_for(state="hidden")
     crm = (
         page.get_by_role("row")
         .filter(has_text="HubSpot")
@@ -265,7 +269,7 @@ def test_an_admin_sets_up_lead_rules_and_a_crm(
     expect(token).to_have_attribute("placeholder", "Set — leave blank to keep")
     token.fill(hubspot.token)
     drawer.get_by_role("button", name="Save", exact=True).click()
-    page.get_by_text("Connection “HubSpot” saved").wait_for()
+    saved.wait_for()
     crm.get_by_role("button", name="Verify HubSpot").click()
     expect(crm).to_contain_text("Connection works")
     _scan(console)
